@@ -1,0 +1,289 @@
+/**
+ * The gateway's configuration schema: the single source of truth for what a config file may
+ * say, its defaults, and (through `json-schema.ts`) the published JSON Schema editors use.
+ *
+ * Every object is `.strict()`: an unknown key is an error, so a typo (`alowedOrigins`) fails the
+ * load instead of silently leaving a security control at its default.
+ *
+ * Nested objects use `.prefault({})`, not `.default({})`: in zod 4 `.default()` returns its value
+ * without parsing it, so inner defaults would be skipped; `.prefault()` parses the fallback, so a
+ * config with only `routes: [{ name, path, upstream: { url } }]` comes out fully populated.
+ *
+ * Cross-field rules (unique route names/paths, distinct ports, compilable regexes) run with
+ * `when: () => true` so they report alongside field errors instead of only after every field
+ * is valid; they therefore read their input defensively.
+ */
+import { z } from 'zod';
+
+const LOOPBACK = '127.0.0.1';
+
+const port = z.number().int().min(0).max(65535);
+/** A positive duration or size; `Number.MAX_SAFE_INTEGER` keeps the JSON Schema honest. */
+const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const nonNegativeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const host = z.string().min(1).regex(/^\S+$/, 'must not contain whitespace');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (expected http:// or https://)' });
+
+const always = { when: () => true };
+
+/** Was this value already rejected? Cross-field rules skip such entries. */
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+export const ServerSchema = z
+  .object({
+    // Loopback by default: the MCP transport spec says a local server SHOULD bind only to localhost.
+    host: host.default(LOOPBACK).describe('Bind address.'),
+    port: port.default(8080).describe('Listen port; 0 picks an ephemeral port.'),
+    publicUrl: httpUrl.optional().describe("The gateway's own canonical URL as clients see it (e.g. behind TLS or a load balancer)."),
+  })
+  .strict()
+  .describe('The data-plane listener (MCP traffic).');
+
+export const AdminSchema = z
+  .object({
+    host: host.default(LOOPBACK).describe('Bind address.'),
+    port: port.default(9090).describe('Listen port; 0 picks an ephemeral port.'),
+  })
+  .strict()
+  .describe('Separate listener for /livez, /readyz and /metrics.');
+
+/** An origin as browsers send it (RFC 6454 §6.1): scheme://host[:port], nothing after. */
+const origin = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an exact origin like https://app.example.com (lowercase, no path or trailing slash)' },
+);
+
+export const SecuritySchema = z
+  .object({
+    // MCP transport spec: servers MUST validate the Origin header (DNS rebinding).
+    allowedOrigins: z
+      .array(origin)
+      .default([])
+      .describe('Exact Origin values accepted, e.g. https://app.example.com. Empty: only localhost origins, and only while bound to loopback.'),
+    allowedHosts: z
+      .array(host)
+      .default([])
+      .describe('Host header values accepted. Empty: localhost names when bound to loopback, otherwise any.'),
+    requireProtocolHeaderValidation: z
+      .boolean()
+      .default(true)
+      .describe('Validate the MCP-Protocol-Version header (and header/body agreement on 2026-era traffic).'),
+  })
+  .strict()
+  .describe('Request admission checks.');
+
+export const LimitsSchema = z
+  .object({
+    maxBodyBytes: positiveInt.default(4 * 1024 * 1024).describe('Largest client request body.'),
+    maxEventBytes: positiveInt.default(16 * 1024 * 1024).describe('Largest single SSE event or JSON response from upstream.'),
+    maxBufferedMessageBytes: positiveInt
+      .default(1024 * 1024)
+      .describe('Messages above this size are inspected chunk by chunk instead of being buffered whole.'),
+    maxHeaderBytes: positiveInt.default(16 * 1024).describe('Largest total size of request headers.'),
+  })
+  .strict();
+
+export const StreamsSchema = z
+  .object({
+    keepAliveMs: nonNegativeInt.default(15_000).describe('Interval of SSE keep-alive comments on quiet streams; 0 disables them.'),
+    eventReplayBuffer: nonNegativeInt
+      .default(1000)
+      .describe('Events kept per stream for Last-Event-ID resumption; 0 disables resumption.'),
+  })
+  .strict();
+
+export const SessionsSchema = z
+  .object({
+    idleTtlMs: positiveInt.default(60 * 60 * 1000).describe('A session unused for this long is forgotten.'),
+  })
+  .strict();
+
+/** RFC 9110 §5.6.2 token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Headers the gateway owns on the upstream hop: connection-specific ones (RFC 9110 §7.6.1) and
+ * framing/routing ones it computes itself. A static value there would corrupt the exchange.
+ */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'host',
+  'content-length',
+]);
+
+const upstreamHeaders = z
+  .record(z.string(), z.string().regex(/^[^\r\n\0]*$/, 'header values must not contain CR, LF or NUL'))
+  .superRefine((headers, ctx) => {
+    if (headers === null || typeof headers !== 'object') return;
+    const seen = new Map<string, string>();
+    for (const name of Object.keys(headers)) {
+      const lower = name.toLowerCase();
+      if (!HEADER_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a valid HTTP header name` });
+      } else if (RESERVED_HEADERS.has(lower)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is set by the gateway and cannot be configured` });
+      } else if (seen.has(lower)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `duplicates "${seen.get(lower)}" (header names are case-insensitive)` });
+      }
+      seen.set(lower, name);
+    }
+  }, always);
+
+export const UpstreamSchema = z
+  .object({
+    url: httpUrl.describe('The upstream MCP endpoint (http or https).'),
+    headers: upstreamHeaders
+      .default({})
+      .describe("Static headers sent upstream, e.g. the upstream's credential. The client's Authorization is never forwarded."),
+    connections: positiveInt.default(64).describe('Connection pool size.'),
+    insecureSkipVerify: z.boolean().default(false).describe('Accept any TLS certificate from upstream. Development only.'),
+  })
+  .strict()
+  .describe('Where the route forwards to.');
+
+export const TimeoutsSchema = z
+  .object({
+    connectMs: positiveInt.default(5000).describe('Upstream connection establishment.'),
+    requestMs: positiveInt.default(300_000).describe('Ceiling on a whole exchange, streams included.'),
+    idleMs: positiveInt
+      .default(60_000)
+      .describe('No byte from upstream for this long ends the exchange; progress notifications reset it.'),
+  })
+  .strict();
+
+const inspectorName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must match [a-z0-9-]+');
+
+export const MethodDenyInspectorSchema = z
+  .object({
+    type: z.literal('method-deny'),
+    name: inspectorName.optional(),
+    methods: z
+      .array(z.string().regex(/^[^\s:]+(?::\S+)?$/, 'expected "method" or "method:glob"'))
+      .min(1)
+      .describe('Client requests refused: "method" or "method:targetGlob", e.g. "tools/call:delete_*".'),
+  })
+  .strict()
+  .describe('Refuses client requests by method, optionally narrowed to a tool/prompt/resource name.');
+
+const redactPattern = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must match [A-Za-z0-9_-]+'),
+    regex: z.string().min(1),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (!isString(p?.regex)) return;
+    try {
+      // Same flags the redact inspector compiles with.
+      new RegExp(p.regex, 'gu');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['regex'], message: (err as Error).message });
+    }
+  }, always);
+
+export const RedactInspectorSchema = z
+  .object({
+    type: z.literal('redact'),
+    name: inspectorName.optional(),
+    patterns: z
+      .array(redactPattern)
+      .min(1)
+      .superRefine((patterns, ctx) => uniqueBy(patterns, 'name', ctx), always),
+    replacement: z.string().default('[REDACTED:{name}]').describe('Mask text; "{name}" becomes the pattern name.'),
+    windowChars: positiveInt
+      .default(256)
+      .describe('Longest match guaranteed to be caught across a chunk boundary on the streaming path.'),
+  })
+  .strict()
+  .describe('Replaces regex matches in every string of every message, both directions.');
+
+export const InspectorSchema = z.discriminatedUnion('type', [MethodDenyInspectorSchema, RedactInspectorSchema]);
+
+export const RouteSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]+$/, 'must match [a-z0-9-]+').describe('Unique route name (logs, metrics).'),
+    path: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, 'must start with "/" and contain no whitespace, "?" or "#"')
+      .describe('Unique URL path the route serves, e.g. /mcp.'),
+    upstream: UpstreamSchema,
+    timeouts: TimeoutsSchema.prefault({}),
+    inspectors: z
+      .array(InspectorSchema)
+      .default([])
+      .describe('Applied in order to client-to-server traffic and in reverse order to server-to-client traffic.'),
+    inspectorTimeoutMs: positiveInt.default(2000).describe('An inspector taking longer fails (closed).'),
+  })
+  .strict();
+
+export const LoggingSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  })
+  .strict();
+
+/** Report every entry whose `key` repeats an earlier one, at that entry. */
+function uniqueBy(items: unknown, key: string, ctx: z.RefinementCtx<unknown>): void {
+  if (!Array.isArray(items)) return;
+  const first = new Map<string, number>();
+  items.forEach((item: unknown, i) => {
+    const value = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined;
+    if (!isString(value)) return;
+    const prev = first.get(value);
+    if (prev === undefined) first.set(value, i);
+    else ctx.addIssue({ code: 'custom', path: [i, key], message: `duplicate ${key} "${value}" (also at [${prev}])` });
+  });
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+export const ConfigSchema = z
+  .object({
+    server: ServerSchema.prefault({}),
+    admin: AdminSchema.prefault({}),
+    security: SecuritySchema.prefault({}),
+    limits: LimitsSchema.prefault({}),
+    streams: StreamsSchema.prefault({}),
+    sessions: SessionsSchema.prefault({}),
+    routes: z
+      .array(RouteSchema)
+      .min(1, 'at least one route is required')
+      .superRefine((routes, ctx) => {
+        uniqueBy(routes, 'name', ctx);
+        uniqueBy(routes, 'path', ctx);
+      }, always)
+      .describe('MCP endpoints the gateway serves, each proxied to one upstream. At least one.'),
+    logging: LoggingSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    // Two listeners on one socket address cannot both bind; say so at load, not at startup.
+    const s = cfg?.server;
+    const a = cfg?.admin;
+    if (typeof s?.port !== 'number' || typeof a?.port !== 'number' || s.port === 0 || s.port !== a.port) return;
+    if (!isString(s.host) || !isString(a.host)) return;
+    if (s.host === a.host || WILDCARD_HOSTS.has(s.host) || WILDCARD_HOSTS.has(a.host)) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `must differ from server.port (${s.port})` });
+    }
+  }, always);
+
+/** A validated config with every default filled in. */
+export type Config = z.infer<typeof ConfigSchema>;
+/** What a config file may contain (defaults optional). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type RouteConfig = Config['routes'][number];
+export type InspectorConfig = RouteConfig['inspectors'][number];

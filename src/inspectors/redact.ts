@@ -1,0 +1,117 @@
+/**
+ * A trivial text redactor: replaces regex matches in every string leaf of every message, in both
+ * directions, with a typed mask. Whole messages are patched in place; oversized messages are
+ * redacted chunk by chunk with a hold-back window so a match split across two chunks (or two
+ * reads of the upstream socket) is still caught — the mechanism real DLP builds on.
+ *
+ * Patterns come from the operator's config. They run in the JS regex engine here; the DLP issue
+ * moves user patterns to a linear-time engine (RE2) — until then, only trusted configs.
+ */
+import { collectStringLeaves } from '../codec/json-stream.ts';
+import type { Chunk, ChunkVerdict, Frame, Inspector, Patch, Reason, Verdict } from '../pipeline/types.ts';
+
+export interface RedactPattern {
+  name: string;
+  regex: string;
+}
+
+export interface RedactOptions {
+  name?: string;
+  patterns: readonly RedactPattern[];
+  /** `{name}` is replaced by the pattern's name. */
+  replacement?: string;
+  /** Longest match the chunk path guarantees to catch across a chunk boundary. */
+  windowChars?: number;
+}
+
+interface Compiled {
+  name: string;
+  re: RegExp;
+  reason: Reason;
+  mask: string;
+}
+
+interface Match {
+  start: number;
+  end: number;
+  rule: Compiled;
+}
+
+function findMatches(text: string, rules: readonly Compiled[]): Match[] {
+  const found: Match[] = [];
+  for (const rule of rules) {
+    rule.re.lastIndex = 0;
+    for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
+      if (m[0].length === 0) {
+        rule.re.lastIndex++;
+        continue;
+      }
+      found.push({ start: m.index, end: m.index + m[0].length, rule });
+    }
+  }
+  // Earliest first; on overlap keep the earlier (then longer) match.
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const kept: Match[] = [];
+  let lastEnd = -1;
+  for (const m of found) {
+    if (m.start >= lastEnd) {
+      kept.push(m);
+      lastEnd = m.end;
+    }
+  }
+  return kept;
+}
+
+function mask(text: string, matches: readonly Match[]): string {
+  let out = '';
+  let pos = 0;
+  for (const m of matches) {
+    out += text.slice(pos, m.start) + m.rule.mask;
+    pos = m.end;
+  }
+  return out + text.slice(pos);
+}
+
+export function createRedactInspector(opts: RedactOptions): Inspector {
+  const template = opts.replacement ?? '[REDACTED:{name}]';
+  const window = opts.windowChars ?? 256;
+  const rules: Compiled[] = opts.patterns.map((p) => ({
+    name: p.name,
+    re: new RegExp(p.regex, 'gu'),
+    reason: `redact/${p.name}` as Reason,
+    mask: template.replaceAll('{name}', p.name),
+  }));
+  /** Held-back tail per (frame, leaf) on the chunk path. */
+  const carry = new Map<string, string>();
+
+  return {
+    name: opts.name ?? 'redact',
+    methods: { '*': 'both' },
+    needs: 'stream',
+    onFailure: 'closed',
+    onMessage(frame: Frame): Verdict {
+      const patches: Patch[] = [];
+      const reasons = new Set<Reason>();
+      for (const leaf of collectStringLeaves(frame.message)) {
+        for (const m of findMatches(leaf.text, rules)) {
+          patches.push({ pointer: leaf.pointer, start: m.start, end: m.end, replacement: m.rule.mask });
+          reasons.add(m.rule.reason);
+        }
+      }
+      return patches.length === 0 ? { kind: 'allow' } : { kind: 'redact', patches, reasons: [...reasons] };
+    },
+    onChunk(chunk: Chunk): ChunkVerdict {
+      const key = `${chunk.frameId}\u0000${chunk.pointer}`;
+      const buf = (carry.get(key) ?? '') + chunk.text;
+      const matches = findMatches(buf, rules);
+      let safe = chunk.end ? buf.length : Math.max(0, buf.length - window);
+      // Never cut through a match: hold it back whole.
+      for (const m of matches) if (m.start < safe && m.end > safe) safe = m.start;
+      const emitted = matches.filter((m) => m.end <= safe);
+      if (chunk.end) carry.delete(key);
+      else carry.set(key, buf.slice(safe));
+      const reasons = [...new Set(emitted.map((m) => m.rule.reason))];
+      return { kind: 'pass', emit: mask(buf.slice(0, safe), emitted), reasons };
+    },
+  };
+}

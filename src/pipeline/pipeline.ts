@@ -1,0 +1,172 @@
+/**
+ * Runs Frames and Chunks through inspectors and folds their verdicts.
+ *
+ * Folding: block > require-approval > redact > allow. The first block stops the chain. Redactions
+ * apply in order, so each inspector sees the message as the previous one left it. An inspector
+ * that throws or exceeds its time budget blocks (fail closed) unless it declared onFailure 'open'.
+ */
+import type {
+  Chunk,
+  ChunkVerdict,
+  Frame,
+  Inspector,
+  InspectorContext,
+  JsonRpcMessage,
+  Patch,
+  Reason,
+  Verdict,
+} from './types.ts';
+import { applyPatches } from './patch.ts';
+
+export interface InspectorOutcome {
+  inspector: string;
+  verdict: Verdict['kind'] | 'pass';
+  reasons: readonly Reason[];
+  ms: number;
+  failed?: boolean;
+}
+
+export interface FrameResult {
+  /** The folded verdict. For 'redact', `message` holds the rewritten message. */
+  verdict: Verdict;
+  message: JsonRpcMessage;
+  outcomes: InspectorOutcome[];
+}
+
+export type VerdictObserver = (o: InspectorOutcome) => void;
+
+const FAILED_REASON: Reason = 'gateway/inspector-failed';
+const TIMEOUT_REASON: Reason = 'gateway/inspector-timeout';
+
+class InspectorTimeout extends Error {}
+
+function isPromise<T>(v: unknown): v is Promise<T> {
+  return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
+}
+
+/** Await a possibly-async inspector answer with a deadline; sync answers cost no timer. */
+async function withDeadline<T>(value: T | Promise<T>, ms: number): Promise<T> {
+  if (!isPromise<T>(value)) return value;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InspectorTimeout()), ms);
+  });
+  try {
+    return await Promise.race([value, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function failureVerdict(inspector: Inspector, err: unknown): Verdict {
+  if (inspector.onFailure === 'open') return { kind: 'allow', reasons: [FAILED_REASON] };
+  return {
+    kind: 'block',
+    reasons: [err instanceof InspectorTimeout ? TIMEOUT_REASON : FAILED_REASON],
+    message: `inspector ${inspector.name} failed`,
+  };
+}
+
+function withMessage(frame: Frame, message: JsonRpcMessage): Frame {
+  return { ...frame, message };
+}
+
+export async function inspectFrame(
+  inspectors: readonly Inspector[],
+  frame: Frame,
+  ctx: InspectorContext,
+  timeoutMs: number,
+  observe?: VerdictObserver,
+): Promise<FrameResult> {
+  const outcomes: InspectorOutcome[] = [];
+  let current = frame;
+  let approval: Verdict | undefined;
+  const redactReasons: Reason[] = [];
+  const allPatches: Patch[] = [];
+  for (const inspector of inspectors) {
+    const started = performance.now();
+    let verdict: Verdict;
+    let failed = false;
+    try {
+      verdict = await withDeadline(inspector.onMessage!(current, ctx), timeoutMs);
+    } catch (err) {
+      failed = true;
+      verdict = failureVerdict(inspector, err);
+    }
+    const outcome: InspectorOutcome = {
+      inspector: inspector.name,
+      verdict: verdict.kind,
+      reasons: verdict.reasons ?? [],
+      ms: performance.now() - started,
+      ...(failed ? { failed } : {}),
+    };
+    outcomes.push(outcome);
+    observe?.(outcome);
+    if (verdict.kind === 'block') return { verdict, message: current.message, outcomes };
+    if (verdict.kind === 'require-approval') approval ??= verdict;
+    if (verdict.kind === 'redact' && verdict.patches.length > 0) {
+      current = withMessage(current, applyPatches(current.message, verdict.patches));
+      redactReasons.push(...verdict.reasons);
+      allPatches.push(...verdict.patches);
+    }
+  }
+  if (approval) return { verdict: approval, message: current.message, outcomes };
+  if (allPatches.length > 0) {
+    return { verdict: { kind: 'redact', patches: allPatches, reasons: redactReasons }, message: current.message, outcomes };
+  }
+  return { verdict: { kind: 'allow' }, message: current.message, outcomes };
+}
+
+/**
+ * The chunk path for one oversized message: each inspector sees the text stream as the previous
+ * inspector emitted it, with its own offsets, so hold-back windows compose.
+ */
+export class ChunkChain {
+  private readonly offsets: Map<string, number>[];
+  private readonly inspectors: readonly Inspector[];
+  private readonly ctx: InspectorContext;
+  private readonly timeoutMs: number;
+  private readonly observe: VerdictObserver | undefined;
+  readonly reasons = new Set<Reason>();
+
+  constructor(inspectors: readonly Inspector[], ctx: InspectorContext, timeoutMs: number, observe?: VerdictObserver) {
+    this.inspectors = inspectors;
+    this.ctx = ctx;
+    this.timeoutMs = timeoutMs;
+    this.observe = observe;
+    this.offsets = inspectors.map(() => new Map());
+  }
+
+  /** Returns the text to emit for this piece, or a block verdict. */
+  async push(base: Omit<Chunk, 'offset'>): Promise<{ kind: 'emit'; text: string } | { kind: 'block'; reasons: Reason[]; message?: string }> {
+    let text = base.text;
+    for (let i = 0; i < this.inspectors.length; i++) {
+      const inspector = this.inspectors[i]!;
+      const offsets = this.offsets[i]!;
+      const offset = offsets.get(base.pointer) ?? 0;
+      offsets.set(base.pointer, offset + text.length);
+      if (base.end) offsets.delete(base.pointer);
+      const started = performance.now();
+      let verdict: ChunkVerdict;
+      let failed = false;
+      try {
+        verdict = await withDeadline(inspector.onChunk!({ ...base, text, offset }, this.ctx), this.timeoutMs);
+      } catch (err) {
+        failed = true;
+        const v = failureVerdict(inspector, err);
+        verdict = v.kind === 'block' ? { kind: 'block', reasons: v.reasons } : { kind: 'pass', reasons: v.reasons ?? [] };
+      }
+      this.observe?.({
+        inspector: inspector.name,
+        verdict: verdict.kind,
+        reasons: verdict.reasons ?? [],
+        ms: performance.now() - started,
+        ...(failed ? { failed } : {}),
+      });
+      if (verdict.kind === 'block') return verdict;
+      for (const r of verdict.reasons ?? []) this.reasons.add(r);
+      if (verdict.emit !== undefined) text = verdict.emit;
+    }
+    return { kind: 'emit', text };
+  }
+}

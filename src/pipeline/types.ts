@@ -1,0 +1,114 @@
+/**
+ * The one extension point for security logic: the Inspector.
+ *
+ * An inspector sees Frames (one JSON-RPC message each) flowing client→server (c2s) and
+ * server→client (s2c), and answers each with an explicit Verdict. Identity, policy, DLP, audit
+ * and approval are all inspectors; the transport code never makes security decisions itself.
+ */
+import type { JsonRpcId, MessageKind } from '../codec/jsonrpc.ts';
+
+export type Direction = 'c2s' | 's2c';
+/** Which directions of a method an inspector wants to see. */
+export type Phase = 'off' | 'request' | 'response' | 'both';
+/** `<family>/<detail>`, e.g. `dlp/aws-access-key`, `policy/tool-denied`. */
+export type Reason = `${string}/${string}`;
+export type Era = 'legacy' | 'modern';
+
+export type JsonRpcMessage = Record<string, unknown>;
+
+export interface Frame {
+  /** Unique within the exchange, for audit correlation. */
+  readonly id: string;
+  readonly direction: Direction;
+  readonly kind: MessageKind;
+  /** For results and errors: the method of the correlated request ('' when unknown). */
+  readonly method: string;
+  readonly rpcId: JsonRpcId | undefined;
+  /** Tool, prompt or resource the message is about (params.name / params.uri), when any. */
+  readonly target: string | undefined;
+  readonly message: Readonly<JsonRpcMessage>;
+  readonly carrier: { transport: 'json' | 'sse'; sseEventId?: string; bytes: number };
+}
+
+/** A piece of one oversized string leaf, streamed through the chunk path. */
+export interface Chunk {
+  readonly frameId: string;
+  readonly direction: Direction;
+  readonly method: string;
+  readonly pointer: string;
+  readonly text: string;
+  readonly offset: number;
+  readonly end: boolean;
+}
+
+/** Replace `[start, end)` of the string leaf at `pointer` (UTF-16 offsets) with `replacement`. */
+export interface Patch {
+  pointer: string;
+  start: number;
+  end: number;
+  replacement: string;
+}
+
+export type Verdict =
+  | { kind: 'allow'; reasons?: Reason[] }
+  | { kind: 'redact'; patches: Patch[]; reasons: Reason[] }
+  | { kind: 'block'; reasons: Reason[]; message?: string }
+  | { kind: 'require-approval'; reasons: Reason[]; summary: string; ttlMs: number };
+
+/**
+ * The answer to one chunk. `emit` is the text to forward now (undefined = the chunk unchanged);
+ * an inspector that holds back a window returns a shorter `emit` and releases the held text with
+ * a later chunk (it must release everything when `end` is true).
+ */
+export type ChunkVerdict =
+  | { kind: 'pass'; emit?: string; reasons?: Reason[] }
+  | { kind: 'block'; reasons: Reason[]; message?: string };
+
+export type Awaitable<T> = T | Promise<T>;
+
+export interface SessionView {
+  readonly era: Era;
+  readonly protocolVersion: string;
+  /** Gateway-issued session id (legacy era) or undefined (modern era is stateless). */
+  readonly sessionId: string | undefined;
+  readonly principal: Principal;
+}
+
+export interface Principal {
+  /** Stable subject, 'anonymous' when the route needs no authentication. */
+  readonly subject: string;
+  /** How the caller proved it: 'none', 'api-key', … */
+  readonly method: string;
+}
+
+export interface ExchangeHead {
+  readonly httpMethod: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly remoteAddress: string | undefined;
+}
+
+export interface InspectorContext {
+  readonly session: SessionView;
+  readonly route: string;
+  /** For s2c frames: the client request this message answers or relates to, when known. */
+  readonly request: Frame | undefined;
+  readonly signal: AbortSignal;
+  /** Attach a note to the exchange (surfaces in audit). */
+  note(key: string, value: unknown): void;
+}
+
+export interface Inspector {
+  readonly name: string;
+  /** Method pattern → phase. Patterns: exact method, `prefix/*`, or `*`. */
+  readonly methods: Readonly<Record<string, Phase>>;
+  /** Drives buffering: `stream` means the inspector has onChunk and can see oversized messages. */
+  readonly needs: 'head' | 'message' | 'stream';
+  /** A throw or timeout blocks by default (fail closed). */
+  readonly onFailure: 'closed' | 'open';
+  onExchange?(head: ExchangeHead, ctx: InspectorContext): Awaitable<Verdict>;
+  onMessage?(frame: Frame, ctx: InspectorContext): Awaitable<Verdict>;
+  onChunk?(chunk: Chunk, ctx: InspectorContext): Awaitable<ChunkVerdict>;
+}
+
+export const ALLOW: Verdict = Object.freeze({ kind: 'allow' }) as Verdict;

@@ -1,0 +1,46 @@
+/**
+ * Writing answers to the client: JSON-RPC errors with the right HTTP status (from the one error
+ * table), JSON bodies, and the headers every SSE response carries.
+ */
+import type { ServerResponse } from 'node:http';
+import type { JsonRpcId } from '../codec/jsonrpc.ts';
+import { ERRORS, GatewayError, rpcError, type ErrorCode } from '../core/errors.ts';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** An HTTP-level refusal: status from the table, JSON-RPC error body (id null unless known). */
+export function sendError(
+  res: ServerResponse,
+  err: GatewayError | ErrorCode,
+  id: JsonRpcId | null = null,
+  headers?: Record<string, string>,
+): void {
+  const e = typeof err === 'string' ? new GatewayError(err) : err;
+  sendJson(res, ERRORS[e.code].status, errorMessage(id, e), headers);
+}
+
+export function errorMessage(id: JsonRpcId | null, e: GatewayError): Record<string, unknown> {
+  return { jsonrpc: '2.0', id, error: rpcError(e.code, e.detail, e.data) };
+}
+
+/**
+ * Headers for an SSE response. `X-Accel-Buffering: no` tells nginx-style proxies in front of us
+ * not to buffer (MCP 2026-07-28 streamable-http: servers SHOULD include it).
+ */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+});
