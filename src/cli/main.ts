@@ -1,0 +1,109 @@
+/**
+ * The `portcullis` command line.
+ *
+ *   portcullis run --config FILE                    run from a config file (hot-reloaded)
+ *   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
+ *   portcullis run --demo [--port N]                embedded default: bundled demo upstream
+ *   portcullis validate FILE                        check a config file; exit 1 with errors
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.ts';
+import { quickConfig } from '../config/quick.ts';
+import type { Config } from '../config/schema.ts';
+import { ConfigError } from '../config/issues.ts';
+import { startDemoServer } from '../demo/server.ts';
+import { startGateway } from '../gateway.ts';
+
+const USAGE = `usage:
+  portcullis run --config FILE
+  portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
+  portcullis run --demo [--port N] [--admin-port M]
+  portcullis validate FILE`;
+
+function clientSnippet(url: string): string {
+  return [
+    `Point an MCP client at ${url}`,
+    `  Claude Code:  claude mcp add --transport http portcullis ${url}`,
+    `  VS Code (.vscode/mcp.json):  { "servers": { "portcullis": { "type": "http", "url": "${url}" } } }`,
+  ].join('\n');
+}
+
+async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      upstream: { type: 'string' },
+      demo: { type: 'boolean' },
+      port: { type: 'string' },
+      'admin-port': { type: 'string' },
+      host: { type: 'string' },
+    },
+    strict: true,
+  });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  let config: Config;
+  let cleanup: (() => Promise<void>) | undefined;
+  if (values.config) {
+    config = await loadConfig(values.config);
+  } else if (values.upstream || values.demo) {
+    let upstream = values.upstream;
+    if (values.demo) {
+      const demo = await startDemoServer({ host: '127.0.0.1', port: 0 });
+      upstream = demo.url;
+      cleanup = () => demo.close();
+      process.stdout.write(`demo upstream (bundled) at ${demo.url}\n`);
+    }
+    config = quickConfig({
+      upstream: upstream!,
+      ...(values.port !== undefined ? { port: num(values.port)! } : {}),
+      ...(values['admin-port'] !== undefined ? { adminPort: num(values['admin-port'])! } : {}),
+      ...(values.host !== undefined ? { host: values.host } : {}),
+    });
+  } else {
+    throw new UsageError('run needs --config FILE, --upstream URL or --demo');
+  }
+  const gw = await startGateway({ config, ...(values.config ? { configPath: values.config } : {}) });
+  const mcpUrl = `${gw.url}${config.routes[0]!.path}`;
+  process.stdout.write(`portcullis listening on ${gw.url} (routes: ${config.routes.map((r) => r.path).join(', ')})\n`);
+  if (gw.adminUrl) process.stdout.write(`admin: ${gw.adminUrl}/livez /readyz /metrics\n`);
+  process.stdout.write(`${clientSnippet(mcpUrl)}\n`);
+  const stop = async () => {
+    await gw.close();
+    await cleanup?.();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        await run(rest);
+        return -1; // keep running
+      case 'validate': {
+        if (!rest[0]) throw new UsageError('validate needs a FILE');
+        await loadConfig(rest[0]);
+        process.stdout.write(`${rest[0]}: ok\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(command ? `unknown command ${command}` : 'no command');
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    } else process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

@@ -1,0 +1,152 @@
+/**
+ * Assembles a running gateway: data-plane listener, routes, sessions, metrics, admin listener,
+ * and hot reload. Everything a reload changes (routes, inspectors, guard, limits) is rebuilt
+ * and swapped atomically; exchanges in flight keep the objects they started with. Listener
+ * addresses are fixed at start (a changed port needs a restart, and the reload says so).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startAdminServer, type AdminServer } from './admin/server.ts';
+import type { Config } from './config/schema.ts';
+import { ConfigStore } from './config/store.ts';
+import { RequestGuard } from './listener/guards.ts';
+import { ANONYMOUS, createHandler, type Identify } from './listener/handler.ts';
+import type { Inspector } from './pipeline/types.ts';
+import { buildRoute, Router } from './routing/route.ts';
+import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
+import { createLogger, type Logger } from './telemetry/logger.ts';
+import { GatewayMetrics } from './telemetry/metrics.ts';
+import type { GatewayServices } from './transport/context.ts';
+
+export interface GatewayOptions {
+  config: Config;
+  /** Watch this file and hot-reload it. */
+  configPath?: string;
+  logger?: Logger;
+  identify?: Identify;
+  /** Inspectors added to every route after the configured ones (tests, embedding). */
+  extraInspectors?: readonly Inspector[];
+  /** Skip the admin listener (embedding, some tests). */
+  admin?: boolean;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly adminUrl: string | undefined;
+  readonly metrics: GatewayMetrics;
+  readonly sessions: SessionStore;
+  readonly config: Config;
+  /** Swap to a new config (what hot reload does). */
+  apply(config: Config): void;
+  close(): Promise<void>;
+}
+
+interface Live {
+  config: Config;
+  router: Router;
+  guard: RequestGuard;
+  services: GatewayServices;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
+  const metrics = new GatewayMetrics();
+  const sessions = new MemorySessionStore({ idleTtlMs: opts.config.sessions.idleTtlMs });
+
+  const build = (config: Config): Live => ({
+    config,
+    router: new Router(config.routes.map((r) => buildRoute(r, opts.extraInspectors))),
+    guard: new RequestGuard({
+      allowedOrigins: config.security.allowedOrigins,
+      allowedHosts: config.security.allowedHosts,
+      bindHost: config.server.host,
+      publicUrl: config.server.publicUrl,
+    }),
+    services: { config, sessions, metrics, logger },
+  });
+  let live = build(opts.config);
+
+  const handler = createHandler({
+    guard: () => live.guard,
+    router: () => live.router,
+    services: () => live.services,
+    identify: opts.identify ?? (() => ANONYMOUS),
+  });
+  const server = createServer(
+    { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000 },
+    (req, res) => void handler(req, res),
+  );
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  const addr = await listen(server, opts.config.server.port, opts.config.server.host);
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostForUrl}:${addr.port}`;
+
+  let admin: AdminServer | undefined;
+  if (opts.admin !== false) {
+    admin = await startAdminServer({
+      host: opts.config.admin.host,
+      port: opts.config.admin.port,
+      metrics,
+      logger,
+      readiness: () => ({ ready: server.listening, checks: { listener: { ok: server.listening } } }),
+    });
+  }
+
+  const apply = (config: Config): void => {
+    const old = live;
+    live = build(config);
+    metrics.configReload('ok');
+    if (config.server.port !== old.config.server.port || config.server.host !== old.config.server.host) {
+      logger.warn('listener address changed in config: takes effect on restart');
+    }
+    // Let exchanges on the old routes finish before their pools close.
+    setTimeout(() => void old.router.close(), 30_000).unref();
+  };
+
+  let store: ConfigStore | undefined;
+  if (opts.configPath) {
+    store = new ConfigStore(opts.config, opts.configPath);
+    store.on('reload', (config) => {
+      apply(config);
+      logger.info({ version: store?.version }, 'config reloaded');
+    });
+    store.on('error', (err) => {
+      metrics.configReload('error');
+      logger.error({ err: err.message }, 'config reload rejected; keeping the last good config');
+    });
+    store.watch(opts.configPath);
+  }
+
+  return {
+    url,
+    port: addr.port,
+    adminUrl: admin?.url,
+    metrics,
+    sessions,
+    get config() {
+      return live.config;
+    },
+    apply,
+    async close() {
+      store?.close();
+      sessions.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await admin?.close();
+      await live.router.close();
+    },
+  };
+}

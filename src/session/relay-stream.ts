@@ -1,0 +1,216 @@
+/**
+ * One client-facing SSE stream, decoupled from the client connection that reads it.
+ *
+ * 2025 era (2025-11-25 transports, "Resumability and Redelivery"): a disconnect is not a
+ * cancellation, and the client may resume with GET + `Last-Event-ID`. So the gateway keeps
+ * reading the upstream after the client goes away, keeps the last N events it re-issued, and
+ * replays them to whoever resumes with one of its ids. Event ids are the gateway's own
+ * (`<stream>.<seq>`): globally unique within the session and naming the stream they belong to,
+ * as the spec asks, and never the upstream's.
+ *
+ * Memory is bounded: while no client is attached and the replay buffer is full, the reader is
+ * paused (the upstream socket backs up) instead of buffering more.
+ */
+import type { ServerResponse } from 'node:http';
+import { encodeSseComment, encodeSseEvent } from '../codec/sse.ts';
+
+const KEEP_ALIVE = encodeSseComment();
+
+interface Buffered {
+  seq: number;
+  text: string;
+}
+
+export type RelayState = 'live' | 'upstream-closed' | 'complete' | 'closed';
+
+export interface RelayStreamOptions {
+  id: string;
+  /** Re-issue event ids (2025 era). Modern streams are not resumable and carry none. */
+  resumable: boolean;
+  capacity: number;
+  keepAliveMs: number;
+  /** How long a detached stream waits for a client to resume before it is dropped. */
+  detachedTtlMs: number;
+  onClose?: () => void;
+}
+
+export class RelayStream {
+  readonly id: string;
+  private readonly opts: RelayStreamOptions;
+  private readonly buffer: Buffered[] = [];
+  private seq = 0;
+  private subscriber: ServerResponse | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private detachedTimer: NodeJS.Timeout | undefined;
+  private roomWaiters: Array<() => void> = [];
+  /** Set by every write; the keep-alive tick sends a comment only on a quiet interval. */
+  private wroteSinceTick = false;
+  state: RelayState = 'live';
+  /** Last event id the upstream sent on this stream (for resuming the upstream itself). */
+  upstreamLastEventId: string | undefined;
+  /** Abort the upstream read (set by whoever owns the upstream request). */
+  abortUpstream: (() => void) | undefined;
+  eventsSent = 0;
+
+  constructor(opts: RelayStreamOptions) {
+    this.id = opts.id;
+    this.opts = opts;
+  }
+
+  get attached(): boolean {
+    return this.subscriber !== undefined;
+  }
+
+  /** Attach a client response (headers already written) and replay events after `afterSeq`. */
+  attach(res: ServerResponse, afterSeq = -1): void {
+    this.detachCurrent();
+    clearTimeout(this.detachedTimer);
+    this.subscriber = res;
+    for (const b of this.buffer) if (b.seq > afterSeq) res.write(b.text);
+    res.on('close', () => {
+      if (this.subscriber === res) this.onClientGone();
+    });
+    this.armKeepAlive();
+    this.wakeReaders();
+    if (this.state === 'complete' || this.state === 'closed') this.endSubscriber();
+  }
+
+  /** Parse `<stream>.<seq>`; returns undefined for ids that are not ours. */
+  static parseEventId(eventId: string): { stream: string; seq: number } | undefined {
+    const dot = eventId.lastIndexOf('.');
+    if (dot <= 0) return undefined;
+    const seq = Number(eventId.slice(dot + 1));
+    if (!Number.isSafeInteger(seq) || seq < 0) return undefined;
+    return { stream: eventId.slice(0, dot), seq };
+  }
+
+  /** True when events after `seq` are still in the buffer (or none were dropped). */
+  canReplayFrom(seq: number): boolean {
+    const first = this.buffer[0];
+    return first === undefined ? seq >= this.seq - 1 || this.seq === 0 : first.seq <= seq + 1;
+  }
+
+  /**
+   * Emit one event. Resolves when the reader may continue: at once while a client keeps up,
+   * later under client backpressure or while detached with a full buffer.
+   */
+  async emit(data: string, opts: { event?: string; retry?: number } = {}): Promise<void> {
+    if (this.state === 'closed') return;
+    const seq = this.seq++;
+    const text = encodeSseEvent({
+      data,
+      ...(opts.event !== undefined && opts.event !== 'message' ? { event: opts.event } : {}),
+      ...(this.opts.resumable ? { id: `${this.id}.${seq}` } : {}),
+      ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
+    });
+    this.eventsSent++;
+    if (this.opts.resumable && this.opts.capacity > 0) {
+      this.buffer.push({ seq, text });
+      if (this.buffer.length > this.opts.capacity) this.buffer.shift();
+    }
+    const res = this.subscriber;
+    if (res) {
+      this.wroteSinceTick = true;
+      if (!res.write(text)) await new Promise<void>((resolve) => {
+        const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+      return;
+    }
+    if (!this.opts.resumable) return;
+    if (this.buffer.length >= this.opts.capacity) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+  }
+
+  /** Write raw bytes that must reach the live client only (e.g. an unterminated cut). */
+  writeRaw(text: string): void {
+    this.subscriber?.write(text);
+  }
+
+  /** The upstream finished this stream normally. */
+  complete(): void {
+    if (this.state === 'closed') return;
+    this.state = 'complete';
+    this.endSubscriber();
+    if (!this.attached) this.scheduleDrop();
+  }
+
+  /** The upstream connection closed before the stream was complete (2025-11-25 polling). */
+  upstreamClosed(): void {
+    if (this.state !== 'live') return;
+    this.state = 'upstream-closed';
+    this.endSubscriber();
+    this.scheduleDrop();
+  }
+
+  /** Destroy the client connection without terminating the current event (a clean cut). */
+  cut(): void {
+    this.state = 'closed';
+    this.subscriber?.destroy();
+    this.subscriber = undefined;
+    this.teardown();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.endSubscriber();
+    this.abortUpstream?.();
+    this.teardown();
+  }
+
+  private teardown(): void {
+    clearInterval(this.keepAlive);
+    clearTimeout(this.detachedTimer);
+    this.wakeReaders();
+    this.opts.onClose?.();
+  }
+
+  private endSubscriber(): void {
+    const res = this.subscriber;
+    this.subscriber = undefined;
+    clearInterval(this.keepAlive);
+    if (res && !res.writableEnded) res.end();
+  }
+
+  private detachCurrent(): void {
+    const res = this.subscriber;
+    this.subscriber = undefined;
+    if (res && !res.writableEnded) res.end();
+  }
+
+  private onClientGone(): void {
+    this.subscriber = undefined;
+    clearInterval(this.keepAlive);
+    if (!this.opts.resumable) {
+      // Modern era: closing the stream IS the cancellation (2026-07-28 streamable-http).
+      this.close();
+      return;
+    }
+    this.scheduleDrop();
+  }
+
+  private scheduleDrop(): void {
+    clearTimeout(this.detachedTimer);
+    this.detachedTimer = setTimeout(() => this.close(), this.opts.detachedTtlMs);
+    this.detachedTimer.unref();
+  }
+
+  private wakeReaders(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private armKeepAlive(): void {
+    if (this.opts.keepAliveMs <= 0) return;
+    clearInterval(this.keepAlive);
+    this.keepAlive = setInterval(() => {
+      if (!this.wroteSinceTick) this.subscriber?.write(KEEP_ALIVE);
+      this.wroteSinceTick = false;
+    }, this.opts.keepAliveMs);
+    this.keepAlive.unref();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * What one HTTP exchange carries through the stages: the route, the session view, the client
+ * request it is about (for correlating responses), and the shared gateway services.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Classified, JsonRpcId } from '../codec/jsonrpc.ts';
+import type { Config } from '../config/schema.ts';
+import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
+import type { Direction, Era, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
+import type { Route } from '../routing/route.ts';
+import type { Session, SessionStore } from '../session/sessions.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+export interface GatewayServices {
+  readonly config: Config;
+  readonly sessions: SessionStore;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+}
+
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Route;
+  readonly services: GatewayServices;
+  readonly principal: Principal;
+  era: Era;
+  protocolVersion: string;
+  session: Session | undefined;
+  /** The client request this exchange carries, when it is one. */
+  request: Frame | undefined;
+  /** Aborts the upstream request (client gone in the modern era, timeouts). */
+  readonly abort: AbortController;
+  readonly notes: Record<string, unknown>;
+  frameSeq: number;
+}
+
+const PARAM_TARGET_KEYS = ['name', 'uri'] as const;
+
+export function targetOf(message: JsonRpcMessage): string | undefined {
+  const params = message['params'];
+  if (typeof params !== 'object' || params === null) return undefined;
+  for (const key of PARAM_TARGET_KEYS) {
+    const v = (params as Record<string, unknown>)[key];
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+export function makeFrame(
+  ex: Exchange,
+  direction: Direction,
+  c: Classified,
+  method: string,
+  carrier: Frame['carrier'],
+): Frame {
+  return {
+    id: `${direction}-${ex.frameSeq++}`,
+    direction,
+    kind: c.kind,
+    method,
+    rpcId: c.id,
+    target: c.kind === 'request' || c.kind === 'notification' ? targetOf(c.message) : ex.request?.target,
+    message: c.message,
+    carrier,
+  };
+}
+
+export function sessionView(ex: Exchange): SessionView {
+  return { era: ex.era, protocolVersion: ex.protocolVersion, sessionId: ex.session?.id, principal: ex.principal };
+}
+
+export function inspectorContext(ex: Exchange, direction: Direction): InspectorContext {
+  return {
+    session: sessionView(ex),
+    route: ex.route.name,
+    request: direction === 's2c' ? ex.request : undefined,
+    signal: ex.abort.signal,
+    note: (key, value) => {
+      ex.notes[key] = value;
+    },
+  };
+}
+
+export function observer(ex: Exchange): (o: InspectorOutcome) => void {
+  const m = ex.services.metrics;
+  return (o) => {
+    m.countVerdict(o.inspector, { kind: o.verdict === 'pass' ? 'allow' : o.verdict, reasons: o.reasons });
+    m.observeInspector(o.inspector, o.ms / 1000);
+  };
+}
+
+/** Runs one frame through the route's plan. Returns undefined when no inspector wants it. */
+export async function inspect(ex: Exchange, frame: Frame): Promise<FrameResult | undefined> {
+  const hasMethod = frame.kind === 'request' || frame.kind === 'notification';
+  const plan = ex.route.plan.plan(frame.direction, hasMethod, frame.method);
+  if (plan.inspectors.length === 0) return undefined;
+  const result = await inspectFrame(plan.inspectors, frame, inspectorContext(ex, frame.direction), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+  if (result.verdict.kind !== 'allow') {
+    ex.services.logger.info(
+      { route: ex.route.name, direction: frame.direction, method: frame.method, verdict: result.verdict.kind, reasons: result.verdict.reasons },
+      'inspection verdict',
+    );
+  }
+  return result;
+}
+
+export function rpcIdOf(c: Classified): JsonRpcId | null {
+  return c.id ?? null;
+}

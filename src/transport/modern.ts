@@ -1,0 +1,102 @@
+/**
+ * 2026-07-28 request validation: the per-request `_meta` envelope and the standard headers.
+ *
+ * The gateway validates these itself instead of trusting the upstream to: policy decides on the
+ * body, and SEP-2243 warns that intermediaries "MUST NOT treat [mirrored header] values as
+ * trusted input"; a request whose headers disagree with its body is refused before any
+ * inspector or upstream sees it (streamable-http "Server validation": 400 + -32020).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from '../core/errors.ts';
+
+export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
+export const LEGACY_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26'];
+const META_VERSION = 'io.modelcontextprotocol/protocolVersion';
+const META_CAPS = 'io.modelcontextprotocol/clientCapabilities';
+
+/** Methods whose `Mcp-Name` header mirrors a body field (streamable-http "Standard request headers"). */
+const NAME_SOURCE: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'resources/read': 'uri',
+  'prompts/get': 'name',
+};
+
+function meta(msg: Record<string, unknown>): Record<string, unknown> | undefined {
+  const params = msg['params'];
+  if (typeof params !== 'object' || params === null) return undefined;
+  const m = (params as Record<string, unknown>)['_meta'];
+  return typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : undefined;
+}
+
+/** The protocol version a body declares in `_meta`, if any (what makes a request modern). */
+export function bodyProtocolVersion(msg: Record<string, unknown>): string | undefined {
+  const v = meta(msg)?.[META_VERSION];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function isModernVersion(v: string | undefined): boolean {
+  return v !== undefined && v >= '2026-07-28';
+}
+
+const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
+
+/** Header values may be sent as `=?base64?…?=`; servers MUST decode before comparing. */
+export function decodeHeaderValue(value: string): string {
+  const m = SENTINEL.exec(value);
+  return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : value.trim();
+}
+
+function single(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+export interface ModernCheck {
+  protocolVersion: string;
+  target: string | undefined;
+}
+
+/**
+ * Validates a modern request. Order follows the SDK v2 inbound ladder: envelope version,
+ * supported version, header version, required fields, standard headers.
+ */
+export function validateModernRequest(
+  h: IncomingHttpHeaders,
+  msg: Record<string, unknown>,
+  method: string,
+  checkHeaders: boolean,
+): ModernCheck {
+  const m = meta(msg);
+  const version = m?.[META_VERSION];
+  const headerVersion = single(h, 'mcp-protocol-version');
+  if (typeof version !== 'string') {
+    throw new GatewayError('invalid_params', `_meta["${META_VERSION}"] is required`);
+  }
+  if (!MODERN_VERSIONS.includes(version)) {
+    // The gateway cannot inspect a protocol it does not know: refuse rather than pass it blind.
+    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...MODERN_VERSIONS], requested: version });
+  }
+  if (checkHeaders && headerVersion !== undefined && headerVersion.trim() !== version) {
+    throw new GatewayError('header_mismatch', 'MCP-Protocol-Version does not match _meta');
+  }
+  const caps = m?.[META_CAPS];
+  if (typeof caps !== 'object' || caps === null || Array.isArray(caps)) {
+    throw new GatewayError('invalid_params', `_meta["${META_CAPS}"] is required`);
+  }
+  const params = msg['params'] as Record<string, unknown>;
+  const source = NAME_SOURCE[method];
+  const bodyName = source ? params[source] : undefined;
+  const target = typeof bodyName === 'string' ? bodyName : undefined;
+  if (checkHeaders) {
+    if (headerVersion === undefined) throw new GatewayError('header_mismatch', 'MCP-Protocol-Version header is required');
+    const headerMethod = single(h, 'mcp-method');
+    if (headerMethod === undefined) throw new GatewayError('header_mismatch', 'Mcp-Method header is required');
+    if (headerMethod.trim() !== method) throw new GatewayError('header_mismatch', 'Mcp-Method does not match the body');
+    if (source) {
+      const headerName = single(h, 'mcp-name');
+      if (headerName === undefined) throw new GatewayError('header_mismatch', 'Mcp-Name header is required');
+      if (decodeHeaderValue(headerName) !== target) throw new GatewayError('header_mismatch', 'Mcp-Name does not match the body');
+    }
+  }
+  return { protocolVersion: version, target };
+}

@@ -1,0 +1,301 @@
+/**
+ * POST to the MCP endpoint: one JSON-RPC message (or a 2025-03-26 batch) from the client.
+ *
+ * Stages: content negotiation → body (bounded) → JSON-RPC shape → era classification and
+ * envelope validation → session → c2s inspection → upstream → s2c relay.
+ */
+import { classify, parseBody, type Classified } from '../codec/jsonrpc.ts';
+import { GatewayError } from '../core/errors.ts';
+import { readBody } from '../listener/body.ts';
+import { RelayStream } from '../session/relay-stream.ts';
+import type { UpstreamResponse } from '../upstream/client.ts';
+import { inspect, makeFrame, rpcIdOf, type Exchange } from './context.ts';
+import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, validateModernRequest } from './modern.ts';
+import { pumpSse, relayJson } from './relay.ts';
+import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
+
+function header(ex: Exchange, name: string): string | undefined {
+  const v = ex.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function checkContentNegotiation(ex: Exchange): void {
+  const ct = header(ex, 'content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(ct)) throw new GatewayError('unsupported_media_type');
+  // Streamable HTTP: the client MUST list both application/json and text/event-stream.
+  const accept = (header(ex, 'accept') ?? '').toLowerCase();
+  const any = accept.includes('*/*');
+  if (!any && !(accept.includes('application/json') && accept.includes('text/event-stream'))) {
+    throw new GatewayError('not_acceptable');
+  }
+}
+
+/** Upstream answered with an HTTP error: pass status and (bounded) body through unchanged. */
+async function relayHttpError(ex: Exchange, up: UpstreamResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of up.body) {
+    size += (c as Buffer).length;
+    if (size > 65536) break;
+    chunks.push(c as Buffer);
+  }
+  up.body.destroy();
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'allow', 'retry-after'] as const) {
+    const v = up.headers[name];
+    if (typeof v === 'string') headers[name] = v;
+  }
+  ex.res.writeHead(up.statusCode, headers);
+  ex.res.end(Buffer.concat(chunks));
+}
+
+/** Decide era, protocol version and session for a single message; throws GatewayError. */
+function classifyEra(ex: Exchange, c: Classified): void {
+  const msg = c.message;
+  const headerVersion = header(ex, 'mcp-protocol-version')?.trim();
+  const bodyVersion = c.kind === 'request' || c.kind === 'notification' ? bodyProtocolVersion(msg) : undefined;
+  if (bodyVersion !== undefined || isModernVersion(headerVersion)) {
+    if (c.kind !== 'request') {
+      // 2026-07-28 defines no client notifications or responses over Streamable HTTP.
+      if (bodyVersion === undefined) throw new GatewayError('invalid_params', '_meta protocolVersion is required');
+    }
+    ex.era = 'modern';
+    const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', ex.services.config.security.requireProtocolHeaderValidation);
+    ex.protocolVersion = check.protocolVersion;
+    return;
+  }
+  ex.era = 'legacy';
+  // 2025-06-18+: an invalid or unsupported MCP-Protocol-Version MUST get 400.
+  if (headerVersion !== undefined && c.method !== 'initialize' && !LEGACY_VERSIONS.includes(headerVersion)) {
+    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...LEGACY_VERSIONS], requested: headerVersion });
+  }
+  const sid = header(ex, 'mcp-session-id');
+  if (c.method === 'initialize') {
+    const pv = (msg['params'] as Record<string, unknown> | undefined)?.['protocolVersion'];
+    ex.protocolVersion = typeof pv === 'string' ? pv : '2025-03-26';
+    return;
+  }
+  if (sid !== undefined) {
+    const session = ex.services.sessions.get(sid, ex.principal);
+    if (!session || session.route !== ex.route.name) throw new GatewayError('session_not_found');
+    ex.session = session;
+    ex.protocolVersion = session.protocolVersion;
+    return;
+  }
+  // No session: a sessionless 2025 upstream, or a client that skipped it (the upstream decides).
+  ex.protocolVersion = headerVersion ?? '2025-03-26';
+}
+
+export async function handlePost(ex: Exchange): Promise<void> {
+  checkContentNegotiation(ex);
+  const limits = ex.services.config.limits;
+  const raw = await readBody(ex.req, limits.maxBodyBytes);
+  const parsed = parseBody(raw.toString('utf8'));
+  if (!parsed.ok) throw new GatewayError('parse_error', parsed.reason);
+  if (parsed.batch) return handleBatch(ex, parsed.items);
+
+  const outcome = classify(parsed.items[0]);
+  if (!outcome.ok) {
+    sendError(ex.res, new GatewayError('invalid_request', outcome.reason), outcome.id);
+    return;
+  }
+  const c = outcome.value;
+  try {
+    classifyEra(ex, c);
+  } catch (err) {
+    if (err instanceof GatewayError) {
+      sendError(ex.res, err, rpcIdOf(c));
+      return;
+    }
+    throw err;
+  }
+
+  // A client's answer to a server→client request is correlated to that request's method.
+  let method = c.method ?? '';
+  if ((c.kind === 'result' || c.kind === 'error') && c.id !== undefined && ex.session) {
+    method = ex.session.pendingServerRequests.get(c.id) ?? '';
+    ex.session.pendingServerRequests.delete(c.id);
+  }
+  const frame = makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: raw.length });
+  if (c.kind === 'request') ex.request = frame;
+
+  let body: Buffer | string = raw;
+  const verdict = await inspect(ex, frame);
+  if (verdict && verdict.verdict.kind !== 'allow') {
+    if (verdict.verdict.kind === 'redact') {
+      body = JSON.stringify(verdict.message);
+    } else {
+      const v = verdict.verdict;
+      const ge = v.kind === 'block'
+        ? new GatewayError('blocked', v.message, { reasons: v.reasons })
+        : new GatewayError('approval_required', v.summary, { reasons: v.reasons });
+      // A request gets an in-band JSON-RPC error (HTTP 200), like any handler error; a
+      // notification or response "cannot be accepted": an HTTP error status.
+      if (c.kind === 'request') sendJson(ex.res, 200, errorMessage(c.id, ge));
+      else sendError(ex.res, ge, null);
+      return;
+    }
+  }
+  await forward(ex, body);
+}
+
+async function forward(ex: Exchange, body: Buffer | string): Promise<void> {
+  const route = ex.route;
+  const modern = ex.era === 'modern';
+  // Legacy: a disconnect is not a cancellation (2025-11-25), the stream stays resumable.
+  // Modern: closing the response stream IS the cancellation (2026-07-28): abort upstream.
+  if (modern) {
+    ex.res.on('close', () => {
+      if (!ex.res.writableFinished) ex.abort.abort();
+    });
+  }
+  const timer = setTimeout(() => ex.abort.abort(new GatewayError('upstream_timeout')), route.cfg.timeouts.requestMs);
+  timer.unref();
+  const started = process.hrtime.bigint();
+  let up: UpstreamResponse;
+  try {
+    up = await route.upstream.request({
+      method: 'POST',
+      clientHeaders: ex.req.headers,
+      body,
+      sessionId: ex.session?.upstreamSessionId,
+      signal: ex.abort.signal,
+      headersTimeoutMs: route.cfg.timeouts.requestMs,
+      idleMs: route.cfg.timeouts.idleMs,
+    });
+  } catch (err) {
+    clearTimeout(timer);
+    throw err;
+  }
+  ex.services.metrics.observeUpstream(route.name, Number(process.hrtime.bigint() - started) / 1e9);
+  try {
+    await relayResponse(ex, up);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> {
+  const status = up.statusCode;
+  if (status === 404 && ex.session) {
+    // The upstream ended the session: so does the gateway (the client must re-initialize).
+    ex.services.sessions.delete(ex.session.id);
+  }
+  if (status >= 300) return relayHttpError(ex, up);
+  if (status === 202 || status === 204) {
+    await up.body.dump();
+    ex.res.writeHead(status);
+    ex.res.end();
+    return;
+  }
+  const extra: Record<string, string> = {};
+  const isInit = ex.request?.method === 'initialize' && ex.era === 'legacy';
+  if (isInit) {
+    const upstreamSid = up.headers['mcp-session-id'];
+    if (typeof upstreamSid === 'string') {
+      ex.session = ex.services.sessions.create({
+        route: ex.route.name,
+        principal: ex.principal,
+        protocolVersion: ex.protocolVersion,
+        upstreamSessionId: upstreamSid,
+      });
+      extra['mcp-session-id'] = ex.session.id;
+      ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
+    }
+  }
+  const ct = String(up.headers['content-type'] ?? '');
+  let outcome;
+  if (ct.startsWith('text/event-stream')) {
+    outcome = await relaySseResponse(ex, up, extra);
+  } else {
+    outcome = await relayJson(ex, up, extra);
+  }
+  if (isInit && ex.session && outcome.result) {
+    const pv = (outcome.result['result'] as Record<string, unknown> | undefined)?.['protocolVersion'];
+    if (typeof pv === 'string') ex.session.protocolVersion = pv;
+  }
+}
+
+async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Record<string, string>) {
+  const cfg = ex.services.config;
+  const session = ex.session;
+  const streamId = session ? `p${session.nextStream++}` : 'p';
+  const stream = new RelayStream({
+    id: streamId,
+    resumable: ex.era === 'legacy' && session !== undefined,
+    capacity: cfg.streams.eventReplayBuffer,
+    keepAliveMs: cfg.streams.keepAliveMs,
+    detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
+    onClose: () => session?.streams.delete(streamId),
+  });
+  stream.abortUpstream = () => {
+    ex.abort.abort();
+    up.body.destroy();
+  };
+  if (session) session.streams.set(streamId, stream);
+  const closeGauge = ex.services.metrics.streamOpened(ex.route.name, 'post-sse');
+  ex.res.writeHead(up.statusCode, { ...SSE_HEADERS, ...extra });
+  ex.res.flushHeaders();
+  stream.attach(ex.res);
+  try {
+    return await pumpSse(ex, up.body, stream, {
+      answerDropped: (id) => void answerUpstream(ex, id),
+    });
+  } finally {
+    closeGauge();
+  }
+}
+
+/** Tell the upstream a server→client request it sent will not be answered by the client. */
+export async function answerUpstream(ex: Exchange, id: string | number): Promise<void> {
+  try {
+    const up = await ex.route.upstream.request({
+      method: 'POST',
+      clientHeaders: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': ex.protocolVersion },
+      body: JSON.stringify(errorMessage(id, new GatewayError('blocked', 'request blocked by gateway policy'))),
+      sessionId: ex.session?.upstreamSessionId,
+      headersTimeoutMs: ex.route.cfg.timeouts.connectMs + 5000,
+      idleMs: 5000,
+    });
+    await up.body.dump();
+  } catch {
+    // Best effort: the upstream's own timeout covers a lost answer.
+  }
+}
+
+/**
+ * 2025-03-26 batches ("MUST support receiving JSON-RPC batches"; removed in 2025-06-18). Every
+ * element is inspected; if any is refused, the whole batch is refused with one error per request
+ * (fail closed: partially forwarding a batch would reorder what the client sent).
+ */
+async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
+  if (items.length === 0) throw new GatewayError('invalid_request', 'empty batch');
+  const classified: Classified[] = [];
+  for (const item of items) {
+    const o = classify(item);
+    if (!o.ok) throw new GatewayError('invalid_request', `batch element: ${o.reason}`);
+    classified.push(o.value);
+  }
+  const first = classified[0]!;
+  if (classified.some((c) => c.method === 'initialize')) throw new GatewayError('invalid_request', 'initialize MUST NOT be part of a batch');
+  classifyEra(ex, first);
+  if (ex.era !== 'legacy' || ex.protocolVersion !== '2025-03-26') throw new GatewayError('batch_not_allowed');
+  const errors: unknown[] = [];
+  for (const c of classified) {
+    const method = c.method ?? (c.id !== undefined ? ex.session?.pendingServerRequests.get(c.id) ?? '' : '');
+    const r = await inspect(ex, makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: 0 }));
+    if (r && (r.verdict.kind === 'block' || r.verdict.kind === 'require-approval')) {
+      errors.push({ c, reasons: r.verdict.reasons });
+    } else if (r?.verdict.kind === 'redact') {
+      c.message = r.message;
+    }
+  }
+  if (errors.length > 0) {
+    const answers = classified
+      .filter((c) => c.kind === 'request')
+      .map((c) => errorMessage(c.id!, new GatewayError('blocked', 'batch refused: an element was blocked')));
+    sendJson(ex.res, 200, answers);
+    return;
+  }
+  await forward(ex, JSON.stringify(classified.map((c) => c.message)));
+}

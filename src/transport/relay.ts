@@ -1,0 +1,257 @@
+/**
+ * Upstream → client: relays a response body through the s2c pipeline.
+ *
+ * - SSE bodies are parsed event by event as bytes arrive and re-emitted one by one (never
+ *   buffered whole); each event is one JSON-RPC message and one Frame.
+ * - JSON bodies stream straight through when no inspector wants them, are buffered up to
+ *   `maxBufferedMessageBytes` when one does, and beyond that take the chunk path (string leaves
+ *   streamed with a hold-back window) or are refused, as the buffering plan says.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
+import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
+import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
+import { GatewayError, rpcError } from '../core/errors.ts';
+import { ChunkChain } from '../pipeline/pipeline.ts';
+import type { JsonRpcMessage } from '../pipeline/types.ts';
+import type { RelayStream } from '../session/relay-stream.ts';
+import type { UpstreamResponse } from '../upstream/client.ts';
+import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
+import { errorMessage, sendJson } from './respond.ts';
+
+/** What the relay learned that the caller needs (initialize capture, completion). */
+export interface RelayOutcome {
+  /** The final response to the exchange's request was relayed. */
+  responded: boolean;
+  /** First result seen for the request (initialize result, for version capture). */
+  result: JsonRpcMessage | undefined;
+}
+
+function blockedError(id: JsonRpcId | null, message: string | undefined, reasons: readonly string[]): JsonRpcMessage {
+  return { jsonrpc: '2.0', id, error: rpcError('blocked', message, { reasons }) };
+}
+
+/** The method a server→client message is about: its own, or the request it answers. */
+function s2cMethod(ex: Exchange, c: Classified): string {
+  if (c.kind === 'request' || c.kind === 'notification') return c.method;
+  if (c.id !== undefined && ex.request?.rpcId === c.id) return ex.request.method;
+  return '';
+}
+
+/**
+ * Inspects one server→client message. Returns the JSON text to forward, or undefined to drop it.
+ * A blocked result becomes a JSON-RPC error for the same id; a blocked notification or server
+ * request is dropped (a dropped server request is answered upstream with an error by the caller).
+ */
+async function inspectS2c(
+  ex: Exchange,
+  data: string,
+  carrier: 'json' | 'sse',
+  out: RelayOutcome,
+): Promise<{ text: string | undefined; droppedRequest?: JsonRpcId }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new GatewayError('upstream_protocol', 'upstream sent a message that is not JSON');
+  }
+  const c = classify(parsed);
+  if (!c.ok) throw new GatewayError('upstream_protocol', c.reason);
+  const msg = c.value;
+  if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && msg.id === ex.request?.rpcId) {
+    out.responded = true;
+    if (msg.kind === 'result') out.result = msg.message;
+  }
+  if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
+  const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
+  const result = await inspect(ex, frame);
+  if (!result || result.verdict.kind === 'allow') return { text: data };
+  if (result.verdict.kind === 'redact') return { text: JSON.stringify(result.message) };
+  // block (and require-approval, which has no approval channel yet: fail closed)
+  const reasons = result.verdict.reasons;
+  const message = result.verdict.kind === 'block' ? result.verdict.message : 'approval required';
+  if (msg.kind === 'result' || msg.kind === 'error') return { text: JSON.stringify(blockedError(msg.id ?? null, message, reasons)) };
+  if (msg.kind === 'request') return { text: undefined, droppedRequest: msg.id };
+  return { text: undefined };
+}
+
+function needsParse(ex: Exchange): boolean {
+  return !ex.route.plan.isEmpty || ex.request?.method === 'initialize';
+}
+
+export interface SseRelayHooks {
+  /** Answer an upstream server→client request the gateway dropped (2025 era). */
+  answerDropped?: (id: JsonRpcId) => void;
+}
+
+/**
+ * Reads an upstream SSE body into a RelayStream. Resolves when the upstream body ends, fails or
+ * the stream is closed; never throws.
+ */
+export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stream: RelayStream, hooks: SseRelayHooks = {}): Promise<RelayOutcome> {
+  const out: RelayOutcome = { responded: false, result: undefined };
+  const queue: SseEvent[] = [];
+  const parser = new SseParser((ev) => queue.push(ev), {
+    maxEventBytes: ex.services.config.limits.maxEventBytes,
+    onIdOnly: (id) => {
+      stream.upstreamLastEventId = id;
+    },
+  });
+  const parse = needsParse(ex);
+  const metrics = ex.services.metrics;
+  try {
+    for await (const chunk of body) {
+      if (stream.state === 'closed') break;
+      parser.push(chunk as Buffer);
+      for (let ev = queue.shift(); ev !== undefined; ev = queue.shift()) {
+        if (ev.hasId) stream.upstreamLastEventId = ev.lastEventId;
+        let text: string | undefined = ev.data;
+        // Empty data is the 2025-11-25 priming event; not a JSON-RPC message.
+        if (parse && ev.data !== '') {
+          const r = await inspectS2c(ex, ev.data, 'sse', out);
+          text = r.text;
+          if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
+        } else if (!out.responded && ex.request && ev.data.includes('"id"')) {
+          // Cheap completion detection without a parse, for resumption bookkeeping.
+          out.responded = ev.data.includes('"result"') || ev.data.includes('"error"');
+        }
+        if (text !== undefined) {
+          metrics.sseEvent(ex.route.name, 's2c');
+          await stream.emit(text, { ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.retry !== undefined ? { retry: ev.retry } : {}) });
+        }
+      }
+    }
+    parser.end();
+    if (out.responded || !ex.session || stream.upstreamLastEventId === undefined) stream.complete();
+    else stream.upstreamClosed();
+  } catch (err) {
+    if (stream.state === 'closed' || ex.abort.signal.aborted) return out;
+    const e = err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : undefined;
+    metrics.countError(e?.code ?? 'upstream_unavailable');
+    ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
+    if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
+      // Connection-level failure in the 2025 era: resumable through the upstream's event ids.
+      stream.upstreamClosed();
+      return out;
+    }
+    if (!out.responded && ex.request?.rpcId !== undefined) {
+      const ge = e ?? new GatewayError('upstream_unavailable');
+      await stream.emit(JSON.stringify(errorMessage(ex.request.rpcId, ge)));
+      out.responded = true;
+    }
+    stream.complete();
+  }
+  return out;
+}
+
+function passHeaders(up: IncomingHttpHeaders | UpstreamResponse['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['content-type', 'cache-control', 'allow', 'retry-after'] as const) {
+    const v = up[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
+/** Relays a JSON (non-SSE) upstream response. */
+export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders: Record<string, string>): Promise<RelayOutcome> {
+  const out: RelayOutcome = { responded: false, result: undefined };
+  const res = ex.res;
+  const limits = ex.services.config.limits;
+  const headers = { ...passHeaders(up.headers), ...extraHeaders };
+  const plan = ex.request ? ex.route.plan.plan('s2c', false, ex.request.method) : undefined;
+  const inspecting = needsParse(ex) && (plan?.buffering !== 'none' || ex.request?.method === 'initialize');
+
+  if (!inspecting) {
+    // Pass-through: stream bytes as they come, bounded by the event limit.
+    res.writeHead(up.statusCode, headers);
+    let size = 0;
+    for await (const chunk of up.body) {
+      size += (chunk as Buffer).length;
+      if (size > limits.maxEventBytes) {
+        res.destroy();
+        throw new GatewayError('upstream_event_too_large');
+      }
+      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+    out.responded = true;
+    return out;
+  }
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const iterator = up.body[Symbol.asyncIterator]();
+  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+    const chunk = step.value as Buffer;
+    size += chunk.length;
+    chunks.push(chunk);
+    if (size > limits.maxBufferedMessageBytes) {
+      if (plan?.buffering === 'chunks') return relayJsonChunks(ex, up, headers, chunks, iterator, out);
+      up.body.destroy();
+      const ge = new GatewayError('message_too_large', `over ${limits.maxBufferedMessageBytes} bytes and an inspector needs the whole message`);
+      sendJson(res, 200, errorMessage(ex.request?.rpcId ?? null, ge));
+      return out;
+    }
+  }
+  const text = Buffer.concat(chunks, size).toString('utf8');
+  const r = await inspectS2c(ex, text, 'json', out);
+  const body = r.text ?? JSON.stringify(blockedError(ex.request?.rpcId ?? null, undefined, []));
+  delete headers['content-length'];
+  sendJson(res, up.statusCode, JSON.parse(body), headers);
+  return out;
+}
+
+/** The chunk path for an oversized JSON response: string leaves inspected piece by piece. */
+async function relayJsonChunks(
+  ex: Exchange,
+  up: UpstreamResponse,
+  headers: Record<string, string>,
+  head: Buffer[],
+  rest: AsyncIterator<unknown>,
+  out: RelayOutcome,
+): Promise<RelayOutcome> {
+  const res = ex.res;
+  const method = ex.request?.method ?? '';
+  const plan = ex.route.plan.plan('s2c', false, method);
+  const chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+  const frameId = `s2c-${ex.frameSeq++}`;
+  let blocked: { reasons: string[]; message?: string } | undefined;
+  const rewriter = new JsonStreamRewriter({
+    onString: async (piece) => {
+      const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
+      if (v.kind === 'block') {
+        blocked = v;
+        throw new GatewayError('blocked');
+      }
+      return v.text;
+    },
+  });
+  res.writeHead(up.statusCode, headers);
+  const limit = ex.services.config.limits.maxEventBytes;
+  let size = 0;
+  try {
+    for (const chunk of head) {
+      size += chunk.length;
+      res.write(await rewriter.push(chunk));
+    }
+    for (let step = await rest.next(); !step.done; step = await rest.next()) {
+      const chunk = step.value as Buffer;
+      size += chunk.length;
+      if (size > limit) throw new GatewayError('upstream_event_too_large');
+      const outBytes = await rewriter.push(chunk);
+      if (outBytes.length > 0 && !res.write(outBytes)) await new Promise((r) => res.once('drain', r));
+    }
+    res.end(await rewriter.end());
+    out.responded = true;
+  } catch (err) {
+    // Bytes of this body already went out: a clean cut (no complete JSON reaches the client),
+    // never a partial document presented as whole.
+    up.body.destroy();
+    res.destroy();
+    if (blocked) ex.notes['cut'] = { reasons: blocked.reasons };
+    else if (!(err instanceof JsonStreamError) && !(err instanceof GatewayError)) throw err;
+    ex.notes['cut'] ??= { reason: err instanceof GatewayError ? err.code : 'json_syntax' };
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+/**
+ * GET (the standalone stream, and resumption with Last-Event-ID) and DELETE (end a session),
+ * both 2025-era only. 2026-07-28 has neither: "HTTP GET or DELETE to the MCP endpoint: respond
+ * with 405", which the upstream says for itself when it is modern-only, so those pass through.
+ */
+import { GatewayError } from '../core/errors.ts';
+import { RelayStream } from '../session/relay-stream.ts';
+import type { Session } from '../session/sessions.ts';
+import type { UpstreamResponse } from '../upstream/client.ts';
+import type { Exchange } from './context.ts';
+import { pumpSse } from './relay.ts';
+import { SSE_HEADERS } from './respond.ts';
+
+function header(ex: Exchange, name: string): string | undefined {
+  const v = ex.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function sessionFor(ex: Exchange): Session | undefined {
+  const sid = header(ex, 'mcp-session-id');
+  if (sid === undefined) return undefined;
+  const s = ex.services.sessions.get(sid, ex.principal);
+  if (!s || s.route !== ex.route.name) throw new GatewayError('session_not_found');
+  ex.session = s;
+  ex.protocolVersion = s.protocolVersion;
+  return s;
+}
+
+async function passThrough(ex: Exchange, up: UpstreamResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'allow'] as const) {
+    const v = up.headers[name];
+    if (typeof v === 'string') headers[name] = v;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of up.body) {
+    size += (c as Buffer).length;
+    if (size > 65536) break;
+    chunks.push(c as Buffer);
+  }
+  up.body.destroy();
+  ex.res.writeHead(up.statusCode, headers);
+  ex.res.end(Buffer.concat(chunks));
+}
+
+function newStream(ex: Exchange, session: Session | undefined, prefix: string): RelayStream {
+  const cfg = ex.services.config;
+  const id = session ? `${prefix}${session.nextStream++}` : prefix;
+  const stream = new RelayStream({
+    id,
+    resumable: session !== undefined,
+    capacity: cfg.streams.eventReplayBuffer,
+    keepAliveMs: cfg.streams.keepAliveMs,
+    detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
+    onClose: () => session?.streams.delete(id),
+  });
+  if (session) session.streams.set(id, stream);
+  return stream;
+}
+
+/** Open (or re-open) the upstream side of a GET stream and pump it into `stream`. */
+async function openUpstream(ex: Exchange, stream: RelayStream, lastEventId: string | undefined): Promise<UpstreamResponse> {
+  const route = ex.route;
+  const up = await route.upstream.request({
+    method: 'GET',
+    clientHeaders: { ...ex.req.headers, accept: 'text/event-stream' },
+    sessionId: ex.session?.upstreamSessionId,
+    lastEventId,
+    signal: ex.abort.signal,
+    headersTimeoutMs: route.cfg.timeouts.requestMs,
+    idleMs: 0, // quiet standalone streams are normal; the gateway's keep-alives cover the client
+  });
+  stream.abortUpstream = () => {
+    ex.abort.abort();
+    up.body.destroy();
+  };
+  return up;
+}
+
+export async function handleGet(ex: Exchange): Promise<void> {
+  const accept = (header(ex, 'accept') ?? '').toLowerCase();
+  if (!accept.includes('text/event-stream') && !accept.includes('*/*')) throw new GatewayError('not_acceptable', 'GET must accept text/event-stream');
+  ex.era = 'legacy';
+  const session = sessionFor(ex);
+  const lastEventId = header(ex, 'last-event-id');
+  const metrics = ex.services.metrics;
+
+  if (lastEventId !== undefined && session) {
+    // Resumption: the id is the gateway's own; only this session's streams are searched, so an
+    // id from another session (or principal) resumes nothing (MUST NOT replay other streams).
+    const ref = RelayStream.parseEventId(lastEventId);
+    const stream = ref ? session.streams.get(ref.stream) : undefined;
+    if (!ref || !stream || !stream.canReplayFrom(ref.seq)) throw new GatewayError('resume_not_found');
+    ex.res.writeHead(200, SSE_HEADERS);
+    ex.res.flushHeaders();
+    const closeGauge = metrics.streamOpened(ex.route.name, 'get-sse');
+    ex.res.on('close', closeGauge);
+    const needsUpstream = stream.state === 'upstream-closed';
+    stream.attach(ex.res, ref.seq);
+    if (needsUpstream) {
+      // The upstream closed its connection mid-stream (2025-11-25 polling): resume it upstream
+      // with the upstream's own last event id, feeding the same client-facing stream.
+      stream.state = 'live';
+      try {
+        const up = await openUpstream(ex, stream, stream.upstreamLastEventId);
+        if (up.statusCode !== 200) {
+          await up.body.dump();
+          stream.complete();
+          return;
+        }
+        await pumpSse(ex, up.body, stream);
+      } catch {
+        stream.complete();
+      }
+    }
+    return;
+  }
+
+  const stream = newStream(ex, session, 'g');
+  const up = await openUpstream(ex, stream, undefined);
+  const ct = String(up.headers['content-type'] ?? '');
+  if (up.statusCode !== 200 || !ct.startsWith('text/event-stream')) {
+    stream.close();
+    return passThrough(ex, up);
+  }
+  ex.res.writeHead(200, SSE_HEADERS);
+  ex.res.flushHeaders();
+  const closeGauge = metrics.streamOpened(ex.route.name, 'get-sse');
+  stream.attach(ex.res);
+  // The standalone stream has no request to finish: when the client leaves, stop reading.
+  ex.res.on('close', () => {
+    closeGauge();
+    if (!stream.attached && !session) stream.close();
+  });
+  await pumpSse(ex, up.body, stream);
+}
+
+export async function handleDelete(ex: Exchange): Promise<void> {
+  ex.era = 'legacy';
+  const session = sessionFor(ex);
+  if (!session) throw new GatewayError('session_required');
+  const up = await ex.route.upstream.request({
+    method: 'DELETE',
+    clientHeaders: ex.req.headers,
+    sessionId: session.upstreamSessionId,
+    headersTimeoutMs: ex.route.cfg.timeouts.connectMs + 10_000,
+    idleMs: 10_000,
+  });
+  if (up.statusCode < 300 || up.statusCode === 404) {
+    ex.services.sessions.delete(session.id);
+    ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
+  }
+  await passThrough(ex, up);
+}

@@ -1,0 +1,115 @@
+/**
+ * The upstream side: one undici Pool (keep-alive connections) per route.
+ *
+ * Headers to the upstream are built from an allow list, never by copying the client's: the
+ * client's `Authorization` and cookies never leave the gateway (MCP authorization, "Token
+ * Passthrough": the server MUST NOT pass the client's token through). Per-upstream credentials
+ * come from config (static headers now; OAuth client credentials / token exchange later).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool, errors as undiciErrors } from 'undici';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../core/errors.ts';
+
+export interface UpstreamConfig {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  connections: number;
+  insecureSkipVerify: boolean;
+  connectMs: number;
+}
+
+/** Client request headers that are part of the MCP wire protocol and go upstream unchanged. */
+const FORWARDED = ['accept', 'content-type', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'user-agent', 'traceparent', 'tracestate'];
+const PARAM_PREFIX = 'mcp-param-';
+
+export interface UpstreamRequest {
+  method: 'POST' | 'GET' | 'DELETE';
+  clientHeaders: IncomingHttpHeaders;
+  body?: Buffer | string;
+  /** The upstream session id to send (the client's gateway id is never forwarded). */
+  sessionId?: string | undefined;
+  lastEventId?: string | undefined;
+  signal?: AbortSignal;
+  /** Time allowed for the response headers. */
+  headersTimeoutMs: number;
+  /** Longest silence between body bytes; 0 = none (long-lived streams). */
+  idleMs: number;
+}
+
+export type UpstreamResponse = Dispatcher.ResponseData;
+
+export class UpstreamClient {
+  readonly url: URL;
+  private readonly pool: Pool;
+  private readonly staticHeaders: Record<string, string>;
+  private readonly path: string;
+
+  constructor(cfg: UpstreamConfig) {
+    this.url = new URL(cfg.url);
+    this.path = `${this.url.pathname}${this.url.search}`;
+    this.staticHeaders = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    this.pool = new Pool(this.url.origin, {
+      connections: cfg.connections,
+      pipelining: 1,
+      connectTimeout: cfg.connectMs,
+      keepAliveTimeout: 30_000,
+      ...(cfg.insecureSkipVerify ? { connect: { rejectUnauthorized: false } } : {}),
+    });
+  }
+
+  buildHeaders(req: UpstreamRequest): Record<string, string> {
+    const out: Record<string, string> = {};
+    const h = req.clientHeaders;
+    for (const name of FORWARDED) {
+      const v = h[name];
+      if (typeof v === 'string') out[name] = v;
+    }
+    for (const name in h) {
+      // Unknown Mcp-Param-* headers MUST be forwarded by intermediaries (SEP-2243).
+      if (name.startsWith(PARAM_PREFIX)) {
+        const v = h[name];
+        if (typeof v === 'string') out[name] = v;
+      }
+    }
+    if (req.sessionId !== undefined) out['mcp-session-id'] = req.sessionId;
+    if (req.lastEventId !== undefined) out['last-event-id'] = req.lastEventId;
+    Object.assign(out, this.staticHeaders);
+    return out;
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    try {
+      return await this.pool.request({
+        path: this.path,
+        method: req.method,
+        headers: this.buildHeaders(req),
+        body: req.body ?? null,
+        signal: req.signal ?? null,
+        headersTimeout: req.headersTimeoutMs,
+        bodyTimeout: req.idleMs,
+      });
+    } catch (err) {
+      throw mapUpstreamError(err);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+export function mapUpstreamError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+    return new GatewayError('upstream_timeout', undefined, undefined, { cause: err });
+  }
+  if (err instanceof undiciErrors.BodyTimeoutError) {
+    return new GatewayError('idle_timeout', undefined, undefined, { cause: err });
+  }
+  return new GatewayError('upstream_unavailable', undefined, undefined, { cause: err });
+}
