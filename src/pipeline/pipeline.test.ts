@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChunkChain, inspectFrame } from './pipeline.ts';
+import { RoutePlan } from './plan.ts';
+import type { Frame, Inspector, InspectorContext, Verdict } from './types.ts';
+import { createRedactInspector } from '../inspectors/redact.ts';
+import { createMethodDenyInspector } from '../inspectors/method-deny.ts';
+
+const ctx: InspectorContext = {
+  session: { era: 'modern', protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 'a', method: 'none' } },
+  route: 'r',
+  request: undefined,
+  signal: new AbortController().signal,
+  note() {},
+};
+
+function frame(message: Record<string, unknown>, over: Partial<Frame> = {}): Frame {
+  return {
+    id: 'f1', direction: 'c2s', kind: 'request', method: String(message['method'] ?? ''), rpcId: 1,
+    target: (message['params'] as { name?: string } | undefined)?.name, message, carrier: { transport: 'json', bytes: 0 }, ...over,
+  };
+}
+
+function fixed(name: string, verdict: Verdict | (() => never) | (() => Promise<Verdict>), onFailure: 'open' | 'closed' = 'closed'): Inspector {
+  return { name, methods: { '*': 'both' }, needs: 'message', onFailure, onMessage: typeof verdict === 'function' ? verdict : () => verdict };
+}
+
+const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'key sk-abcdefghijklmnopqrstuvwx here' } } };
+
+test('first block stops the chain; later inspectors never run', async () => {
+  let ran = false;
+  const later: Inspector = { ...fixed('later', { kind: 'allow' }), onMessage: () => { ran = true; return { kind: 'allow' }; } };
+  const r = await inspectFrame([fixed('a', { kind: 'block', reasons: ['policy/x'] }), later], frame(call), ctx, 100);
+  assert.equal(r.verdict.kind, 'block');
+  assert.equal(ran, false);
+});
+
+test('block beats require-approval beats redact', async () => {
+  const approval: Verdict = { kind: 'require-approval', reasons: ['approval/x'], summary: 's', ttlMs: 1 };
+  const r1 = await inspectFrame([fixed('a', approval), fixed('b', { kind: 'block', reasons: ['policy/y'] })], frame(call), ctx, 100);
+  assert.equal(r1.verdict.kind, 'block');
+  const redact = createRedactInspector({ patterns: [{ name: 'k', regex: 'sk-[a-z]{20,}' }] });
+  const r2 = await inspectFrame([redact, fixed('a', approval)], frame(call), ctx, 100);
+  assert.equal(r2.verdict.kind, 'require-approval');
+});
+
+test('an inspector that throws blocks (fail closed) unless it is fail-open', async () => {
+  const boom = () => { throw new Error('bug'); };
+  const closed = await inspectFrame([fixed('a', boom)], frame(call), ctx, 100);
+  assert.deepEqual(closed.verdict, { kind: 'block', reasons: ['gateway/inspector-failed'], message: 'inspector a failed' });
+  const open = await inspectFrame([fixed('a', boom, 'open')], frame(call), ctx, 100);
+  assert.equal(open.verdict.kind, 'allow');
+});
+
+test('an inspector over its time budget blocks with a timeout reason', async () => {
+  const slow = () => new Promise<Verdict>((r) => setTimeout(() => r({ kind: 'allow' }), 200));
+  const r = await inspectFrame([fixed('slow', slow)], frame(call), ctx, 20);
+  assert.equal(r.verdict.kind, 'block');
+  assert.deepEqual(r.verdict.kind === 'block' && r.verdict.reasons, ['gateway/inspector-timeout']);
+});
+
+test('redaction rewrites the message; the next inspector sees the redacted text', async () => {
+  const redact = createRedactInspector({ patterns: [{ name: 'demo-key', regex: 'sk-[a-z]{20,}' }] });
+  let seen = '';
+  const spy: Inspector = { ...fixed('spy', { kind: 'allow' }), onMessage: (f) => { seen = JSON.stringify(f.message); return { kind: 'allow' }; } };
+  const r = await inspectFrame([redact, spy], frame(call), ctx, 100);
+  assert.equal(r.verdict.kind, 'redact');
+  assert.match(JSON.stringify(r.message), /key \[REDACTED:demo-key\] here/);
+  assert.doesNotMatch(seen, /sk-abc/);
+  assert.match(JSON.stringify(call), /sk-abc/, 'the original message is not mutated');
+});
+
+test('method-deny blocks a tool by glob and lets others through', async () => {
+  const deny = createMethodDenyInspector({ methods: ['tools/call:delete_*'] });
+  const del = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo' } };
+  assert.equal((await inspectFrame([deny], frame(del), ctx, 100)).verdict.kind, 'block');
+  assert.equal((await inspectFrame([deny], frame(call), ctx, 100)).verdict.kind, 'allow');
+});
+
+test('plan: phases select directions, s2c runs in reverse order, buffering follows needs', () => {
+  const a: Inspector = { name: 'a', methods: { 'tools/call': 'request' }, needs: 'message', onFailure: 'closed', onMessage: () => ({ kind: 'allow' }) };
+  const b = createRedactInspector({ name: 'b', patterns: [{ name: 'x', regex: 'x' }] });
+  const plan = new RoutePlan([a, b]);
+  assert.deepEqual(plan.plan('c2s', true, 'tools/call').inspectors.map((i) => i.name), ['a', 'b']);
+  assert.deepEqual(plan.plan('s2c', false, 'tools/call').inspectors.map((i) => i.name), ['b']);
+  assert.equal(plan.plan('c2s', true, 'tools/call').buffering, 'message', 'a has no onChunk');
+  assert.equal(plan.plan('s2c', false, 'tools/call').buffering, 'chunks');
+  assert.equal(new RoutePlan([]).plan('s2c', false, 'tools/call').buffering, 'none');
+});
+
+test('chunk path: a secret split across two chunks is still redacted', async () => {
+  const redact = createRedactInspector({ patterns: [{ name: 'aws', regex: 'AKIA[A-Z0-9]{16}' }], windowChars: 64 });
+  const secret = 'AKIAIOSFODNN7EXAMPLE';
+  const text = `${'a'.repeat(100)} ${secret} ${'b'.repeat(100)}`;
+  for (let cut = 90; cut < 130; cut++) {
+    const chain = new ChunkChain([redact], ctx, 100);
+    let out = '';
+    for (const [piece, end] of [[text.slice(0, cut), false], [text.slice(cut), true]] as const) {
+      const v = await chain.push({ frameId: `f${cut}`, direction: 's2c', method: 'tools/call', pointer: '/result/content/0/text', text: piece, end });
+      assert.equal(v.kind, 'emit');
+      if (v.kind === 'emit') out += v.text;
+    }
+    assert.equal(out, text.replace(secret, '[REDACTED:aws]'), `cut at ${cut}`);
+  }
+});

@@ -1,0 +1,85 @@
+/**
+ * The inspection pipeline end to end through the gateway, against the bundled demo upstream:
+ * what a client sees when an inspector blocks, redacts, or meets a message over the buffer limit.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { modernCall, sseMessages, startHarness, type Harness } from './support/gateway.ts';
+
+describe('pipeline through the gateway', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness((c) => {
+      c.limits.maxBufferedMessageBytes = 64 * 1024;
+      c.routes[0]!.inspectors = [
+        { type: 'method-deny', methods: ['tools/call:slow'] },
+        { type: 'redact', patterns: [{ name: 'aws-key', regex: 'AKIA[0-9A-Z]{16}' }, { name: 'dog', regex: 'lazy dog' }], replacement: '[REDACTED:{name}]', windowChars: 64 },
+      ];
+    });
+  });
+  after(() => h.close());
+
+  test('a denied tool call gets a JSON-RPC error with the reason, and never reaches the upstream', async () => {
+    const before = h.demo.stats().requests;
+    const { id, res } = await modernCall(h.url, 'tools/call', { name: 'slow', arguments: { ms: 1 } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { id: number; error: { code: number; data: { code: string; reasons: string[] } } };
+    assert.equal(body.id, id);
+    assert.equal(body.error.code, -31020);
+    assert.equal(body.error.data.code, 'blocked');
+    assert.deepEqual(body.error.data.reasons, ['policy/method-denied']);
+    assert.equal(h.demo.stats().requests, before, 'upstream saw nothing');
+  });
+
+  test('a secret in a tool result is redacted before the client sees it', async () => {
+    const { res } = await modernCall(h.url, 'tools/call', { name: 'leak_secret', arguments: {} });
+    const text = await res.text();
+    assert.doesNotMatch(text, /AKIAIOSFODNN7EXAMPLE/);
+    assert.match(text, /\[REDACTED:aws-key\]/);
+    JSON.parse(text);
+  });
+
+  test('an oversized result takes the chunk path: streamed, every match redacted, valid JSON', async () => {
+    const bytes = 2 * 1024 * 1024;
+    const { res } = await modernCall(h.url, 'tools/call', { name: 'big_text', arguments: { bytes } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { result: { content: Array<{ text: string }> } };
+    const out = body.result.content[0]!.text;
+    assert.doesNotMatch(out, /lazy dog/);
+    const line = 'The quick brown fox jumps over the lazy dog. 0123456789\n';
+    const whole = Math.floor(bytes / line.length);
+    assert.equal(out.split('[REDACTED:dog]').length - 1, whole + (bytes % line.length >= line.indexOf('lazy dog') + 8 ? 1 : 0));
+  });
+
+  test('streamed progress passes through event by event with the result last', async () => {
+    const { id, res } = await modernCall(h.url, 'tools/call', { name: 'countdown', arguments: { from: 3, intervalMs: 10 }, _meta: { progressToken: 'p' } });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    assert.equal(res.headers.get('x-accel-buffering'), 'no');
+    const msgs = sseMessages(await res.text());
+    assert.deepEqual(msgs.map((m) => m['method'] ?? 'result'), ['notifications/progress', 'notifications/progress', 'notifications/progress', 'result']);
+    assert.equal(msgs.at(-1)!['id'], id);
+  });
+});
+
+describe('an inspector that needs whole messages refuses oversized ones', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness((c) => {
+      c.limits.maxBufferedMessageBytes = 16 * 1024;
+      c.routes[0]!.inspectors = [{ type: 'method-deny', methods: ['tools/call:nothing'] }];
+    }, {}, {
+      extraInspectors: [{ name: 'whole', methods: { 'tools/call': 'response' }, needs: 'message', onFailure: 'closed', onMessage: () => ({ kind: 'allow' }) }],
+    });
+  });
+  after(() => h.close());
+
+  test('message_too_large as a JSON-RPC error for the same id', async () => {
+    const { id, res } = await modernCall(h.url, 'tools/call', { name: 'big_text', arguments: { bytes: 100_000 } });
+    const body = (await res.json()) as { id: number; error: { data: { code: string } } };
+    assert.equal(body.id, id);
+    assert.equal(body.error.data.code, 'message_too_large');
+    // and the gateway still serves
+    const ok = await modernCall(h.url, 'tools/call', { name: 'echo', arguments: { text: 'hi' } });
+    assert.equal(ok.res.status, 200);
+  });
+});
