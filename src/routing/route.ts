@@ -9,6 +9,7 @@ import { createRedactInspector } from '../inspectors/redact.ts';
 import { RoutePlan } from '../pipeline/plan.ts';
 import type { Inspector } from '../pipeline/types.ts';
 import { UpstreamClient } from '../upstream/client.ts';
+import { ParamHeaderIndex } from '../transport/param-headers.ts';
 
 export type RouteConfig = Config['routes'][number];
 type InspectorConfig = RouteConfig['inspectors'][number];
@@ -19,6 +20,8 @@ export interface Route {
   readonly cfg: RouteConfig;
   readonly plan: RoutePlan;
   readonly upstream: UpstreamClient;
+  /** `x-mcp-header` annotations learned from relayed tools/list results. */
+  readonly paramHeaders: ParamHeaderIndex;
 }
 
 export function buildInspector(cfg: InspectorConfig): Inspector {
@@ -40,6 +43,7 @@ export function buildRoute(cfg: RouteConfig, extraInspectors: readonly Inspector
     name: cfg.name,
     path: cfg.path,
     cfg,
+    paramHeaders: new ParamHeaderIndex(),
     plan: new RoutePlan([...cfg.inspectors.map(buildInspector), ...extraInspectors]),
     upstream: new UpstreamClient({
       url: cfg.upstream.url,

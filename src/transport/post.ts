@@ -60,8 +60,12 @@ function classifyEra(ex: Exchange, c: Classified): void {
       if (bodyVersion === undefined) throw new GatewayError('invalid_params', '_meta protocolVersion is required');
     }
     ex.era = 'modern';
-    const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', ex.services.config.security.requireProtocolHeaderValidation);
+    const checkHeaders = ex.services.config.security.requireProtocolHeaderValidation;
+    const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', checkHeaders);
     ex.protocolVersion = check.protocolVersion;
+    if (checkHeaders && c.method === 'tools/call') {
+      ex.route.paramHeaders.check(check.target, (msg['params'] as Record<string, unknown>)['arguments'], ex.req.headers);
+    }
     return;
   }
   ex.era = 'legacy';

@@ -60,7 +60,10 @@ async function inspectS2c(
   const msg = c.value;
   if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && msg.id === ex.request?.rpcId) {
     out.responded = true;
-    if (msg.kind === 'result') out.result = msg.message;
+    if (msg.kind === 'result') {
+      out.result = msg.message;
+      if (ex.request?.method === 'tools/list') ex.route.paramHeaders.learn(msg.message['result']);
+    }
   }
   if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
   const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
@@ -76,7 +79,8 @@ async function inspectS2c(
 }
 
 function needsParse(ex: Exchange): boolean {
-  return !ex.route.plan.isEmpty || ex.request?.method === 'initialize';
+  const m = ex.request?.method;
+  return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern');
 }
 
 export interface SseRelayHooks {
@@ -160,7 +164,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
   const limits = ex.services.config.limits;
   const headers = { ...passHeaders(up.headers), ...extraHeaders };
   const plan = ex.request ? ex.route.plan.plan('s2c', false, ex.request.method) : undefined;
-  const inspecting = needsParse(ex) && (plan?.buffering !== 'none' || ex.request?.method === 'initialize');
+  const inspecting = needsParse(ex) && (plan?.buffering !== 'none' || ex.request?.method === 'initialize' || ex.request?.method === 'tools/list');
 
   if (!inspecting) {
     // Pass-through: stream bytes as they come, bounded by the event limit.
