@@ -24,6 +24,8 @@ export interface RedactOptions {
   windowChars?: number;
 }
 
+const MAX_OPEN_LEAVES = 4096;
+
 interface Compiled {
   name: string;
   re: RegExp;
@@ -109,7 +111,11 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
       for (const m of matches) if (m.start < safe && m.end > safe) safe = m.start;
       const emitted = matches.filter((m) => m.end <= safe);
       if (chunk.end) carry.delete(key);
-      else carry.set(key, buf.slice(safe));
+      else {
+        carry.set(key, buf.slice(safe));
+        // A stream cut mid-leaf never sends `end`; bound what such leftovers can hold.
+        if (carry.size > MAX_OPEN_LEAVES) carry.delete(carry.keys().next().value!);
+      }
       const reasons = [...new Set(emitted.map((m) => m.rule.reason))];
       return { kind: 'pass', emit: mask(buf.slice(0, safe), emitted), reasons };
     },

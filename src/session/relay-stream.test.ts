@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RelayStream } from './relay-stream.ts';
+
+/** A real HTTP response to attach to, and what a client read from it. */
+async function clientPair(): Promise<{ res: ServerResponse; body: Promise<string>; close(): void }> {
+  let resolveRes!: (r: ServerResponse) => void;
+  const got = new Promise<ServerResponse>((r) => (resolveRes = r));
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    resolveRes(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const body = new Promise<string>((resolve) => {
+    request({ port, host: '127.0.0.1' }, (incoming) => {
+      let text = '';
+      incoming.setEncoding('utf8');
+      incoming.on('data', (d) => (text += d));
+      incoming.on('end', () => resolve(text));
+      incoming.on('error', () => resolve(text));
+    }).end();
+  });
+  const res = await got;
+  return { res, body, close: () => { server.closeAllConnections(); server.close(); } };
+}
+
+const opts = { id: 's1', resumable: true, capacity: 3, keepAliveMs: 0, detachedTtlMs: 60_000 };
+
+test('event ids name the stream; replay after an id sends only later events', async () => {
+  const stream = new RelayStream(opts);
+  const a = await clientPair();
+  stream.attach(a.res);
+  await stream.emit('one');
+  await stream.emit('two');
+  a.res.end();
+  assert.match(await a.body, /id: s1\.0\ndata: one\n\nid: s1\.1\ndata: two\n\n/);
+  assert.deepEqual(RelayStream.parseEventId('s1.1'), { stream: 's1', seq: 1 });
+  assert.equal(RelayStream.parseEventId('garbage'), undefined);
+
+  // A second client resumes after s1.0: gets "two" replayed, then live events.
+  const b = await clientPair();
+  stream.attach(b.res, 0);
+  await stream.emit('three');
+  stream.complete();
+  const text = await b.body;
+  assert.doesNotMatch(text, /data: one/);
+  assert.match(text, /id: s1\.1\ndata: two\n\nid: s1\.2\ndata: three\n\n/);
+  a.close(); b.close();
+});
+
+test('while detached, the reader pauses once the replay buffer is full, and resumes on attach', async () => {
+  const stream = new RelayStream(opts);
+  await stream.emit('1');
+  await stream.emit('2');
+  let thirdDone = false;
+  const third = stream.emit('3').then(() => (thirdDone = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(thirdDone, false, 'paused: no client and the buffer is full');
+  const c = await clientPair();
+  stream.attach(c.res, -1);
+  await third;
+  assert.equal(thirdDone, true);
+  await stream.emit('4');
+  stream.complete();
+  const text = await c.body;
+  assert.deepEqual([...text.matchAll(/data: (\d)/g)].map((m) => m[1]), ['1', '2', '3', '4']);
+  // Capacity 3: event 0 ('1') has now left the replay buffer.
+  assert.equal(stream.canReplayFrom(-1), false, 'event 0 is gone');
+  assert.equal(stream.canReplayFrom(0), true);
+  c.close();
+});
+
+test('a modern (non-resumable) stream closes and aborts upstream when the client leaves', async () => {
+  const stream = new RelayStream({ ...opts, resumable: false });
+  let aborted = false;
+  stream.abortUpstream = () => (aborted = true);
+  const c = await clientPair();
+  stream.attach(c.res);
+  await stream.emit('x');
+  c.res.destroy();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(aborted, true);
+  assert.equal(stream.state, 'closed');
+  c.close();
+});
