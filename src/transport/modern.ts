@@ -57,8 +57,10 @@ export interface ModernCheck {
 }
 
 /**
- * Validates a modern request. Order follows the SDK v2 inbound ladder: envelope version,
- * supported version, header version, required fields, standard headers.
+ * Validates a modern request. Order follows the SDK v2 inbound ladder (classifyInboundRequest,
+ * then serveModern): envelope shape, header/body version agreement, supported version, standard
+ * headers. Agreement comes before support: a body naming an unknown version under
+ * `MCP-Protocol-Version: 2026-07-28` is a HeaderMismatch (-32020), not -32022.
  */
 export function validateModernRequest(
   h: IncomingHttpHeaders,
@@ -72,16 +74,17 @@ export function validateModernRequest(
   if (typeof version !== 'string') {
     throw new GatewayError('invalid_params', `_meta["${META_VERSION}"] is required`);
   }
-  if (!MODERN_VERSIONS.includes(version)) {
-    // The gateway cannot inspect a protocol it does not know: refuse rather than pass it blind.
-    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...MODERN_VERSIONS], requested: version });
-  }
-  if (checkHeaders && headerVersion !== undefined && headerVersion.trim() !== version) {
-    throw new GatewayError('header_mismatch', 'MCP-Protocol-Version does not match _meta');
-  }
   const caps = m?.[META_CAPS];
   if (typeof caps !== 'object' || caps === null || Array.isArray(caps)) {
     throw new GatewayError('invalid_params', `_meta["${META_CAPS}"] is required`);
+  }
+  // Header and body disagreeing is a HeaderMismatch whatever the body names.
+  if (checkHeaders && headerVersion !== undefined && headerVersion.trim() !== version) {
+    throw new GatewayError('header_mismatch', 'MCP-Protocol-Version does not match _meta');
+  }
+  if (!MODERN_VERSIONS.includes(version)) {
+    // The gateway cannot inspect a protocol it does not know: refuse rather than pass it blind.
+    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...MODERN_VERSIONS], requested: version });
   }
   const params = msg['params'] as Record<string, unknown>;
   const source = NAME_SOURCE[method];

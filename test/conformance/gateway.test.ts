@@ -1,0 +1,161 @@
+/**
+ * The gateway is transparent to the official conformance suite: whatever an upstream passes
+ * with nothing in front of it, it still passes with Portcullis in front of it (default config,
+ * no inspectors). Two upstreams, both frozen requirement sets:
+ *
+ *  - the conformance fixture (passes every scored scenario directly): through the gateway the
+ *    set of passing scored scenarios must be the same, scenario by scenario;
+ *  - `@modelcontextprotocol/server-everything` (fails most scenarios by design, see
+ *    server-everything-direct.test.ts): no scenario that passes directly may fail through the
+ *    gateway. The gateway may pass more (it adds the Host/Origin check the package lacks).
+ *
+ * Each case runs the suite directly, then through the gateway, against the same upstream
+ * instance, strictly one run at a time: the fixture broadcasts list_changed notifications to
+ * every live session, so overlapping runs would see each other's events and a difference could
+ * no longer be pinned on the gateway. The gateway listens on 127.0.0.1, because the suite's
+ * `dns-rebinding-protection` scenario only counts a 4xx as protection when the URL host is
+ * loopback.
+ *
+ * Timing is reported as a test diagnostic (CI budget), never asserted.
+ */
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { quickConfig } from '../../src/config/quick.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/telemetry/logger.ts';
+import { startConformanceServer, type RunningConformanceServer } from '../fixtures/conformance-server/server.ts';
+import { startServerEverything, type RunningServerEverything } from '../fixtures/server-everything.ts';
+import { runConformance, type ConformanceRun, type Requirements, type ScenarioResult } from './run-suite.ts';
+
+const REVISIONS: readonly Requirements[] = ['2025-11-25', '2026-07-28'];
+
+async function gatewayInFront(upstream: string): Promise<{ gateway: Gateway; url: string }> {
+  const config = quickConfig({ upstream, port: 0, adminPort: 0, host: '127.0.0.1' });
+  const gateway = await startGateway({ config: { ...config, logging: { ...config.logging, level: 'silent' } }, admin: false, logger: silentLogger });
+  // The route path quickConfig gave the single route (default `/mcp`).
+  return { gateway, url: `${gateway.url}${config.routes[0]!.path}` };
+}
+
+function passing(results: Record<string, ScenarioResult>): string[] {
+  return Object.entries(results)
+    .filter(([, s]) => s.ok)
+    .map(([n]) => n)
+    .sort();
+}
+
+function cell(s: ScenarioResult | undefined): string {
+  if (!s) return '—';
+  return s.ok ? `pass (${s.passed})` : `FAIL (${s.failed}/${s.passed + s.failed})`;
+}
+
+/** Scenario-by-scenario table, scored first then not scored, marking every disagreement. */
+function comparisonTable(direct: ConformanceRun, via: ConformanceRun): string[] {
+  const lines: string[] = [];
+  const row = (name: string, d: ScenarioResult | undefined, g: ScenarioResult | undefined, tag: string) => {
+    const mark = (d?.ok ?? false) !== (g?.ok ?? false) ? (d?.ok ? '  <-- REGRESSION' : '  (gateway better)') : '';
+    lines.push(`${tag} ${name.padEnd(46)} direct: ${cell(d).padEnd(14)} gateway: ${cell(g)}${mark}`);
+  };
+  for (const name of Object.keys(direct.scenarios)) row(name, direct.scenarios[name], via.scenarios[name], 'scored    ');
+  const extra = [...new Set([...Object.keys(direct.notScored), ...Object.keys(via.notScored)])].sort();
+  for (const name of extra) row(name, direct.notScored[name], via.notScored[name], 'not scored');
+  return lines;
+}
+
+/** What went wrong through the gateway, per regressed scenario, with the checks' own messages. */
+function regressionReport(names: readonly string[], direct: ConformanceRun, via: ConformanceRun): string {
+  const lines = [`${names.length} scenario(s) pass directly but fail through the gateway: ${names.join(', ')}`];
+  for (const name of names) {
+    const g = via.scenarios[name] ?? via.notScored[name];
+    lines.push(`${name}: direct ${cell(direct.scenarios[name] ?? direct.notScored[name])}, gateway ${cell(g)}`);
+    for (const f of g?.failures ?? []) lines.push(`  - ${f.id}: ${f.message}`);
+  }
+  lines.push(`gateway results: ${via.resultsDir}`);
+  return lines.join('\n');
+}
+
+/**
+ * Runs the suite directly, then through the gateway, and hands both runs to `compare`. Both
+ * results directories are kept only when `compare` throws (that is when they are needed: the
+ * checks.json files say what went wrong on the wire); server-everything fails most scenarios
+ * by design, so "keep on CLI failure" would leave two directories behind on every green run.
+ */
+async function compareRuns(
+  t: TestContext,
+  directUrl: string,
+  gatewayUrl: string,
+  requirements: Requirements,
+  compare: (direct: ConformanceRun, via: ConformanceRun) => void,
+): Promise<void> {
+  const direct = await runConformance({ url: directUrl, requirements, keepResults: 'always' });
+  const via = await runConformance({ url: gatewayUrl, requirements, keepResults: 'always' });
+  t.diagnostic(`${requirements}: direct ${direct.durationMs} ms (${direct.source}), through gateway ${via.durationMs} ms (${via.source})`);
+  for (const line of comparisonTable(direct, via)) t.diagnostic(line);
+  try {
+    compare(direct, via);
+  } catch (err) {
+    t.diagnostic(`results kept: direct ${direct.resultsDir}, gateway ${via.resultsDir}`);
+    throw err;
+  }
+  await Promise.all([direct.resultsDir, via.resultsDir].map((d) => rm(d, { recursive: true, force: true })));
+}
+
+describe('gateway in front of the conformance fixture', () => {
+  let fixture: RunningConformanceServer;
+  let gateway: Gateway;
+  let gatewayUrl: string;
+
+  before(async () => {
+    fixture = await startConformanceServer({ port: 0 });
+    ({ gateway, url: gatewayUrl } = await gatewayInFront(fixture.url));
+  });
+  after(async () => {
+    await gateway?.close();
+    await fixture?.close();
+  });
+
+  for (const requirements of REVISIONS) {
+    it(`passes the same scored scenarios as the fixture alone, --requirements ${requirements}`, async (t) => {
+      await compareRuns(t, fixture.url, gatewayUrl, requirements, (direct, via) => {
+        const directPass = passing(direct.scenarios);
+        // The baseline must mean something: the fixture passes every scored scenario on its own
+        // (fixture-direct.test.ts), so an empty direct pass set is a broken harness.
+        assert.ok(directPass.length > 0, `the fixture passed no scenario directly:\n${direct.raw.slice(-2000)}`);
+        assert.deepEqual(Object.keys(via.scenarios).sort(), Object.keys(direct.scenarios).sort(), 'both runs score the same scenarios');
+
+        const viaPass = new Set(passing(via.scenarios));
+        const regressed = directPass.filter((n) => !viaPass.has(n));
+        assert.deepEqual(regressed, [], regressionReport(regressed, direct, via));
+        assert.deepEqual([...viaPass].sort(), directPass, 'the gateway passes exactly what the fixture passes');
+      });
+    });
+  }
+});
+
+describe('gateway in front of server-everything', () => {
+  let server: RunningServerEverything;
+  let gateway: Gateway;
+  let gatewayUrl: string;
+
+  before(async () => {
+    server = await startServerEverything({ port: 0 });
+    ({ gateway, url: gatewayUrl } = await gatewayInFront(server.url));
+  });
+  after(async () => {
+    await gateway?.close();
+    await server?.close();
+  });
+
+  for (const requirements of REVISIONS) {
+    it(`fails no scored scenario that server-everything passes alone, --requirements ${requirements}`, async (t) => {
+      await compareRuns(t, server.url, gatewayUrl, requirements, (direct, via) => {
+        const directPass = passing(direct.scenarios);
+        // server-everything-direct.test.ts pins a non-empty pass set for both revisions.
+        assert.ok(directPass.length > 0, `server-everything passed no scenario directly:\n${direct.raw.slice(-2000)}`);
+        const viaPass = new Set(passing(via.scenarios));
+        const regressed = directPass.filter((n) => !viaPass.has(n));
+        assert.deepEqual(regressed, [], regressionReport(regressed, direct, via));
+      });
+    });
+  }
+});
