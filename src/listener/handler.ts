@@ -36,12 +36,12 @@ export function createHandler(deps: HandlerDeps) {
     const started = process.hrtime.bigint();
     const services = deps.services();
     let routeName = 'none';
-    let method = req.method ?? '';
-    let era: Era | 'unknown' = 'unknown';
+    let ex: Exchange | undefined;
     res.on('finish', () => {
+      const era: Era | 'unknown' = ex?.era ?? 'unknown';
+      const method = ex?.rpcMethod ?? req.method ?? '';
       services.metrics.observeRequest(routeName, method, era, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    let ex: Exchange | undefined;
     try {
       deps.guard().check(req.headers.host, req.headers.origin);
       const pathname = (req.url ?? '/').split('?', 1)[0]!;
@@ -58,6 +58,7 @@ export function createHandler(deps: HandlerDeps) {
         era: 'legacy',
         protocolVersion: '',
         session: undefined,
+        rpcMethod: undefined,
         request: undefined,
         abort: new AbortController(),
         notes: {},
@@ -85,11 +86,6 @@ export function createHandler(deps: HandlerDeps) {
         res.destroy();
       } else {
         sendError(res, e, ex?.request?.rpcId ?? null, e.code === 'method_not_allowed' ? { allow: ALLOWED_METHODS } : undefined);
-      }
-    } finally {
-      if (ex) {
-        era = ex.era;
-        method = ex.request?.method ?? method;
       }
     }
   };

@@ -28,6 +28,8 @@ export interface Exchange {
   era: Era;
   protocolVersion: string;
   session: Session | undefined;
+  /** The JSON-RPC method of the client's message (for metrics and logs), when known. */
+  rpcMethod: string | undefined;
   /** The client request this exchange carries, when it is one. */
   request: Frame | undefined;
   /** Aborts the upstream request (client gone in the modern era, timeouts). */

@@ -104,6 +104,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
     return;
   }
   const c = outcome.value;
+  ex.rpcMethod = c.method;
   try {
     classifyEra(ex, c);
   } catch (err) {
