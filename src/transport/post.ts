@@ -12,7 +12,7 @@ import type { UpstreamResponse } from '../upstream/client.ts';
 import { inspect, makeFrame, rpcIdOf, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, validateModernRequest } from './modern.ts';
 import { pumpSse, relayJson } from './relay.ts';
-import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
+import { errorMessage, relayUpstreamStatus, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
@@ -28,25 +28,6 @@ function checkContentNegotiation(ex: Exchange): void {
   if (!any && !(accept.includes('application/json') && accept.includes('text/event-stream'))) {
     throw new GatewayError('not_acceptable');
   }
-}
-
-/** Upstream answered with an HTTP error: pass status and (bounded) body through unchanged. */
-async function relayHttpError(ex: Exchange, up: UpstreamResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of up.body) {
-    size += (c as Buffer).length;
-    if (size > 65536) break;
-    chunks.push(c as Buffer);
-  }
-  up.body.destroy();
-  const headers: Record<string, string> = {};
-  for (const name of ['content-type', 'allow', 'retry-after'] as const) {
-    const v = up.headers[name];
-    if (typeof v === 'string') headers[name] = v;
-  }
-  ex.res.writeHead(up.statusCode, headers);
-  ex.res.end(Buffer.concat(chunks));
 }
 
 /** Decide era, protocol version and session for a single message; throws GatewayError. */
@@ -186,7 +167,7 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
     // The upstream ended the session: so does the gateway (the client must re-initialize).
     ex.services.sessions.delete(ex.session.id);
   }
-  if (status >= 300) return relayHttpError(ex, up);
+  if (status >= 300) return relayUpstreamStatus(ex.res, up);
   if (status === 202 || status === 204) {
     await up.body.dump();
     ex.res.writeHead(status);

@@ -3,6 +3,7 @@
  * table), JSON bodies, and the headers every SSE response carries.
  */
 import type { ServerResponse } from 'node:http';
+import type { UpstreamResponse } from '../upstream/client.ts';
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import { ERRORS, GatewayError, rpcError, type ErrorCode } from '../core/errors.ts';
 
@@ -44,3 +45,22 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
 });
+
+/** Upstream answered with a status the gateway relays as is: status, safe headers, bounded body. */
+export async function relayUpstreamStatus(res: ServerResponse, up: UpstreamResponse): Promise<void> {
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'allow', 'retry-after'] as const) {
+    const v = up.headers[name];
+    if (typeof v === 'string') headers[name] = v;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of up.body) {
+    size += (c as Buffer).length;
+    if (size > 65536) break;
+    chunks.push(c as Buffer);
+  }
+  up.body.destroy();
+  res.writeHead(up.statusCode, headers);
+  res.end(Buffer.concat(chunks));
+}

@@ -9,7 +9,7 @@ import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
 import { pumpSse } from './relay.ts';
-import { SSE_HEADERS } from './respond.ts';
+import { relayUpstreamStatus, SSE_HEADERS } from './respond.ts';
 
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
@@ -24,24 +24,6 @@ function sessionFor(ex: Exchange): Session | undefined {
   ex.session = s;
   ex.protocolVersion = s.protocolVersion;
   return s;
-}
-
-async function passThrough(ex: Exchange, up: UpstreamResponse): Promise<void> {
-  const headers: Record<string, string> = {};
-  for (const name of ['content-type', 'allow'] as const) {
-    const v = up.headers[name];
-    if (typeof v === 'string') headers[name] = v;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of up.body) {
-    size += (c as Buffer).length;
-    if (size > 65536) break;
-    chunks.push(c as Buffer);
-  }
-  up.body.destroy();
-  ex.res.writeHead(up.statusCode, headers);
-  ex.res.end(Buffer.concat(chunks));
 }
 
 function newStream(ex: Exchange, session: Session | undefined, prefix: string): RelayStream {
@@ -122,7 +104,7 @@ export async function handleGet(ex: Exchange): Promise<void> {
   const ct = String(up.headers['content-type'] ?? '');
   if (up.statusCode !== 200 || !ct.startsWith('text/event-stream')) {
     stream.close();
-    return passThrough(ex, up);
+    return relayUpstreamStatus(ex.res, up);
   }
   ex.res.writeHead(200, SSE_HEADERS);
   ex.res.flushHeaders();
@@ -151,5 +133,5 @@ export async function handleDelete(ex: Exchange): Promise<void> {
     ex.services.sessions.delete(session.id);
     ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
   }
-  await passThrough(ex, up);
+  await relayUpstreamStatus(ex.res, up);
 }
