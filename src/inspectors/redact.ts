@@ -26,6 +26,13 @@ export interface RedactOptions {
 
 const MAX_OPEN_LEAVES = 4096;
 
+/**
+ * Protocol fields that are not content: ids, methods, cursors, progress tokens, reserved `_meta`
+ * keys and the opaque `requestState` ("Clients MUST NOT inspect, parse, modify" it). Rewriting
+ * them breaks the protocol, not a leak.
+ */
+const OPAQUE = /^\/(?:jsonrpc|id|method)$|^\/(?:params|result)\/(?:requestState|cursor|nextCursor|resultType|progressToken|requestId)$|^\/(?:params|result)\/_meta\/(?:progressToken|io\.modelcontextprotocol~1[^/]*)(?:\/.*)?$/;
+
 interface Compiled {
   name: string;
   re: RegExp;
@@ -95,6 +102,7 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
       const patches: Patch[] = [];
       const reasons = new Set<Reason>();
       for (const leaf of collectStringLeaves(frame.message)) {
+        if (OPAQUE.test(leaf.pointer)) continue;
         for (const m of findMatches(leaf.text, rules)) {
           patches.push({ pointer: leaf.pointer, start: m.start, end: m.end, replacement: m.rule.mask });
           reasons.add(m.rule.reason);
@@ -103,6 +111,7 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
       return patches.length === 0 ? { kind: 'allow' } : { kind: 'redact', patches, reasons: [...reasons] };
     },
     onChunk(chunk: Chunk): ChunkVerdict {
+      if (OPAQUE.test(chunk.pointer)) return { kind: 'pass' };
       const key = `${chunk.frameId}\u0000${chunk.pointer}`;
       const buf = (carry.get(key) ?? '') + chunk.text;
       const matches = findMatches(buf, rules);

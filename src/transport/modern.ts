@@ -7,10 +7,11 @@
  * inspector or upstream sees it (streamable-http "Server validation": 400 + -32020).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { collectStringLeaves } from '../codec/json-stream.ts';
 import { GatewayError } from '../core/errors.ts';
 
 export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
-export const LEGACY_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26'];
+export const LEGACY_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
 const META_VERSION = 'io.modelcontextprotocol/protocolVersion';
 const META_CAPS = 'io.modelcontextprotocol/clientCapabilities';
 
@@ -102,4 +103,33 @@ export function validateModernRequest(
     }
   }
   return { protocolVersion: version, target };
+}
+
+/** Encode a header value per SEP-2243: as-is when visible ASCII, else the base64 sentinel. */
+export function encodeHeaderValue(v: string): string {
+  return /^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$/.test(v) && !SENTINEL.test(v)
+    ? v
+    : `=?base64?${Buffer.from(v, 'utf8').toString('base64')}?=`;
+}
+
+/**
+ * After an inspector rewrote a modern request body, the headers that mirror body values
+ * (`Mcp-Name`, `Mcp-Param-*`) must carry the rewritten values too: otherwise a redacted secret
+ * still travels upstream in a header, and the upstream refuses the mismatch (-32020).
+ */
+export function remirrorHeaders(h: IncomingHttpHeaders, before: object, after: object): IncomingHttpHeaders {
+  const now = new Map(collectStringLeaves(after).map((l) => [l.pointer, l.text]));
+  const changed = new Map<string, string>();
+  for (const l of collectStringLeaves(before)) {
+    const n = now.get(l.pointer);
+    if (n !== undefined && n !== l.text) changed.set(l.text, n);
+  }
+  if (changed.size === 0) return h;
+  const out: IncomingHttpHeaders = { ...h };
+  for (const [k, v] of Object.entries(h)) {
+    if (typeof v !== 'string' || !(k === 'mcp-name' || k.startsWith('mcp-param-'))) continue;
+    const r = changed.get(decodeHeaderValue(v));
+    if (r !== undefined) out[k] = encodeHeaderValue(r);
+  }
+  return out;
 }

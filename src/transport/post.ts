@@ -4,15 +4,16 @@
  * Stages: content negotiation → body (bounded) → JSON-RPC shape → era classification and
  * envelope validation → session → c2s inspection → upstream → s2c relay.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { classify, parseBody, type Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import { readBody } from '../listener/body.ts';
 import { RelayStream } from '../session/relay-stream.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import { inspect, makeFrame, rpcIdOf, type Exchange } from './context.ts';
-import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, validateModernRequest } from './modern.ts';
-import { pumpSse, relayJson } from './relay.ts';
-import { errorMessage, relayUpstreamStatus, sendError, sendJson, SSE_HEADERS } from './respond.ts';
+import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
+import { pumpSse, relayJson, relayStatus } from './relay.ts';
+import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
@@ -106,10 +107,12 @@ export async function handlePost(ex: Exchange): Promise<void> {
   if (c.kind === 'request') ex.request = frame;
 
   let body: Buffer | string = raw;
+  let headers = ex.req.headers;
   const verdict = await inspect(ex, frame);
   if (verdict && verdict.verdict.kind !== 'allow') {
     if (verdict.verdict.kind === 'redact') {
       body = JSON.stringify(verdict.message);
+      if (ex.era === 'modern') headers = remirrorHeaders(ex.req.headers, c.message, verdict.message);
     } else {
       const v = verdict.verdict;
       const ge = v.kind === 'block'
@@ -122,10 +125,10 @@ export async function handlePost(ex: Exchange): Promise<void> {
       return;
     }
   }
-  await forward(ex, body);
+  await forward(ex, body, headers);
 }
 
-async function forward(ex: Exchange, body: Buffer | string): Promise<void> {
+async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHttpHeaders = ex.req.headers): Promise<void> {
   const route = ex.route;
   const modern = ex.era === 'modern';
   // Legacy: a disconnect is not a cancellation (2025-11-25), the stream stays resumable.
@@ -135,19 +138,21 @@ async function forward(ex: Exchange, body: Buffer | string): Promise<void> {
       if (!ex.res.writableFinished) ex.abort.abort();
     });
   }
-  const timer = setTimeout(() => ex.abort.abort(new GatewayError('upstream_timeout')), route.cfg.timeouts.requestMs);
-  timer.unref();
+  // subscriptions/listen is a long-lived stream by design: no whole-exchange ceiling.
+  const ceiling = ex.request?.method === 'subscriptions/listen' ? 0 : route.cfg.timeouts.requestMs;
+  const timer = ceiling > 0 ? setTimeout(() => ex.abort.abort(new GatewayError('upstream_timeout')), ceiling) : undefined;
+  timer?.unref();
   const started = process.hrtime.bigint();
   let up: UpstreamResponse;
   try {
     up = await route.upstream.request({
       method: 'POST',
-      clientHeaders: ex.req.headers,
+      clientHeaders: headers,
       body,
       sessionId: ex.session?.upstreamSessionId,
       signal: ex.abort.signal,
       headersTimeoutMs: route.cfg.timeouts.requestMs,
-      idleMs: route.cfg.timeouts.idleMs,
+      idleMs: ceiling === 0 ? 0 : route.cfg.timeouts.idleMs,
     });
   } catch (err) {
     clearTimeout(timer);
@@ -167,7 +172,7 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
     // The upstream ended the session: so does the gateway (the client must re-initialize).
     ex.services.sessions.delete(ex.session.id);
   }
-  if (status >= 300) return relayUpstreamStatus(ex.res, up);
+  if (status >= 300) return relayStatus(ex, up);
   if (status === 202 || status === 204) {
     await up.body.dump();
     ex.res.writeHead(status);

@@ -17,7 +17,7 @@ import type { JsonRpcMessage } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
-import { errorMessage, sendJson } from './respond.ts';
+import { errorMessage, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** What the relay learned that the caller needs (initialize capture, completion). */
 export interface RelayOutcome {
@@ -129,8 +129,11 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     if (out.responded || !ex.session || stream.upstreamLastEventId === undefined) stream.complete();
     else stream.upstreamClosed();
   } catch (err) {
-    if (stream.state === 'closed' || ex.abort.signal.aborted) return out;
-    const e = err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : undefined;
+    if (stream.state === 'closed') return out;
+    const reason: unknown = ex.abort.signal.aborted ? ex.abort.signal.reason : undefined;
+    // Aborted without a gateway reason: the client left (2026 cancellation); nothing to tell.
+    if (ex.abort.signal.aborted && !(reason instanceof GatewayError)) return out;
+    const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : undefined;
     metrics.countError(e?.code ?? 'upstream_unavailable');
     ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
     if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
@@ -258,4 +261,37 @@ async function relayJsonChunks(
     ex.notes['cut'] ??= { reason: err instanceof GatewayError ? err.code : 'json_syntax' };
   }
   return out;
+}
+
+/**
+ * Relays an upstream HTTP error (or other non-stream status). With inspectors on the route, its
+ * body is a server→client message like any other: a JSON-RPC body is inspected, anything else is
+ * dropped (the status still tells the client what happened), so an error text can't carry data
+ * past the pipeline.
+ */
+export async function relayStatus(ex: Exchange, up: UpstreamResponse): Promise<void> {
+  if (ex.route.plan.isEmpty) return relayUpstreamStatus(ex.res, up);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of up.body) {
+    size += (c as Buffer).length;
+    if (size > 65536) break;
+    chunks.push(c as Buffer);
+  }
+  up.body.destroy();
+  const out: RelayOutcome = { responded: false, result: undefined };
+  let text: string | undefined;
+  try {
+    text = (await inspectS2c(ex, Buffer.concat(chunks).toString('utf8'), 'json', out)).text;
+  } catch {
+    text = undefined;
+  }
+  const headers: Record<string, string> = {};
+  for (const name of ['allow', 'retry-after'] as const) {
+    const v = up.headers[name];
+    if (typeof v === 'string') headers[name] = v;
+  }
+  if (text !== undefined) headers['content-type'] = 'application/json';
+  ex.res.writeHead(up.statusCode, headers);
+  ex.res.end(text ?? '');
 }

@@ -8,8 +8,8 @@ import { RelayStream } from '../session/relay-stream.ts';
 import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
-import { pumpSse } from './relay.ts';
-import { relayUpstreamStatus, SSE_HEADERS } from './respond.ts';
+import { pumpSse, relayStatus } from './relay.ts';
+import { SSE_HEADERS } from './respond.ts';
 
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
@@ -99,12 +99,22 @@ export async function handleGet(ex: Exchange): Promise<void> {
     return;
   }
 
+  // One standalone stream per session upstream: a client that lost its GET stream re-attaches
+  // to the one the gateway still holds instead of opening a second (upstreams answer 409).
+  const idle = session && [...session.streams.values()].find((s) => s.id.startsWith('g') && !s.attached && s.state === 'live');
+  if (idle) {
+    ex.res.writeHead(200, SSE_HEADERS);
+    ex.res.flushHeaders();
+    idle.attach(ex.res, Number.MAX_SAFE_INTEGER);
+    return;
+  }
   const stream = newStream(ex, session, 'g');
   const up = await openUpstream(ex, stream, undefined);
   const ct = String(up.headers['content-type'] ?? '');
   if (up.statusCode !== 200 || !ct.startsWith('text/event-stream')) {
+    stream.abortUpstream = undefined; // the relay below still reads this body
     stream.close();
-    return relayUpstreamStatus(ex.res, up);
+    return relayStatus(ex, up);
   }
   ex.res.writeHead(200, SSE_HEADERS);
   ex.res.flushHeaders();
@@ -133,5 +143,5 @@ export async function handleDelete(ex: Exchange): Promise<void> {
     ex.services.sessions.delete(session.id);
     ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
   }
-  await relayUpstreamStatus(ex.res, up);
+  await relayStatus(ex, up);
 }
