@@ -4,7 +4,9 @@
  * and swapped atomically; exchanges in flight keep the objects they started with. Listener
  * addresses are fixed at start (a changed port needs a restart, and the reload says so).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { ERRORS, GatewayError } from './core/errors.ts';
+import { errorMessage } from './transport/respond.ts';
 import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
@@ -84,11 +86,29 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     identify: opts.identify ?? (() => ANONYMOUS),
   });
   const server = createServer(
-    { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000 },
+    // requestTimeout bounds *receiving* the request (headers + body), not the response: long SSE
+    // responses are unaffected, a client that stalls mid-body is answered 408 and dropped.
+    { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 },
     (req, res) => void handler(req, res),
   );
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Node's own default handler makes the same check: a pipelined request can be malformed while
+    // the response before it (an SSE stream) is on the wire; a status line written now would land
+    // inside that body.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'invalid_request';
+      const status = ERRORS[code].status;
+      const body = JSON.stringify(errorMessage(null, new GatewayError(code)));
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
   });
   const addr = await listen(server, opts.config.server.port, opts.config.server.host);
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

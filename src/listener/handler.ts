@@ -85,7 +85,12 @@ export function createHandler(deps: HandlerDeps) {
         // Mid-stream failure: end the response without a partial event terminated as complete.
         res.destroy();
       } else {
-        sendError(res, e, ex?.request?.rpcId ?? null, e.code === 'method_not_allowed' ? { allow: ALLOWED_METHODS } : undefined);
+        const headers: Record<string, string> = {};
+        if (e.code === 'method_not_allowed') headers['allow'] = ALLOWED_METHODS;
+        // Refused before the body was read to its end (413, a lying Content-Length, an early
+        // 4xx): close instead of draining an unbounded body on a keep-alive connection.
+        if (!req.complete) headers['connection'] = 'close';
+        sendError(res, e, ex?.request?.rpcId ?? null, headers);
       }
     }
   };

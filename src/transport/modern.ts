@@ -36,7 +36,8 @@ export function bodyProtocolVersion(msg: Record<string, unknown>): string | unde
 }
 
 export function isModernVersion(v: string | undefined): boolean {
-  return v !== undefined && v >= '2026-07-28';
+  // A date-shaped version only: plain string order puts "bogus" or "latest" after 2026-07-28.
+  return v !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(v) && v >= '2026-07-28';
 }
 
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;

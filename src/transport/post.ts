@@ -77,7 +77,8 @@ export async function handlePost(ex: Exchange): Promise<void> {
   const limits = ex.services.config.limits;
   const raw = await readBody(ex.req, limits.maxBodyBytes);
   const parsed = parseBody(raw.toString('utf8'));
-  if (!parsed.ok) throw new GatewayError('parse_error', parsed.reason);
+  // JSON-RPC 2.0 §6: "[]" is valid JSON but an Invalid Request (-32600), not a Parse error.
+  if (!parsed.ok) throw new GatewayError(parsed.reason === 'empty batch' ? 'invalid_request' : 'parse_error', parsed.reason);
   if (parsed.batch) return handleBatch(ex, parsed.items);
 
   const outcome = classify(parsed.items[0]);

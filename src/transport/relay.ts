@@ -15,7 +15,7 @@ import { GatewayError, rpcError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
-import type { UpstreamResponse } from '../upstream/client.ts';
+import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
 import { errorMessage, relayUpstreamStatus, sendJson } from './respond.ts';
 
@@ -134,7 +134,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     // Aborted without a gateway reason: the client left (2026 cancellation); nothing to tell.
     if (ex.abort.signal.aborted && !(reason instanceof GatewayError)) return out;
     const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : undefined;
-    metrics.countError(e?.code ?? 'upstream_unavailable');
+    metrics.countError(e?.code ?? mapUpstreamError(err).code);
     ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
     if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
       // Connection-level failure in the 2025 era: resumable through the upstream's event ids.
@@ -142,7 +142,8 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       return out;
     }
     if (!out.responded && ex.request?.rpcId !== undefined) {
-      const ge = e ?? new GatewayError('upstream_unavailable');
+      // Connection-level failures keep `e` undefined (resumable above); say which one it was.
+      const ge = e ?? mapUpstreamError(err);
       await stream.emit(JSON.stringify(errorMessage(ex.request.rpcId, ge)));
       out.responded = true;
     }
@@ -169,18 +170,31 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
   const plan = ex.request ? ex.route.plan.plan('s2c', false, ex.request.method) : undefined;
   const inspecting = needsParse(ex) && (plan?.buffering !== 'none' || ex.request?.method === 'initialize' || ex.request?.method === 'tools/list');
 
+  // A declared length over the limit is refused before anything is committed to the client.
+  if (Number(up.headers['content-length'] ?? 0) > limits.maxEventBytes) {
+    up.body.destroy();
+    throw new GatewayError('upstream_event_too_large');
+  }
   if (!inspecting) {
-    // Pass-through: stream bytes as they come, bounded by the event limit.
-    res.writeHead(up.statusCode, headers);
+    // Pass-through: stream bytes as they come, bounded by the event limit. The head goes out
+    // with the first chunk, so a first chunk over the limit still gets a proper 502.
     let size = 0;
-    for await (const chunk of up.body) {
-      size += (chunk as Buffer).length;
-      if (size > limits.maxEventBytes) {
-        res.destroy();
-        throw new GatewayError('upstream_event_too_large');
+    try {
+      for await (const chunk of up.body) {
+        size += (chunk as Buffer).length;
+        if (size > limits.maxEventBytes) {
+          up.body.destroy();
+          if (res.headersSent) res.destroy();
+          throw new GatewayError('upstream_event_too_large');
+        }
+        if (!res.headersSent) res.writeHead(up.statusCode, headers);
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
       }
-      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    } catch (err) {
+      if (res.headersSent) res.destroy();
+      throw err instanceof GatewayError ? err : mapUpstreamError(err);
     }
+    if (!res.headersSent) res.writeHead(up.statusCode, headers);
     res.end();
     out.responded = true;
     return out;
@@ -189,10 +203,21 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
   const chunks: Buffer[] = [];
   let size = 0;
   const iterator = up.body[Symbol.asyncIterator]();
-  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+  const next = async () => {
+    try {
+      return await iterator.next();
+    } catch (err) {
+      throw err instanceof GatewayError ? err : mapUpstreamError(err);
+    }
+  };
+  for (let step = await next(); !step.done; step = await next()) {
     const chunk = step.value as Buffer;
     size += chunk.length;
     chunks.push(chunk);
+    if (size > limits.maxEventBytes) {
+      up.body.destroy();
+      throw new GatewayError('upstream_event_too_large');
+    }
     if (size > limits.maxBufferedMessageBytes) {
       if (plan?.buffering === 'chunks') return relayJsonChunks(ex, up, headers, chunks, iterator, out);
       up.body.destroy();
