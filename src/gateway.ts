@@ -64,7 +64,10 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
   const metrics = new GatewayMetrics();
-  const sessions = new MemorySessionStore({ idleTtlMs: opts.config.sessions.idleTtlMs });
+  const sessions: SessionStore = new MemorySessionStore({
+    idleTtlMs: opts.config.sessions.idleTtlMs,
+    onEvict: () => metrics.setSessions('legacy', sessions.size),
+  });
 
   const build = (config: Config): Live => ({
     config,

@@ -13,6 +13,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { encodeSseComment, encodeSseEvent } from '../codec/sse.ts';
+import type { Frame } from '../pipeline/types.ts';
 
 const KEEP_ALIVE = encodeSseComment();
 
@@ -48,6 +49,8 @@ export class RelayStream {
   state: RelayState = 'live';
   /** Last event id the upstream sent on this stream (for resuming the upstream itself). */
   upstreamLastEventId: string | undefined;
+  /** The client request this stream answers (inspecting a re-opened upstream leg needs it). */
+  origin: Frame | undefined;
   /** Abort the upstream read (set by whoever owns the upstream request). */
   abortUpstream: (() => void) | undefined;
   eventsSent = 0;
@@ -65,6 +68,11 @@ export class RelayStream {
   attach(res: ServerResponse, afterSeq = -1): void {
     this.detachCurrent();
     clearTimeout(this.detachedTimer);
+    if (res.destroyed) {
+      // The client left while the upstream was still opening: its 'close' has already fired.
+      this.onClientGone();
+      return;
+    }
     this.subscriber = res;
     for (const b of this.buffer) if (b.seq > afterSeq) res.write(b.text);
     res.on('close', () => {
@@ -111,7 +119,7 @@ export class RelayStream {
     const res = this.subscriber;
     if (res) {
       this.wroteSinceTick = true;
-      if (!res.write(text)) await new Promise<void>((resolve) => {
+      if (!res.write(text) && !res.destroyed) await new Promise<void>((resolve) => {
         const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);
         res.on('close', done);
@@ -132,9 +140,12 @@ export class RelayStream {
   /** The upstream finished this stream normally. */
   complete(): void {
     if (this.state === 'closed') return;
+    const delivered = this.attached;
     this.state = 'complete';
     this.endSubscriber();
-    if (!this.attached) this.scheduleDrop();
+    // Delivered whole to a live client: nothing is left to resume, free the replay buffer now.
+    if (delivered) this.close();
+    else this.scheduleDrop();
   }
 
   /** The upstream connection closed before the stream was complete (2025-11-25 polling). */

@@ -51,8 +51,11 @@ export class MemorySessionStore implements SessionStore {
   private readonly sweeper: NodeJS.Timeout;
   private readonly onEvict: ((s: Session) => void) | undefined;
 
-  constructor(opts: { idleTtlMs: number; onEvict?: (s: Session) => void }) {
+  private readonly maxSessions: number;
+
+  constructor(opts: { idleTtlMs: number; maxSessions?: number; onEvict?: (s: Session) => void }) {
     this.idleTtlMs = opts.idleTtlMs;
+    this.maxSessions = opts.maxSessions ?? 10_000;
     this.onEvict = opts.onEvict;
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1000, this.idleTtlMs / 4)));
     this.sweeper.unref();
@@ -63,6 +66,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   create(init: { route: string; principal: Principal; protocolVersion: string; upstreamSessionId: string | undefined }): Session {
+    if (this.sessions.size >= this.maxSessions) this.evictOldestIdle();
     const now = Date.now();
     const session: Session = {
       id: newSessionId(),
@@ -89,6 +93,17 @@ export class MemorySessionStore implements SessionStore {
     if (!s) return;
     this.sessions.delete(id);
     for (const stream of s.streams.values()) stream.close();
+  }
+
+  /** At the cap, the least recently created session with no attached stream makes room. */
+  private evictOldestIdle(): void {
+    for (const s of this.sessions.values()) {
+      if (![...s.streams.values()].some((st) => st.attached)) {
+        this.delete(s.id);
+        this.onEvict?.(s);
+        return;
+      }
+    }
   }
 
   private sweep(): void {

@@ -30,6 +30,8 @@ export interface Exchange {
   session: Session | undefined;
   /** The JSON-RPC method of the client's message (for metrics and logs), when known. */
   rpcMethod: string | undefined;
+  /** 2025-03-26 batch: method of each request id, for correlating the responses. */
+  batchMethods?: Map<JsonRpcId, string>;
   /** The client request this exchange carries, when it is one. */
   request: Frame | undefined;
   /** Aborts the upstream request (client gone in the modern era, timeouts). */

@@ -224,6 +224,7 @@ async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Recor
     ex.abort.abort();
     up.body.destroy();
   };
+  stream.origin = ex.request;
   if (session) session.streams.set(streamId, stream);
   const closeGauge = ex.services.metrics.streamOpened(ex.route.name, 'post-sse');
   ex.res.writeHead(up.statusCode, { ...SSE_HEADERS, ...extra });
@@ -289,5 +290,6 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
     sendJson(ex.res, 200, answers);
     return;
   }
+  ex.batchMethods = new Map(classified.flatMap((c) => (c.kind === 'request' ? [[c.id, c.method] as const] : [])));
   await forward(ex, JSON.stringify(classified.map((c) => c.message)));
 }

@@ -7,7 +7,7 @@
  *   `maxBufferedMessageBytes` when one does, and beyond that take the chunk path (string leaves
  *   streamed with a hold-back window) or are refused, as the buffering plan says.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
 import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
@@ -27,6 +27,20 @@ export interface RelayOutcome {
   result: JsonRpcMessage | undefined;
 }
 
+/** Resolves when the client can take more bytes, or has gone (never hangs on a dead socket). */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 function blockedError(id: JsonRpcId | null, message: string | undefined, reasons: readonly string[]): JsonRpcMessage {
   return { jsonrpc: '2.0', id, error: rpcError('blocked', message, { reasons }) };
 }
@@ -35,6 +49,7 @@ function blockedError(id: JsonRpcId | null, message: string | undefined, reasons
 function s2cMethod(ex: Exchange, c: Classified): string {
   if (c.kind === 'request' || c.kind === 'notification') return c.method;
   if (c.id !== undefined && ex.request?.rpcId === c.id) return ex.request.method;
+  if (c.id !== undefined) return ex.batchMethods?.get(c.id) ?? '';
   return '';
 }
 
@@ -55,6 +70,25 @@ async function inspectS2c(
   } catch {
     throw new GatewayError('upstream_protocol', 'upstream sent a message that is not JSON');
   }
+  if (Array.isArray(parsed) && ex.batchMethods) {
+    // 2025-03-26 batch response: every element is a message of its own.
+    const texts: string[] = [];
+    for (const element of parsed) {
+      const r = await inspectMessage(ex, element, JSON.stringify(element), carrier, out);
+      if (r.text !== undefined) texts.push(r.text);
+    }
+    return { text: `[${texts.join(',')}]` };
+  }
+  return inspectMessage(ex, parsed, data, carrier, out);
+}
+
+async function inspectMessage(
+  ex: Exchange,
+  parsed: unknown,
+  data: string,
+  carrier: 'json' | 'sse',
+  out: RelayOutcome,
+): Promise<{ text: string | undefined; droppedRequest?: JsonRpcId }> {
   const c = classify(parsed);
   if (!c.ok) throw new GatewayError('upstream_protocol', c.reason);
   const msg = c.value;
@@ -74,7 +108,10 @@ async function inspectS2c(
   const reasons = result.verdict.reasons;
   const message = result.verdict.kind === 'block' ? result.verdict.message : 'approval required';
   if (msg.kind === 'result' || msg.kind === 'error') return { text: JSON.stringify(blockedError(msg.id ?? null, message, reasons)) };
-  if (msg.kind === 'request') return { text: undefined, droppedRequest: msg.id };
+  if (msg.kind === 'request') {
+    ex.session?.pendingServerRequests.delete(msg.id);
+    return { text: undefined, droppedRequest: msg.id };
+  }
   return { text: undefined };
 }
 
@@ -188,7 +225,11 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
           throw new GatewayError('upstream_event_too_large');
         }
         if (!res.headersSent) res.writeHead(up.statusCode, headers);
-        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+        if (!res.write(chunk)) await drained(res);
+        if (res.destroyed) {
+          up.body.destroy();
+          return out;
+        }
       }
     } catch (err) {
       if (res.headersSent) res.destroy();
@@ -230,7 +271,8 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
   const r = await inspectS2c(ex, text, 'json', out);
   const body = r.text ?? JSON.stringify(blockedError(ex.request?.rpcId ?? null, undefined, []));
   delete headers['content-length'];
-  sendJson(res, up.statusCode, JSON.parse(body), headers);
+  res.writeHead(up.statusCode, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
   return out;
 }
 
@@ -272,7 +314,8 @@ async function relayJsonChunks(
       size += chunk.length;
       if (size > limit) throw new GatewayError('upstream_event_too_large');
       const outBytes = await rewriter.push(chunk);
-      if (outBytes.length > 0 && !res.write(outBytes)) await new Promise((r) => res.once('drain', r));
+      if (outBytes.length > 0 && !res.write(outBytes)) await drained(res);
+      if (res.destroyed) throw new GatewayError('upstream_unavailable', 'client left');
     }
     res.end(await rewriter.end());
     out.responded = true;

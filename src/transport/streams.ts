@@ -8,6 +8,7 @@ import { RelayStream } from '../session/relay-stream.ts';
 import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
+import { answerUpstream } from './post.ts';
 import { pumpSse, relayStatus } from './relay.ts';
 import { SSE_HEADERS } from './respond.ts';
 
@@ -91,7 +92,9 @@ export async function handleGet(ex: Exchange): Promise<void> {
           stream.complete();
           return;
         }
-        await pumpSse(ex, up.body, stream);
+        // Inspect the re-opened leg as the stream it continues: same originating request.
+        ex.request = stream.origin;
+        await pumpSse(ex, up.body, stream, { answerDropped: (id) => void answerUpstream(ex, id) });
       } catch {
         stream.complete();
       }
@@ -109,6 +112,12 @@ export async function handleGet(ex: Exchange): Promise<void> {
     return;
   }
   const stream = newStream(ex, session, 'g');
+  ex.res.once('close', () => {
+    if (ex.res.headersSent) return;
+    // Left while the upstream GET was opening: don't hold an upstream connection for nobody.
+    ex.abort.abort();
+    stream.close();
+  });
   const up = await openUpstream(ex, stream, undefined);
   const ct = String(up.headers['content-type'] ?? '');
   if (up.statusCode !== 200 || !ct.startsWith('text/event-stream')) {
@@ -119,13 +128,15 @@ export async function handleGet(ex: Exchange): Promise<void> {
   ex.res.writeHead(200, SSE_HEADERS);
   ex.res.flushHeaders();
   const closeGauge = metrics.streamOpened(ex.route.name, 'get-sse');
-  stream.attach(ex.res);
   // The standalone stream has no request to finish: when the client leaves, stop reading.
-  ex.res.on('close', () => {
+  const onGone = () => {
     closeGauge();
     if (!stream.attached && !session) stream.close();
-  });
-  await pumpSse(ex, up.body, stream);
+  };
+  if (ex.res.destroyed) onGone();
+  else ex.res.on('close', onGone);
+  stream.attach(ex.res);
+  await pumpSse(ex, up.body, stream, { answerDropped: (id) => void answerUpstream(ex, id) });
 }
 
 export async function handleDelete(ex: Exchange): Promise<void> {

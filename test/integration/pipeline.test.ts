@@ -83,3 +83,37 @@ describe('an inspector that needs whole messages refuses oversized ones', () => 
     assert.equal(ok.res.status, 200);
   });
 });
+
+describe('2025-03-26 batches through the pipeline', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness((c) => {
+      c.routes[0]!.inspectors = [{ type: 'redact', patterns: [{ name: 'aws-key', regex: 'AKIA[0-9A-Z]{16}' }], replacement: '[REDACTED:{name}]', windowChars: 64 }];
+    });
+  });
+  after(() => h.close());
+
+  test('every response of a batch is inspected (no element bypasses the pipeline)', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(h.url, {
+      method: 'POST', headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const session = { ...headers, 'mcp-session-id': sid };
+    await (await fetch(h.url, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+    const res = await fetch(h.url, {
+      method: 'POST', headers: session,
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } },
+        { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'leak_secret', arguments: {} } },
+      ]),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.doesNotMatch(text, /AKIAIOSFODNN7EXAMPLE/);
+    assert.match(text, /\[REDACTED:aws-key\]/);
+    assert.match(text, /hello/);
+  });
+});
