@@ -213,9 +213,11 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
     throw new GatewayError('upstream_event_too_large');
   }
   if (!inspecting) {
-    // Pass-through: stream bytes as they come, bounded by the event limit. The head goes out
-    // with the first chunk, so a first chunk over the limit still gets a proper 502.
+    // Pass-through: stream bytes as they come, bounded by the event limit. One chunk is held
+    // back so a small body goes out in one write with a Content-Length (no chunked framing,
+    // one syscall), and the head goes out only once the first chunk passed the limit check.
     let size = 0;
+    let held: Buffer | undefined;
     try {
       for await (const chunk of up.body) {
         size += (chunk as Buffer).length;
@@ -224,8 +226,14 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
           if (res.headersSent) res.destroy();
           throw new GatewayError('upstream_event_too_large');
         }
+        if (held === undefined) {
+          held = chunk as Buffer;
+          continue;
+        }
         if (!res.headersSent) res.writeHead(up.statusCode, headers);
-        if (!res.write(chunk)) await drained(res);
+        const ok = res.write(held);
+        held = chunk as Buffer;
+        if (!ok) await drained(res);
         if (res.destroyed) {
           up.body.destroy();
           return out;
@@ -235,8 +243,10 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
       if (res.headersSent) res.destroy();
       throw err instanceof GatewayError ? err : mapUpstreamError(err);
     }
-    if (!res.headersSent) res.writeHead(up.statusCode, headers);
-    res.end();
+    if (!res.headersSent) {
+      res.writeHead(up.statusCode, { ...headers, 'content-length': String(held?.length ?? 0) });
+    }
+    res.end(held);
     out.responded = true;
     return out;
   }
