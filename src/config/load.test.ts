@@ -28,7 +28,7 @@ describe('parseConfig', () => {
   it('accepts a minimal config and applies defaults', () => {
     const cfg = parseConfig(lines(...ROUTE), 'gateway.yaml', {});
     assert.equal(cfg.server.port, 8080);
-    assert.equal(cfg.routes[0]?.upstream.connections, 64);
+    assert.equal(cfg.routes[0]?.upstream.connections, 0);
   });
 
   it('names file, line, column and field of an unknown key, suggesting the near miss', () => {

@@ -22,7 +22,7 @@ describe('ConfigSchema', () => {
     assert.deepEqual(cfg.logging, { level: 'info' });
     assert.deepEqual(cfg.routes[0], {
       ...route,
-      upstream: { url: route.upstream.url, headers: {}, connections: 64, insecureSkipVerify: false },
+      upstream: { url: route.upstream.url, headers: {}, connections: 0, insecureSkipVerify: false },
       timeouts: { connectMs: 5000, requestMs: 300000, idleMs: 60000 },
       inspectors: [],
       inspectorTimeoutMs: 2000,

@@ -149,7 +149,7 @@ export const UpstreamSchema = z
     headers: upstreamHeaders
       .default({})
       .describe("Static headers sent upstream, e.g. the upstream's credential. The client's Authorization is never forwarded."),
-    connections: positiveInt.default(64).describe('Connection pool size.'),
+    connections: z.number().int().min(0).default(0).describe('Upstream connection cap; 0 = no cap. Every open SSE stream pins one connection, so a cap also caps concurrent streams on the route.'),
     insecureSkipVerify: z.boolean().default(false).describe('Accept any TLS certificate from upstream. Development only.'),
   })
   .strict()

@@ -50,7 +50,9 @@ export class UpstreamClient {
     this.path = `${this.url.pathname}${this.url.search}`;
     this.staticHeaders = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k.toLowerCase(), v]));
     this.pool = new Pool(this.url.origin, {
-      connections: cfg.connections,
+      // Streams pin a connection each for their whole life: a small cap would let a handful of
+      // idle streams stall every other request on the route. 0 = no cap.
+      connections: cfg.connections > 0 ? cfg.connections : null,
       pipelining: 1,
       connectTimeout: cfg.connectMs,
       keepAliveTimeout: 30_000,
