@@ -88,7 +88,9 @@ export async function inspectFrame(
     let verdict: Verdict;
     let failed = false;
     try {
-      verdict = await withDeadline(inspector.onMessage!(current, ctx), timeoutMs);
+      const answer = inspector.onMessage!(current, ctx);
+      // Sync answers (the common case) cost no timer and no microtask.
+      verdict = isPromise<Verdict>(answer) ? await withDeadline(answer, timeoutMs) : answer;
     } catch (err) {
       failed = true;
       verdict = failureVerdict(inspector, err);
@@ -150,7 +152,8 @@ export class ChunkChain {
       let verdict: ChunkVerdict;
       let failed = false;
       try {
-        verdict = await withDeadline(inspector.onChunk!({ ...base, text, offset }, this.ctx), this.timeoutMs);
+        const answer = inspector.onChunk!({ ...base, text, offset }, this.ctx);
+        verdict = isPromise<ChunkVerdict>(answer) ? await withDeadline(answer, this.timeoutMs) : answer;
       } catch (err) {
         failed = true;
         const v = failureVerdict(inspector, err);
