@@ -17,7 +17,7 @@ import type { JsonRpcMessage } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
-import { errorMessage, relayUpstreamStatus, sendJson } from './respond.ts';
+import { errorMessage, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** What the relay learned that the caller needs (initialize capture, completion). */
 export interface RelayOutcome {
@@ -349,18 +349,11 @@ async function relayJsonChunks(
  */
 export async function relayStatus(ex: Exchange, up: UpstreamResponse): Promise<void> {
   if (ex.route.plan.isEmpty) return relayUpstreamStatus(ex.res, up);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of up.body) {
-    size += (c as Buffer).length;
-    if (size > 65536) break;
-    chunks.push(c as Buffer);
-  }
-  up.body.destroy();
+  const body = await readStatusBody(up);
   const out: RelayOutcome = { responded: false, result: undefined };
   let text: string | undefined;
   try {
-    text = (await inspectS2c(ex, Buffer.concat(chunks).toString('utf8'), 'json', out)).text;
+    text = (await inspectS2c(ex, body.toString('utf8'), 'json', out)).text;
   } catch {
     text = undefined;
   }

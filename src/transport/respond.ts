@@ -53,6 +53,13 @@ export async function relayUpstreamStatus(res: ServerResponse, up: UpstreamRespo
     const v = up.headers[name];
     if (typeof v === 'string') headers[name] = v;
   }
+  const body = await readStatusBody(up);
+  res.writeHead(up.statusCode, headers);
+  res.end(body);
+}
+
+/** The body of an upstream error status, bounded (64 KiB); the rest is discarded. */
+export async function readStatusBody(up: UpstreamResponse): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of up.body) {
@@ -61,6 +68,5 @@ export async function relayUpstreamStatus(res: ServerResponse, up: UpstreamRespo
     chunks.push(c as Buffer);
   }
   up.body.destroy();
-  res.writeHead(up.statusCode, headers);
-  res.end(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
