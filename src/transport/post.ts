@@ -113,7 +113,8 @@ export async function handlePost(ex: Exchange): Promise<void> {
   if (verdict && verdict.verdict.kind !== 'allow') {
     if (verdict.verdict.kind === 'redact') {
       body = JSON.stringify(verdict.message);
-      if (ex.era === 'modern') headers = remirrorHeaders(ex.req.headers, c.message, verdict.message);
+      // Both eras: a 2025 client may send the mirrored headers too; none may carry what was redacted.
+      headers = remirrorHeaders(ex.req.headers, c.message, verdict.message);
     } else {
       const v = verdict.verdict;
       const ge = v.kind === 'block'
