@@ -113,3 +113,9 @@ export async function inspect(ex: Exchange, frame: Frame): Promise<FrameResult |
 export function rpcIdOf(c: Classified): JsonRpcId | null {
   return c.id ?? null;
 }
+
+/** One value of a client request header (the first, if repeated). */
+export function requestHeader(ex: Exchange, name: string): string | undefined {
+  const v = ex.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

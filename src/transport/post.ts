@@ -10,21 +10,16 @@ import { GatewayError } from '../core/errors.ts';
 import { readBody } from '../listener/body.ts';
 import { RelayStream } from '../session/relay-stream.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
-import { inspect, makeFrame, rpcIdOf, type Exchange } from './context.ts';
+import { inspect, makeFrame, requestHeader, rpcIdOf, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
 import { pumpSse, relayJson, relayStatus } from './relay.ts';
 import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
-function header(ex: Exchange, name: string): string | undefined {
-  const v = ex.req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function checkContentNegotiation(ex: Exchange): void {
-  const ct = header(ex, 'content-type') ?? '';
+  const ct = requestHeader(ex, 'content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(ct)) throw new GatewayError('unsupported_media_type');
   // Streamable HTTP: the client MUST list both application/json and text/event-stream.
-  const accept = (header(ex, 'accept') ?? '').toLowerCase();
+  const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
   const any = accept.includes('*/*');
   if (!any && !(accept.includes('application/json') && accept.includes('text/event-stream'))) {
     throw new GatewayError('not_acceptable');
@@ -34,7 +29,7 @@ function checkContentNegotiation(ex: Exchange): void {
 /** Decide era, protocol version and session for a single message; throws GatewayError. */
 function classifyEra(ex: Exchange, c: Classified): void {
   const msg = c.message;
-  const headerVersion = header(ex, 'mcp-protocol-version')?.trim();
+  const headerVersion = requestHeader(ex, 'mcp-protocol-version')?.trim();
   const bodyVersion = c.kind === 'request' || c.kind === 'notification' ? bodyProtocolVersion(msg) : undefined;
   if (bodyVersion !== undefined || isModernVersion(headerVersion)) {
     if (c.kind !== 'request') {
@@ -55,7 +50,7 @@ function classifyEra(ex: Exchange, c: Classified): void {
   if (headerVersion !== undefined && c.method !== 'initialize' && !LEGACY_VERSIONS.includes(headerVersion)) {
     throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...LEGACY_VERSIONS], requested: headerVersion });
   }
-  const sid = header(ex, 'mcp-session-id');
+  const sid = requestHeader(ex, 'mcp-session-id');
   if (c.method === 'initialize') {
     const pv = (msg['params'] as Record<string, unknown> | undefined)?.['protocolVersion'];
     ex.protocolVersion = typeof pv === 'string' ? pv : '2025-03-26';

@@ -7,7 +7,7 @@
  *   `maxBufferedMessageBytes` when one does, and beyond that take the chunk path (string leaves
  *   streamed with a hold-back window) or are refused, as the buffering plan says.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
 import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
@@ -17,7 +17,7 @@ import type { JsonRpcMessage } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
-import { errorMessage, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
+import { errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** What the relay learned that the caller needs (initialize capture, completion). */
 export interface RelayOutcome {
@@ -189,21 +189,12 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
   return out;
 }
 
-function passHeaders(up: IncomingHttpHeaders | UpstreamResponse['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ['content-type', 'cache-control', 'allow', 'retry-after'] as const) {
-    const v = up[name];
-    if (typeof v === 'string') out[name] = v;
-  }
-  return out;
-}
-
 /** Relays a JSON (non-SSE) upstream response. */
 export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders: Record<string, string>): Promise<RelayOutcome> {
   const out: RelayOutcome = { responded: false, result: undefined };
   const res = ex.res;
   const limits = ex.services.config.limits;
-  const headers = { ...passHeaders(up.headers), ...extraHeaders };
+  const headers = { ...pickHeaders(up.headers), ...extraHeaders };
   const plan = ex.request ? ex.route.plan.plan('s2c', false, ex.request.method) : undefined;
   const inspecting = needsParse(ex) && (plan?.buffering !== 'none' || ex.request?.method === 'initialize' || ex.request?.method === 'tools/list');
 
@@ -357,11 +348,7 @@ export async function relayStatus(ex: Exchange, up: UpstreamResponse): Promise<v
   } catch {
     text = undefined;
   }
-  const headers: Record<string, string> = {};
-  for (const name of ['allow', 'retry-after'] as const) {
-    const v = up.headers[name];
-    if (typeof v === 'string') headers[name] = v;
-  }
+  const headers = pickHeaders(up.headers, ['allow', 'retry-after']);
   if (text !== undefined) headers['content-type'] = 'application/json';
   ex.res.writeHead(up.statusCode, headers);
   ex.res.end(text ?? '');

@@ -46,13 +46,21 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-accel-buffering': 'no',
 });
 
+/** Response headers relayed from the upstream (an allow list: nothing else crosses back). */
+export const RELAYED_HEADERS = ['content-type', 'cache-control', 'allow', 'retry-after'] as const;
+
+export function pickHeaders(from: UpstreamResponse['headers'], names: readonly string[] = RELAYED_HEADERS): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = from[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
 /** Upstream answered with a status the gateway relays as is: status, safe headers, bounded body. */
 export async function relayUpstreamStatus(res: ServerResponse, up: UpstreamResponse): Promise<void> {
-  const headers: Record<string, string> = {};
-  for (const name of ['content-type', 'allow', 'retry-after'] as const) {
-    const v = up.headers[name];
-    if (typeof v === 'string') headers[name] = v;
-  }
+  const headers = pickHeaders(up.headers);
   const body = await readStatusBody(up);
   res.writeHead(up.statusCode, headers);
   res.end(body);

@@ -7,18 +7,13 @@ import { GatewayError } from '../core/errors.ts';
 import { RelayStream } from '../session/relay-stream.ts';
 import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
-import type { Exchange } from './context.ts';
+import { requestHeader, type Exchange } from './context.ts';
 import { answerUpstream } from './post.ts';
 import { pumpSse, relayStatus } from './relay.ts';
 import { SSE_HEADERS } from './respond.ts';
 
-function header(ex: Exchange, name: string): string | undefined {
-  const v = ex.req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function sessionFor(ex: Exchange): Session | undefined {
-  const sid = header(ex, 'mcp-session-id');
+  const sid = requestHeader(ex, 'mcp-session-id');
   if (sid === undefined) return undefined;
   const s = ex.services.sessions.get(sid, ex.principal);
   if (!s || s.route !== ex.route.name) throw new GatewayError('session_not_found');
@@ -62,11 +57,11 @@ async function openUpstream(ex: Exchange, stream: RelayStream, lastEventId: stri
 }
 
 export async function handleGet(ex: Exchange): Promise<void> {
-  const accept = (header(ex, 'accept') ?? '').toLowerCase();
+  const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
   if (!accept.includes('text/event-stream') && !accept.includes('*/*')) throw new GatewayError('not_acceptable', 'GET must accept text/event-stream');
   ex.era = 'legacy';
   const session = sessionFor(ex);
-  const lastEventId = header(ex, 'last-event-id');
+  const lastEventId = requestHeader(ex, 'last-event-id');
   const metrics = ex.services.metrics;
 
   if (lastEventId !== undefined && session) {
