@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
 import type { Direction, Era, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
 import type { Route } from '../routing/route.ts';
+import { RelayStream } from '../session/relay-stream.ts';
 import type { Session, SessionStore } from '../session/sessions.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -118,4 +119,24 @@ export function rpcIdOf(c: Classified): JsonRpcId | null {
 export function requestHeader(ex: Exchange, name: string): string | undefined {
   const v = ex.req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A client-facing stream for this exchange, registered in its session so Last-Event-ID can find
+ * it. Resumable only in a 2025 session; modern streams end with their connection.
+ */
+export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
+  const cfg = ex.services.config;
+  const session = ex.session;
+  const id = session ? `${prefix}${session.nextStream++}` : prefix;
+  const stream = new RelayStream({
+    id,
+    resumable: ex.era === 'legacy' && session !== undefined,
+    capacity: cfg.streams.eventReplayBuffer,
+    keepAliveMs: cfg.streams.keepAliveMs,
+    detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
+    onClose: () => session?.streams.delete(id),
+  });
+  session?.streams.set(id, stream);
+  return stream;
 }

@@ -8,9 +8,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { classify, parseBody, type Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import { readBody } from '../listener/body.ts';
-import { RelayStream } from '../session/relay-stream.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
-import { inspect, makeFrame, requestHeader, rpcIdOf, type Exchange } from './context.ts';
+import { inspect, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
 import { pumpSse, relayJson, relayStatus } from './relay.ts';
 import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
@@ -205,23 +204,12 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
 }
 
 async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Record<string, string>) {
-  const cfg = ex.services.config;
-  const session = ex.session;
-  const streamId = session ? `p${session.nextStream++}` : 'p';
-  const stream = new RelayStream({
-    id: streamId,
-    resumable: ex.era === 'legacy' && session !== undefined,
-    capacity: cfg.streams.eventReplayBuffer,
-    keepAliveMs: cfg.streams.keepAliveMs,
-    detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
-    onClose: () => session?.streams.delete(streamId),
-  });
+  const stream = openRelayStream(ex, 'p');
   stream.abortUpstream = () => {
     ex.abort.abort();
     up.body.destroy();
   };
   stream.origin = ex.request;
-  if (session) session.streams.set(streamId, stream);
   const closeGauge = ex.services.metrics.streamOpened(ex.route.name, 'post-sse');
   ex.res.writeHead(up.statusCode, { ...SSE_HEADERS, ...extra });
   ex.res.flushHeaders();

@@ -7,7 +7,7 @@ import { GatewayError } from '../core/errors.ts';
 import { RelayStream } from '../session/relay-stream.ts';
 import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
-import { requestHeader, type Exchange } from './context.ts';
+import { openRelayStream, requestHeader, type Exchange } from './context.ts';
 import { answerUpstream } from './post.ts';
 import { pumpSse, relayStatus } from './relay.ts';
 import { SSE_HEADERS } from './respond.ts';
@@ -20,21 +20,6 @@ function sessionFor(ex: Exchange): Session | undefined {
   ex.session = s;
   ex.protocolVersion = s.protocolVersion;
   return s;
-}
-
-function newStream(ex: Exchange, session: Session | undefined, prefix: string): RelayStream {
-  const cfg = ex.services.config;
-  const id = session ? `${prefix}${session.nextStream++}` : prefix;
-  const stream = new RelayStream({
-    id,
-    resumable: session !== undefined,
-    capacity: cfg.streams.eventReplayBuffer,
-    keepAliveMs: cfg.streams.keepAliveMs,
-    detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
-    onClose: () => session?.streams.delete(id),
-  });
-  if (session) session.streams.set(id, stream);
-  return stream;
 }
 
 /** Open (or re-open) the upstream side of a GET stream and pump it into `stream`. */
@@ -106,7 +91,7 @@ export async function handleGet(ex: Exchange): Promise<void> {
     idle.attach(ex.res, Number.MAX_SAFE_INTEGER);
     return;
   }
-  const stream = newStream(ex, session, 'g');
+  const stream = openRelayStream(ex, 'g');
   ex.res.once('close', () => {
     if (ex.res.headersSent) return;
     // Left while the upstream GET was opening: don't hold an upstream connection for nobody.

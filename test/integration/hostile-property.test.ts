@@ -207,7 +207,9 @@ test('random requests never get a gateway 5xx (other than 502/503/504) and alway
       else if (process.env['HOSTILE_STATS']) { const c = /"data":\{"code":"(\w+)/.exec(r.text)?.[1] ?? ''; seen.set(c, (seen.get(c) ?? 0) + 1); }
       check(r, `${q.method} ${q.path} ${JSON.stringify(h)} ${withBody ? q.payload.body.slice(0, 300) : ''}`);
     }),
-    { numRuns: RUNS },
+    // A fixed seed: the coverage floor below (how many inputs reach the upstream) is a property
+    // of the generator, and must not flake with the draw. FC_SEED explores other draws.
+    { numRuns: RUNS, seed: Number(process.env['FC_SEED'] ?? 20261123) },
   );
   if (process.env['HOSTILE_STATS']) console.log(upstreamAnswers, [...seen].sort());
   // The generator must reach past the early refusals, or the property says little.
