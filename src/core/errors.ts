@@ -45,6 +45,16 @@ export const ERRORS = {
   not_found: { status: 404, rpc: -31007, message: 'No MCP endpoint at this path' },
   headers_too_large: { status: 431, rpc: -31008, message: 'Request headers too large' },
   unauthenticated: { status: 401, rpc: -31009, message: 'Authentication required' },
+  // Identity and access (RFC 6750 §3.1 error names in the detail / WWW-Authenticate).
+  invalid_token: { status: 401, rpc: -31040, message: 'Invalid or expired access token' },
+  insufficient_scope: { status: 403, rpc: -31041, message: 'Insufficient scope' },
+  credential_expired: { status: 401, rpc: -31042, message: 'Credential expired or revoked during the stream' },
+  policy_denied: { status: 403, rpc: -31043, message: 'Denied by policy' },
+  rate_limited: { status: 429, rpc: -31044, message: 'Rate limit exceeded' },
+  approval_denied: { status: 403, rpc: -31045, message: 'Approval denied' },
+  approval_timeout: { status: 403, rpc: -31046, message: 'Approval timed out' },
+  approval_state_invalid: { status: 400, rpc: -31047, message: 'Invalid or replayed approval state' },
+  upstream_auth_failed: { status: 502, rpc: -31048, message: 'Could not obtain upstream credentials' },
   // Sessions (2025 era).
   session_required: { status: 400, rpc: -31010, message: 'Mcp-Session-Id header required' },
   session_not_found: { status: 404, rpc: -31011, message: 'Session not found' },

@@ -77,8 +77,23 @@ export interface SessionView {
 export interface Principal {
   /** Stable subject, 'anonymous' when the route needs no authentication. */
   readonly subject: string;
-  /** How the caller proved it: 'none', 'api-key', … */
+  /** How the caller proved it: 'none', 'jwt', 'introspection', 'api-key', 'mtls'. */
   readonly method: string;
+  /** Token issuer (JWT `iss` / introspection `iss`), when any. */
+  readonly issuer?: string;
+  /** OAuth client the token was issued to (`client_id` / `azp`), when known. */
+  readonly clientId?: string;
+  /** Granted scopes (RFC 8693 §4.2 `scope`, space-separated in tokens). */
+  readonly scopes?: readonly string[];
+  /** Verified claims (JWT payload or introspection response), for policy. Never the raw token. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /** When the credential stops being valid (ms since epoch); streams end then (continuous validation). */
+  readonly expiresAt?: number;
+  /**
+   * A keyed digest identifying the credential (never the credential itself): lets the gateway
+   * re-check revocation during long streams and lets audit correlate calls made with one token.
+   */
+  readonly credentialId?: string;
 }
 
 export interface ExchangeHead {
