@@ -8,10 +8,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { classify, parseBody, type Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import { readBody } from '../listener/body.ts';
-import type { UpstreamResponse } from '../upstream/client.ts';
+import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
+import { claimPassThroughJson } from './direct.ts';
 import { inspect, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
-import { pumpSse, relayJson, relayStatus } from './relay.ts';
+import { passesJsonUnread, pumpSse, relayJson, relayStatus } from './relay.ts';
 import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
 function checkContentNegotiation(ex: Exchange): void {
@@ -139,24 +140,27 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
   const timer = ceiling > 0 ? setTimeout(() => ex.abort.abort(new GatewayError('upstream_timeout')), ceiling) : undefined;
   timer?.unref();
   const started = process.hrtime.bigint();
-  let up: UpstreamResponse;
   try {
-    up = await route.upstream.request({
-      method: 'POST',
-      clientHeaders: headers,
-      body,
-      sessionId: ex.session?.upstreamSessionId,
-      signal: ex.abort.signal,
-      headersTimeoutMs: route.cfg.timeouts.requestMs,
-      idleMs: ceiling === 0 ? 0 : route.cfg.timeouts.idleMs,
-    });
-  } catch (err) {
-    clearTimeout(timer);
-    throw err;
-  }
-  ex.services.metrics.observeUpstream(route.name, Number(process.hrtime.bigint() - started) / 1e9);
-  try {
-    await relayResponse(ex, up);
+    const r = await route.upstream.exchange(
+      {
+        method: 'POST',
+        clientHeaders: headers,
+        body,
+        sessionId: ex.session?.upstreamSessionId,
+        signal: ex.abort.signal,
+        headersTimeoutMs: route.cfg.timeouts.requestMs,
+        idleMs: ceiling === 0 ? 0 : route.cfg.timeouts.idleMs,
+      },
+      passesJsonUnread(ex) ? claimPassThroughJson(ex.res, ex.services.config.limits.maxEventBytes) : undefined,
+    );
+    ex.services.metrics.observeUpstream(route.name, Number(process.hrtime.bigint() - started) / 1e9);
+    if (!r.direct) {
+      await relayResponse(ex, r.response);
+    } else {
+      await r.done.catch((err: unknown) => {
+        throw mapUpstreamError(err);
+      });
+    }
   } finally {
     clearTimeout(timer);
   }

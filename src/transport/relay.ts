@@ -120,6 +120,14 @@ function needsParse(ex: Exchange): boolean {
   return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern');
 }
 
+/** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
+export function passesJsonUnread(ex: Exchange): boolean {
+  if (!needsParse(ex)) return true;
+  const m = ex.request?.method;
+  if (m === undefined || m === 'initialize' || m === 'tools/list') return false;
+  return ex.route.plan.plan('s2c', false, m).buffering === 'none';
+}
+
 export interface SseRelayHooks {
   /** Answer an upstream server→client request the gateway dropped (2025 era). */
   answerDropped?: (id: JsonRpcId) => void;
@@ -196,7 +204,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
   const limits = ex.services.config.limits;
   const headers = { ...pickHeaders(up.headers), ...extraHeaders };
   const plan = ex.request ? ex.route.plan.plan('s2c', false, ex.request.method) : undefined;
-  const inspecting = needsParse(ex) && (plan?.buffering !== 'none' || ex.request?.method === 'initialize' || ex.request?.method === 'tools/list');
+  const inspecting = !passesJsonUnread(ex);
 
   // A declared length over the limit is refused before anything is committed to the client.
   if (Number(up.headers['content-length'] ?? 0) > limits.maxEventBytes) {

@@ -8,8 +8,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
-import type { Dispatcher } from 'undici';
 import { GatewayError } from '../core/errors.ts';
+import { dispatchUpstream, type ClaimBody, type DispatchResult, type UpstreamResponse } from './dispatch.ts';
+
+export type { UpstreamResponse } from './dispatch.ts';
 
 export interface UpstreamConfig {
   url: string;
@@ -36,8 +38,6 @@ export interface UpstreamRequest {
   /** Longest silence between body bytes; 0 = none (long-lived streams). */
   idleMs: number;
 }
-
-export type UpstreamResponse = Dispatcher.ResponseData;
 
 export class UpstreamClient {
   readonly url: URL;
@@ -80,17 +80,32 @@ export class UpstreamClient {
     return out;
   }
 
+  /** One request; the body comes back as a Readable. */
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const r = await this.exchange(req, undefined);
+    // Without a claim the body is never direct.
+    return (r as Extract<DispatchResult, { direct: false }>).response;
+  }
+
+  /**
+   * One request whose body the caller may claim at the response head and receive chunk by chunk
+   * (see dispatch.ts); resolves at the head, rejects with a GatewayError when none arrives.
+   */
+  async exchange(req: UpstreamRequest, claim: ClaimBody | undefined): Promise<DispatchResult> {
     try {
-      return await this.pool.request({
-        path: this.path,
-        method: req.method,
-        headers: this.buildHeaders(req),
-        body: req.body ?? null,
-        signal: req.signal ?? null,
-        headersTimeout: req.headersTimeoutMs,
-        bodyTimeout: req.idleMs,
-      });
+      return await dispatchUpstream(
+        this.pool,
+        {
+          path: this.path,
+          method: req.method,
+          headers: this.buildHeaders(req),
+          body: req.body ?? null,
+          headersTimeout: req.headersTimeoutMs,
+          bodyTimeout: req.idleMs,
+        },
+        req.signal,
+        claim,
+      );
     } catch (err) {
       throw mapUpstreamError(err);
     }
