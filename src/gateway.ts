@@ -15,6 +15,7 @@ import { RequestGuard } from './listener/guards.ts';
 import { ANONYMOUS, createHandler, type Identify } from './listener/handler.ts';
 import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
+import { endUpstreamSession } from './upstream/lifecycle.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
@@ -64,9 +65,18 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
   const metrics = new GatewayMetrics();
+  let currentRouter: Router | undefined;
   const sessions: SessionStore = new MemorySessionStore({
     idleTtlMs: opts.config.sessions.idleTtlMs,
-    onEvict: () => metrics.setSessions('legacy', sessions.size),
+    maxSessions: opts.config.sessions.maxSessions,
+    maxPerPrincipal: opts.config.sessions.maxPerPrincipal,
+    onEvict: (s) => {
+      metrics.setSessions('legacy', sessions.size);
+      // The gateway forgot the session: end it upstream too, so the server frees its state
+      // (2025 transports: a client SHOULD DELETE a session it no longer needs).
+      const route = currentRouter?.byName(s.route);
+      if (route && s.upstreamSessionId !== undefined) void endUpstreamSession(route, s.upstreamSessionId, s.protocolVersion);
+    },
   });
 
   const build = (config: Config): Live => ({
@@ -81,6 +91,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     services: { config, sessions, metrics, logger },
   });
   let live = build(opts.config);
+  currentRouter = live.router;
 
   const handler = createHandler({
     guard: () => live.guard,
@@ -131,6 +142,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const apply = (config: Config): void => {
     const old = live;
     live = build(config);
+    currentRouter = live.router;
     metrics.configReload('ok');
     if (config.server.port !== old.config.server.port || config.server.host !== old.config.server.host) {
       logger.warn('listener address changed in config: takes effect on restart');

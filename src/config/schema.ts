@@ -103,7 +103,9 @@ export const StreamsSchema = z
 
 export const SessionsSchema = z
   .object({
-    idleTtlMs: positiveInt.default(60 * 60 * 1000).describe('A session unused for this long is forgotten.'),
+    idleTtlMs: positiveInt.default(60 * 60 * 1000).describe('A session unused for this long is forgotten (and ended upstream).'),
+    maxSessions: positiveInt.default(10_000).describe('Sessions held at once; at the cap the oldest idle one is ended.'),
+    maxPerPrincipal: positiveInt.default(100).describe('Sessions one caller may hold at once; initialize beyond it gets 429.'),
   })
   .strict();
 

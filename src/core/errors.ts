@@ -60,6 +60,7 @@ export const ERRORS = {
   session_not_found: { status: 404, rpc: -31011, message: 'Session not found' },
   batch_not_allowed: { status: 400, rpc: -31012, message: 'JSON-RPC batches are only allowed for protocol 2025-03-26' },
   resume_not_found: { status: 404, rpc: -31013, message: 'Unknown Last-Event-ID for this session' },
+  session_limit: { status: 429, rpc: -31014, message: 'Too many open sessions for this caller' },
   // Inspection pipeline.
   blocked: { status: 403, rpc: -31020, message: 'Blocked by gateway policy' },
   inspector_failed: { status: 503, rpc: -31021, message: 'Blocked: an inspector failed (fail closed)' },

@@ -60,6 +60,10 @@ export class Router {
   constructor(routes: readonly Route[]) {
     this.byPath = new Map(routes.map((r) => [r.path, r]));
   }
+  byName(name: string): Route | undefined {
+    for (const r of this.byPath.values()) if (r.name === name) return r;
+    return undefined;
+  }
   match(pathname: string): Route | undefined {
     return this.byPath.get(pathname) ?? this.byPath.get(pathname.endsWith('/') ? pathname.slice(0, -1) : `${pathname}/`);
   }

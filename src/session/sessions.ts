@@ -30,10 +30,29 @@ export interface Session {
   readonly pendingServerRequests: Map<JsonRpcId, string>;
   /** Counter for gateway stream ids within the session. */
   nextStream: number;
+  /** What the client said about itself at initialize (self-reported: context, not proof). */
+  clientInfo: { name?: string; version?: string } | undefined;
+  /** Capabilities the client declared at initialize (e.g. elicitation, for approval prompts). */
+  clientCapabilities: Readonly<Record<string, unknown>> | undefined;
+  /** Per-session counters policy can read (`session.counters`), e.g. tool_calls, dlp_findings. */
+  readonly counters: Map<string, number>;
 }
 
+/**
+ * Who a session belongs to: issuer and subject together (the same `sub` from two issuers is two
+ * people). A refreshed token of the same caller keeps the session.
+ */
+export function principalKey(p: Principal): string {
+  return `${p.issuer ?? ''}\u0000${p.subject}`;
+}
+
+export class SessionLimitError extends Error {}
+
 export interface SessionStore {
+  /** Throws SessionLimitError when the principal already holds its maximum. */
   create(init: { route: string; principal: Principal; protocolVersion: string; upstreamSessionId: string | undefined }): Session;
+  /** False when this principal already holds its maximum of sessions. */
+  canCreate(principal: Principal): boolean;
   /** The session if it exists and belongs to this principal, else undefined. */
   get(id: string, principal: Principal): Session | undefined;
   delete(id: string): void;
@@ -52,10 +71,13 @@ export class MemorySessionStore implements SessionStore {
   private readonly onEvict: ((s: Session) => void) | undefined;
 
   private readonly maxSessions: number;
+  private readonly maxPerPrincipal: number;
+  private readonly perPrincipal = new Map<string, number>();
 
-  constructor(opts: { idleTtlMs: number; maxSessions?: number; onEvict?: (s: Session) => void }) {
+  constructor(opts: { idleTtlMs: number; maxSessions?: number; maxPerPrincipal?: number; onEvict?: (s: Session) => void }) {
     this.idleTtlMs = opts.idleTtlMs;
     this.maxSessions = opts.maxSessions ?? 10_000;
+    this.maxPerPrincipal = opts.maxPerPrincipal ?? Number.POSITIVE_INFINITY;
     this.onEvict = opts.onEvict;
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1000, this.idleTtlMs / 4)));
     this.sweeper.unref();
@@ -66,7 +88,12 @@ export class MemorySessionStore implements SessionStore {
   }
 
   create(init: { route: string; principal: Principal; protocolVersion: string; upstreamSessionId: string | undefined }): Session {
+    // One caller must not be able to fill the table and push everyone else's sessions out.
+    const owner = principalKey(init.principal);
+    const held = this.perPrincipal.get(owner) ?? 0;
+    if (held >= this.maxPerPrincipal) throw new SessionLimitError(`at most ${this.maxPerPrincipal} sessions per caller`);
     if (this.sessions.size >= this.maxSessions) this.evictOldestIdle();
+    this.perPrincipal.set(owner, held + 1);
     const now = Date.now();
     const session: Session = {
       id: newSessionId(),
@@ -76,14 +103,21 @@ export class MemorySessionStore implements SessionStore {
       streams: new Map(),
       pendingServerRequests: new Map(),
       nextStream: 0,
+      clientInfo: undefined,
+      clientCapabilities: undefined,
+      counters: new Map(),
     };
     this.sessions.set(session.id, session);
     return session;
   }
 
+  canCreate(principal: Principal): boolean {
+    return (this.perPrincipal.get(principalKey(principal)) ?? 0) < this.maxPerPrincipal;
+  }
+
   get(id: string, principal: Principal): Session | undefined {
     const s = this.sessions.get(id);
-    if (!s || s.principal.subject !== principal.subject) return undefined;
+    if (!s || principalKey(s.principal) !== principalKey(principal)) return undefined;
     s.lastSeen = Date.now();
     return s;
   }
@@ -92,6 +126,10 @@ export class MemorySessionStore implements SessionStore {
     const s = this.sessions.get(id);
     if (!s) return;
     this.sessions.delete(id);
+    const owner = principalKey(s.principal);
+    const held = (this.perPrincipal.get(owner) ?? 1) - 1;
+    if (held > 0) this.perPrincipal.set(owner, held);
+    else this.perPrincipal.delete(owner);
     for (const stream of s.streams.values()) stream.close();
   }
 

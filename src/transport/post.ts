@@ -7,6 +7,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { classify, parseBody, type Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
+import { SessionLimitError } from '../session/sessions.ts';
+import { endUpstreamSession } from '../upstream/lifecycle.ts';
 import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
@@ -52,6 +54,7 @@ function classifyEra(ex: Exchange, c: Classified): void {
   }
   const sid = requestHeader(ex, 'mcp-session-id');
   if (c.method === 'initialize') {
+    if (!ex.services.sessions.canCreate(ex.principal)) throw new GatewayError('session_limit');
     const pv = (msg['params'] as Record<string, unknown> | undefined)?.['protocolVersion'];
     ex.protocolVersion = typeof pv === 'string' ? pv : '2025-03-26';
     return;
@@ -184,12 +187,30 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
   if (isInit) {
     const upstreamSid = up.headers['mcp-session-id'];
     if (typeof upstreamSid === 'string') {
-      ex.session = ex.services.sessions.create({
-        route: ex.route.name,
-        principal: ex.principal,
-        protocolVersion: ex.protocolVersion,
-        upstreamSessionId: upstreamSid,
-      });
+      try {
+        ex.session = ex.services.sessions.create({
+          route: ex.route.name,
+          principal: ex.principal,
+          protocolVersion: ex.protocolVersion,
+          upstreamSessionId: upstreamSid,
+        });
+      } catch (err) {
+        // Lost a race with another initialize of the same caller: undo upstream, refuse here.
+        if (!(err instanceof SessionLimitError)) throw err;
+        await up.body.dump();
+        void endUpstreamSession(ex.route, upstreamSid);
+        throw new GatewayError('session_limit');
+      }
+      const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
+      const info = params?.['clientInfo'];
+      const caps = params?.['capabilities'];
+      if (isRecord(info)) {
+        ex.session.clientInfo = {
+          ...(typeof info['name'] === 'string' ? { name: info['name'] } : {}),
+          ...(typeof info['version'] === 'string' ? { version: info['version'] } : {}),
+        };
+      }
+      if (isRecord(caps)) ex.session.clientCapabilities = caps;
       extra['mcp-session-id'] = ex.session.id;
       ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
     }
@@ -280,4 +301,8 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
   }
   ex.batchMethods = new Map(classified.flatMap((c) => (c.kind === 'request' ? [[c.id, c.method] as const] : [])));
   await forward(ex, JSON.stringify(classified.map((c) => c.message)));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

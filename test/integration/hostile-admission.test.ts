@@ -249,3 +249,37 @@ describe('hostile admission: slowloris', () => {
     await assertServes(s.port, 'after a 30 KB half body');
   });
 });
+
+describe('hostile admission: session table limits', () => {
+  let s: Stack;
+  const legacy = { 'mcp-protocol-version': '2025-11-25' };
+  const initialize = (who: string, id: number) =>
+    post(s.port, { jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: who, version: '1' } } }, { 'x-test-user': who });
+
+  before(async () => {
+    s = await startStack({ identify: identifyByHeader, sessions: { maxPerPrincipal: 2, maxSessions: 3 } });
+  });
+  after(() => s.close());
+
+  it('one caller cannot hold more than maxPerPrincipal sessions: 429 / -31014, nothing opened upstream', async () => {
+    for (const id of [1, 2]) assert.equal((await initialize('mallory', id)).status, 200);
+    const opened = s.demo!.stats().sessionsCreated;
+    expectGatewayError(await initialize('mallory', 3), 'session_limit', 3);
+    assert.equal(s.demo!.stats().sessionsCreated, opened, 'the refused initialize never reached the upstream');
+    // Another caller is unaffected.
+    assert.equal((await initialize('carol', 4)).status, 200);
+  });
+
+  it('a session the gateway evicts at its table cap is ended upstream too (DELETE)', async () => {
+    // The table holds 3: mallory ×2 and carol. A fourth evicts the oldest idle one.
+    const before = s.demo!.stats().sessions;
+    const r = await initialize('dave', 5);
+    assert.equal(r.status, 200, r.text);
+    const sid = String(r.headers['mcp-session-id']);
+    // The demo saw a new session and, once the DELETE landed, lost the evicted one.
+    for (let i = 0; i < 100 && s.demo!.stats().sessions !== before; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(s.demo!.stats().sessions, before, 'upstream session count unchanged: one created, one deleted');
+    const call = await post(s.port, { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: { text: 'ok' } } }, { 'x-test-user': 'dave', ...legacy, 'mcp-session-id': sid });
+    assert.equal(call.status, 200, call.text);
+  });
+});

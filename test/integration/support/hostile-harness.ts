@@ -27,6 +27,7 @@ export interface ConfigPatch {
   security?: Partial<Config['security']>;
   timeouts?: Partial<Config['routes'][number]['timeouts']>;
   streams?: Partial<Config['streams']>;
+  sessions?: Partial<Config['sessions']>;
 }
 
 export function makeConfig(upstream: string, patch: ConfigPatch = {}): Config {
@@ -37,6 +38,7 @@ export function makeConfig(upstream: string, patch: ConfigPatch = {}): Config {
     limits: { ...base.limits, ...patch.limits },
     security: { ...base.security, ...patch.security },
     streams: { ...base.streams, ...patch.streams },
+    sessions: { ...base.sessions, ...patch.sessions },
     routes: [{ ...route, timeouts: { ...route.timeouts, ...patch.timeouts } }],
   };
 }
