@@ -103,3 +103,24 @@ test('chunk path: a secret split across two chunks is still redacted', async () 
     assert.equal(out, text.replace(secret, '[REDACTED:aws]'), `cut at ${cut}`);
   }
 });
+
+test('a rewrite replaces the message whole, folds as a redaction, and the next inspector sees it', async () => {
+  const list = { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'read' }, { name: 'delete_repo' }] } };
+  const hide: Inspector = {
+    ...fixed('hide', { kind: 'allow' }),
+    onMessage: (f) => {
+      const tools = ((f.message['result'] as { tools: Array<{ name: string }> }).tools).filter((t) => t.name !== 'delete_repo');
+      return { kind: 'rewrite', message: { ...f.message, result: { tools } }, reasons: ['policy/hidden-tools'] };
+    },
+  };
+  let seen = '';
+  const spy: Inspector = { ...fixed('spy', { kind: 'allow' }), onMessage: (f) => { seen = JSON.stringify(f.message); return { kind: 'allow' }; } };
+  const r = await inspectFrame([hide, spy], frame(list, { direction: 's2c', kind: 'result', method: 'tools/list' }), ctx, 100);
+  assert.equal(r.verdict.kind, 'redact');
+  assert.deepEqual(r.verdict.kind === 'redact' && r.verdict.reasons, ['policy/hidden-tools']);
+  assert.doesNotMatch(JSON.stringify(r.message), /delete_repo/);
+  assert.doesNotMatch(seen, /delete_repo/);
+  // A later block still wins over the rewrite.
+  const r2 = await inspectFrame([hide, fixed('b', { kind: 'block', reasons: ['policy/no'] })], frame(list, { direction: 's2c', kind: 'result' }), ctx, 100);
+  assert.equal(r2.verdict.kind, 'block');
+});

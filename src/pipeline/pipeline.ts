@@ -1,8 +1,10 @@
 /**
  * Runs Frames and Chunks through inspectors and folds their verdicts.
  *
- * Folding: block > require-approval > redact > allow. The first block stops the chain. Redactions
- * apply in order, so each inspector sees the message as the previous one left it. An inspector
+ * Folding: block > require-approval > redact (and rewrite) > allow. The first block stops the
+ * chain. Redactions and rewrites apply in order, so each inspector sees the message as the
+ * previous one left it; the folded result of any change is a 'redact' carrying the final message
+ * (its patches are only the string patches: a rewrite has none to list). An inspector
  * that throws or exceeds its time budget blocks (fail closed) unless it declared onFailure 'open'.
  */
 import type {
@@ -26,9 +28,12 @@ export interface InspectorOutcome {
   failed?: boolean;
 }
 
+/** A folded verdict: rewrites fold into 'redact'. */
+export type FoldedVerdict = Exclude<Verdict, { kind: 'rewrite' }>;
+
 export interface FrameResult {
   /** The folded verdict. For 'redact', `message` holds the rewritten message. */
-  verdict: Verdict;
+  verdict: FoldedVerdict;
   message: JsonRpcMessage;
   outcomes: InspectorOutcome[];
 }
@@ -80,9 +85,10 @@ export async function inspectFrame(
 ): Promise<FrameResult> {
   const outcomes: InspectorOutcome[] = [];
   let current = frame;
-  let approval: Verdict | undefined;
+  let approval: Extract<Verdict, { kind: 'require-approval' }> | undefined;
   const redactReasons: Reason[] = [];
   const allPatches: Patch[] = [];
+  let rewritten = false;
   for (const inspector of inspectors) {
     const started = performance.now();
     let verdict: Verdict;
@@ -111,9 +117,14 @@ export async function inspectFrame(
       redactReasons.push(...verdict.reasons);
       allPatches.push(...verdict.patches);
     }
+    if (verdict.kind === 'rewrite') {
+      current = withMessage(current, verdict.message);
+      redactReasons.push(...verdict.reasons);
+      rewritten = true;
+    }
   }
   if (approval) return { verdict: approval, message: current.message, outcomes };
-  if (allPatches.length > 0) {
+  if (allPatches.length > 0 || rewritten) {
     return { verdict: { kind: 'redact', patches: allPatches, reasons: redactReasons }, message: current.message, outcomes };
   }
   return { verdict: { kind: 'allow' }, message: current.message, outcomes };

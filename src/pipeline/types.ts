@@ -6,6 +6,7 @@
  * and approval are all inspectors; the transport code never makes security decisions itself.
  */
 import type { JsonRpcId, MessageKind } from '../codec/jsonrpc.ts';
+import type { ErrorCode } from '../core/errors.ts';
 
 export type Direction = 'c2s' | 's2c';
 /** Which directions of a method an inspector wants to see. */
@@ -52,7 +53,16 @@ export interface Patch {
 export type Verdict =
   | { kind: 'allow'; reasons?: Reason[] }
   | { kind: 'redact'; patches: Patch[]; reasons: Reason[] }
-  | { kind: 'block'; reasons: Reason[]; message?: string }
+  /**
+   * Replace the message as a whole: for edits string patches cannot express, such as removing
+   * the tools a caller may not see from a tools/list result. Folds like a redaction.
+   */
+  | { kind: 'rewrite'; message: JsonRpcMessage; reasons: Reason[] }
+  /**
+   * `code` picks the error from the table (default `blocked`), e.g. `policy_denied` or
+   * `rate_limited`; `retryAfterMs` becomes `Retry-After` and `data.retryAfterMs`.
+   */
+  | { kind: 'block'; reasons: Reason[]; message?: string; code?: ErrorCode; retryAfterMs?: number }
   | { kind: 'require-approval'; reasons: Reason[]; summary: string; ttlMs: number };
 
 /**

@@ -88,7 +88,7 @@ export type ReloadResult = 'ok' | 'error';
 const ERAS: ReadonlySet<string> = new Set<EraLabel>(['legacy', 'modern', 'unknown']);
 const STREAM_KINDS: ReadonlySet<string> = new Set<StreamKind>(['post-sse', 'get-sse']);
 const DIRECTIONS: ReadonlySet<string> = new Set<Direction>(['c2s', 's2c']);
-const VERDICTS: ReadonlySet<string> = new Set<VerdictKind>(['allow', 'redact', 'block', 'require-approval']);
+const VERDICTS: ReadonlySet<string> = new Set<VerdictKind>(['allow', 'redact', 'rewrite', 'block', 'require-approval']);
 const RELOAD_RESULTS: ReadonlySet<string> = new Set<ReloadResult>(['ok', 'error']);
 
 function closed(set: ReadonlySet<string>, value: unknown): string {

@@ -15,7 +15,7 @@ import { claimPassThroughJson } from './direct.ts';
 import { inspect, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
 import { passesJsonUnread, pumpSse, relayJson, relayStatus } from './relay.ts';
-import { errorMessage, sendError, sendJson, SSE_HEADERS } from './respond.ts';
+import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
 function checkContentNegotiation(ex: Exchange): void {
   const ct = requestHeader(ex, 'content-type') ?? '';
@@ -116,12 +116,14 @@ export async function handlePost(ex: Exchange): Promise<void> {
     } else {
       const v = verdict.verdict;
       const ge = v.kind === 'block'
-        ? new GatewayError('blocked', v.message, { reasons: v.reasons })
+        ? blockError(v)
         : new GatewayError('approval_required', v.summary, { reasons: v.reasons });
-      // A request gets an in-band JSON-RPC error (HTTP 200), like any handler error; a
-      // notification or response "cannot be accepted": an HTTP error status.
-      if (c.kind === 'request') sendJson(ex.res, 200, errorMessage(c.id, ge));
-      else sendError(ex.res, ge, null);
+      const retry = retryAfterHeader(ge);
+      // A request gets an in-band JSON-RPC error (HTTP 200), like any handler error, except a
+      // rate limit, which HTTP says with 429 and Retry-After (RFC 6585 §4) so proxies and
+      // clients back off; a notification or response "cannot be accepted": an HTTP error status.
+      if (c.kind === 'request' && !retry) sendJson(ex.res, 200, errorMessage(c.id, ge));
+      else sendError(ex.res, ge, c.kind === 'request' ? c.id : null, retry);
       return;
     }
   }

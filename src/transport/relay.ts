@@ -17,7 +17,7 @@ import type { JsonRpcMessage } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
-import { errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
+import { blockError, errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** What the relay learned that the caller needs (initialize capture, completion). */
 export interface RelayOutcome {
@@ -105,9 +105,11 @@ async function inspectMessage(
   if (!result || result.verdict.kind === 'allow') return { text: data };
   if (result.verdict.kind === 'redact') return { text: JSON.stringify(result.message) };
   // block (and require-approval, which has no approval channel yet: fail closed)
-  const reasons = result.verdict.reasons;
-  const message = result.verdict.kind === 'block' ? result.verdict.message : 'approval required';
-  if (msg.kind === 'result' || msg.kind === 'error') return { text: JSON.stringify(blockedError(msg.id ?? null, message, reasons)) };
+  const v = result.verdict;
+  if (msg.kind === 'result' || msg.kind === 'error') {
+    const ge = blockError(v.kind === 'block' ? v : { reasons: v.reasons, message: 'approval required' });
+    return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)) };
+  }
   if (msg.kind === 'request') {
     ex.session?.pendingServerRequests.delete(msg.id);
     return { text: undefined, droppedRequest: msg.id };

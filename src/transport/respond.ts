@@ -78,3 +78,18 @@ export async function readStatusBody(up: UpstreamResponse): Promise<Buffer> {
   up.body.destroy();
   return Buffer.concat(chunks);
 }
+
+/** The error a block verdict puts on the wire: its own code (default `blocked`) and reasons. */
+export function blockError(v: { reasons: readonly string[]; message?: string | undefined; code?: ErrorCode | undefined; retryAfterMs?: number | undefined }): GatewayError {
+  return new GatewayError(v.code ?? 'blocked', v.message, {
+    reasons: v.reasons,
+    ...(v.retryAfterMs !== undefined ? { retryAfterMs: Math.ceil(v.retryAfterMs) } : {}),
+  });
+}
+
+/** `Retry-After` (RFC 9110 §10.2.3: whole seconds, rounded up) for an error that carries one. */
+export function retryAfterHeader(e: GatewayError): Record<string, string> | undefined {
+  const ms = e.data?.['retryAfterMs'];
+  if (typeof ms !== 'number' || !(ms >= 0)) return undefined;
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+}
