@@ -10,6 +10,7 @@ import { RoutePlan } from '../pipeline/plan.ts';
 import type { Inspector } from '../pipeline/types.ts';
 import { UpstreamClient } from '../upstream/client.ts';
 import { ParamHeaderIndex } from '../transport/param-headers.ts';
+import { ToolCatalog } from './tool-catalog.ts';
 
 export type RouteConfig = Config['routes'][number];
 type InspectorConfig = RouteConfig['inspectors'][number];
@@ -22,6 +23,8 @@ export interface Route {
   readonly upstream: UpstreamClient;
   /** `x-mcp-header` annotations learned from relayed tools/list results. */
   readonly paramHeaders: ParamHeaderIndex;
+  /** Tool definitions (annotations for policy) learned from relayed tools/list results. */
+  readonly tools: ToolCatalog;
 }
 
 export function buildInspector(cfg: InspectorConfig): Inspector {
@@ -44,6 +47,7 @@ export function buildRoute(cfg: RouteConfig, extraInspectors: readonly Inspector
     path: cfg.path,
     cfg,
     paramHeaders: new ParamHeaderIndex(),
+    tools: new ToolCatalog(),
     plan: new RoutePlan([...cfg.inspectors.map(buildInspector), ...extraInspectors]),
     upstream: new UpstreamClient({
       url: cfg.upstream.url,

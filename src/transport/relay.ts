@@ -96,7 +96,10 @@ async function inspectMessage(
     out.responded = true;
     if (msg.kind === 'result') {
       out.result = msg.message;
-      if (ex.request?.method === 'tools/list') ex.route.paramHeaders.learn(msg.message['result']);
+      if (ex.request?.method === 'tools/list') {
+        ex.route.paramHeaders.learn(msg.message['result']);
+        ex.route.tools.learn(msg.message['result']);
+      }
     }
   }
   if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
