@@ -1,0 +1,46 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryNonceStore, NonceStoreFullError } from './nonce-store.ts';
+
+describe('MemoryNonceStore', () => {
+  it('accepts a nonce once until it expires', async () => {
+    let now = 1000;
+    const store = new MemoryNonceStore({ now: () => now });
+    assert.equal(await store.markUsed('n1', 2000), true);
+    assert.equal(await store.markUsed('n1', 2000), false);
+    assert.equal(await store.markUsed('n2', 2000), true);
+    now = 2000;
+    // The state it guarded has expired, so its own exp check now refuses it; the slot is free.
+    assert.equal(await store.markUsed('n1', 3000), true);
+  });
+
+  it('lets exactly one of concurrent callers win', async () => {
+    const store = new MemoryNonceStore({ now: () => 0 });
+    const wins = await Promise.all(Array.from({ length: 10 }, () => store.markUsed('same', 1000)));
+    assert.equal(wins.filter(Boolean).length, 1);
+  });
+
+  it('never forgets an unexpired nonce to make room: refuses instead', async () => {
+    let now = 0;
+    const store = new MemoryNonceStore({ maxEntries: 2, now: () => now });
+    await store.markUsed('a', 100);
+    await store.markUsed('b', 500);
+    await assert.rejects(store.markUsed('c', 500), NonceStoreFullError);
+    assert.equal(await store.markUsed('a', 100), false, 'a is still remembered');
+    now = 100; // a expires: its slot is reused
+    assert.equal(await store.markUsed('c', 500), true);
+    assert.equal(await store.markUsed('b', 500), false);
+    assert.equal(store.size, 2);
+  });
+
+  it('does not store already-expired nonces', async () => {
+    const store = new MemoryNonceStore({ now: () => 1000 });
+    assert.equal(await store.markUsed('old', 999), true);
+    assert.equal(store.size, 0);
+  });
+
+  it('rejects empty nonces and bad options', async () => {
+    await assert.rejects(new MemoryNonceStore().markUsed('', 1), TypeError);
+    assert.throws(() => new MemoryNonceStore({ maxEntries: 0 }), RangeError);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * The human-approval queue: calls waiting for an operator's yes or no.
+ *
+ * A caller (the approval inspector) files a request and awaits its `decision`; an operator lists
+ * pending requests and approves or denies them through the admin API or CLI. Unanswered requests
+ * resolve 'timeout' after their TTL, which the caller treats as a denial (fail closed).
+ *
+ * - Ids are 128 random bits (base64url): knowing one id reveals nothing about another, so an id
+ *   leaked in a log cannot be used to guess and approve other requests.
+ * - Pending requests are bounded (`maxPending`); beyond it `request` throws at once rather than
+ *   queueing work no one will get to, since every pending request pins a waiting client call.
+ * - Decided requests are remembered briefly (`maxDecided`) so a second approve/deny answers
+ *   "already decided" (HTTP 409) instead of "unknown" (404).
+ * - The queue is per process. With several replicas, an operator must reach the replica holding
+ *   the request; a shared queue is future work.
+ */
+import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../core/errors.ts';
+
+export type ApprovalDecision = 'approved' | 'denied' | 'timeout';
+
+export interface ApprovalRequest {
+  /** `Principal.subject` of the caller. */
+  readonly principal: string;
+  readonly route: string;
+  readonly tool: string;
+  /** Arguments as the operator should see them: already redacted and truncated by the caller. */
+  readonly argumentsPreview: string;
+  /** One line saying why approval is needed. */
+  readonly summary: string;
+  /** Reason codes from the policy (`policy/needs-approval`, …). */
+  readonly reasons: readonly string[];
+  /** How long to wait for an operator. */
+  readonly ttlMs: number;
+}
+
+export interface PendingApproval {
+  readonly id: string;
+  readonly principal: string;
+  readonly route: string;
+  readonly tool: string;
+  readonly argumentsPreview: string;
+  readonly summary: string;
+  readonly reasons: readonly string[];
+  /** ms since epoch. */
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** Emitted once per request when it is decided (for audit). */
+export interface DecisionEvent {
+  readonly request: PendingApproval;
+  readonly decision: ApprovalDecision;
+  /** Who decided, as they named themselves (absent for 'timeout'). */
+  readonly by?: string;
+  readonly note?: string;
+  readonly decidedAt: number;
+}
+
+export type DecideResult =
+  | { readonly ok: true; readonly event: DecisionEvent }
+  | { readonly ok: false; readonly error: 'not_found' }
+  | { readonly ok: false; readonly error: 'already_decided'; readonly decision: ApprovalDecision };
+
+/** Schedules `fn` after `ms`; returns a cancel function. Injectable so tests need no sleeping. */
+export type Scheduler = (fn: () => void, ms: number) => () => void;
+
+export interface ApprovalQueueOptions {
+  /** Most requests pending at once. Default 100. */
+  maxPending?: number;
+  /** Longest TTL accepted. Default 1 h. */
+  maxTtlMs?: number;
+  /** Decided ids remembered for 409 answers. Default 1000. */
+  maxDecided?: number;
+  /** Longest preview/summary kept, in UTF-16 units (longer text is cut). Default 4096. */
+  maxTextChars?: number;
+  now?: () => number;
+  schedule?: Scheduler;
+}
+
+interface Entry {
+  readonly view: PendingApproval;
+  readonly resolve: (d: ApprovalDecision) => void;
+  readonly cancelTimer: () => void;
+}
+
+const defaultScheduler: Scheduler = (fn, ms) => {
+  const t = setTimeout(fn, ms);
+  // A pending approval must not keep a shutting-down process alive.
+  t.unref();
+  return () => clearTimeout(t);
+};
+
+export class ApprovalQueue {
+  readonly #pending = new Map<string, Entry>();
+  readonly #decided = new Map<string, ApprovalDecision>();
+  readonly #listeners = new Set<(e: DecisionEvent) => void>();
+  readonly #maxPending: number;
+  readonly #maxTtlMs: number;
+  readonly #maxDecided: number;
+  readonly #maxText: number;
+  readonly #now: () => number;
+  readonly #schedule: Scheduler;
+
+  constructor(opts: ApprovalQueueOptions = {}) {
+    this.#maxPending = opts.maxPending ?? 100;
+    this.#maxTtlMs = opts.maxTtlMs ?? 60 * 60 * 1000;
+    this.#maxDecided = opts.maxDecided ?? 1000;
+    this.#maxText = opts.maxTextChars ?? 4096;
+    this.#now = opts.now ?? Date.now;
+    this.#schedule = opts.schedule ?? defaultScheduler;
+    for (const [name, v] of [['maxPending', this.#maxPending], ['maxTtlMs', this.#maxTtlMs], ['maxDecided', this.#maxDecided], ['maxTextChars', this.#maxText]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
+    }
+  }
+
+  /**
+   * File a request. Throws GatewayError('approval_denied', …, { reason: 'queue_full' }) when
+   * `maxPending` requests are already waiting, and RangeError for a TTL outside (0, maxTtlMs].
+   */
+  request(input: ApprovalRequest): { id: string; decision: Promise<ApprovalDecision> } {
+    if (!Number.isFinite(input.ttlMs) || input.ttlMs <= 0 || input.ttlMs > this.#maxTtlMs) {
+      throw new RangeError(`ttlMs must be in (0, ${this.#maxTtlMs}], got ${String(input.ttlMs)}`);
+    }
+    if (this.#pending.size >= this.#maxPending) {
+      throw new GatewayError('approval_denied', `too many approvals pending (${this.#maxPending}); try again later`, { reason: 'queue_full' });
+    }
+    const id = `apr_${randomBytes(16).toString('base64url')}`;
+    const createdAt = this.#now();
+    const view: PendingApproval = Object.freeze({
+      id,
+      principal: this.#cut(input.principal),
+      route: this.#cut(input.route),
+      tool: this.#cut(input.tool),
+      argumentsPreview: this.#cut(input.argumentsPreview),
+      summary: this.#cut(input.summary),
+      reasons: Object.freeze(input.reasons.map((r) => this.#cut(r))),
+      createdAt,
+      expiresAt: createdAt + input.ttlMs,
+    });
+    let resolve!: (d: ApprovalDecision) => void;
+    const decision = new Promise<ApprovalDecision>((r) => (resolve = r));
+    const cancelTimer = this.#schedule(() => this.#decide(id, 'timeout'), input.ttlMs);
+    this.#pending.set(id, { view, resolve, cancelTimer });
+    return { id, decision };
+  }
+
+  /** Pending requests, oldest first. */
+  list(): PendingApproval[] {
+    return [...this.#pending.values()].map((e) => e.view);
+  }
+
+  get(id: string): PendingApproval | undefined {
+    return this.#pending.get(id)?.view;
+  }
+
+  approve(id: string, by: string, note?: string): DecideResult {
+    return this.#decide(id, 'approved', by, note);
+  }
+
+  deny(id: string, by: string, note?: string): DecideResult {
+    return this.#decide(id, 'denied', by, note);
+  }
+
+  /** Subscribe to decisions (audit). Returns the unsubscribe function. */
+  onDecision(listener: (e: DecisionEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolve every pending request as 'timeout' (shutdown): callers fail closed, none hang. */
+  close(): void {
+    for (const id of [...this.#pending.keys()]) this.#decide(id, 'timeout');
+  }
+
+  #decide(id: string, decision: ApprovalDecision, by?: string, note?: string): DecideResult {
+    const entry = this.#pending.get(id);
+    if (!entry) {
+      const earlier = this.#decided.get(id);
+      return earlier ? { ok: false, error: 'already_decided', decision: earlier } : { ok: false, error: 'not_found' };
+    }
+    this.#pending.delete(id);
+    entry.cancelTimer();
+    this.#remember(id, decision);
+    const event: DecisionEvent = Object.freeze({
+      request: entry.view,
+      decision,
+      ...(by !== undefined ? { by: this.#cut(by) } : {}),
+      ...(note !== undefined ? { note: this.#cut(note) } : {}),
+      decidedAt: this.#now(),
+    });
+    entry.resolve(decision);
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // An audit sink's failure must not undo or block a decision already made.
+      }
+    }
+    return { ok: true, event };
+  }
+
+  #remember(id: string, decision: ApprovalDecision): void {
+    this.#decided.set(id, decision);
+    if (this.#decided.size > this.#maxDecided) this.#decided.delete(this.#decided.keys().next().value!);
+  }
+
+  #cut(text: string): string {
+    const s = String(text);
+    if (s.length <= this.#maxText) return s;
+    let end = this.#maxText - 1;
+    // Never cut between the halves of a surrogate pair (that would leave invalid UTF-16).
+    const last = s.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end--;
+    return `${s.slice(0, end)}…`;
+  }
+}
