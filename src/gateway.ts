@@ -4,7 +4,15 @@
  * and swapped atomically; exchanges in flight keep the objects they started with. Listener
  * addresses are fixed at start (a changed port needs a restart, and the reload says so).
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { MemoryNonceStore } from './approval/nonce-store.ts';
+import { handleApprovalsRequest } from './approval/admin-api.ts';
+import { ApprovalQueue } from './approval/queue.ts';
+import { ApprovalStateSealer, keyRingFromConfig, type SealKey } from './approval/sealed-state.ts';
+import { compilePolicy } from './policy/engine.ts';
+import { RateLimiter } from './ratelimit/limiter.ts';
+import { MemoryRateLimitStore } from './ratelimit/memory-store.ts';
 import { ERRORS, GatewayError } from './core/errors.ts';
 import { errorMessage } from './transport/respond.ts';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +27,7 @@ import { endUpstreamSession } from './upstream/lifecycle.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
-import type { GatewayServices } from './transport/context.ts';
+import type { ApprovalServices, GatewayServices } from './transport/context.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -40,6 +48,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly sessions: SessionStore;
   readonly config: Config;
+  /** Calls waiting for an operator's decision. */
+  readonly approvals: ApprovalQueue;
   /** Swap to a new config (what hot reload does). */
   apply(config: Config): void;
   close(): Promise<void>;
@@ -75,28 +85,48 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // The gateway forgot the session: end it upstream too, so the server frees its state
       // (2025 transports: a client SHOULD DELETE a session it no longer needs).
       const route = currentRouter?.byName(s.route);
-      if (route && s.upstreamSessionId !== undefined) void endUpstreamSession(route, s.upstreamSessionId, s.protocolVersion);
+      if (route && s.upstreamSessionId !== undefined) void endUpstreamSession(route, s.upstreamSessionId, s.protocolVersion, s.principal);
     },
   });
 
-  const build = (config: Config): Live => ({
-    config,
-    router: new Router(config.routes.map((r) => buildRoute(r, opts.extraInspectors))),
-    guard: new RequestGuard({
-      allowedOrigins: config.security.allowedOrigins,
-      allowedHosts: config.security.allowedHosts,
-      bindHost: config.server.host,
-      publicUrl: config.server.publicUrl,
-    }),
-    services: { config, sessions, metrics, logger },
-  });
-  let live = build(opts.config);
-  currentRouter = live.router;
+  // Shared across config reloads: buckets, pending approvals and spent approval states must
+  // survive a policy edit.
+  const rateStore = new MemoryRateLimitStore();
+  const approvalQueue = new ApprovalQueue({ maxPending: opts.config.approvals.maxPending });
+  const nonces = new MemoryNonceStore();
+  const ephemeralSealKey: SealKey = { id: 'ephemeral', key: new Uint8Array(randomBytes(32)) };
+  if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 
+  let url = '';
+  const build = (config: Config): Live => {
+    const keys = config.approvals.keys.length > 0 ? keyRingFromConfig(config.approvals.keys) : [ephemeralSealKey];
+    const policy = config.policy ? compilePolicy(config.policy, 'policy') : undefined;
+    const limiter = new RateLimiter(config.rateLimits, rateStore);
+    const baseUrl = config.server.publicUrl ?? url;
+    const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
+    return {
+      config,
+      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, extraInspectors: opts.extraInspectors }))),
+      guard: new RequestGuard({
+        allowedOrigins: config.security.allowedOrigins,
+        allowedHosts: config.security.allowedHosts,
+        bindHost: config.server.host,
+        publicUrl: config.server.publicUrl,
+      }),
+      services: { config, sessions, metrics, logger, approvals },
+    };
+  };
+  let live: Live | undefined;
+
+  const current = (): Live => {
+    // Only between bind and the first build (microseconds): the routes need the bound URL.
+    if (!live) throw new GatewayError('not_ready');
+    return live;
+  };
   const handler = createHandler({
-    guard: () => live.guard,
-    router: () => live.router,
-    services: () => live.services,
+    guard: () => current().guard,
+    router: () => current().router,
+    services: () => current().services,
     identify: opts.identify ?? (() => ANONYMOUS),
   });
   const server = createServer(
@@ -126,7 +156,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const addr = await listen(server, opts.config.server.port, opts.config.server.host);
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${hostForUrl}:${addr.port}`;
+  url = `http://${hostForUrl}:${addr.port}`;
+  live = build(opts.config);
+  currentRouter = live.router;
 
   let admin: AdminServer | undefined;
   if (opts.admin !== false) {
@@ -136,11 +168,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       metrics,
       logger,
       readiness: () => ({ ready: server.listening, checks: { listener: { ok: server.listening } } }),
+      apis: [
+        (req, res) => {
+          const token = current().config.admin.token;
+          return handleApprovalsRequest(req, res, approvalQueue, token !== undefined ? { token } : {});
+        },
+      ],
     });
   }
 
   const apply = (config: Config): void => {
-    const old = live;
+    const old = current();
     live = build(config);
     currentRouter = live.router;
     metrics.configReload('ok');
@@ -172,16 +210,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     sessions,
     get config() {
-      return live.config;
+      return current().config;
     },
+    approvals: approvalQueue,
     apply,
     async close() {
       store?.close();
       sessions.close();
+      approvalQueue.close();
+      rateStore.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await admin?.close();
-      await live.router.close();
+      await current().router.close();
     },
   };
 }

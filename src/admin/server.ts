@@ -43,6 +43,11 @@ export interface AdminServerOptions {
   readinessTimeoutMs?: number;
   /** Where unexpected failures are reported (never with request data). */
   logger?: Logger;
+  /**
+   * More admin APIs (e.g. approvals): each answers the request and returns true, or returns
+   * false when the path is not its own. Tried before the built-in endpoints' 404.
+   */
+  apis?: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => boolean>;
 }
 
 export interface AdminServer {
@@ -66,7 +71,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     throw new RangeError(`readinessTimeoutMs must be a positive number, got ${String(readinessTimeoutMs)}`);
   }
 
-  const handler = createHandler(opts.metrics, opts.readiness, readinessTimeoutMs, opts.logger);
+  const handler = createHandler(opts.metrics, opts.readiness, readinessTimeoutMs, opts.logger, opts.apis ?? []);
   // Probes are tiny GETs: a client slower than this is stuck or hostile, not a scraper.
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => {
     handler(req, res).catch((err: unknown) => {
@@ -110,10 +115,12 @@ function createHandler(
   readiness: AdminServerOptions['readiness'],
   timeoutMs: number,
   logger: Logger | undefined,
+  apis: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => boolean>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const path = pathOf(req.url);
     if (path !== '/livez' && path !== '/readyz' && path !== '/metrics') {
+      for (const api of apis) if (api(req, res)) return;
       sendJson(res, 404, { error: 'not_found', message: 'No admin endpoint at this path' });
       return;
     }

@@ -5,6 +5,8 @@
  *   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
  *   portcullis run --demo [--port N]                embedded default: bundled demo upstream
  *   portcullis validate FILE                        check a config file; exit 1 with errors
+ *   portcullis policy test FILE                     run table-driven policy tests; exit 1 on a failure
+ *   portcullis approvals list|show|approve|deny     act on calls waiting for approval (admin API)
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
@@ -13,12 +15,16 @@ import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../config/issues.ts';
 import { startDemoServer } from '../demo/server.ts';
 import { startGateway } from '../gateway.ts';
+import { runApprovalsCli } from '../approval/cli.ts';
+import { formatReport, runPolicyTestFile } from '../policy/test-runner.ts';
 
 const USAGE = `usage:
   portcullis run --config FILE
   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
   portcullis run --demo [--port N] [--admin-port M]
-  portcullis validate FILE`;
+  portcullis validate FILE
+  portcullis policy test FILE
+  portcullis approvals list|show ID|approve ID|deny ID [--admin URL] [--token T] [--by NAME] [--note TEXT]`;
 
 function clientSnippet(url: string): string {
   return [
@@ -59,6 +65,7 @@ async function run(args: string[]): Promise<void> {
       ...(values.port !== undefined ? { port: num(values.port)! } : {}),
       ...(values['admin-port'] !== undefined ? { adminPort: num(values['admin-port'])! } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
+      ...(process.env['PORTCULLIS_ADMIN_TOKEN'] ? { adminToken: process.env['PORTCULLIS_ADMIN_TOKEN'] } : {}),
     });
   } else {
     throw new UsageError('run needs --config FILE, --upstream URL or --demo');
@@ -66,7 +73,7 @@ async function run(args: string[]): Promise<void> {
   const gw = await startGateway({ config, ...(values.config ? { configPath: values.config } : {}) });
   const mcpUrl = `${gw.url}${config.routes[0]!.path}`;
   process.stdout.write(`portcullis listening on ${gw.url} (routes: ${config.routes.map((r) => r.path).join(', ')})\n`);
-  if (gw.adminUrl) process.stdout.write(`admin: ${gw.adminUrl}/livez /readyz /metrics\n`);
+  if (gw.adminUrl) process.stdout.write(`admin: ${gw.adminUrl}/livez /readyz /metrics /approvals\n`);
   process.stdout.write(`${clientSnippet(mcpUrl)}\n`);
   const stop = async () => {
     await gw.close();
@@ -92,6 +99,14 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${rest[0]}: ok\n`);
         return 0;
       }
+      case 'policy': {
+        if (rest[0] !== 'test' || !rest[1]) throw new UsageError('policy test needs a FILE');
+        const report = await runPolicyTestFile(rest[1]);
+        process.stdout.write(`${formatReport(report)}\n`);
+        return report.failed.length > 0 ? 1 : 0;
+      }
+      case 'approvals':
+        return await runApprovalsCli(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
       default:
         throw new UsageError(command ? `unknown command ${command}` : 'no command');
     }

@@ -18,6 +18,8 @@ export interface QuickOptions {
   host?: string;
   /** Route path (default /mcp). */
   path?: string;
+  /** Admin API token (the CLI takes it from PORTCULLIS_ADMIN_TOKEN). */
+  adminToken?: string;
 }
 
 export const QUICK_SOURCE = '<command line>';
@@ -35,7 +37,13 @@ const FLAGS: Record<string, string> = {
 export function quickConfig(opts: QuickOptions): Config {
   const input: ConfigInput = {
     server: { host: opts.host, port: opts.port },
-    admin: { host: opts.host, port: opts.adminPort },
+    // The admin listener approves tool calls: it follows --host off loopback only with a token,
+    // otherwise it stays on loopback while the data plane faces the network.
+    admin: {
+      host: opts.adminToken !== undefined ? opts.host : undefined,
+      port: opts.adminPort,
+      ...(opts.adminToken !== undefined ? { token: opts.adminToken } : {}),
+    },
     routes: [{ name: 'default', path: opts.path ?? '/mcp', upstream: { url: opts.upstream } }],
   };
   const result = ConfigSchema.safeParse(input, { reportInput: true });

@@ -18,15 +18,25 @@ describe('ConfigSchema', () => {
     assert.deepEqual(cfg.security, { allowedOrigins: [], allowedHosts: [], requireProtocolHeaderValidation: true });
     assert.deepEqual(cfg.limits, { maxBodyBytes: 4194304, maxEventBytes: 16777216, maxBufferedMessageBytes: 1048576, maxHeaderBytes: 16384 });
     assert.deepEqual(cfg.streams, { keepAliveMs: 15000, eventReplayBuffer: 1000 });
-    assert.deepEqual(cfg.sessions, { idleTtlMs: 3600000 });
+    assert.deepEqual(cfg.sessions, { idleTtlMs: 3600000, maxSessions: 10000, maxPerPrincipal: 100 });
+    assert.deepEqual(cfg.rateLimits, { limits: [], quotas: [] });
+    assert.equal(cfg.policy, undefined, 'no policy unless configured');
+    assert.deepEqual(cfg.approvals, { channel: 'auto', timeoutMs: 120000, stateTtlMs: 600000, maxPending: 100, keys: [] });
     assert.deepEqual(cfg.logging, { level: 'info' });
     assert.deepEqual(cfg.routes[0], {
       ...route,
       upstream: { url: route.upstream.url, headers: {}, connections: 0, insecureSkipVerify: false },
+      auth: { required: false, authorizationServers: [], scopesSupported: [], requiredScopes: [] },
       timeouts: { connectMs: 5000, requestMs: 300000, idleMs: 60000 },
       inspectors: [],
       inspectorTimeoutMs: 2000,
     });
+  });
+
+  it('requires an admin token when the admin listener (which approves calls) leaves loopback', () => {
+    assert.deepEqual(messages({ routes: [route], admin: { host: '0.0.0.0' } }), ['admin.token: required when admin.host (0.0.0.0) is not loopback']);
+    assert.ok(ConfigSchema.safeParse({ routes: [route], admin: { host: '0.0.0.0', token: 'x'.repeat(20) } }).success);
+    assert.ok(ConfigSchema.safeParse({ routes: [route], admin: { host: '127.0.0.2' } }).success);
   });
 
   it('fills defaults inside a partially given section', () => {

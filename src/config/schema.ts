@@ -14,6 +14,11 @@
  * is valid; they therefore read their input defensively.
  */
 import { z } from 'zod';
+import { ApprovalsSchema } from '../approval/config.ts';
+import { AuthSchema } from '../identity/config.ts';
+import { PolicySchema } from '../policy/config.ts';
+import { RateLimitSchema } from '../ratelimit/config.ts';
+import { UpstreamAuthSchema } from '../upstream/credentials/config.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -45,6 +50,11 @@ export const AdminSchema = z
   .object({
     host: host.default(LOOPBACK).describe('Bind address.'),
     port: port.default(9090).describe('Listen port; 0 picks an ephemeral port.'),
+    token: z
+      .string()
+      .min(16, 'use at least 16 characters')
+      .optional()
+      .describe('Bearer token for the admin write APIs (approvals). Required when the admin listener is not on loopback. Use ${ENV_VAR}.'),
   })
   .strict()
   .describe('Separate listener for /livez, /readyz and /metrics.');
@@ -151,6 +161,9 @@ export const UpstreamSchema = z
     headers: upstreamHeaders
       .default({})
       .describe("Static headers sent upstream, e.g. the upstream's credential. The client's Authorization is never forwarded."),
+    auth: UpstreamAuthSchema.optional().describe(
+      "The gateway's own credential for this upstream (static secret, OAuth client credentials or RFC 8693 token exchange). Never the client's token.",
+    ),
     connections: z.number().int().min(0).default(0).describe('Upstream connection cap; 0 = no cap. Every open SSE stream pins one connection, so a cap also caps concurrent streams on the route.'),
     insecureSkipVerify: z.boolean().default(false).describe('Accept any TLS certificate from upstream. Development only.'),
   })
@@ -223,6 +236,7 @@ export const RouteSchema = z
       .regex(/^\/[^\s?#]*$/, 'must start with "/" and contain no whitespace, "?" or "#"')
       .describe('Unique URL path the route serves, e.g. /mcp.'),
     upstream: UpstreamSchema,
+    auth: AuthSchema.prefault({}).describe('Inbound authentication (OAuth 2.1 resource server, API keys, mTLS).'),
     timeouts: TimeoutsSchema.prefault({}),
     inspectors: z
       .array(InspectorSchema)
@@ -253,6 +267,10 @@ function uniqueBy(items: unknown, key: string, ctx: z.RefinementCtx<unknown>): v
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
+function isLoopback(h: string): boolean {
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 export const ConfigSchema = z
   .object({
     server: ServerSchema.prefault({}),
@@ -269,9 +287,19 @@ export const ConfigSchema = z
         uniqueBy(routes, 'path', ctx);
       }, always)
       .describe('MCP endpoints the gateway serves, each proxied to one upstream. At least one.'),
+    policy: PolicySchema.optional().describe('Access policy (CEL rules) for every route. Absent: no policy decisions (everything authenticated is allowed).'),
+    rateLimits: RateLimitSchema.prefault({}),
+    approvals: ApprovalsSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
   })
   .strict()
+  .superRefine((cfg, ctx) => {
+    // The admin listener approves tool calls: off loopback it must not be open to anyone.
+    const admin = cfg?.admin;
+    if (isString(admin?.host) && !isLoopback(admin.host) && admin.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: `required when admin.host (${admin.host}) is not loopback` });
+    }
+  }, always)
   .superRefine((cfg, ctx) => {
     // Two listeners on one socket address cannot both bind; say so at load, not at startup.
     const s = cfg?.server;

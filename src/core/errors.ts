@@ -72,6 +72,8 @@ export const ERRORS = {
   upstream_protocol: { status: 502, rpc: -31032, message: 'Upstream sent an invalid response' },
   upstream_event_too_large: { status: 502, rpc: -31033, message: 'Upstream event exceeds the size limit' },
   idle_timeout: { status: 504, rpc: -31034, message: 'Stream idle timeout' },
+  not_ready: { status: 503, rpc: -31097, message: 'Gateway starting' },
+  auth_unavailable: { status: 503, rpc: -31098, message: 'Authorization server unavailable' },
   // Last resort.
   internal: { status: 500, rpc: -31099, message: 'Internal gateway error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -10,7 +10,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
 import type { Era, Principal } from '../pipeline/types.ts';
-import type { Router } from '../routing/route.ts';
+import type { Authenticator } from '../identity/authenticator.ts';
+import type { ProtectedResourceMetadata } from '../identity/metadata.ts';
+import type { Route, Router } from '../routing/route.ts';
 import type { Exchange, GatewayServices } from '../transport/context.ts';
 import { handlePost } from '../transport/post.ts';
 import { sendError } from '../transport/respond.ts';
@@ -34,9 +36,16 @@ const ALLOWED_METHODS = 'GET, POST, DELETE';
 export function createHandler(deps: HandlerDeps) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const services = deps.services();
+    let services: GatewayServices;
+    try {
+      services = deps.services();
+    } catch {
+      sendError(res, new GatewayError('not_ready'));
+      return;
+    }
     let routeName = 'none';
     let ex: Exchange | undefined;
+    let route: Route | undefined;
     res.on('finish', () => {
       const era: Era | 'unknown' = ex?.era ?? 'unknown';
       const method = ex?.rpcMethod ?? req.method ?? '';
@@ -45,10 +54,17 @@ export function createHandler(deps: HandlerDeps) {
     try {
       deps.guard().check(req.headers.host, req.headers.origin);
       const pathname = (req.url ?? '/').split('?', 1)[0]!;
-      const route = deps.router().match(pathname);
-      if (!route) throw new GatewayError('not_found');
+      const router = deps.router();
+      route = router.match(pathname);
+      if (!route) {
+        // RFC 9728 §3: the protected resource metadata is public (clients read it before they
+        // have a token), so it is served before any authentication.
+        const described = pathname.startsWith(WELL_KNOWN_PREFIX) ? router.byMetadataPath(pathname) : undefined;
+        if (described?.auth) return serveMetadata(req, res, described.auth.metadata);
+        throw new GatewayError('not_found');
+      }
       routeName = route.name;
-      const principal = await deps.identify(req);
+      const principal = route.auth ? await authenticate(route.auth, req) : await deps.identify(req);
       ex = {
         req,
         res,
@@ -90,8 +106,37 @@ export function createHandler(deps: HandlerDeps) {
         // Refused before the body was read to its end (413, a lying Content-Length, an early
         // 4xx): close instead of draining an unbounded body on a keep-alive connection.
         if (!req.complete) headers['connection'] = 'close';
+        // RFC 6750 §3 / RFC 9728 §5.1: a refused credential says where to get a good one.
+        const challenge = route?.auth?.challenge(e);
+        if (challenge !== undefined) headers['www-authenticate'] = challenge;
         sendError(res, e, ex?.request?.rpcId ?? null, headers);
       }
     }
   };
+}
+
+const WELL_KNOWN_PREFIX = '/.well-known/oauth-protected-resource';
+
+/** Authentication failures keep their codes; an unreachable authorization server is a 503. */
+async function authenticate(auth: Authenticator, req: IncomingMessage): Promise<Principal> {
+  try {
+    return await auth.authenticate(req);
+  } catch (err) {
+    const e = toGatewayError(err);
+    if (e.code === 'internal') throw new GatewayError('auth_unavailable', undefined, undefined, { cause: err });
+    throw e;
+  }
+}
+
+function serveMetadata(req: IncomingMessage, res: ServerResponse, metadata: ProtectedResourceMetadata): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new GatewayError('method_not_allowed');
+  const body = JSON.stringify(metadata);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'max-age=300',
+    // Browser-based MCP clients fetch it cross-origin before they hold any credential.
+    'access-control-allow-origin': '*',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

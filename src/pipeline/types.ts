@@ -82,6 +82,10 @@ export interface SessionView {
   /** Gateway-issued session id (legacy era) or undefined (modern era is stateless). */
   readonly sessionId: string | undefined;
   readonly principal: Principal;
+  /** What the client said about itself (legacy: initialize clientInfo). Self-reported. */
+  readonly clientInfo?: { readonly name?: string; readonly version?: string } | undefined;
+  /** Per-session counters (legacy session) that policy can read and inspectors may bump. */
+  readonly counters?: Map<string, number> | undefined;
 }
 
 export interface Principal {

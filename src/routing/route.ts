@@ -4,8 +4,13 @@
  * exchange keeps the route it started with.
  */
 import type { Config } from '../config/schema.ts';
+import { Authenticator } from '../identity/authenticator.ts';
 import { createMethodDenyInspector } from '../inspectors/method-deny.ts';
+import { createRoutePolicyInspector } from '../inspectors/policy.ts';
+import { createRateLimitInspector } from '../inspectors/rate-limit.ts';
 import { createRedactInspector } from '../inspectors/redact.ts';
+import type { Policy } from '../policy/engine.ts';
+import type { RateLimiter } from '../ratelimit/limiter.ts';
 import { RoutePlan } from '../pipeline/plan.ts';
 import type { Inspector } from '../pipeline/types.ts';
 import { UpstreamClient } from '../upstream/client.ts';
@@ -25,6 +30,22 @@ export interface Route {
   readonly paramHeaders: ParamHeaderIndex;
   /** Tool definitions (annotations for policy) learned from relayed tools/list results. */
   readonly tools: ToolCatalog;
+  /** Inbound authentication; undefined when the route configures none (callers are anonymous). */
+  readonly auth: Authenticator | undefined;
+}
+
+/** What every route of one config shares. */
+export interface RouteServices {
+  /** The gateway's URL as clients reach it (server.publicUrl, else the listener's URL). */
+  readonly baseUrl: string;
+  readonly policy?: Policy | undefined;
+  readonly limiter?: RateLimiter | undefined;
+  /** Inspectors appended after the configured ones (tests, embedding). */
+  readonly extraInspectors?: readonly Inspector[] | undefined;
+}
+
+function hasAuth(cfg: RouteConfig['auth']): boolean {
+  return cfg.required || cfg.jwt !== undefined || cfg.introspection !== undefined || cfg.apiKeys !== undefined || cfg.mtls !== undefined;
 }
 
 export function buildInspector(cfg: InspectorConfig): Inspector {
@@ -41,17 +62,26 @@ export function buildInspector(cfg: InspectorConfig): Inspector {
   }
 }
 
-export function buildRoute(cfg: RouteConfig, extraInspectors: readonly Inspector[] = []): Route {
+export function buildRoute(cfg: RouteConfig, services: RouteServices): Route {
+  const tools = new ToolCatalog();
+  // Order: policy first (a denied call costs no rate budget), then rate limits, then the
+  // configured content inspectors, then any embedder's.
+  const builtins: Inspector[] = [];
+  if (services.policy) builtins.push(createRoutePolicyInspector({ policy: services.policy, upstreamUrl: cfg.upstream.url, tools }));
+  if (services.limiter && !services.limiter.empty) builtins.push(createRateLimitInspector({ limiter: services.limiter, upstream: cfg.upstream.url }));
+  const resource = new URL(cfg.path, services.baseUrl).href;
   return {
     name: cfg.name,
     path: cfg.path,
     cfg,
     paramHeaders: new ParamHeaderIndex(),
-    tools: new ToolCatalog(),
-    plan: new RoutePlan([...cfg.inspectors.map(buildInspector), ...extraInspectors]),
+    tools,
+    auth: hasAuth(cfg.auth) ? new Authenticator(cfg.auth, { resource }) : undefined,
+    plan: new RoutePlan([...builtins, ...cfg.inspectors.map(buildInspector), ...(services.extraInspectors ?? [])]),
     upstream: new UpstreamClient({
       url: cfg.upstream.url,
       headers: cfg.upstream.headers,
+      auth: cfg.upstream.auth,
       connections: cfg.upstream.connections,
       insecureSkipVerify: cfg.upstream.insecureSkipVerify,
       connectMs: cfg.timeouts.connectMs,
@@ -66,6 +96,13 @@ export class Router {
   }
   byName(name: string): Route | undefined {
     for (const r of this.byPath.values()) if (r.name === name) return r;
+    return undefined;
+  }
+  /** The route whose RFC 9728 metadata lives at this path, if any. */
+  byMetadataPath(pathname: string): Route | undefined {
+    for (const r of this.byPath.values()) {
+      if (r.auth && new URL(r.auth.metadataUrl).pathname === pathname) return r;
+    }
     return undefined;
   }
   match(pathname: string): Route | undefined {

@@ -36,6 +36,8 @@ export interface Session {
   clientCapabilities: Readonly<Record<string, unknown>> | undefined;
   /** Per-session counters policy can read (`session.counters`), e.g. tool_calls, dlp_findings. */
   readonly counters: Map<string, number>;
+  /** Requests the gateway itself sent the client (approval prompts): id → where the answer goes. */
+  readonly gatewayRequests: Map<JsonRpcId, (answer: Readonly<Record<string, unknown>>) => void>;
 }
 
 /**
@@ -106,6 +108,7 @@ export class MemorySessionStore implements SessionStore {
       clientInfo: undefined,
       clientCapabilities: undefined,
       counters: new Map(),
+      gatewayRequests: new Map(),
     };
     this.sessions.set(session.id, session);
     return session;

@@ -3,6 +3,10 @@
  * request it is about (for correlating responses), and the shared gateway services.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApprovalsConfig } from '../approval/config.ts';
+import type { NonceStore } from '../approval/nonce-store.ts';
+import type { ApprovalQueue } from '../approval/queue.ts';
+import type { ApprovalStateSealer } from '../approval/sealed-state.ts';
 import type { Classified, JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Config } from '../config/schema.ts';
 import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
@@ -13,11 +17,21 @@ import type { Session, SessionStore } from '../session/sessions.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
+export interface ApprovalServices {
+  readonly config: ApprovalsConfig;
+  readonly queue: ApprovalQueue;
+  readonly sealer: ApprovalStateSealer;
+  readonly nonces: NonceStore;
+  /** Version of the policy in force: sealed approval state is bound to it. */
+  readonly policyVersion: string;
+}
+
 export interface GatewayServices {
   readonly config: Config;
   readonly sessions: SessionStore;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  readonly approvals: ApprovalServices;
 }
 
 export interface Exchange {
@@ -39,6 +53,8 @@ export interface Exchange {
   readonly abort: AbortController;
   readonly notes: Record<string, unknown>;
   frameSeq: number;
+  /** A person approved this call (its upstream's input_required rounds are not asked again). */
+  approved?: boolean;
 }
 
 const PARAM_TARGET_KEYS = ['name', 'uri'] as const;
@@ -73,7 +89,15 @@ export function makeFrame(
 }
 
 export function sessionView(ex: Exchange): SessionView {
-  return { era: ex.era, protocolVersion: ex.protocolVersion, sessionId: ex.session?.id, principal: ex.principal };
+  const s = ex.session;
+  return {
+    era: ex.era,
+    protocolVersion: ex.protocolVersion,
+    sessionId: s?.id,
+    principal: ex.principal,
+    clientInfo: s?.clientInfo,
+    counters: s?.counters,
+  };
 }
 
 export function inspectorContext(ex: Exchange, direction: Direction): InspectorContext {

@@ -14,7 +14,9 @@ import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
 import { inspect, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
-import { passesJsonUnread, pumpSse, relayJson, relayStatus } from './relay.ts';
+import { passesJsonUnread, pumpSse, relayIntoStream, relayJson, relayStatus } from './relay.ts';
+import { seekApproval, takeGatewayAnswer } from './approval.ts';
+import type { RelayStream } from '../session/relay-stream.ts';
 import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
 function checkContentNegotiation(ex: Exchange): void {
@@ -96,6 +98,8 @@ export async function handlePost(ex: Exchange): Promise<void> {
     throw err;
   }
 
+  // The answer to a prompt the gateway itself sent (approval) stays in the gateway.
+  if (takeGatewayAnswer(ex, c, ex.res)) return;
   // A client's answer to a server→client request is correlated to that request's method.
   let method = c.method ?? '';
   if ((c.kind === 'result' || c.kind === 'error') && c.id !== undefined && ex.session) {
@@ -108,7 +112,13 @@ export async function handlePost(ex: Exchange): Promise<void> {
   let body: Buffer | string = raw;
   let headers = ex.req.headers;
   const verdict = await inspect(ex, frame);
-  if (verdict && verdict.verdict.kind !== 'allow') {
+  if (verdict?.verdict.kind === 'require-approval' && c.kind === 'request') {
+    const outcome = await seekApproval(ex, c, verdict.message, verdict.verdict);
+    if (outcome.kind === 'answered') return;
+    body = JSON.stringify(outcome.message);
+    headers = remirrorHeaders(ex.req.headers, c.message, outcome.message);
+    if (outcome.stream) return forwardIntoStream(ex, body, headers, outcome.stream);
+  } else if (verdict && verdict.verdict.kind !== 'allow') {
     if (verdict.verdict.kind === 'redact') {
       body = JSON.stringify(verdict.message);
       // Both eras: a 2025 client may send the mirrored headers too; none may carry what was redacted.
@@ -153,6 +163,7 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
         body,
         sessionId: ex.session?.upstreamSessionId,
         signal: ex.abort.signal,
+        principal: ex.principal,
         headersTimeoutMs: route.cfg.timeouts.requestMs,
         idleMs: ceiling === 0 ? 0 : route.cfg.timeouts.idleMs,
       },
@@ -169,6 +180,34 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Forward a call whose answer goes onto a client stream already open (2025 approval prompt). */
+async function forwardIntoStream(ex: Exchange, body: string, headers: IncomingHttpHeaders, stream: RelayStream): Promise<void> {
+  const route = ex.route;
+  let up: UpstreamResponse;
+  try {
+    up = await route.upstream.request({
+      method: 'POST',
+      clientHeaders: headers,
+      body,
+      sessionId: ex.session?.upstreamSessionId,
+      signal: ex.abort.signal,
+      principal: ex.principal,
+      headersTimeoutMs: route.cfg.timeouts.requestMs,
+      idleMs: route.cfg.timeouts.idleMs,
+    });
+  } catch (err) {
+    await stream.emit(JSON.stringify(errorMessage(ex.request?.rpcId ?? null, mapUpstreamError(err))));
+    stream.complete();
+    return;
+  }
+  stream.abortUpstream = () => {
+    ex.abort.abort();
+    up.body.destroy();
+  };
+  stream.origin = ex.request;
+  await relayIntoStream(ex, up, stream, { answerDropped: (id) => void answerUpstream(ex, id) });
 }
 
 async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> {
@@ -200,7 +239,7 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
         // Lost a race with another initialize of the same caller: undo upstream, refuse here.
         if (!(err instanceof SessionLimitError)) throw err;
         await up.body.dump();
-        void endUpstreamSession(ex.route, upstreamSid);
+        void endUpstreamSession(ex.route, upstreamSid, ex.protocolVersion, ex.principal);
         throw new GatewayError('session_limit');
       }
       const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
@@ -258,6 +297,7 @@ export async function answerUpstream(ex: Exchange, id: string | number): Promise
       clientHeaders: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': ex.protocolVersion },
       body: JSON.stringify(errorMessage(id, new GatewayError('blocked', 'request blocked by gateway policy'))),
       sessionId: ex.session?.upstreamSessionId,
+      principal: ex.principal,
       headersTimeoutMs: ex.route.cfg.timeouts.connectMs + 5000,
       idleMs: 5000,
     });

@@ -16,6 +16,7 @@ import { ChunkChain } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
+import { wrapApprovedInputRequired } from './approval.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
 import { blockError, errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
@@ -85,15 +86,23 @@ async function inspectS2c(
 async function inspectMessage(
   ex: Exchange,
   parsed: unknown,
-  data: string,
+  text: string,
   carrier: 'json' | 'sse',
   out: RelayOutcome,
 ): Promise<{ text: string | undefined; droppedRequest?: JsonRpcId }> {
   const c = classify(parsed);
   if (!c.ok) throw new GatewayError('upstream_protocol', c.reason);
+  let data = text;
   const msg = c.value;
   if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && msg.id === ex.request?.rpcId) {
     out.responded = true;
+    if (ex.approved && msg.kind === 'result') {
+      const wrapped = wrapApprovedInputRequired(ex, msg.message);
+      if (wrapped !== msg.message) {
+        msg.message = wrapped;
+        data = JSON.stringify(wrapped);
+      }
+    }
     if (msg.kind === 'result') {
       out.result = msg.message;
       if (ex.request?.method === 'tools/list') {
@@ -122,14 +131,14 @@ async function inspectMessage(
 
 function needsParse(ex: Exchange): boolean {
   const m = ex.request?.method;
-  return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern');
+  return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true;
 }
 
 /** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
 export function passesJsonUnread(ex: Exchange): boolean {
   if (!needsParse(ex)) return true;
   const m = ex.request?.method;
-  if (m === undefined || m === 'initialize' || m === 'tools/list') return false;
+  if (m === undefined || m === 'initialize' || m === 'tools/list' || ex.approved) return false;
   return ex.route.plan.plan('s2c', false, m).buffering === 'none';
 }
 
@@ -365,4 +374,41 @@ export async function relayStatus(ex: Exchange, up: UpstreamResponse): Promise<v
   if (text !== undefined) headers['content-type'] = 'application/json';
   ex.res.writeHead(up.statusCode, headers);
   ex.res.end(text ?? '');
+}
+
+/**
+ * Relays an upstream answer onto a client stream that is already open (the 2025 approval prompt
+ * opened it): SSE events pass one by one, a JSON body becomes one event, an error status becomes
+ * a JSON-RPC error for the request.
+ */
+export async function relayIntoStream(ex: Exchange, up: UpstreamResponse, stream: RelayStream, hooks: SseRelayHooks = {}): Promise<void> {
+  const ct = String(up.headers['content-type'] ?? '');
+  const id = ex.request?.rpcId ?? null;
+  if (up.statusCode < 300 && ct.startsWith('text/event-stream')) {
+    await pumpSse(ex, up.body, stream, hooks);
+    return;
+  }
+  try {
+    if (up.statusCode >= 300 || !ct.startsWith('application/json')) {
+      await up.body.dump();
+      throw new GatewayError('upstream_unavailable', `upstream answered ${up.statusCode}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of up.body) {
+      size += (chunk as Buffer).length;
+      if (size > ex.services.config.limits.maxEventBytes) {
+        up.body.destroy();
+        throw new GatewayError('upstream_event_too_large');
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const out: RelayOutcome = { responded: false, result: undefined };
+    const r = await inspectS2c(ex, Buffer.concat(chunks, size).toString('utf8'), 'json', out);
+    if (r.text !== undefined) await stream.emit(r.text);
+  } catch (err) {
+    const ge = err instanceof GatewayError ? err : mapUpstreamError(err);
+    await stream.emit(JSON.stringify(errorMessage(id, ge)));
+  }
+  stream.complete();
 }

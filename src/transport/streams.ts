@@ -31,6 +31,7 @@ async function openUpstream(ex: Exchange, stream: RelayStream, lastEventId: stri
     sessionId: ex.session?.upstreamSessionId,
     lastEventId,
     signal: ex.abort.signal,
+    principal: ex.principal,
     headersTimeoutMs: route.cfg.timeouts.requestMs,
     idleMs: 0, // quiet standalone streams are normal; the gateway's keep-alives cover the client
   });
@@ -127,6 +128,7 @@ export async function handleDelete(ex: Exchange): Promise<void> {
     method: 'DELETE',
     clientHeaders: ex.req.headers,
     sessionId: session.upstreamSessionId,
+    principal: ex.principal,
     headersTimeoutMs: ex.route.cfg.timeouts.connectMs + 10_000,
     idleMs: 10_000,
   });

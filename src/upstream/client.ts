@@ -9,6 +9,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayError } from '../core/errors.ts';
+import { bearerToken } from '../identity/extract.ts';
+import type { Principal } from '../pipeline/types.ts';
+import type { UpstreamAuth } from './credentials/config.ts';
+import { createCredentialProvider, type CredentialProvider } from './credentials/providers.ts';
 import { dispatchUpstream, type ClaimBody, type DispatchResult, type UpstreamResponse } from './dispatch.ts';
 
 export type { UpstreamResponse } from './dispatch.ts';
@@ -19,6 +23,8 @@ export interface UpstreamConfig {
   connections: number;
   insecureSkipVerify: boolean;
   connectMs: number;
+  /** The gateway's own credential for this upstream. */
+  auth?: UpstreamAuth | undefined;
 }
 
 /** Client request headers that are part of the MCP wire protocol and go upstream unchanged. */
@@ -37,6 +43,8 @@ export interface UpstreamRequest {
   headersTimeoutMs: number;
   /** Longest silence between body bytes; 0 = none (long-lived streams). */
   idleMs: number;
+  /** Who the call is for: token exchange acts on their behalf (with their token, never forwarded). */
+  principal?: Principal | undefined;
 }
 
 export class UpstreamClient {
@@ -44,8 +52,11 @@ export class UpstreamClient {
   private readonly pool: Pool;
   private readonly staticHeaders: Record<string, string>;
   private readonly path: string;
+  private readonly authConfig: UpstreamAuth | undefined;
+  private provider: Promise<CredentialProvider> | undefined;
 
   constructor(cfg: UpstreamConfig) {
+    this.authConfig = cfg.auth;
     this.url = new URL(cfg.url);
     this.path = `${this.url.pathname}${this.url.search}`;
     this.staticHeaders = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -58,6 +69,11 @@ export class UpstreamClient {
       keepAliveTimeout: 30_000,
       ...(cfg.insecureSkipVerify ? { connect: { rejectUnauthorized: false } } : {}),
     });
+  }
+
+  /** Whether this upstream uses a credential provider (static headers don't count). */
+  get hasCredentials(): boolean {
+    return this.authConfig !== undefined;
   }
 
   buildHeaders(req: UpstreamRequest): Record<string, string> {
@@ -92,13 +108,30 @@ export class UpstreamClient {
    * (see dispatch.ts); resolves at the head, rejects with a GatewayError when none arrives.
    */
   async exchange(req: UpstreamRequest, claim: ClaimBody | undefined): Promise<DispatchResult> {
+    const headers = this.buildHeaders(req);
+    const provider = this.authConfig ? await this.credentials() : undefined;
+    const ctx = provider ? this.credentialContext(req) : undefined;
+    if (provider && ctx) Object.assign(headers, await provider.headersFor(ctx));
+    let result = await this.send(req, headers, claim);
+    // A cached upstream token the upstream no longer accepts: drop it and retry once with a
+    // fresh one (RFC 6750 §3.1 invalid_token). Only a non-claimed answer can be retried.
+    if (provider && ctx && !result.direct && result.response.statusCode === 401) {
+      result.response.body.destroy();
+      provider.invalidate(ctx);
+      Object.assign(headers, await provider.headersFor(ctx));
+      result = await this.send(req, headers, claim);
+    }
+    return result;
+  }
+
+  private async send(req: UpstreamRequest, headers: Record<string, string>, claim: ClaimBody | undefined): Promise<DispatchResult> {
     try {
       return await dispatchUpstream(
         this.pool,
         {
           path: this.path,
           method: req.method,
-          headers: this.buildHeaders(req),
+          headers,
           body: req.body ?? null,
           headersTimeout: req.headersTimeoutMs,
           bodyTimeout: req.idleMs,
@@ -109,6 +142,22 @@ export class UpstreamClient {
     } catch (err) {
       throw mapUpstreamError(err);
     }
+  }
+
+  private credentials(): Promise<CredentialProvider> {
+    this.provider ??= createCredentialProvider(this.authConfig!).catch((err: unknown) => {
+      this.provider = undefined; // a missing secret file may appear: try again next call
+      throw err instanceof GatewayError ? err : new GatewayError('upstream_auth_failed', 'credential source unreadable', undefined, { cause: err });
+    });
+    return this.provider;
+  }
+
+  private credentialContext(req: UpstreamRequest) {
+    const principal = req.principal ?? { subject: 'anonymous', method: 'none' };
+    // Only a token the gateway itself verified may be exchanged on the caller's behalf.
+    const verified = principal.method === 'jwt' || principal.method === 'introspection';
+    const subjectToken = verified ? bearerToken(req.clientHeaders) : undefined;
+    return subjectToken !== undefined ? { principal, subjectToken } : { principal };
   }
 
   close(): Promise<void> {

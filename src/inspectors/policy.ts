@@ -1,0 +1,64 @@
+/**
+ * The access-policy inspector as a route runs it: the policy module's request inspector (CEL
+ * rules over who, what and with which arguments) plus list filtering of the results of
+ * tools/list, prompts/list, resources/list and resources/templates/list, so callers do not see
+ * what they may not use. Filtering is a courtesy to the model, not the control: every call is
+ * still decided on its own.
+ *
+ * This is where the gateway supplies the facts a frame does not carry: the client's
+ * self-description from initialize, the route's upstream, the session's counters and the tool's
+ * annotations from the last tools/list the route relayed.
+ */
+import type { Policy } from '../policy/engine.ts';
+import { createPolicyInspector, policyFacts } from '../policy/inspector.ts';
+import { filterListResult, filtersList } from '../policy/list-filter.ts';
+import { annotationsOf, type PolicyInputPatch } from '../policy/vocabulary.ts';
+import type { Frame, Inspector, InspectorContext, Phase, Verdict } from '../pipeline/types.ts';
+import { ALLOW } from '../pipeline/types.ts';
+import type { ToolCatalog } from '../routing/tool-catalog.ts';
+
+const LIST_METHODS = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'] as const;
+
+export interface RoutePolicyOptions {
+  policy: Policy;
+  upstreamUrl: string;
+  tools: ToolCatalog;
+}
+
+export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector {
+  const { policy } = opts;
+  const facts = (ctx: InspectorContext, frame: Frame): PolicyInputPatch => {
+    const s = ctx.session;
+    const patch: PolicyInputPatch = { upstream: { route: ctx.route, url: opts.upstreamUrl } };
+    if (s.clientInfo) patch.client = { ...s.clientInfo };
+    if (s.counters) patch.session = { id: s.sessionId ?? '', counters: Object.fromEntries(s.counters) };
+    const params = frame.message['params'] as Record<string, unknown> | undefined;
+    const name = params?.['name'];
+    if (frame.method === 'tools/call' && typeof name === 'string') {
+      const def = opts.tools.get(name);
+      if (def) patch.tool = { annotations: annotationsOf(def) };
+    }
+    return patch;
+  };
+  const calls = createPolicyInspector({ policy, facts });
+  const methods: Record<string, Phase> = { ...calls.methods };
+  for (const m of LIST_METHODS) {
+    if (!filtersList(policy, m)) continue;
+    methods[m] = methods[m] === 'request' ? 'both' : 'response';
+  }
+  return {
+    name: 'policy',
+    methods,
+    needs: 'message',
+    onFailure: 'closed',
+    onMessage(frame: Frame, ctx: InspectorContext): Verdict | Promise<Verdict> {
+      if (frame.direction === 'c2s') return calls.onMessage!(frame, ctx);
+      if (frame.kind !== 'result' || !ctx.request || !filtersList(policy, frame.method)) return ALLOW;
+      const result = frame.message['result'];
+      const base = policyFacts(ctx.request, ctx, facts(ctx, ctx.request));
+      const filtered = filterListResult(policy, frame.method, result, base);
+      if (filtered === result) return ALLOW;
+      return { kind: 'rewrite', message: { ...frame.message, result: filtered }, reasons: ['policy/list-filtered'] };
+    },
+  };
+}
