@@ -108,6 +108,9 @@ export const StreamsSchema = z
     eventReplayBuffer: nonNegativeInt
       .default(1000)
       .describe('Events kept per stream for Last-Event-ID resumption; 0 disables resumption.'),
+    revalidateMs: positiveInt
+      .default(60_000)
+      .describe("How often an authenticated stream re-checks its caller's credential (also at its expiry); a revoked or expired one ends the stream."),
   })
   .strict();
 

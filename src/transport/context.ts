@@ -13,6 +13,7 @@ import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeli
 import type { Direction, Era, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
 import type { Route } from '../routing/route.ts';
 import { RelayStream } from '../session/relay-stream.ts';
+import { watchCredential } from './credential-watch.ts';
 import type { Session, SessionStore } from '../session/sessions.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -159,8 +160,12 @@ export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
     capacity: cfg.streams.eventReplayBuffer,
     keepAliveMs: cfg.streams.keepAliveMs,
     detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
-    onClose: () => session?.streams.delete(id),
+    onClose: () => {
+      session?.streams.delete(id);
+      stopWatch();
+    },
   });
+  const stopWatch = watchCredential(ex, stream);
   session?.streams.set(id, stream);
   return stream;
 }

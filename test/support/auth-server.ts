@@ -277,10 +277,13 @@ export async function startAuthServer(opts: AuthServerOptions = {}): Promise<Aut
       if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
         return json(res, 200, {
           issuer,
+          // RFC 8414 §2 makes it REQUIRED whenever the code grant exists, and MCP clients (the
+          // SDK) insist on it; this server has no interactive login, so it is never served.
+          authorization_endpoint: `${issuer}/authorize`,
           token_endpoint: server.tokenUrl,
           jwks_uri: server.jwksUrl,
           introspection_endpoint: server.introspectionUrl,
-          response_types_supported: [],
+          response_types_supported: ['code'],
           grant_types_supported: ['client_credentials', TOKEN_EXCHANGE_GRANT],
           token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
           introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
