@@ -13,7 +13,7 @@ import type { Policy } from '../policy/engine.ts';
 import { createPolicyInspector, policyFacts } from '../policy/inspector.ts';
 import { filterListResult, filtersList } from '../policy/list-filter.ts';
 import { annotationsOf, type PolicyInputPatch } from '../policy/vocabulary.ts';
-import type { Frame, Inspector, InspectorContext, Phase, Verdict } from '../pipeline/types.ts';
+import type { Frame, Inspector, InspectorContext, Phase, Reason, Verdict } from '../pipeline/types.ts';
 import { ALLOW } from '../pipeline/types.ts';
 import type { ToolCatalog } from '../routing/tool-catalog.ts';
 
@@ -41,6 +41,25 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     return patch;
   };
   const calls = createPolicyInspector({ policy, facts });
+  const dryRun = policy.config.mode === 'dry-run';
+  const decideCall = (frame: Frame, ctx: InspectorContext): Verdict => {
+    let noted: { decision?: string; reasons?: readonly string[] } | undefined;
+    const watched: InspectorContext = {
+      ...ctx,
+      note: (key, value) => {
+        if (key === 'policy') noted = value as typeof noted;
+        ctx.note(key, value);
+      },
+    };
+    const v = calls.onMessage!(frame, watched) as Verdict;
+    if (v.kind === 'block') return { ...v, code: 'policy_denied' };
+    // Dry run: enforce nothing, but make the would-be decision visible (verdict metrics by
+    // reason, the verdict log line and the audit note), which is what a dry run is for.
+    if (dryRun && noted?.decision !== undefined && noted.decision !== 'allow') {
+      return { kind: 'allow', reasons: [`policy/dry-run-${noted.decision}`, ...(noted.reasons ?? []).map((r): Reason => `policy/${r}`)] };
+    }
+    return v;
+  };
   const methods: Record<string, Phase> = { ...calls.methods };
   for (const m of LIST_METHODS) {
     if (!filtersList(policy, m)) continue;
@@ -52,7 +71,7 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     needs: 'message',
     onFailure: 'closed',
     onMessage(frame: Frame, ctx: InspectorContext): Verdict | Promise<Verdict> {
-      if (frame.direction === 'c2s') return calls.onMessage!(frame, ctx);
+      if (frame.direction === 'c2s') return decideCall(frame, ctx);
       if (frame.kind !== 'result' || !ctx.request || !filtersList(policy, frame.method)) return ALLOW;
       const result = frame.message['result'];
       const base = policyFacts(ctx.request, ctx, facts(ctx, ctx.request));

@@ -127,9 +127,11 @@ export async function inspect(ex: Exchange, frame: Frame): Promise<FrameResult |
   const plan = ex.route.plan.plan(frame.direction, hasMethod, frame.method);
   if (plan.inspectors.length === 0) return undefined;
   const result = await inspectFrame(plan.inspectors, frame, inspectorContext(ex, frame.direction), ex.route.cfg.inspectorTimeoutMs, observer(ex));
-  if (result.verdict.kind !== 'allow') {
+  // Every decision that says something is logged: refusals, rewrites, and allows with reasons
+  // (policy warnings, dry-run would-be decisions).
+  if (result.verdict.kind !== 'allow' || (result.verdict.reasons?.length ?? 0) > 0 || result.outcomes.some((o) => o.reasons.length > 0)) {
     ex.services.logger.info(
-      { route: ex.route.name, direction: frame.direction, method: frame.method, verdict: result.verdict.kind, reasons: result.verdict.reasons },
+      { route: ex.route.name, direction: frame.direction, method: frame.method, verdict: result.verdict.kind, reasons: result.verdict.reasons ?? result.outcomes.flatMap((o) => o.reasons) },
       'inspection verdict',
     );
   }

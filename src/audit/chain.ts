@@ -1,0 +1,256 @@
+/**
+ * Tamper evidence: a hash chain over records, Ed25519-signed checkpoints, signed gap markers and
+ * the retention cut that keeps a pruned chain verifiable.
+ *
+ * - Each record gets `seq` (1, 2, …), `prev_hash` (the previous record's `hash`, 64 zeros for
+ *   seq 1) and `hash` = SHA-256(canonical JSON of the record without `hash` ‖ prev_hash).
+ *   Canonical JSON is RFC 8785 (sorted keys), so a record read back from any store (PostgreSQL
+ *   json, a JSON-lines file) hashes the same whatever key order the store returns. Editing any
+ *   field breaks that record's hash; deleting, inserting or reordering breaks the links.
+ * - A hash chain alone can be rewritten end to end by anyone who can write the store. Periodic
+ *   checkpoints (every N records or T ms) sign (seq, hash, time) of the record before them with
+ *   Ed25519 (RFC 8032): a rewrite before a checkpoint then needs the private key. Checkpoints are
+ *   records themselves, so every sink carries them in order.
+ * - When a sink's spool overflows under the 'shed' posture, the dropped range is replaced in that
+ *   sink by a signed gap marker (count, seq range, the hashes on either side): verification shows
+ *   a known, attested gap instead of a silent hole, and a forged "gap" needs the key.
+ * - Retention cuts only at a checkpoint record: its signed (seq, hash) equals its own
+ *   (seq - 1, prev_hash), so the first kept record is a verifiable anchor.
+ */
+import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { canonicalJson } from '../approval/canonical-json.ts';
+import { wellFormed } from './bounded-json.ts';
+import type { AuditEvent, AuditRecord } from './record.ts';
+import { OCSF_VERSION } from './record.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export interface Signer {
+  readonly keyId: string;
+  sign(data: Buffer): string;
+}
+
+/** A signed statement that the chain up to `seq` ends in `hash`, made at `time`. */
+export interface CheckpointProof {
+  seq: number;
+  hash: string;
+  time: number;
+  key_id: string;
+  alg: 'Ed25519';
+  sig: string;
+}
+
+/** A signed statement that records `from_seq..to_seq` were dropped before reaching one sink. */
+export interface GapProof {
+  from_seq: number;
+  to_seq: number;
+  count: number;
+  reason: string;
+  sink: string;
+  /** Hash of the record before the gap (from_seq - 1) and of the last dropped one (to_seq). */
+  prev_hash: string;
+  last_hash: string;
+  time: number;
+  key_id: string;
+  alg: 'Ed25519';
+  sig: string;
+}
+
+export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
+  const { hash: _omit, ...body } = record as AuditRecord;
+  return createHash('sha256').update(canonicalJson(body), 'utf8').update(String(body.prev_hash), 'utf8').digest('hex');
+}
+
+/** Give `event` a place in the chain at `seq` after `prevHash`. */
+export function linkAt(event: AuditEvent, seq: number, prevHash: string): AuditRecord {
+  const rec = { ...event, metadata: { ...event.metadata, sequence: seq }, seq, prev_hash: prevHash } as AuditRecord;
+  try {
+    rec.hash = recordHash(rec);
+    return rec;
+  } catch {
+    // A caller-built event canonical JSON refuses (NaN, a cycle, very deep nesting): store its
+    // sanitized copy rather than lose the record or throw on the data path.
+    const clean = wellFormed(rec);
+    clean.hash = recordHash(clean);
+    return clean;
+  }
+}
+
+/** The running chain of one audit log. */
+export class Chain {
+  #seq: number;
+  #hash: string;
+
+  constructor(head: ChainHead = { seq: 0, hash: GENESIS_HASH }) {
+    this.#seq = head.seq;
+    this.#hash = head.hash;
+  }
+
+  get head(): ChainHead {
+    return { seq: this.#seq, hash: this.#hash };
+  }
+
+  link(event: AuditEvent): AuditRecord {
+    const rec = linkAt(event, this.#seq + 1, this.#hash);
+    this.#seq = rec.seq;
+    this.#hash = rec.hash;
+    return rec;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures.
+
+function checkpointPayload(p: { seq: number; hash: string; time: number }): Buffer {
+  return Buffer.from(canonicalJson({ type: 'portcullis.audit.checkpoint', v: 1, seq: p.seq, hash: p.hash, time: p.time }), 'utf8');
+}
+
+function gapPayload(g: Omit<GapProof, 'key_id' | 'alg' | 'sig'>): Buffer {
+  return Buffer.from(
+    canonicalJson({
+      type: 'portcullis.audit.gap',
+      v: 1,
+      from_seq: g.from_seq,
+      to_seq: g.to_seq,
+      count: g.count,
+      reason: g.reason,
+      sink: g.sink,
+      prev_hash: g.prev_hash,
+      last_hash: g.last_hash,
+      time: g.time,
+    }),
+    'utf8',
+  );
+}
+
+export function createSigner(privateKey: KeyObject): Signer {
+  const keyId = publicKeyId(privateKey);
+  return { keyId, sign: (data) => edSign(null, data, privateKey).toString('base64url') };
+}
+
+/** SHA-256 of the SubjectPublicKeyInfo DER, 16 hex: names the key in each proof. */
+export function publicKeyId(key: KeyObject): string {
+  // createPublicKey accepts a private key and derives its public half.
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+export type PublicKeys = ReadonlyMap<string, KeyObject>;
+
+export function signCheckpoint(head: ChainHead, time: number, signer: Signer): CheckpointProof {
+  const body = { seq: head.seq, hash: head.hash, time };
+  return { ...body, key_id: signer.keyId, alg: 'Ed25519', sig: signer.sign(checkpointPayload(body)) };
+}
+
+export type SignatureCheck = 'ok' | 'bad-signature' | 'unknown-key';
+
+export function checkCheckpoint(p: CheckpointProof, keys: PublicKeys): SignatureCheck {
+  return checkSig(keys, p.key_id, p.sig, () => checkpointPayload(p));
+}
+
+export function signGap(g: Omit<GapProof, 'key_id' | 'alg' | 'sig'>, signer: Signer): GapProof {
+  return { ...g, key_id: signer.keyId, alg: 'Ed25519', sig: signer.sign(gapPayload(g)) };
+}
+
+export function checkGap(g: GapProof, keys: PublicKeys): SignatureCheck {
+  return checkSig(keys, g.key_id, g.sig, () => gapPayload(g));
+}
+
+function checkSig(keys: PublicKeys, keyId: unknown, sig: unknown, payload: () => Buffer): SignatureCheck {
+  const key = typeof keyId === 'string' ? keys.get(keyId) : undefined;
+  if (!key) return 'unknown-key';
+  if (typeof sig !== 'string') return 'bad-signature';
+  try {
+    return edVerify(null, payload(), key, Buffer.from(sig, 'base64url')) ? 'ok' : 'bad-signature';
+  } catch {
+    return 'bad-signature';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Housekeeping records (OCSF Base Event [0], activity Other [99]).
+
+function housekeeping(kind: 'checkpoint' | 'gap', name: string, time: number, uid: string, payload: Record<string, unknown>): AuditEvent {
+  return {
+    class_uid: 0,
+    class_name: 'Base Event',
+    category_uid: 0,
+    category_name: 'Uncategorized',
+    activity_id: 99,
+    activity_name: name,
+    type_uid: 99,
+    type_name: `Base Event: ${name}`,
+    severity_id: kind === 'gap' ? 4 : 1,
+    severity: kind === 'gap' ? 'High' : 'Informational',
+    time,
+    metadata: {
+      version: OCSF_VERSION,
+      product: { name: 'Portcullis', vendor_name: 'Portcullis', version: '0.1.0' },
+      uid,
+      log_name: 'audit',
+    },
+    unmapped: { kind, ...payload },
+  };
+}
+
+export function checkpointEvent(proof: CheckpointProof, uid: string): AuditEvent {
+  return housekeeping('checkpoint', 'Audit Checkpoint', proof.time, uid, { checkpoint: proof });
+}
+
+export function gapEvent(proof: GapProof, uid: string): AuditEvent {
+  const e = housekeeping('gap', 'Audit Gap', proof.time, uid, { gap: proof });
+  e['message'] = `${proof.count} audit records (seq ${proof.from_seq}..${proof.to_seq}) were dropped before reaching sink ${proof.sink}: ${proof.reason}`;
+  return e;
+}
+
+export function checkpointOf(r: AuditEvent): CheckpointProof | undefined {
+  return r.unmapped?.kind === 'checkpoint' ? (r.unmapped['checkpoint'] as CheckpointProof) : undefined;
+}
+
+export function gapOf(r: AuditEvent): GapProof | undefined {
+  return r.unmapped?.kind === 'gap' ? (r.unmapped['gap'] as GapProof) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention.
+
+export interface RetentionPolicy {
+  maxAgeDays?: number | undefined;
+  maxRecords?: number | undefined;
+}
+
+/** A checkpoint record in a store: its own seq and its signing time. */
+export interface Anchor {
+  seq: number;
+  time: number;
+}
+
+/**
+ * The seq of the checkpoint record that becomes the first kept record, or undefined when nothing
+ * should go. Only checkpoints qualify, so what stays still verifies. By age: the newest
+ * checkpoint signed before the cutoff (everything before it was appended earlier). By size: the
+ * oldest checkpoint that leaves at most `maxRecords`. Both set: the later cut. With no checkpoint
+ * in range nothing is cut: the store grows past the limit until the next checkpoint rather than
+ * lose verifiability.
+ */
+export function retentionCut(anchors: readonly Anchor[], firstSeq: number, lastSeq: number, policy: RetentionPolicy, now: number): number | undefined {
+  let cut: number | undefined;
+  if (policy.maxAgeDays !== undefined) {
+    const cutoff = now - policy.maxAgeDays * 86_400_000;
+    for (const a of anchors) if (a.time <= cutoff && (cut === undefined || a.seq > cut)) cut = a.seq;
+  }
+  if (policy.maxRecords !== undefined) {
+    let bySize: number | undefined;
+    for (const a of anchors) {
+      if (lastSeq - a.seq + 1 <= policy.maxRecords && (bySize === undefined || a.seq < bySize)) bySize = a.seq;
+    }
+    if (lastSeq - firstSeq + 1 <= policy.maxRecords) bySize = undefined;
+    if (bySize !== undefined && (cut === undefined || bySize > cut)) cut = bySize;
+  }
+  return cut !== undefined && cut > firstSeq ? cut : undefined;
+}

@@ -1,0 +1,604 @@
+/**
+ * The audit record model: OCSF 1.x events (https://schema.ocsf.io) plus the chain fields.
+ *
+ * Four OCSF classes cover what the gateway does:
+ * - API Activity [6003] (category Application Activity [6]): one per exchange decision and per
+ *   stream lifecycle step (opened, segments as they pass, closed / cancelled / cut / failed).
+ * - Data Security Finding [2006] (category Findings [2]): one per DLP finding type in a message;
+ *   types and JSON-pointer locations only, never the matched text (`data_security.pattern_match`
+ *   is deliberately never set).
+ * - Authentication [3002] (category Identity & Access Management [3]): credential checks.
+ * - Application Lifecycle [6002]: gateway start, stop, configuration reload.
+ * Chain housekeeping (checkpoints, gap markers, see chain.ts) uses Base Event [0].
+ *
+ * Security outcomes use the Security Control profile (`action_id`, `disposition_id`, `policy`).
+ * What OCSF has no attribute for (era, route, per-inspector verdicts, digests, stream state)
+ * goes in `unmapped`, which OCSF defines for exactly that; `unmapped.kind` says which builder
+ * made the record. The chain fields `seq`, `prev_hash`, `hash` sit at the top level (a Portcullis
+ * extension) so a verifier need not know OCSF; `metadata.sequence` repeats `seq` for OCSF readers.
+ *
+ * Builders take plain typed facts so the data path fills them without knowing OCSF. They never
+ * throw on hostile content: values are digested, and optional redacted content is sanitized and
+ * capped (see `boundedJson`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { JsonRpcId, MessageKind } from '../codec/jsonrpc.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import type { Direction, Era, Principal, Verdict } from '../pipeline/types.ts';
+import type { Digester } from './digest.ts';
+import { boundedJson, wellFormed } from './bounded-json.ts';
+
+export const OCSF_VERSION = '1.5.0';
+
+export interface OcsfMetadata {
+  version: string;
+  product: { name: string; vendor_name: string; version: string };
+  /** The record id (OCSF: "the logging system-assigned unique identifier of an event"). */
+  uid: string;
+  correlation_uid?: string;
+  sequence?: number;
+  log_name: string;
+  profiles?: string[];
+  event_code?: string;
+}
+
+/** Any OCSF event: the base-event attributes every class has, plus class attributes. */
+export interface AuditEvent {
+  class_uid: number;
+  class_name: string;
+  category_uid: number;
+  category_name: string;
+  activity_id: number;
+  activity_name: string;
+  type_uid: number;
+  type_name: string;
+  severity_id: number;
+  severity: string;
+  time: number;
+  metadata: OcsfMetadata;
+  unmapped: { kind: RecordKind; [k: string]: unknown };
+  [attribute: string]: unknown;
+}
+
+export type RecordKind = 'exchange' | 'stream' | 'finding' | 'auth' | 'lifecycle' | 'checkpoint' | 'gap';
+
+/** An event once it is in the chain (chain.ts assigns these). */
+export interface AuditRecord extends AuditEvent {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts: what the data path knows, in its own terms.
+
+export interface ClientFacts {
+  /** Self-reported clientInfo name/version (legacy initialize). */
+  name?: string;
+  version?: string;
+  address?: string;
+  userAgent?: string;
+}
+
+export interface TargetFacts {
+  type: 'tool' | 'resource' | 'prompt';
+  /** Tool or prompt name, or resource URI. */
+  name: string;
+}
+
+/** What stays the same for every record of one exchange; build it once per exchange. */
+export interface ExchangeContext {
+  /** Unique per exchange; becomes `metadata.correlation_uid` on all its records. */
+  exchangeId: string;
+  principal: Principal;
+  client?: ClientFacts;
+  route: string;
+  upstream?: { name?: string; url?: string };
+  era: Era;
+  protocolVersion?: string;
+  /** Stored as a keyed digest: a 2025-era session id lets its holder act in the session. */
+  sessionId?: string;
+  /** JSON-RPC method of the client request. */
+  method: string;
+  rpcId?: JsonRpcId;
+  target?: TargetFacts;
+  policyVersion?: string;
+}
+
+export type VerdictKind = Verdict['kind'];
+
+export interface InspectorFacts {
+  name: string;
+  verdict: VerdictKind | 'error' | 'timeout';
+  reasons?: readonly string[];
+  durationMs?: number;
+  direction?: Direction;
+}
+
+export interface ApprovalFacts {
+  outcome: 'pending' | 'approved' | 'denied' | 'timeout';
+  channel?: 'elicitation' | 'queue' | 'input-required' | string;
+  /** Who decided (operator name); never a token. */
+  by?: string;
+}
+
+/** The decision on one exchange (a request and, when it completed, its response). */
+export interface ExchangeFacts extends ExchangeContext {
+  /** Start of the exchange (ms since epoch). */
+  time: number;
+  endTime?: number;
+  /** The folded verdict that took effect. */
+  verdict: VerdictKind;
+  reasons?: readonly string[];
+  /** The error put on the wire when the call was refused or failed. */
+  errorCode?: ErrorCode;
+  inspectors?: readonly InspectorFacts[];
+  approval?: ApprovalFacts;
+  /** DLP finding types seen in this exchange (the details go in Data Security Findings). */
+  findingTypes?: readonly string[];
+  /** Raw arguments and result: only their keyed digests are recorded. */
+  arguments?: unknown;
+  result?: unknown;
+  /** Already-redacted content, recorded only when `includeContent` is 'redacted'. */
+  redacted?: { arguments?: unknown; result?: unknown };
+  bytes?: { request?: number; response?: number };
+  /** Upstream HTTP status, when the request reached upstream. */
+  upstreamStatus?: number;
+  /** Notes inspectors attached (`ctx.note`); keep them free of secrets. */
+  notes?: Readonly<Record<string, unknown>>;
+}
+
+export type StreamEnd = 'completed' | 'cancelled' | 'cut' | 'failed';
+
+export interface StreamEventFacts {
+  context: ExchangeContext;
+  time: number;
+  streamId: string;
+  /**
+   * 'opened' when the first byte goes to the client, 'segment' for one or more events as they
+   * pass (record every event, or batch them: `count`), 'closed' when the stream ends any way.
+   */
+  phase: 'opened' | 'segment' | 'closed';
+  transport?: 'sse' | 'json';
+  // segment
+  firstIndex?: number;
+  count?: number;
+  lastEventId?: string;
+  eventKinds?: readonly MessageKind[];
+  eventMethods?: readonly string[];
+  bytes?: number;
+  /** The messages of the segment: digested, never stored. */
+  messages?: unknown;
+  redacted?: unknown;
+  verdict?: VerdictKind;
+  reasons?: readonly string[];
+  // closed
+  end?: StreamEnd;
+  /** Why it ended early, e.g. 'client-disconnect', 'policy/...', 'credential_expired'. */
+  cause?: string;
+  /** What reached the client: with `end` != 'completed' this is the partial record. */
+  sent?: { events: number; bytes: number; lastEventId?: string };
+  received?: { events: number; bytes: number };
+  durationMs?: number;
+}
+
+export interface FindingLocation {
+  /** Finding type, e.g. 'aws-access-key' (the redact pattern or detector name). */
+  type: string;
+  /** RFC 6901 JSON pointer into the message. */
+  pointer: string;
+  /** UTF-16 offsets in the string leaf. */
+  start?: number;
+  end?: number;
+}
+
+export interface FindingFacts {
+  context: ExchangeContext;
+  time: number;
+  inspector: string;
+  direction: Direction;
+  frameId?: string;
+  action: 'redacted' | 'blocked' | 'observed';
+  findings: readonly FindingLocation[];
+}
+
+export interface AuthFacts {
+  time: number;
+  outcome: 'success' | 'failure';
+  /** 'jwt', 'introspection', 'api-key', 'mtls', 'none'. */
+  method: string;
+  principal?: Principal;
+  /** Failure reason as a stable code, e.g. 'invalid_token'. */
+  reason?: string;
+  route: string;
+  client?: ClientFacts;
+  activity?: 'logon' | 'logoff';
+  correlationId?: string;
+}
+
+export interface Control {
+  name: string;
+  detail: string;
+}
+
+export interface LifecycleFacts {
+  time: number;
+  activity: 'start' | 'stop' | 'reload';
+  policyVersion?: string;
+  /** Digest of the effective configuration (never the configuration, which holds secrets). */
+  configDigest?: string;
+  /** The controls in force, for the evidence report. */
+  controls?: readonly Control[];
+  message?: string;
+}
+
+export interface BuilderOptions {
+  digester: Digester;
+  includeContent: 'none' | 'redacted';
+  productVersion?: string;
+  /** Largest redacted content kept per field, in UTF-8 bytes of JSON. */
+  maxContentBytes?: number;
+  newId?: () => string;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const SEVERITY = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical' } as const;
+type SeverityId = keyof typeof SEVERITY;
+
+/** Security Control profile action/disposition per verdict (OCSF `action_id`, `disposition_id`). */
+const OUTCOME: Record<VerdictKind, { action: [number, string]; disposition: [number, string]; severity: SeverityId }> = {
+  allow: { action: [1, 'Allowed'], disposition: [1, 'Allowed'], severity: 1 },
+  redact: { action: [4, 'Modified'], disposition: [11, 'Corrected'], severity: 2 },
+  rewrite: { action: [4, 'Modified'], disposition: [11, 'Corrected'], severity: 2 },
+  block: { action: [2, 'Denied'], disposition: [2, 'Blocked'], severity: 3 },
+  'require-approval': { action: [2, 'Denied'], disposition: [14, 'Delayed'], severity: 3 },
+};
+
+/** OCSF `auth_protocol_id` (Authentication [3002]). */
+const AUTH_PROTOCOL: Record<string, [number, string]> = {
+  jwt: [6, 'OAUTH 2.0'],
+  introspection: [6, 'OAUTH 2.0'],
+  'api-key': [99, 'API Key'],
+  mtls: [99, 'mTLS'],
+};
+
+/** API Activity activity_id: MCP reads map to Read (2); calls and the rest to Other (99). */
+function apiActivity(method: string): [number, string] {
+  if (/\/list$/.test(method) || method === 'resources/read' || method === 'prompts/get') return [2, 'Read'];
+  return [99, 'Other'];
+}
+
+export class RecordBuilder {
+  readonly #opts: Required<Omit<BuilderOptions, 'productVersion'>> & { productVersion: string };
+
+  constructor(opts: BuilderOptions) {
+    this.#opts = {
+      productVersion: '0.1.0',
+      maxContentBytes: 64 * 1024,
+      newId: randomUUID,
+      ...opts,
+    };
+  }
+
+  get digester(): Digester {
+    return this.#opts.digester;
+  }
+
+  exchange(f: ExchangeFacts): AuditEvent {
+    const [activityId, activityName] = apiActivity(f.method);
+    const outcome = OUTCOME[f.verdict] ?? OUTCOME.block;
+    const failed = f.errorCode !== undefined;
+    const e = this.#base(6003, 'API Activity', 6, 'Application Activity', activityId, activityName, f.time, outcome.severity, 'exchange', f.exchangeId);
+    e.metadata.profiles = ['security_control'];
+    e.metadata.event_code = f.method;
+    Object.assign(e, this.#context(f), {
+      status_id: failed ? 2 : 1,
+      status: failed ? 'Failure' : 'Success',
+      ...(f.errorCode !== undefined && { status_code: f.errorCode }),
+      ...(f.reasons?.length && { status_detail: f.reasons.join(' ') }),
+      ...timing(f.time, f.endTime),
+      action_id: outcome.action[0],
+      action: outcome.action[1],
+      disposition_id: outcome.disposition[0],
+      disposition: outcome.disposition[1],
+      ...(f.verdict !== 'allow' && { is_alert: f.verdict === 'block' }),
+    });
+    const api = e['api'] as Record<string, unknown>;
+    const request = api['request'] as Record<string, unknown>;
+    if (this.#opts.includeContent === 'redacted' && f.redacted?.arguments !== undefined) request['data'] = this.#content(f.redacted.arguments);
+    const response: Record<string, unknown> = {};
+    if (f.errorCode !== undefined) response['error'] = f.errorCode;
+    if (f.upstreamStatus !== undefined) response['code'] = f.upstreamStatus;
+    if (this.#opts.includeContent === 'redacted' && f.redacted?.result !== undefined) response['data'] = this.#content(f.redacted.result);
+    if (Object.keys(response).length > 0) api['response'] = response;
+    const d = this.#opts.digester;
+    Object.assign(e.unmapped, {
+      verdict: f.verdict,
+      ...(f.reasons?.length && { reasons: [...f.reasons] }),
+      ...(f.inspectors?.length && { inspectors: f.inspectors.map(inspectorJson) }),
+      ...(f.approval && { approval: { ...f.approval } }),
+      ...(f.findingTypes?.length && { finding_types: [...new Set(f.findingTypes)] }),
+      digests: {
+        key_id: d.keyId,
+        ...('arguments' in f && { arguments: d.digest(f.arguments) }),
+        ...('result' in f && { result: d.digest(f.result) }),
+      },
+      ...(f.bytes && { bytes: numbers(f.bytes) }),
+      ...(f.notes && { notes: boundedJson(f.notes, 8 * 1024) }),
+    });
+    return wellFormed(e);
+  }
+
+  stream(f: StreamEventFacts): AuditEvent {
+    const c = f.context;
+    const [activityId, activityName] = apiActivity(c.method);
+    const verdict = f.verdict ?? 'allow';
+    const cut = f.phase === 'closed' && f.end !== undefined && f.end !== 'completed';
+    const severity: SeverityId = f.end === 'cut' || f.verdict === 'block' ? 3 : f.verdict && f.verdict !== 'allow' ? 2 : 1;
+    const e = this.#base(6003, 'API Activity', 6, 'Application Activity', activityId, activityName, f.time, severity, 'stream', c.exchangeId);
+    e.metadata.event_code = c.method;
+    Object.assign(e, this.#context(c));
+    if (f.phase === 'closed') {
+      const end = f.end ?? 'completed';
+      Object.assign(e, {
+        status_id: end === 'completed' ? 1 : end === 'cancelled' ? 99 : 2,
+        status: end === 'completed' ? 'Success' : end === 'cancelled' ? 'Cancelled' : 'Failure',
+        ...(f.cause !== undefined && { status_detail: f.cause }),
+        ...(f.durationMs !== undefined && Number.isFinite(f.durationMs) && { duration: Math.round(f.durationMs) }),
+      });
+    }
+    if (f.phase === 'segment' && f.verdict !== undefined) {
+      const o = OUTCOME[verdict] ?? OUTCOME.block;
+      e.metadata.profiles = ['security_control'];
+      Object.assign(e, { action_id: o.action[0], action: o.action[1], disposition_id: o.disposition[0], disposition: o.disposition[1] });
+    }
+    const stream: Record<string, unknown> = { id: f.streamId, phase: f.phase };
+    if (f.transport) stream['transport'] = f.transport;
+    if (f.phase === 'segment') {
+      Object.assign(stream, {
+        ...(f.firstIndex !== undefined && { first_index: f.firstIndex }),
+        count: f.count ?? 1,
+        ...(f.lastEventId !== undefined && { last_event_id: f.lastEventId }),
+        ...(f.eventKinds?.length && { event_kinds: [...f.eventKinds] }),
+        ...(f.eventMethods?.length && { event_methods: [...new Set(f.eventMethods)] }),
+        ...(f.bytes !== undefined && { bytes: f.bytes }),
+        ...('messages' in f && { digest: this.#opts.digester.digest(f.messages) }),
+        ...(this.#opts.includeContent === 'redacted' && f.redacted !== undefined && { content: this.#content(f.redacted) }),
+      });
+    }
+    if (f.phase === 'closed') {
+      Object.assign(stream, {
+        end: f.end ?? 'completed',
+        partial: cut,
+        ...(f.cause !== undefined && { cause: f.cause }),
+        ...(f.sent && { sent: { ...numbers({ events: f.sent.events, bytes: f.sent.bytes }), ...(f.sent.lastEventId !== undefined && { last_event_id: f.sent.lastEventId }) } }),
+        ...(f.received && { received: numbers(f.received) }),
+      });
+    }
+    Object.assign(e.unmapped, {
+      ...(f.verdict !== undefined && { verdict: f.verdict }),
+      ...(f.reasons?.length && { reasons: [...f.reasons] }),
+      stream,
+    });
+    return wellFormed(e);
+  }
+
+  /** One Data Security Finding per finding type in the message (locations grouped by type). */
+  findings(f: FindingFacts): AuditEvent[] {
+    const byType = new Map<string, FindingLocation[]>();
+    for (const loc of f.findings) {
+      const list = byType.get(loc.type) ?? [];
+      list.push(loc);
+      byType.set(loc.type, list);
+    }
+    const [actionId, action, dispositionId, disposition] =
+      f.action === 'blocked' ? [2, 'Denied', 2, 'Blocked'] : f.action === 'redacted' ? [4, 'Modified', 11, 'Corrected'] : [3, 'Observed', 15, 'Detected'];
+    const c = f.context;
+    return [...byType].map(([type, locations]) => {
+      const e = this.#base(2006, 'Data Security Finding', 2, 'Findings', 1, 'Create', f.time, f.action === 'blocked' ? 4 : 3, 'finding', c.exchangeId);
+      e.metadata.profiles = ['security_control'];
+      const ctx = this.#context(c);
+      Object.assign(e, {
+        actor: ctx['actor'],
+        src_endpoint: ctx['src_endpoint'],
+        ...(ctx['dst_endpoint'] !== undefined && { dst_endpoint: ctx['dst_endpoint'] }),
+        ...(ctx['resources'] !== undefined && { resources: ctx['resources'] }),
+        finding_info: {
+          uid: this.#opts.newId(),
+          title: `Sensitive data (${type}) in ${f.direction === 'c2s' ? 'a request' : 'a response'}`,
+          types: [type],
+          analytic: { name: f.inspector, type_id: 1, type: 'Rule' },
+        },
+        // OCSF data_security: detection_system_id 2 = DLP Gateway, data_lifecycle_state_id 2 = Data in-Transit.
+        data_security: {
+          detection_pattern: type,
+          detection_system_id: 2,
+          detection_system: 'DLP Gateway',
+          data_lifecycle_state_id: 2,
+          data_lifecycle_state: 'Data in-Transit',
+        },
+        count: locations.length,
+        action_id: actionId,
+        action,
+        disposition_id: dispositionId,
+        disposition,
+        is_alert: f.action === 'blocked',
+      });
+      Object.assign(e.unmapped, {
+        finding_types: [type],
+        direction: f.direction,
+        method: c.method,
+        route: c.route,
+        ...(f.frameId !== undefined && { frame_id: f.frameId }),
+        locations: locations.slice(0, 1000).map((l) => ({
+          pointer: l.pointer,
+          ...(l.start !== undefined && { start: l.start }),
+          ...(l.end !== undefined && { end: l.end }),
+        })),
+      });
+      return wellFormed(e);
+    });
+  }
+
+  auth(f: AuthFacts): AuditEvent {
+    const ok = f.outcome === 'success';
+    const logoff = f.activity === 'logoff';
+    const e = this.#base(3002, 'Authentication', 3, 'Identity & Access Management', logoff ? 2 : 1, logoff ? 'Logoff' : 'Logon', f.time, ok ? 1 : 3, 'auth', f.correlationId);
+    const [protoId, proto] = AUTH_PROTOCOL[f.method] ?? (f.method === 'none' ? [0, 'Unknown'] : [99, f.method]);
+    const p = f.principal;
+    Object.assign(e, {
+      user: p ? userJson(p) : { uid: 'unknown' },
+      auth_protocol_id: protoId,
+      auth_protocol: proto,
+      status_id: ok ? 1 : 2,
+      status: ok ? 'Success' : 'Failure',
+      ...(f.reason !== undefined && { status_detail: f.reason }),
+      service: { name: f.route },
+      src_endpoint: endpointJson(f.client),
+      is_remote: true,
+    });
+    Object.assign(e.unmapped, {
+      auth_method: f.method,
+      route: f.route,
+      ...(p?.issuer !== undefined && { issuer: p.issuer }),
+      ...(p?.clientId !== undefined && { client_id: p.clientId }),
+      ...(p?.scopes?.length && { scopes: [...p.scopes] }),
+    });
+    return wellFormed(e);
+  }
+
+  lifecycle(f: LifecycleFacts): AuditEvent {
+    const [id, name] = f.activity === 'start' ? [3, 'Start'] : f.activity === 'stop' ? [4, 'Stop'] : [99, 'Reload Configuration'];
+    const e = this.#base(6002, 'Application Lifecycle', 6, 'Application Activity', id, name, f.time, 1, 'lifecycle', undefined);
+    Object.assign(e, {
+      app: { name: 'Portcullis', vendor_name: 'Portcullis', version: this.#opts.productVersion },
+      status_id: 1,
+      status: 'Success',
+      ...(f.message !== undefined && { message: f.message }),
+    });
+    Object.assign(e.unmapped, {
+      ...(f.policyVersion !== undefined && { policy_version: f.policyVersion }),
+      ...(f.configDigest !== undefined && { config_digest: f.configDigest }),
+      ...(f.controls && { controls: f.controls.map((c) => ({ name: String(c.name), detail: String(c.detail) })) }),
+    });
+    return wellFormed(e);
+  }
+
+  #base(
+    classUid: number,
+    className: string,
+    categoryUid: number,
+    categoryName: string,
+    activityId: number,
+    activityName: string,
+    time: number,
+    severity: SeverityId,
+    kind: RecordKind,
+    correlation: string | undefined,
+  ): AuditEvent {
+    return {
+      class_uid: classUid,
+      class_name: className,
+      category_uid: categoryUid,
+      category_name: categoryName,
+      activity_id: activityId,
+      activity_name: activityName,
+      // OCSF: type_uid = class_uid * 100 + activity_id.
+      type_uid: classUid * 100 + activityId,
+      type_name: `${className}: ${activityName}`,
+      severity_id: severity,
+      severity: SEVERITY[severity],
+      time: Number.isFinite(time) ? Math.trunc(time) : Date.now(),
+      metadata: {
+        version: OCSF_VERSION,
+        product: { name: 'Portcullis', vendor_name: 'Portcullis', version: this.#opts.productVersion },
+        uid: this.#opts.newId(),
+        ...(correlation !== undefined && { correlation_uid: correlation }),
+        log_name: 'audit',
+      },
+      unmapped: { kind },
+    };
+  }
+
+  /** The API Activity attributes shared by an exchange's records. */
+  #context(c: ExchangeContext): Record<string, unknown> {
+    const resources = c.target ? [{ type: c.target.type, name: c.target.name }] : undefined;
+    const actor: Record<string, unknown> = { user: userJson(c.principal) };
+    if (c.principal.clientId !== undefined) actor['app_uid'] = c.principal.clientId;
+    if (c.client?.name !== undefined) actor['app_name'] = c.client.name;
+    if (c.principal.issuer !== undefined) actor['idp'] = { name: c.principal.issuer };
+    if (c.sessionId !== undefined) actor['session'] = { uid: this.#opts.digester.digestText(c.sessionId) };
+    const service: Record<string, unknown> = { name: c.upstream?.name ?? c.route };
+    if (c.protocolVersion !== undefined) service['version'] = c.protocolVersion;
+    const api: Record<string, unknown> = { operation: c.method, request: c.rpcId !== undefined ? { uid: String(c.rpcId) } : {}, service };
+    if (c.protocolVersion !== undefined) api['version'] = c.protocolVersion;
+    const out: Record<string, unknown> = {
+      actor,
+      api,
+      src_endpoint: endpointJson(c.client),
+      ...(c.upstream?.url !== undefined && { dst_endpoint: upstreamEndpoint(c.upstream.url, c.upstream.name) }),
+      ...(c.client?.userAgent !== undefined && { http_request: { user_agent: c.client.userAgent } }),
+      ...(resources && { resources }),
+      ...(c.policyVersion !== undefined && { policy: { name: 'portcullis', version: c.policyVersion } }),
+    };
+    return out;
+  }
+
+  #content(value: unknown): unknown {
+    return boundedJson(value, this.#opts.maxContentBytes);
+  }
+}
+
+function userJson(p: Principal): Record<string, unknown> {
+  return {
+    uid: p.subject,
+    type: p.subject === 'anonymous' ? 'Unknown' : 'User',
+    ...(p.credentialId !== undefined && { credential_uid: p.credentialId }),
+    auth_method: p.method,
+  };
+}
+
+function endpointJson(c: ClientFacts | undefined): Record<string, unknown> {
+  const ep: Record<string, unknown> = {};
+  if (c?.address !== undefined) ep['ip'] = c.address.replace(/^::ffff:/, '');
+  if (c?.name !== undefined) ep['name'] = c.name;
+  if (c?.version !== undefined) ep['agent_list'] = [{ name: c.name ?? 'client', version: c.version }];
+  return ep;
+}
+
+/** The upstream as an OCSF network endpoint; only scheme, host and port (no path, no credentials). */
+function upstreamEndpoint(url: string, name: string | undefined): Record<string, unknown> {
+  const ep: Record<string, unknown> = {};
+  if (name !== undefined) ep['svc_name'] = name;
+  try {
+    const u = new URL(url);
+    ep['hostname'] = u.hostname;
+    ep['port'] = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  } catch {
+    // An unparsable upstream URL is a config error reported elsewhere; record what we can.
+  }
+  return ep;
+}
+
+function timing(start: number, end: number | undefined): Record<string, number> {
+  if (end === undefined || !Number.isFinite(end) || !Number.isFinite(start)) return {};
+  return { start_time: Math.trunc(start), end_time: Math.trunc(end), duration: Math.max(0, Math.round(end - start)) };
+}
+
+function inspectorJson(i: InspectorFacts): Record<string, unknown> {
+  return {
+    name: i.name,
+    verdict: i.verdict,
+    ...(i.reasons?.length && { reasons: [...i.reasons] }),
+    ...(i.durationMs !== undefined && Number.isFinite(i.durationMs) && { duration_ms: Math.round(i.durationMs * 1000) / 1000 }),
+    ...(i.direction !== undefined && { direction: i.direction }),
+  };
+}
+
+/** Keep finite numbers only: canonical JSON (and so the chain) refuses NaN and Infinity. */
+function numbers<T extends Record<string, number | undefined>>(o: T): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+}
