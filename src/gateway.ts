@@ -5,7 +5,9 @@
  * addresses are fixed at start (a changed port needs a restart, and the reload says so).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { MemoryNonceStore } from './approval/nonce-store.ts';
 import { handleApprovalsRequest } from './approval/admin-api.ts';
 import { ApprovalQueue } from './approval/queue.ts';
@@ -129,12 +131,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     services: () => current().services,
     identify: opts.identify ?? (() => ANONYMOUS),
   });
-  const server = createServer(
-    // requestTimeout bounds *receiving* the request (headers + body), not the response: long SSE
-    // responses are unaffected, a client that stalls mid-body is answered 408 and dropped.
-    { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 },
-    (req, res) => void handler(req, res),
-  );
+  // requestTimeout bounds *receiving* the request (headers + body), not the response: long SSE
+  // responses are unaffected, a client that stalls mid-body is answered 408 and dropped.
+  const httpOptions = { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
+  const tls = opts.config.server.tls;
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          ...httpOptions,
+          cert: readFileSync(tls.certFile),
+          key: readFileSync(tls.keyFile),
+          ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+          // The certificate is checked against the CA either way; with 'optional' an unverified
+          // one reaches the handler marked unauthorized and authenticates no one (identity/mtls).
+          requestCert: tls.clientCertificates !== 'off',
+          rejectUnauthorized: tls.clientCertificates === 'required',
+          minVersion: 'TLSv1.2',
+        },
+        (req, res) => void handler(req, res),
+      )
+    : createServer(httpOptions, (req, res) => void handler(req, res));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Node's own default handler makes the same check: a pipelined request can be malformed while
     // the response before it (an SSE stream) is on the wire; a status line written now would land
@@ -156,7 +172,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const addr = await listen(server, opts.config.server.port, opts.config.server.host);
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  url = `http://${hostForUrl}:${addr.port}`;
+  url = `${tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
   live = build(opts.config);
   currentRouter = live.router;
 

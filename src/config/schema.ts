@@ -36,12 +36,31 @@ function isString(v: unknown): v is string {
   return typeof v === 'string';
 }
 
+export const TlsSchema = z
+  .object({
+    certFile: z.string().min(1).describe('PEM certificate chain of the listener.'),
+    keyFile: z.string().min(1).describe('PEM private key of the listener.'),
+    caFile: z.string().min(1).optional().describe('PEM CA bundle that client certificates must chain to (mTLS).'),
+    clientCertificates: z
+      .enum(['off', 'optional', 'required'])
+      .default('off')
+      .describe("'optional': ask for a client certificate (routes with auth.mtls map it to a principal); 'required': refuse the TLS handshake without a valid one."),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t?.clientCertificates !== undefined && t.clientCertificates !== 'off' && t.caFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'required when clientCertificates is not off' });
+    }
+  }, always)
+  .describe('Serve HTTPS (and accept client certificates) on the data-plane listener.');
+
 export const ServerSchema = z
   .object({
     // Loopback by default: the MCP transport spec says a local server SHOULD bind only to localhost.
     host: host.default(LOOPBACK).describe('Bind address.'),
     port: port.default(8080).describe('Listen port; 0 picks an ephemeral port.'),
     publicUrl: httpUrl.optional().describe("The gateway's own canonical URL as clients see it (e.g. behind TLS or a load balancer)."),
+    tls: TlsSchema.optional(),
   })
   .strict()
   .describe('The data-plane listener (MCP traffic).');

@@ -1,0 +1,162 @@
+/**
+ * The embedded default sink, and the store `audit query|export|verify|report` read: one SQLite
+ * database (node:sqlite) in WAL mode.
+ *
+ * - WAL (https://sqlite.org/wal.html) lets the CLI read while the gateway writes.
+ * - `synchronous=FULL`: in WAL mode NORMAL may lose the last commits on power loss, and the audit
+ *   log marks a batch delivered (and may drop its spool copy) once `write` resolves.
+ * - `INSERT OR IGNORE` on the seq primary key makes re-delivery a no-op (first version wins).
+ * - Query fields are extracted into indexed columns at write time; the record itself is kept as
+ *   its JSON text, exactly as written, so verification re-hashes what was chained.
+ *
+ * node:sqlite is synchronous: a write blocks the event loop for the duration of one batch
+ * transaction. The audit log batches (one transaction per delivery batch) to keep that short.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { retentionCut, type RetentionPolicy } from './chain.ts';
+import type { AuditRecord } from './record.ts';
+import { SinkClosedError, indexRecord, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
+
+export interface SqliteSinkOptions {
+  path: string;
+  name?: string;
+  /** Open an existing store for reading only (the CLI). */
+  readOnly?: boolean;
+}
+
+const PAGE = 1000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_records (
+  seq INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  class_uid INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  principal TEXT,
+  tool TEXT,
+  verdict TEXT,
+  finding_types TEXT NOT NULL DEFAULT '',
+  json TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records(time);
+CREATE INDEX IF NOT EXISTS audit_records_principal ON audit_records(principal, time);
+CREATE INDEX IF NOT EXISTS audit_records_tool ON audit_records(tool, time);
+CREATE INDEX IF NOT EXISTS audit_records_kind ON audit_records(kind, seq);
+`;
+
+export class SqliteSink implements AuditSink {
+  readonly name: string;
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync | undefined;
+  #closed = false;
+
+  constructor(opts: SqliteSinkOptions) {
+    this.name = opts.name ?? 'sqlite';
+    this.path = opts.path;
+    if (opts.readOnly) {
+      this.#db = new DatabaseSync(opts.path, { readOnly: true });
+      this.#db.exec('PRAGMA busy_timeout = 2000;');
+      return;
+    }
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    this.#db = new DatabaseSync(opts.path);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 2000;');
+    this.#db.exec(SCHEMA);
+    this.#insert = this.#db.prepare(
+      'INSERT OR IGNORE INTO audit_records (seq, uid, time, class_uid, kind, principal, tool, verdict, finding_types, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  async write(batch: readonly AuditRecord[]): Promise<void> {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    if (batch.length === 0) return;
+    const insert = this.#insert;
+    if (!insert) throw new Error(`audit sink ${this.name} is read-only`);
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const r of batch) {
+        const ix = indexRecord(r);
+        insert.run(
+          ix.seq,
+          ix.uid,
+          ix.time,
+          ix.classUid,
+          ix.kind,
+          ix.principal ?? null,
+          ix.tool ?? null,
+          ix.verdict ?? null,
+          ix.findingTypes.length ? `,${ix.findingTypes.join(',')},` : '',
+          JSON.stringify(r),
+        );
+      }
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async lastSeq(): Promise<number | undefined> {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    const row = this.#db.prepare('SELECT max(seq) AS s FROM audit_records').get() as { s: number | null } | undefined;
+    return row?.s ?? undefined;
+  }
+
+  /** Pages through the store by seq, so reading a large store holds one page at a time. */
+  async *read(q: AuditQuery = {}): AsyncIterable<AuditRecord> {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    const where: string[] = ['seq > ?'];
+    const params: Array<string | number> = [];
+    const add = (sql: string, v: string | number | undefined) => {
+      if (v === undefined) return;
+      where.push(sql);
+      params.push(v);
+    };
+    add('seq <= ?', q.toSeq);
+    add('time >= ?', q.from);
+    add('time <= ?', q.to);
+    add('principal = ?', q.principal);
+    add('tool = ?', q.tool);
+    add('verdict = ?', q.verdict);
+    add('kind = ?', q.kind);
+    // Comma-delimited list: instr() avoids LIKE's wildcard escaping.
+    add("instr(finding_types, ',' || ? || ',') > 0", q.findingType);
+    const stmt = this.#db.prepare(`SELECT seq, json FROM audit_records WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`);
+    let after = (q.fromSeq ?? 1) - 1;
+    let left = q.limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const rows = stmt.all(after, ...params, Math.min(PAGE, left)) as Array<{ seq: number; json: string }>;
+      for (const row of rows) yield JSON.parse(row.json) as AuditRecord;
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1]!.seq;
+      left -= rows.length;
+    }
+  }
+
+  async prune(policy: RetentionPolicy, now: number): Promise<PruneResult> {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    const bounds = this.#db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit_records').get() as { lo: number | null; hi: number | null };
+    if (bounds.lo === null || bounds.hi === null) return { removed: 0, anchorSeq: undefined };
+    const anchors = this.#db.prepare("SELECT seq, time FROM audit_records WHERE kind = 'checkpoint' ORDER BY seq").all() as Array<{ seq: number; time: number }>;
+    const cut = retentionCut(anchors, bounds.lo, bounds.hi, policy, now);
+    if (cut === undefined) return { removed: 0, anchorSeq: undefined };
+    const res = this.#db.prepare('DELETE FROM audit_records WHERE seq < ?').run(cut);
+    return { removed: Number(res.changes), anchorSeq: cut };
+  }
+
+  /** Records by kind count (the report), without reading the records. */
+  count(): number {
+    const row = this.#db.prepare('SELECT count(*) AS n FROM audit_records').get() as { n: number };
+    return row.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}

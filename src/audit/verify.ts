@@ -1,0 +1,278 @@
+/**
+ * Verify a stored audit chain: every record's hash, every link, every checkpoint and gap marker
+ * signature, and (given the gateway's state) that nothing was cut off the end.
+ *
+ * Records are fed in storage order (file order, or a store's seq column), one at a time, so a
+ * store of any size verifies in constant memory. Each problem is reported where it is, by seq
+ * and record id, with its kind:
+ *
+ *   edited              the record's content no longer matches its own hash
+ *   broken-link         prev_hash is not the previous record's hash (a record was replaced and
+ *                       re-hashed, or one was inserted before it)
+ *   missing             a seq range is absent (deleted records)
+ *   reordered           a record appears after one with a higher seq
+ *   duplicate           a seq appears twice (an inserted or replayed record)
+ *   unanchored          the chain starts after seq 1 without a signed checkpoint to start from
+ *   checkpoint-signature / gap-signature   a signature does not verify, or its key is unknown
+ *   checkpoint-mismatch a checkpoint attests a different hash than the chain has: the records
+ *                       before it were rewritten
+ *   truncated           a signed checkpoint known from elsewhere (the gateway's state, another
+ *                       sink) covers records the store no longer has
+ *   beyond-head         records past the last one the gateway says it wrote (forged at the end)
+ *   malformed           not a chain record at all
+ *
+ * Limits, stated plainly: records after the last checkpoint are protected by the chain only; an
+ * attacker able to rewrite the store can replace that tail consistently unless an external
+ * anchor (the state directory's head, or another sink's checkpoints) is supplied.
+ */
+import { GENESIS_HASH, checkCheckpoint, checkGap, checkpointOf, gapOf, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
+import type { AuditRecord } from './record.ts';
+
+export type BreakKind =
+  | 'malformed'
+  | 'edited'
+  | 'broken-link'
+  | 'missing'
+  | 'reordered'
+  | 'duplicate'
+  | 'unanchored'
+  | 'checkpoint-signature'
+  | 'checkpoint-mismatch'
+  | 'gap-signature'
+  | 'truncated'
+  | 'beyond-head';
+
+export interface ChainBreak {
+  kind: BreakKind;
+  /** Where: the seq of the record (or the first of a range). */
+  seq: number | undefined;
+  /** Last seq of a range (missing, truncated). */
+  toSeq?: number;
+  recordId: string | undefined;
+  message: string;
+}
+
+export interface KnownGap {
+  markerSeq: number;
+  fromSeq: number;
+  toSeq: number;
+  count: number;
+  reason: string;
+  sink: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  records: number;
+  firstSeq: number | undefined;
+  lastSeq: number | undefined;
+  anchor: 'genesis' | 'checkpoint' | 'none';
+  checkpoints: number;
+  /** Seq of the last checkpoint record whose signature and attestation verified. */
+  lastCheckpointSeq: number | undefined;
+  /** Records after the last valid checkpoint (protected by the chain alone). */
+  unsignedTail: number;
+  gaps: KnownGap[];
+  breaks: ChainBreak[];
+}
+
+export interface VerifyOptions {
+  publicKeys: PublicKeys;
+  /** Signed checkpoints known from outside the store (state directory, another sink). */
+  anchors?: readonly CheckpointProof[];
+  /** The head the gateway recorded (state directory): records past it were not written by it. */
+  head?: ChainHead;
+  /** Stop collecting after this many breaks (the count still says how many). Default 1000. */
+  maxBreaks?: number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class ChainVerifier {
+  readonly #opts: VerifyOptions;
+  readonly #breaks: ChainBreak[] = [];
+  #breakCount = 0;
+  readonly #gaps: KnownGap[] = [];
+  #records = 0;
+  #first: number | undefined;
+  #prev: { seq: number; hash: string } | undefined;
+  #maxSeq = 0;
+  /** Seq ranges skipped so far; a later record inside one was reordered, the rest were deleted. */
+  #missing: Array<[number, number]> = [];
+  #anchor: VerifyResult['anchor'] = 'none';
+  #checkpoints = 0;
+  #lastCheckpoint: number | undefined;
+  /** External anchors by the seq they attest, checked when that record passes. */
+  readonly #external = new Map<number, CheckpointProof>();
+
+  constructor(opts: VerifyOptions) {
+    this.#opts = opts;
+    for (const a of opts.anchors ?? []) {
+      const check = checkCheckpoint(a, opts.publicKeys);
+      if (check === 'ok') this.#external.set(a.seq, a);
+      else this.#break('checkpoint-signature', a.seq, undefined, `external checkpoint for seq ${a.seq} does not verify (${check})`);
+    }
+  }
+
+  push(value: unknown): void {
+    this.#records++;
+    if (!isRecord(value)) {
+      this.#break('malformed', undefined, undefined, `item ${this.#records} is not an audit record (seq, prev_hash, hash)`);
+      return;
+    }
+    const r = value;
+    const id = typeof r.metadata?.uid === 'string' ? r.metadata.uid : undefined;
+    let actual: string;
+    try {
+      actual = recordHash(r);
+    } catch {
+      this.#break('malformed', r.seq, id, `record seq ${r.seq} is not canonical JSON`);
+      return;
+    }
+    if (actual !== r.hash) this.#break('edited', r.seq, id, `record seq ${r.seq} was edited: its content does not match its hash`);
+
+    const ext = this.#external.get(r.seq);
+    if (ext && ext.hash !== r.hash) {
+      this.#break('checkpoint-mismatch', r.seq, id, `record seq ${r.seq} differs from the one an external checkpoint signed at ${iso(ext.time)}`);
+    }
+
+    const cp = checkpointOf(r);
+    const gap = gapOf(r);
+    const prev = this.#prev;
+    let mainLine = true;
+    if (prev === undefined) {
+      this.#first = r.seq;
+      if (r.seq === 1 && r.prev_hash === GENESIS_HASH) {
+        this.#anchor = 'genesis';
+      } else if (r.seq === 1) {
+        this.#break('broken-link', r.seq, id, 'record seq 1 does not start from the genesis hash');
+      } else if (cp && cp.seq === r.seq - 1 && cp.hash === r.prev_hash && checkCheckpoint(cp, this.#opts.publicKeys) === 'ok') {
+        this.#anchor = 'checkpoint';
+      } else if (this.#external.get(r.seq - 1)?.hash === r.prev_hash) {
+        this.#anchor = 'checkpoint';
+      } else {
+        this.#break('unanchored', r.seq, id, `the chain starts at seq ${r.seq} without a signed checkpoint to anchor it: records before it were removed`);
+      }
+    } else {
+      const expected = prev.seq + 1;
+      if (r.seq === expected) {
+        if (r.prev_hash !== prev.hash) {
+          this.#break('broken-link', r.seq, id, `record seq ${r.seq} does not link to seq ${prev.seq}: seq ${prev.seq} was replaced, or a record was inserted between them`);
+        }
+      } else if (r.seq > expected) {
+        this.#missing.push([expected, r.seq - 1]);
+      } else {
+        mainLine = false;
+        if (this.#takeMissing(r.seq)) {
+          this.#break('reordered', r.seq, id, `record seq ${r.seq} is out of order: it appears after seq ${this.#maxSeq}`);
+        } else {
+          this.#break('duplicate', r.seq, id, `seq ${r.seq} appears again after seq ${this.#maxSeq}: an inserted or replayed record`);
+        }
+      }
+    }
+
+    if (cp) this.#checkpoint(r, cp, id, mainLine);
+    if (mainLine) {
+      this.#prev = { seq: r.seq, hash: r.hash };
+      this.#maxSeq = Math.max(this.#maxSeq, r.seq);
+    }
+    if (gap && mainLine) {
+      const check = checkGap(gap, this.#opts.publicKeys);
+      if (check !== 'ok' || gap.from_seq !== r.seq || gap.prev_hash !== r.prev_hash || !(gap.to_seq >= gap.from_seq)) {
+        this.#break('gap-signature', r.seq, id, `gap marker at seq ${r.seq} is not a valid signed gap (${check === 'ok' ? 'does not match its position' : check})`);
+      } else {
+        this.#gaps.push({ markerSeq: r.seq, fromSeq: gap.from_seq, toSeq: gap.to_seq, count: gap.count, reason: gap.reason, sink: gap.sink });
+        // The chain resumes after the dropped range, from the last dropped record's hash.
+        this.#prev = { seq: gap.to_seq, hash: gap.last_hash };
+        this.#maxSeq = Math.max(this.#maxSeq, gap.to_seq);
+      }
+    }
+  }
+
+  finish(): VerifyResult {
+    for (const [from, to] of this.#missing) {
+      this.#break('missing', from, undefined, from === to ? `record seq ${from} is missing (deleted)` : `records seq ${from}..${to} are missing (deleted)`, to);
+    }
+    const last = this.#prev ? this.#maxSeq : undefined;
+    for (const a of this.#external.values()) {
+      if (last === undefined || a.seq > last) {
+        this.#break('truncated', (last ?? 0) + 1, undefined, `the store ends at seq ${last ?? 0} but a checkpoint signed at ${iso(a.time)} covers seq ${a.seq}: records were cut from the end`, a.seq);
+      }
+    }
+    const head = this.#opts.head;
+    if (head && last !== undefined && last > head.seq) {
+      this.#break('beyond-head', head.seq + 1, undefined, `records seq ${head.seq + 1}..${last} are past the last record the gateway wrote (seq ${head.seq}): they were added`, last);
+    }
+    if (head && (last ?? 0) < head.seq && !this.#external.has(head.seq)) {
+      this.#break('truncated', (last ?? 0) + 1, undefined, `the store ends at seq ${last ?? 0} but the gateway wrote up to seq ${head.seq}`, head.seq);
+    }
+    this.#breaks.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    return {
+      ok: this.#breakCount === 0,
+      records: this.#records,
+      firstSeq: this.#first,
+      lastSeq: last,
+      anchor: this.#anchor,
+      checkpoints: this.#checkpoints,
+      lastCheckpointSeq: this.#lastCheckpoint,
+      unsignedTail: last === undefined ? 0 : last - (this.#lastCheckpoint ?? (this.#first ?? 1) - 1),
+      gaps: this.#gaps,
+      breaks: this.#breaks,
+    };
+  }
+
+  #checkpoint(r: AuditRecord, cp: CheckpointProof, id: string | undefined, mainLine: boolean): void {
+    this.#checkpoints++;
+    const check = checkCheckpoint(cp, this.#opts.publicKeys);
+    if (check !== 'ok') {
+      this.#break('checkpoint-signature', r.seq, id, `checkpoint at seq ${r.seq} ${check === 'unknown-key' ? `is signed by an unknown key (${String(cp.key_id)})` : 'has an invalid signature (forged or altered)'}`);
+      return;
+    }
+    // The checkpoint signs the record before it; the chain must agree with what was signed.
+    const prev = this.#prev;
+    if (cp.seq !== r.seq - 1 || cp.hash !== r.prev_hash || (prev !== undefined && prev.seq === cp.seq && prev.hash !== cp.hash)) {
+      this.#break('checkpoint-mismatch', r.seq, id, `checkpoint at seq ${r.seq} signed seq ${cp.seq} with a different hash than the chain has: records up to seq ${cp.seq} were rewritten`);
+      return;
+    }
+    if (mainLine) this.#lastCheckpoint = r.seq;
+  }
+
+  #takeMissing(seq: number): boolean {
+    const i = this.#missing.findIndex(([a, b]) => seq >= a && seq <= b);
+    if (i < 0) return false;
+    const [a, b] = this.#missing[i]!;
+    const parts: Array<[number, number]> = [];
+    if (a < seq) parts.push([a, seq - 1]);
+    if (seq < b) parts.push([seq + 1, b]);
+    this.#missing.splice(i, 1, ...parts);
+    return true;
+  }
+
+  #break(kind: BreakKind, seq: number | undefined, recordId: string | undefined, message: string, toSeq?: number): void {
+    this.#breakCount++;
+    if (this.#breaks.length >= (this.#opts.maxBreaks ?? 1000)) return;
+    this.#breaks.push({ kind, seq, ...(toSeq !== undefined && toSeq !== seq && { toSeq }), recordId, message });
+  }
+}
+
+export function verifyRecords(records: Iterable<unknown>, opts: VerifyOptions): VerifyResult {
+  const v = new ChainVerifier(opts);
+  for (const r of records) v.push(r);
+  return v.finish();
+}
+
+export async function verifyStream(records: AsyncIterable<unknown>, opts: VerifyOptions): Promise<VerifyResult> {
+  const v = new ChainVerifier(opts);
+  for await (const r of records) v.push(r);
+  return v.finish();
+}
+
+function isRecord(v: unknown): v is AuditRecord {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as Partial<AuditRecord>;
+  return Number.isSafeInteger(r.seq) && (r.seq as number) >= 1 && typeof r.hash === 'string' && HEX64.test(r.hash) && typeof r.prev_hash === 'string' && HEX64.test(r.prev_hash);
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}

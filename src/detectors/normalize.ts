@@ -1,0 +1,191 @@
+/**
+ * Text normalization before matching, with a map back to the original offsets.
+ *
+ * Attackers hide secrets and instructions from pattern matching with characters a human (and a
+ * model) does not see or reads as something else: zero-width characters inside a token
+ * (`AKIA\u200bIOSF…`), fullwidth letters (`ＡＫＩＡ`), Unicode tag characters carrying a whole
+ * invisible ASCII message (U+E0000 block), bidi controls, soft hyphens, variation selectors. We
+ * remove the invisible ones, apply NFKC (UAX #15) to fold compatibility forms, and keep, for every
+ * normalized character, the original `[start, end)` it came from, so a match found in the
+ * normalized text redacts the right UTF-16 range of the original — hidden characters inside the
+ * match included.
+ *
+ * NFKC is applied per segment (a starter plus the combining marks / conjoining jamo that follow
+ * it), which is exactly where composition can happen; that keeps the map exact and the work
+ * linear. Removed characters are transparent: they belong to the segment they sit in.
+ */
+
+export type HiddenClass = 'zeroWidth' | 'bidi' | 'tag' | 'softHyphen' | 'variationSelector';
+
+export interface HiddenCounts {
+  zeroWidth: number;
+  bidi: number;
+  tag: number;
+  softHyphen: number;
+  variationSelector: number;
+}
+
+/** A run of removed characters of one class, in original offsets. */
+export interface HiddenRun {
+  readonly cls: HiddenClass;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface Normalized {
+  /** The text patterns run on. */
+  readonly text: string;
+  /** The input, unchanged. */
+  readonly original: string;
+  /** True when `text === original` and offsets map to themselves (the common ASCII case). */
+  readonly identity: boolean;
+  readonly hidden: HiddenCounts;
+  readonly hiddenRuns: readonly HiddenRun[];
+  /**
+   * ASCII decoded from Unicode tag characters (U+E0020–U+E007E mirror ASCII 0x20–0x7E): the
+   * "ASCII smuggling" payload, which injection and poisoning detectors scan like visible text.
+   */
+  readonly tagText: string;
+  /** Original offset where normalized character `i` starts (its segment's start). */
+  originalStart(i: number): number;
+  /** Original offset just past normalized character `i - 1` (its segment's end). */
+  originalEnd(i: number): number;
+  /** Maps a normalized `[start, end)` to the original `[start, end)` covering it. */
+  toOriginal(start: number, end: number): [number, number];
+}
+
+const ZERO_COUNTS: HiddenCounts = Object.freeze({ zeroWidth: 0, bidi: 0, tag: 0, softHyphen: 0, variationSelector: 0 });
+const NON_ASCII = /[^\x00-\x7f]/;
+/** Any removable character (BMP ranges, and the lead surrogate of the U+E0000 plane). */
+const HIDDEN_ANY = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\ufeff]|\udb40[\udc00-\udc7f\udd00-\uddef]/;
+const COMBINING = /^[\p{M}]$/u;
+
+/** Classifies a code point as removable, or returns undefined to keep it. */
+export function hiddenClass(cp: number): HiddenClass | undefined {
+  if (cp < 0xad) return undefined;
+  if (cp === 0xad) return 'softHyphen';
+  if ((cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) || cp === 0xfeff || cp === 0x180e) return 'zeroWidth';
+  if (cp === 0x200e || cp === 0x200f || cp === 0x061c || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 'bidi';
+  if (cp >= 0xe0000 && cp <= 0xe007f) return 'tag';
+  if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return 'variationSelector';
+  return undefined;
+}
+
+/** Code points that continue the current NFKC segment instead of starting a new one. */
+function continuesSegment(cp: number, ch: string): boolean {
+  if (cp < 0x300) return false;
+  // Conjoining Hangul vowels and trailing consonants compose with the preceding jamo.
+  if ((cp >= 0x1160 && cp <= 0x11ff) || (cp >= 0xd7b0 && cp <= 0xd7ff)) return true;
+  return COMBINING.test(ch);
+}
+
+function identityOf(text: string): Normalized {
+  return {
+    text,
+    original: text,
+    identity: true,
+    hidden: ZERO_COUNTS,
+    hiddenRuns: [],
+    tagText: '',
+    originalStart: (i) => i,
+    originalEnd: (i) => i,
+    toOriginal: (s, e) => [s, e],
+  };
+}
+
+export function normalize(text: string): Normalized {
+  // Fast paths: pure ASCII, or already-NFKC text with nothing to remove, maps to itself.
+  if (!NON_ASCII.test(text)) return identityOf(text);
+  if (!HIDDEN_ANY.test(text) && text.normalize('NFKC') === text) return identityOf(text);
+  return slowNormalize(text);
+}
+
+function slowNormalize(text: string): Normalized {
+  const hidden: HiddenCounts = { zeroWidth: 0, bidi: 0, tag: 0, softHyphen: 0, variationSelector: 0 };
+  const runs: HiddenRun[] = [];
+  let tagText = '';
+  const out: string[] = [];
+  // Per normalized char: its segment's original start / end. Grown as needed.
+  let starts = new Int32Array(Math.max(16, text.length));
+  let ends = new Int32Array(Math.max(16, text.length));
+  let outLen = 0;
+
+  let segStart = 0;
+  let segText = '';
+  const flush = (segEnd: number): void => {
+    if (segText.length === 0) return;
+    const n = segText.normalize('NFKC');
+    if (outLen + n.length > starts.length) {
+      const size = Math.max(starts.length * 2, outLen + n.length);
+      const s2 = new Int32Array(size);
+      s2.set(starts);
+      starts = s2;
+      const e2 = new Int32Array(size);
+      e2.set(ends);
+      ends = e2;
+    }
+    for (let k = 0; k < n.length; k++) {
+      starts[outLen + k] = segStart;
+      ends[outLen + k] = segEnd;
+    }
+    outLen += n.length;
+    out.push(n);
+    segText = '';
+  };
+
+  let i = 0;
+  while (i < text.length) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const cls = hiddenClass(cp);
+    if (cls !== undefined) {
+      hidden[cls]++;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.cls === cls && last.end === i) runs[runs.length - 1] = { cls, start: last.start, end: i + width };
+      else runs.push({ cls, start: i, end: i + width });
+      if (cls === 'tag' && cp >= 0xe0020 && cp <= 0xe007e) tagText += String.fromCharCode(cp - 0xe0000);
+      // Transparent: the removed character stays inside the current segment's original range.
+      i += width;
+      continue;
+    }
+    const ch = width === 2 ? text.slice(i, i + 2) : text[i]!;
+    // A new starter closes the current segment; removed characters seen since its last kept
+    // character stay inside it (transparent), so its original range covers them.
+    if (segText.length > 0 && !continuesSegment(cp, ch)) {
+      flush(i);
+      segStart = i;
+    }
+    segText += ch;
+    i += width;
+  }
+  flush(text.length);
+
+  const normText = out.join('');
+  const total = text.length;
+  const st = starts;
+  const en = ends;
+  return {
+    text: normText,
+    original: text,
+    identity: false,
+    hidden,
+    hiddenRuns: runs,
+    tagText,
+    originalStart: (k) => (k >= outLen ? total : k <= 0 ? (outLen > 0 ? st[0]! : total) : st[k]!),
+    originalEnd: (k) => (k <= 0 ? 0 : k >= outLen ? (outLen > 0 ? en[outLen - 1]! : 0) : en[k - 1]!),
+    toOriginal(s, e) {
+      if (e <= s) {
+        const p = s >= outLen ? total : st[Math.max(0, s)]!;
+        return [p, p];
+      }
+      const os = s >= outLen ? total : st[Math.max(0, s)]!;
+      const oe = e <= 0 ? 0 : en[Math.min(e, outLen) - 1]!;
+      return [os, oe];
+    },
+  };
+}
+
+/** True when the text contains any character `normalize` would remove. Cheap (one regex test). */
+export function hasHidden(text: string): boolean {
+  return HIDDEN_ANY.test(text);
+}
