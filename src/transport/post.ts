@@ -137,6 +137,10 @@ export async function handlePost(ex: Exchange): Promise<void> {
       return;
     }
   }
+  // Session memory for policy (`session.counters`): calls that went through.
+  if (ex.session && c.kind === 'request' && c.method === 'tools/call') {
+    ex.session.counters.set('tool_calls', (ex.session.counters.get('tool_calls') ?? 0) + 1);
+  }
   await forward(ex, body, headers);
 }
 

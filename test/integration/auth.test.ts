@@ -54,6 +54,13 @@ describe('identity: OAuth resource server in front of an upstream', () => {
           upstream: { url: up.url, auth: { type: 'client-credentials', tokenUrl: as.tokenUrl, clientId: 'portcullis', clientSecret: 'portcullis-secret', scope: ['upstream'] } },
           auth: { required: true, requiredScopes: [SCOPE], jwt: { issuer: as.issuer, jwksUrl: as.jwksUrl, jwksCooldownMs: 0 } },
         },
+        {
+          // On-behalf-of: the upstream gets a token for the caller, minted by RFC 8693 exchange.
+          name: 'obo',
+          path: '/obo',
+          upstream: { url: up.url, auth: { type: 'token-exchange', tokenUrl: as.tokenUrl, clientId: 'portcullis', clientSecret: 'portcullis-secret', audience: 'https://upstream.example' } },
+          auth: { required: true, jwt: { issuer: as.issuer, jwksUrl: as.jwksUrl, audiences: [] } },
+        },
       ],
     };
     gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger });
@@ -130,6 +137,21 @@ describe('identity: OAuth resource server in front of an upstream', () => {
     }
     // The upstream credential came from the client-credentials grant for the gateway's client.
     assert.ok(as.tokenRequests.some((tr) => tr.clientId === 'portcullis' && tr.params['grant_type'] === 'client_credentials'));
+  });
+
+  it('token exchange: the upstream gets a token for the caller (sub) with the gateway as actor (act), not the caller\'s token', async () => {
+    const t = await as.issue({ sub: 'alice', aud: `${gw.url}/obo`, scope: SCOPE });
+    const { body, headers } = modernEcho('on behalf', 8);
+    const r = await send(gw.port, { path: '/obo', body: JSON.stringify(body), headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers, authorization: `Bearer ${t}` } });
+    assert.equal(r.status, 200, r.text);
+    const sent = String(up.requests.at(-1)!.headers['authorization'] ?? '').replace(/^Bearer /, '');
+    assert.ok(sent !== '' && sent !== t);
+    const claims = JSON.parse(Buffer.from(sent.split('.')[1]!, 'base64url').toString('utf8'));
+    assert.equal(claims.sub, 'alice');
+    assert.equal(claims.act?.sub, 'portcullis');
+    assert.equal(claims.aud, 'https://upstream.example');
+    const exchange = as.tokenRequests.at(-1)!;
+    assert.equal(exchange.params['grant_type'], 'urn:ietf:params:oauth:grant-type:token-exchange');
   });
 
   it('follows a key rotation: a token signed with a new key verifies after a JWKS refetch; old keys still work', async () => {
