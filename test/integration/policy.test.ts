@@ -230,3 +230,28 @@ describe('policy dry-run', () => {
     assert.ok((list.result.tools as Array<{ name: string }>).some((t) => t.name === 'leak_secret'), 'dry-run hides nothing');
   });
 });
+
+describe('policy over session counters', () => {
+  let demo: DemoServer;
+  let gw: Gateway;
+  before(async () => {
+    demo = await startDemoServer({ port: 0 });
+    const budget = { default: 'allow' as const, rules: [{ name: 'budget', when: 'session.counters[?"tool_calls"].orValue(0) >= 2', decision: 'deny' as const, reason: 'session-budget' }] };
+    gw = await startGateway({ config: config(demo.url, budget), identify: identifyByHeader, admin: false, logger: silentLogger });
+  });
+  after(async () => {
+    await gw.close();
+    await demo.close();
+  });
+
+  it('a 2025 session gets two tool calls, then the budget rule denies the third', async () => {
+    const client = new Client({ name: 'budget', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { 'x-test-user': 'gina' } } }));
+    try {
+      for (const n of [1, 2]) await client.callTool({ name: 'echo', arguments: { text: `call ${n}` } });
+      await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'call 3' } }), /Denied by policy/);
+    } finally {
+      await client.close();
+    }
+  });
+});
