@@ -1,7 +1,8 @@
 /**
  * The gateway is transparent to the official conformance suite: whatever an upstream passes
- * with nothing in front of it, it still passes with Portcullis in front of it (default config,
- * no inspectors). Two upstreams, both frozen requirement sets:
+ * with nothing in front of it, it still passes with Portcullis in front of it, its identity,
+ * policy and rate-limit stages switched on but permissive (see gatewayInFront). Two upstreams,
+ * both frozen requirement sets:
  *
  *  - the conformance fixture (passes every scored scenario directly): through the gateway the
  *    set of passing scored scenarios must be the same, scenario by scenario;
@@ -22,6 +23,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { quickConfig } from '../../src/config/quick.ts';
+import { ConfigSchema } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { startConformanceServer, type RunningConformanceServer } from '../fixtures/conformance-server/server.ts';
@@ -30,9 +32,30 @@ import { runConformance, type ConformanceRun, type Requirements, type ScenarioRe
 
 const REVISIONS: readonly Requirements[] = ['2025-11-25', '2026-07-28'];
 
+/**
+ * The gateway with its security stages switched on but permissive, so the suite also proves they
+ * are transparent: optional OAuth on the route (the suite sends no token: callers are anonymous),
+ * a policy that decides every call (allow, with a warning rule that matches everything, and list
+ * filtering armed), and rate limits far above what the suite sends. Every message is therefore
+ * parsed and run through the pipeline, both directions.
+ */
 async function gatewayInFront(upstream: string): Promise<{ gateway: Gateway; url: string }> {
-  const config = quickConfig({ upstream, port: 0, adminPort: 0, host: '127.0.0.1' });
-  const gateway = await startGateway({ config: { ...config, logging: { ...config.logging, level: 'silent' } }, admin: false, logger: silentLogger });
+  const quick = quickConfig({ upstream, port: 0, adminPort: 0, host: '127.0.0.1' });
+  const config = ConfigSchema.parse({
+    ...quick,
+    logging: { level: 'silent' },
+    routes: [{ ...quick.routes[0]!, auth: { required: false, jwt: { issuer: 'https://idp.invalid', jwksUrl: 'https://idp.invalid/jwks' } } }],
+    policy: {
+      default: 'allow',
+      methods: ['tools/call', 'resources/read', 'prompts/get'],
+      rules: [
+        { name: 'watch-everything', when: 'true', decision: 'warn', reason: 'conformance-watch' },
+        { name: 'never-matches', when: 'principal.subject == "nobody-at-all"', decision: 'deny', reason: 'unreachable' },
+      ],
+    },
+    rateLimits: { limits: [{ name: 'generous', scope: 'principal', capacity: 100000, refillPerSecond: 10000 }] },
+  });
+  const gateway = await startGateway({ config, admin: false, logger: silentLogger });
   // The route path quickConfig gave the single route (default `/mcp`).
   return { gateway, url: `${gateway.url}${config.routes[0]!.path}` };
 }
