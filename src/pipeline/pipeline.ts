@@ -36,6 +36,10 @@ export interface FrameResult {
   verdict: FoldedVerdict;
   message: JsonRpcMessage;
   outcomes: InspectorOutcome[];
+  /** Longest hold any inspector asked for (SSE streams; see StreamHints). */
+  holdMs?: number;
+  /** Patches to the held previous event, from all inspectors, in order. */
+  amendPrevious?: Patch[];
 }
 
 export type VerdictObserver = (o: InspectorOutcome) => void;
@@ -89,6 +93,8 @@ export async function inspectFrame(
   const redactReasons: Reason[] = [];
   const allPatches: Patch[] = [];
   let rewritten = false;
+  let holdMs = 0;
+  const amend: Patch[] = [];
   for (const inspector of inspectors) {
     const started = performance.now();
     let verdict: Verdict;
@@ -111,6 +117,10 @@ export async function inspectFrame(
     outcomes.push(outcome);
     observe?.(outcome);
     if (verdict.kind === 'block') return { verdict, message: current.message, outcomes };
+    if ((verdict.kind === 'allow' || verdict.kind === 'redact') && !failed) {
+      if (verdict.holdMs !== undefined && verdict.holdMs > 0) holdMs = Math.max(holdMs, verdict.holdMs);
+      if (verdict.amendPrevious?.length) amend.push(...verdict.amendPrevious);
+    }
     if (verdict.kind === 'require-approval') approval ??= verdict;
     if (verdict.kind === 'redact' && verdict.patches.length > 0) {
       current = withMessage(current, applyPatches(current.message, verdict.patches));
@@ -123,11 +133,12 @@ export async function inspectFrame(
       rewritten = true;
     }
   }
-  if (approval) return { verdict: approval, message: current.message, outcomes };
+  const hints = { ...(holdMs > 0 ? { holdMs } : {}), ...(amend.length > 0 ? { amendPrevious: amend } : {}) };
+  if (approval) return { verdict: approval, message: current.message, outcomes, ...hints };
   if (allPatches.length > 0 || rewritten) {
-    return { verdict: { kind: 'redact', patches: allPatches, reasons: redactReasons }, message: current.message, outcomes };
+    return { verdict: { kind: 'redact', patches: allPatches, reasons: redactReasons }, message: current.message, outcomes, ...hints };
   }
-  return { verdict: { kind: 'allow' }, message: current.message, outcomes };
+  return { verdict: { kind: 'allow' }, message: current.message, outcomes, ...hints };
 }
 
 /**

@@ -50,9 +50,20 @@ export interface Patch {
   replacement: string;
 }
 
+/**
+ * Stream continuity, for inspectors that look across consecutive SSE events of one stream (a
+ * secret split between two events): `holdMs` asks the relay to keep this event back until the
+ * next one has been inspected (or that long passed); `amendPrevious` patches the held previous
+ * event before it goes out. Ignored outside SSE streams.
+ */
+export interface StreamHints {
+  holdMs?: number;
+  amendPrevious?: Patch[];
+}
+
 export type Verdict =
-  | { kind: 'allow'; reasons?: Reason[] }
-  | { kind: 'redact'; patches: Patch[]; reasons: Reason[] }
+  | ({ kind: 'allow'; reasons?: Reason[] } & StreamHints)
+  | ({ kind: 'redact'; patches: Patch[]; reasons: Reason[] } & StreamHints)
   /**
    * Replace the message as a whole: for edits string patches cannot express, such as removing
    * the tools a caller may not see from a tools/list result. Folds like a redaction.

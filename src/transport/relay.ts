@@ -13,7 +13,8 @@ import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
 import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
 import { GatewayError, rpcError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
-import type { JsonRpcMessage } from '../pipeline/types.ts';
+import { applyPatches } from '../pipeline/patch.ts';
+import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
@@ -42,6 +43,16 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+/** One inspected server→client message: what to forward (undefined: drop) and stream hints. */
+interface S2cResult {
+  text: string | undefined;
+  droppedRequest?: JsonRpcId;
+  /** The message as forwarded (parsed), for amending it while it is held. */
+  message?: JsonRpcMessage;
+  holdMs?: number;
+  amendPrevious?: Patch[];
+}
+
 function blockedError(id: JsonRpcId | null, message: string | undefined, reasons: readonly string[]): JsonRpcMessage {
   return { jsonrpc: '2.0', id, error: rpcError('blocked', message, { reasons }) };
 }
@@ -64,7 +75,7 @@ async function inspectS2c(
   data: string,
   carrier: 'json' | 'sse',
   out: RelayOutcome,
-): Promise<{ text: string | undefined; droppedRequest?: JsonRpcId }> {
+): Promise<S2cResult> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);
@@ -89,7 +100,7 @@ async function inspectMessage(
   text: string,
   carrier: 'json' | 'sse',
   out: RelayOutcome,
-): Promise<{ text: string | undefined; droppedRequest?: JsonRpcId }> {
+): Promise<S2cResult> {
   const c = classify(parsed);
   if (!c.ok) throw new GatewayError('upstream_protocol', c.reason);
   let data = text;
@@ -114,8 +125,10 @@ async function inspectMessage(
   if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
   const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
   const result = await inspect(ex, frame);
-  if (!result || result.verdict.kind === 'allow') return { text: data };
-  if (result.verdict.kind === 'redact') return { text: JSON.stringify(result.message) };
+  if (!result) return { text: data };
+  const hints = { message: result.message, ...(result.holdMs ? { holdMs: result.holdMs } : {}), ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
+  if (result.verdict.kind === 'allow') return { text: data, ...hints };
+  if (result.verdict.kind === 'redact') return { text: JSON.stringify(result.message), ...hints };
   // block (and require-approval, which has no approval channel yet: fail closed)
   const v = result.verdict;
   if (msg.kind === 'result' || msg.kind === 'error') {
@@ -162,33 +175,44 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
   });
   const parse = needsParse(ex);
   const metrics = ex.services.metrics;
+  const held = new HeldEvent(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
   try {
     for await (const chunk of body) {
       if (stream.state === 'closed') break;
       parser.push(chunk as Buffer);
       for (let ev = queue.shift(); ev !== undefined; ev = queue.shift()) {
         if (ev.hasId) stream.upstreamLastEventId = ev.lastEventId;
-        let text: string | undefined = ev.data;
+        const opts = { ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.retry !== undefined ? { retry: ev.retry } : {}) };
         // Empty data is the 2025-11-25 priming event; not a JSON-RPC message.
         if (parse && ev.data !== '') {
           const r = await inspectS2c(ex, ev.data, 'sse', out);
-          text = r.text;
           if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
-        } else if (!out.responded && ex.request && ev.data.includes('"id"')) {
+          // A held previous event goes out first, amended if this one completed a match in it.
+          await held.release(r.amendPrevious);
+          if (r.text === undefined) continue;
+          if (r.holdMs !== undefined && r.message !== undefined) held.hold(r.text, r.message, opts, r.holdMs);
+          else await held.emit(r.text, opts);
+          continue;
+        }
+        if (!out.responded && ex.request && ev.data.includes('"id"')) {
           // Cheap completion detection without a parse, for resumption bookkeeping.
           out.responded = ev.data.includes('"result"') || ev.data.includes('"error"');
         }
-        if (text !== undefined) {
-          metrics.sseEvent(ex.route.name, 's2c');
-          await stream.emit(text, { ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.retry !== undefined ? { retry: ev.retry } : {}) });
-        }
+        await held.release();
+        await held.emit(ev.data, opts);
       }
     }
     parser.end();
+    await held.release();
     if (out.responded || !ex.session || stream.upstreamLastEventId === undefined) stream.complete();
     else stream.upstreamClosed();
   } catch (err) {
-    if (stream.state === 'closed') return out;
+    if (stream.state === 'closed') {
+      held.drop();
+      return out;
+    }
+    // What was already inspected and cleared still goes out, before whatever error ends it.
+    await held.release();
     const reason: unknown = ex.abort.signal.aborted ? ex.abort.signal.reason : undefined;
     // Aborted without a gateway reason: the client left (2026 cancellation); nothing to tell.
     if (ex.abort.signal.aborted && !(reason instanceof GatewayError)) return out;
@@ -411,4 +435,54 @@ export async function relayIntoStream(ex: Exchange, up: UpstreamResponse, stream
     await stream.emit(JSON.stringify(errorMessage(id, ge)));
   }
   stream.complete();
+}
+
+type EmitOptions = { event?: string; retry?: number };
+
+/**
+ * At most one SSE event kept back at the request of an inspector that looks across events (see
+ * StreamHints): it goes out when the next event has been inspected (amended if that one asks),
+ * when its hold time passes on a quiet stream, or when the stream ends. Emissions are chained so
+ * a timer release can never overtake or interleave with the reader's own.
+ */
+class HeldEvent {
+  readonly #stream: RelayStream;
+  readonly #count: () => void;
+  #held: { text: string; message: JsonRpcMessage; opts: EmitOptions; timer: NodeJS.Timeout } | undefined;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(stream: RelayStream, count: () => void) {
+    this.#stream = stream;
+    this.#count = count;
+  }
+
+  hold(text: string, message: JsonRpcMessage, opts: EmitOptions, ms: number): void {
+    const timer = setTimeout(() => void this.release(), ms);
+    timer.unref();
+    this.#held = { text, message, opts, timer };
+  }
+
+  /** Sends the held event (if any), with `amend` applied to it. */
+  release(amend?: readonly Patch[]): Promise<void> {
+    const h = this.#held;
+    if (!h) return this.#chain;
+    this.#held = undefined;
+    clearTimeout(h.timer);
+    const text = amend && amend.length > 0 ? JSON.stringify(applyPatches(h.message, [...amend])) : h.text;
+    return this.emit(text, h.opts);
+  }
+
+  emit(text: string, opts: EmitOptions): Promise<void> {
+    this.#chain = this.#chain.then(() => {
+      this.#count();
+      return this.#stream.emit(text, opts);
+    });
+    return this.#chain;
+  }
+
+  /** The stream failed: a held event is not sent after whatever error ends it. */
+  drop(): void {
+    if (this.#held) clearTimeout(this.#held.timer);
+    this.#held = undefined;
+  }
 }

@@ -34,7 +34,9 @@ export type Behaviour =
   /** JSON headers (with Content-Length) and half a body, then silence. */
   | 'silent-mid-json'
   /** application/json declaring (and sending) a Content-Length of `arguments.bytes`. */
-  | 'huge-json-declared';
+  | 'huge-json-declared'
+  /** SSE: one notifications/message per `arguments.parts` entry, `arguments.gapMs` apart, then the result. */
+  | 'parts-sse';
 
 export interface SeenRequest {
   method: string;
@@ -116,6 +118,23 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
       res.writeHead(200, SSE);
       res.write(`data: ${note}\n\n`);
       res.end(`data: ${result(id, 'after the huge event')}\n\n`);
+      return;
+    }
+    case 'parts-sse': {
+      const parts = Array.isArray(args['parts']) ? (args['parts'] as string[]) : [];
+      const gap = typeof args['gapMs'] === 'number' ? args['gapMs'] : 0;
+      res.writeHead(200, SSE);
+      let i = 0;
+      const next = (): void => {
+        if (res.destroyed) return;
+        if (i < parts.length) {
+          res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: parts[i++] } })}\n\n`);
+          setTimeout(next, gap);
+          return;
+        }
+        res.end(`data: ${result(id, 'done')}\n\n`);
+      };
+      next();
       return;
     }
     case 'huge-json': {
