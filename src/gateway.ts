@@ -26,6 +26,7 @@ import { ANONYMOUS, createHandler, type Identify } from './listener/handler.ts';
 import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
 import { endUpstreamSession } from './upstream/lifecycle.ts';
+import { FindingMemory } from './session/finding-memory.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
@@ -96,6 +97,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const rateStore = new MemoryRateLimitStore();
   const approvalQueue = new ApprovalQueue({ maxPending: opts.config.approvals.maxPending });
   const nonces = new MemoryNonceStore();
+  const memory = new FindingMemory();
   const ephemeralSealKey: SealKey = { id: 'ephemeral', key: new Uint8Array(randomBytes(32)) };
   if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 
@@ -108,7 +110,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
     return {
       config,
-      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, extraInspectors: opts.extraInspectors }))),
+      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, extraInspectors: opts.extraInspectors }))),
       guard: new RequestGuard({
         allowedOrigins: config.security.allowedOrigins,
         allowedHosts: config.security.allowedHosts,

@@ -16,6 +16,8 @@ import { annotationsOf, type PolicyInputPatch } from '../policy/vocabulary.ts';
 import type { Frame, Inspector, InspectorContext, Phase, Reason, Verdict } from '../pipeline/types.ts';
 import { ALLOW } from '../pipeline/types.ts';
 import type { ToolCatalog } from '../routing/tool-catalog.ts';
+import type { FindingMemory } from '../session/finding-memory.ts';
+import { principalKey } from '../session/sessions.ts';
 
 const LIST_METHODS = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'] as const;
 
@@ -23,6 +25,8 @@ export interface RoutePolicyOptions {
   policy: Policy;
   upstreamUrl: string;
   tools: ToolCatalog;
+  /** What inspectors found per caller over time (`session.counters["pii_findings_1h"]`, …). */
+  memory?: FindingMemory | undefined;
 }
 
 export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector {
@@ -31,7 +35,10 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     const s = ctx.session;
     const patch: PolicyInputPatch = { upstream: { route: ctx.route, url: opts.upstreamUrl } };
     if (s.clientInfo) patch.client = { ...s.clientInfo };
-    if (s.counters) patch.session = { id: s.sessionId ?? '', counters: Object.fromEntries(s.counters) };
+    const remembered = opts.memory?.counters(principalKey(s.principal));
+    if (s.counters || remembered) {
+      patch.session = { id: s.sessionId ?? '', counters: { ...(s.counters ? Object.fromEntries(s.counters) : {}), ...remembered } };
+    }
     const params = frame.message['params'] as Record<string, unknown> | undefined;
     const name = params?.['name'];
     if (frame.method === 'tools/call' && typeof name === 'string') {

@@ -11,6 +11,7 @@ import { createRateLimitInspector } from '../inspectors/rate-limit.ts';
 import { createRedactInspector } from '../inspectors/redact.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { RateLimiter } from '../ratelimit/limiter.ts';
+import type { FindingMemory } from '../session/finding-memory.ts';
 import { RoutePlan } from '../pipeline/plan.ts';
 import type { Inspector } from '../pipeline/types.ts';
 import { UpstreamClient } from '../upstream/client.ts';
@@ -40,6 +41,8 @@ export interface RouteServices {
   readonly baseUrl: string;
   readonly policy?: Policy | undefined;
   readonly limiter?: RateLimiter | undefined;
+  /** Findings per caller over time (session memory), shared by every route. */
+  readonly memory?: FindingMemory | undefined;
   /** Inspectors appended after the configured ones (tests, embedding). */
   readonly extraInspectors?: readonly Inspector[] | undefined;
 }
@@ -67,7 +70,7 @@ export function buildRoute(cfg: RouteConfig, services: RouteServices): Route {
   // Order: policy first (a denied call costs no rate budget), then rate limits, then the
   // configured content inspectors, then any embedder's.
   const builtins: Inspector[] = [];
-  if (services.policy) builtins.push(createRoutePolicyInspector({ policy: services.policy, upstreamUrl: cfg.upstream.url, tools }));
+  if (services.policy) builtins.push(createRoutePolicyInspector({ policy: services.policy, upstreamUrl: cfg.upstream.url, tools, memory: services.memory }));
   if (services.limiter && !services.limiter.empty) builtins.push(createRateLimitInspector({ limiter: services.limiter, upstream: cfg.upstream.url }));
   const resource = new URL(cfg.path, services.baseUrl).href;
   return {
