@@ -7,6 +7,7 @@
  * route, then identity, then the transport handler for the HTTP method. Every failure becomes a
  * JSON-RPC error from the one error table; nothing escapes as a crash.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, toGatewayError } from '../core/errors.ts';
 import type { Era, Principal } from '../pipeline/types.ts';
@@ -79,6 +80,10 @@ export function createHandler(deps: HandlerDeps) {
         abort: new AbortController(),
         notes: {},
         frameSeq: 0,
+        id: randomUUID(),
+        startedAt: Date.now(),
+        outcomes: [],
+        outcomesDropped: 0,
       };
       switch (req.method) {
         case 'POST':
@@ -96,6 +101,7 @@ export function createHandler(deps: HandlerDeps) {
     } catch (err) {
       const e = toGatewayError(err);
       services.metrics.countError(e.code);
+      if (ex) ex.errorCode = e.code;
       if (e.code === 'internal') services.logger.error({ err, route: routeName }, 'internal error');
       if (res.headersSent) {
         // Mid-stream failure: end the response without a partial event terminated as complete.

@@ -71,6 +71,7 @@ function preview(message: JsonRpcMessage): string {
 }
 
 function refuse(ex: Exchange, c: Classified, error: GatewayError): ApprovalOutcome {
+  ex.errorCode = error.code;
   ex.notes['approval'] = { ...(ex.notes['approval'] as object | undefined), refused: error.code, detail: error.detail };
   sendJson(ex.res, 200, errorMessage(c.id ?? null, error));
   return { kind: 'answered' };

@@ -9,6 +9,7 @@ import type { ApprovalQueue } from '../approval/queue.ts';
 import type { ApprovalStateSealer } from '../approval/sealed-state.ts';
 import type { Classified, JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Config } from '../config/schema.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
 import type { Direction, Era, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
 import type { Route } from '../routing/route.ts';
@@ -56,7 +57,19 @@ export interface Exchange {
   frameSeq: number;
   /** A person approved this call (its upstream's input_required rounds are not asked again). */
   approved?: boolean;
+  /** Unique per exchange: correlates its audit records, logs and findings. */
+  readonly id: string;
+  /** ms since epoch. */
+  readonly startedAt: number;
+  /** Inspector outcomes of this exchange, in order (bounded; `outcomesDropped` counts the rest). */
+  readonly outcomes: InspectorOutcome[];
+  outcomesDropped: number;
+  /** The error put on the wire for this exchange, if any. */
+  errorCode?: ErrorCode;
 }
+
+/** Outcomes kept per exchange for audit; a long stream's later ones are only counted. */
+const MAX_OUTCOMES = 64;
 
 const PARAM_TARGET_KEYS = ['name', 'uri'] as const;
 
@@ -118,6 +131,8 @@ export function observer(ex: Exchange): (o: InspectorOutcome) => void {
   return (o) => {
     m.countVerdict(o.inspector, { kind: o.verdict === 'pass' ? 'allow' : o.verdict, reasons: o.reasons });
     m.observeInspector(o.inspector, o.ms / 1000);
+    if (ex.outcomes.length < MAX_OUTCOMES) ex.outcomes.push(o);
+    else ex.outcomesDropped++;
   };
 }
 

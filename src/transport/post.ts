@@ -128,6 +128,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
       const ge = v.kind === 'block'
         ? blockError(v)
         : new GatewayError('approval_required', v.summary, { reasons: v.reasons });
+      ex.errorCode = ge.code;
       const retry = retryAfterHeader(ge);
       // A request gets an in-band JSON-RPC error (HTTP 200), like any handler error, except a
       // rate limit, which HTTP says with 429 and Retry-After (RFC 6585 §4) so proxies and

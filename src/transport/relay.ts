@@ -133,6 +133,7 @@ async function inspectMessage(
   const v = result.verdict;
   if (msg.kind === 'result' || msg.kind === 'error') {
     const ge = blockError(v.kind === 'block' ? v : { reasons: v.reasons, message: 'approval required' });
+    ex.errorCode = ge.code;
     return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)) };
   }
   if (msg.kind === 'request') {
