@@ -26,6 +26,7 @@ import { ANONYMOUS, createHandler, type Identify } from './listener/handler.ts';
 import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
 import { endUpstreamSession } from './upstream/lifecycle.ts';
+import { createPinner } from './pinning/config.ts';
 import { FindingMemory } from './session/finding-memory.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
@@ -98,6 +99,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const approvalQueue = new ApprovalQueue({ maxPending: opts.config.approvals.maxPending });
   const nonces = new MemoryNonceStore();
   const memory = new FindingMemory();
+  // Opened once: pins and their approvals outlive config reloads (enable/disable takes a restart).
+  const pinner = createPinner(opts.config.pinning);
   const ephemeralSealKey: SealKey = { id: 'ephemeral', key: new Uint8Array(randomBytes(32)) };
   if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 
@@ -110,7 +113,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
     return {
       config,
-      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, extraInspectors: opts.extraInspectors }))),
+      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, pinner, extraInspectors: opts.extraInspectors }))),
       guard: new RequestGuard({
         allowedOrigins: config.security.allowedOrigins,
         allowedHosts: config.security.allowedHosts,
@@ -236,6 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       store?.close();
       sessions.close();
       approvalQueue.close();
+      pinner?.store.close();
       rateStore.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

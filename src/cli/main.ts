@@ -7,6 +7,7 @@
  *   portcullis validate FILE                        check a config file; exit 1 with errors
  *   portcullis policy test FILE                     run table-driven policy tests; exit 1 on a failure
  *   portcullis approvals list|show|approve|deny     act on calls waiting for approval (admin API)
+ *   portcullis pins list|diff|approve|quarantine      review and approve pinned tool definitions
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
@@ -17,6 +18,7 @@ import { startDemoServer } from '../demo/server.ts';
 import { startGateway } from '../gateway.ts';
 import { runApprovalsCli } from '../approval/cli.ts';
 import { formatReport, runPolicyTestFile } from '../policy/test-runner.ts';
+import { runPinsCli } from '../pinning/cli.ts';
 
 const USAGE = `usage:
   portcullis run --config FILE
@@ -24,7 +26,8 @@ const USAGE = `usage:
   portcullis run --demo [--port N] [--admin-port M]
   portcullis validate FILE
   portcullis policy test FILE
-  portcullis approvals list|show ID|approve ID|deny ID [--admin URL] [--token T] [--by NAME] [--note TEXT]`;
+  portcullis approvals list|show ID|approve ID|deny ID [--admin URL] [--token T] [--by NAME] [--note TEXT]
+  portcullis pins list|diff UPSTREAM TOOL|approve UPSTREAM TOOL [--hash H] [--by NAME]|quarantine UPSTREAM TOOL [--db PATH]`;
 
 function clientSnippet(url: string): string {
   return [
@@ -107,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'approvals':
         return await runApprovalsCli(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+      case 'pins':
+        return await runPinsCli(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
       default:
         throw new UsageError(command ? `unknown command ${command}` : 'no command');
     }

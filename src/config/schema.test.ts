@@ -21,6 +21,7 @@ describe('ConfigSchema', () => {
     assert.deepEqual(cfg.sessions, { idleTtlMs: 3600000, maxSessions: 10000, maxPerPrincipal: 100 });
     assert.deepEqual(cfg.rateLimits, { limits: [], quotas: [] });
     assert.equal(cfg.policy, undefined, 'no policy unless configured');
+    assert.deepEqual(cfg.pinning, { enabled: false, mode: 'trust-on-first-use', store: { type: 'sqlite', path: '.portcullis/pins.db' } });
     assert.deepEqual(cfg.approvals, { channel: 'auto', timeoutMs: 120000, stateTtlMs: 600000, maxPending: 100, keys: [] });
     assert.deepEqual(cfg.logging, { level: 'info' });
     assert.deepEqual(cfg.routes[0], {

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { ApprovalsSchema } from '../approval/config.ts';
 import { AuthSchema } from '../identity/config.ts';
+import { PinningSchema } from '../pinning/config.ts';
 import { PolicySchema } from '../policy/config.ts';
 import { RateLimitSchema } from '../ratelimit/config.ts';
 import { UpstreamAuthSchema } from '../upstream/credentials/config.ts';
@@ -311,6 +312,7 @@ export const ConfigSchema = z
       .describe('MCP endpoints the gateway serves, each proxied to one upstream. At least one.'),
     policy: PolicySchema.optional().describe('Access policy (CEL rules) for every route. Absent: no policy decisions (everything authenticated is allowed).'),
     rateLimits: RateLimitSchema.prefault({}),
+    pinning: PinningSchema.prefault({}),
     approvals: ApprovalsSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
   })

@@ -12,6 +12,8 @@ import { createRedactInspector } from '../inspectors/redact.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { RateLimiter } from '../ratelimit/limiter.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
+import type { Pinner } from '../pinning/pinner.ts';
+import { createToolPinningInspector } from '../inspectors/tool-pinning.ts';
 import { RoutePlan } from '../pipeline/plan.ts';
 import type { Inspector } from '../pipeline/types.ts';
 import { UpstreamClient } from '../upstream/client.ts';
@@ -43,6 +45,8 @@ export interface RouteServices {
   readonly limiter?: RateLimiter | undefined;
   /** Findings per caller over time (session memory), shared by every route. */
   readonly memory?: FindingMemory | undefined;
+  /** Tool pinning (definitions hashed and held to what was approved), when enabled. */
+  readonly pinner?: Pinner | undefined;
   /** Inspectors appended after the configured ones (tests, embedding). */
   readonly extraInspectors?: readonly Inspector[] | undefined;
 }
@@ -80,7 +84,14 @@ export function buildRoute(cfg: RouteConfig, services: RouteServices): Route {
     paramHeaders: new ParamHeaderIndex(),
     tools,
     auth: hasAuth(cfg.auth) ? new Authenticator(cfg.auth, { resource }) : undefined,
-    plan: new RoutePlan([...builtins, ...cfg.inspectors.map(buildInspector), ...(services.extraInspectors ?? [])]),
+    // Pinning is innermost: server→client messages pass inspectors in reverse order, so it hashes
+    // exactly what the upstream listed, before any other inspector rewrites it.
+    plan: new RoutePlan([
+      ...builtins,
+      ...cfg.inspectors.map(buildInspector),
+      ...(services.extraInspectors ?? []),
+      ...(services.pinner ? [createToolPinningInspector({ pinner: services.pinner, upstream: cfg.name })] : []),
+    ]),
     upstream: new UpstreamClient({
       url: cfg.upstream.url,
       headers: cfg.upstream.headers,
