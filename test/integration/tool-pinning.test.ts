@@ -17,9 +17,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { toolHash } from '../../src/pinning/canonical.ts';
 import { runPinsCli } from '../../src/pinning/cli.ts';
-import { Pinner } from '../../src/pinning/pinner.ts';
-import { SqlitePinStore } from '../../src/pinning/sqlite-store.ts';
-import { createToolPinningInspector } from '../../src/inspectors/tool-pinning.ts';
 import { expectInBandError, MODERN, parseJson, post, startStack, type Loose, type Stack } from './support/hostile-harness.ts';
 
 const META = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -114,7 +111,6 @@ describe('tool pinning through the gateway: a rug pull is quarantined until appr
   let dir: string;
   let db: string;
   let upstream: Upstream;
-  let store: SqlitePinStore;
   let stack: Stack;
   let route: string;
 
@@ -122,16 +118,14 @@ describe('tool pinning through the gateway: a rug pull is quarantined until appr
     dir = mkdtempSync(join(tmpdir(), 'pins-e2e-'));
     db = join(dir, 'pins.db');
     upstream = await startUpstream();
-    store = new SqlitePinStore({ path: db });
-    const pinner = new Pinner({ store, mode: 'trust-on-first-use' });
-    stack = await startStack({ upstream: upstream.url, extraInspectors: [createToolPinningInspector({ pinner })] });
+    // Configured as an operator would: the gateway opens the SQLite pin store itself.
+    stack = await startStack({ upstream: upstream.url, pinning: { enabled: true, mode: 'trust-on-first-use', store: { type: 'sqlite', path: db } } });
     route = stack.gw.config.routes[0]!.name;
   });
 
   after(async () => {
     await stack?.close();
     await upstream?.close();
-    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -28,6 +28,7 @@ export interface ConfigPatch {
   timeouts?: Partial<Config['routes'][number]['timeouts']>;
   streams?: Partial<Config['streams']>;
   sessions?: Partial<Config['sessions']>;
+  pinning?: Config['pinning'];
 }
 
 export function makeConfig(upstream: string, patch: ConfigPatch = {}): Config {
@@ -39,6 +40,7 @@ export function makeConfig(upstream: string, patch: ConfigPatch = {}): Config {
     security: { ...base.security, ...patch.security },
     streams: { ...base.streams, ...patch.streams },
     sessions: { ...base.sessions, ...patch.sessions },
+    pinning: patch.pinning ?? base.pinning,
     routes: [{ ...route, timeouts: { ...route.timeouts, ...patch.timeouts } }],
   };
 }
