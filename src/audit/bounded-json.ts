@@ -19,9 +19,41 @@ export function boundedJson(value: unknown, maxBytes: number): unknown {
   return out;
 }
 
-/** Deep copy with every string made well-formed (no size limit): for whole records. */
+/**
+ * `value` with every string made well-formed (no size limit): for whole records. Returns the
+ * value itself when nothing needs fixing (the common case), a sanitized copy otherwise.
+ */
 export function wellFormed<T>(value: T): T {
+  if (isClean(value, 0)) return value;
   return walk(value, 0, new Set(), { left: Number.POSITIVE_INFINITY }) as T;
+}
+
+/** Plain JSON already: well-formed strings, finite numbers, plain objects, shallow enough. */
+function isClean(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed();
+    case 'number':
+      return Number.isFinite(v);
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (v === null) return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (const item of v) if (!isClean(item, depth + 1)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k) || !k.isWellFormed() || !isClean((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }
 
 function walk(v: unknown, depth: number, stack: Set<object>, budget: { left: number }): unknown {

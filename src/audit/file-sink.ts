@@ -11,12 +11,11 @@
  *   were never acknowledged, so the audit log re-delivers them).
  * - Idempotent by seq: records at or below the last seq on disk are skipped.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { retentionCut, type Anchor, type RetentionPolicy } from './chain.ts';
 import type { AuditRecord } from './record.ts';
+import { lastRecordOf, readLines, syncDir } from './jsonl.ts';
 import { Serial, SinkClosedError, indexRecord, matchesQuery, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
 
 export interface FileSinkOptions {
@@ -172,7 +171,7 @@ export class FileSink implements AuditSink {
       .sort((a, b) => a.firstSeq - b.firstSeq);
     // The last seq is the last complete line of the newest non-empty file.
     for (let i = this.#segments.length - 1; i >= 0 && this.#last === undefined; i--) {
-      this.#last = await lastSeqOf(this.#segments[i]!.path);
+      this.#last = (await lastRecordOf(this.#segments[i]!.path))?.seq;
     }
     const newest = this.#segments.at(-1);
     if (newest) await this.#openAppend(newest.path);
@@ -218,83 +217,10 @@ export class FileSink implements AuditSink {
   }
 }
 
-/** Parse each complete line. A line that is not JSON is an error naming the file and line. */
-async function* readLines(path: string): AsyncIterable<AuditRecord> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
-  let n = 0;
-  for await (const line of rl) {
-    n++;
-    if (line === '') continue;
-    try {
-      yield JSON.parse(line) as AuditRecord;
-    } catch {
-      throw new Error(`${path}:${n}: not a JSON audit record`);
-    }
-  }
-}
-
 async function countLines(path: string): Promise<number> {
   let n = 0;
   for await (const _ of readLines(path)) n++;
   return n;
-}
-
-/**
- * Seq of the last complete line; cuts a torn final line (a crash mid-append) off the file.
- * Reads backwards in growing chunks so a large record at the end still works.
- */
-async function lastSeqOf(path: string): Promise<number | undefined> {
-  const fh = await open(path, 'r+');
-  try {
-    let size = (await fh.stat()).size;
-    let chunk = 64 * 1024;
-    for (;;) {
-      if (size === 0) return undefined;
-      const start = Math.max(0, size - chunk);
-      const buf = Buffer.alloc(size - start);
-      await fh.read(buf, 0, buf.length, start);
-      let end = buf.length;
-      if (buf[end - 1] !== 0x0a) {
-        const nl = buf.lastIndexOf(0x0a);
-        if (nl < 0 && start > 0) {
-          chunk *= 4;
-          continue;
-        }
-        // Torn tail: keep everything up to the last newline.
-        size = start + nl + 1;
-        await fh.truncate(size);
-        end = nl + 1;
-        if (nl < 0) return undefined;
-      }
-      const prevNl = buf.lastIndexOf(0x0a, end - 2);
-      if (prevNl < 0 && start > 0) {
-        chunk *= 4;
-        continue;
-      }
-      const line = buf.subarray(prevNl + 1, end - 1).toString('utf8');
-      try {
-        return (JSON.parse(line) as AuditRecord).seq;
-      } catch {
-        throw new Error(`${path}: last line is not a JSON audit record`);
-      }
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // fsync on a directory makes a new file's entry durable (POSIX); not supported everywhere.
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Best effort.
-  }
 }
 
 function escapeRe(s: string): string {

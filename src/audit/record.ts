@@ -22,9 +22,8 @@
  * capped (see `boundedJson`).
  */
 import { randomUUID } from 'node:crypto';
-import type { JsonRpcId, MessageKind } from '../codec/jsonrpc.ts';
-import type { ErrorCode } from '../core/errors.ts';
-import type { Direction, Era, Principal, Verdict } from '../pipeline/types.ts';
+import type { Principal } from '../pipeline/types.ts';
+import type { AuthFacts, ClientFacts, ExchangeContext, ExchangeFacts, FindingFacts, FindingLocation, InspectorFacts, LifecycleFacts, StreamEventFacts, VerdictKind } from './facts.ts';
 import type { Digester } from './digest.ts';
 import { boundedJson, wellFormed } from './bounded-json.ts';
 
@@ -69,168 +68,22 @@ export interface AuditRecord extends AuditEvent {
   hash: string;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Facts: what the data path knows, in its own terms.
-
-export interface ClientFacts {
-  /** Self-reported clientInfo name/version (legacy initialize). */
-  name?: string;
-  version?: string;
-  address?: string;
-  userAgent?: string;
-}
-
-export interface TargetFacts {
-  type: 'tool' | 'resource' | 'prompt';
-  /** Tool or prompt name, or resource URI. */
-  name: string;
-}
-
-/** What stays the same for every record of one exchange; build it once per exchange. */
-export interface ExchangeContext {
-  /** Unique per exchange; becomes `metadata.correlation_uid` on all its records. */
-  exchangeId: string;
-  principal: Principal;
-  client?: ClientFacts;
-  route: string;
-  upstream?: { name?: string; url?: string };
-  era: Era;
-  protocolVersion?: string;
-  /** Stored as a keyed digest: a 2025-era session id lets its holder act in the session. */
-  sessionId?: string;
-  /** JSON-RPC method of the client request. */
-  method: string;
-  rpcId?: JsonRpcId;
-  target?: TargetFacts;
-  policyVersion?: string;
-}
-
-export type VerdictKind = Verdict['kind'];
-
-export interface InspectorFacts {
-  name: string;
-  verdict: VerdictKind | 'error' | 'timeout';
-  reasons?: readonly string[];
-  durationMs?: number;
-  direction?: Direction;
-}
-
-export interface ApprovalFacts {
-  outcome: 'pending' | 'approved' | 'denied' | 'timeout';
-  channel?: 'elicitation' | 'queue' | 'input-required' | string;
-  /** Who decided (operator name); never a token. */
-  by?: string;
-}
-
-/** The decision on one exchange (a request and, when it completed, its response). */
-export interface ExchangeFacts extends ExchangeContext {
-  /** Start of the exchange (ms since epoch). */
-  time: number;
-  endTime?: number;
-  /** The folded verdict that took effect. */
-  verdict: VerdictKind;
-  reasons?: readonly string[];
-  /** The error put on the wire when the call was refused or failed. */
-  errorCode?: ErrorCode;
-  inspectors?: readonly InspectorFacts[];
-  approval?: ApprovalFacts;
-  /** DLP finding types seen in this exchange (the details go in Data Security Findings). */
-  findingTypes?: readonly string[];
-  /** Raw arguments and result: only their keyed digests are recorded. */
-  arguments?: unknown;
-  result?: unknown;
-  /** Already-redacted content, recorded only when `includeContent` is 'redacted'. */
-  redacted?: { arguments?: unknown; result?: unknown };
-  bytes?: { request?: number; response?: number };
-  /** Upstream HTTP status, when the request reached upstream. */
-  upstreamStatus?: number;
-  /** Notes inspectors attached (`ctx.note`); keep them free of secrets. */
-  notes?: Readonly<Record<string, unknown>>;
-}
-
-export type StreamEnd = 'completed' | 'cancelled' | 'cut' | 'failed';
-
-export interface StreamEventFacts {
-  context: ExchangeContext;
-  time: number;
-  streamId: string;
-  /**
-   * 'opened' when the first byte goes to the client, 'segment' for one or more events as they
-   * pass (record every event, or batch them: `count`), 'closed' when the stream ends any way.
-   */
-  phase: 'opened' | 'segment' | 'closed';
-  transport?: 'sse' | 'json';
-  // segment
-  firstIndex?: number;
-  count?: number;
-  lastEventId?: string;
-  eventKinds?: readonly MessageKind[];
-  eventMethods?: readonly string[];
-  bytes?: number;
-  /** The messages of the segment: digested, never stored. */
-  messages?: unknown;
-  redacted?: unknown;
-  verdict?: VerdictKind;
-  reasons?: readonly string[];
-  // closed
-  end?: StreamEnd;
-  /** Why it ended early, e.g. 'client-disconnect', 'policy/...', 'credential_expired'. */
-  cause?: string;
-  /** What reached the client: with `end` != 'completed' this is the partial record. */
-  sent?: { events: number; bytes: number; lastEventId?: string };
-  received?: { events: number; bytes: number };
-  durationMs?: number;
-}
-
-export interface FindingLocation {
-  /** Finding type, e.g. 'aws-access-key' (the redact pattern or detector name). */
-  type: string;
-  /** RFC 6901 JSON pointer into the message. */
-  pointer: string;
-  /** UTF-16 offsets in the string leaf. */
-  start?: number;
-  end?: number;
-}
-
-export interface FindingFacts {
-  context: ExchangeContext;
-  time: number;
-  inspector: string;
-  direction: Direction;
-  frameId?: string;
-  action: 'redacted' | 'blocked' | 'observed';
-  findings: readonly FindingLocation[];
-}
-
-export interface AuthFacts {
-  time: number;
-  outcome: 'success' | 'failure';
-  /** 'jwt', 'introspection', 'api-key', 'mtls', 'none'. */
-  method: string;
-  principal?: Principal;
-  /** Failure reason as a stable code, e.g. 'invalid_token'. */
-  reason?: string;
-  route: string;
-  client?: ClientFacts;
-  activity?: 'logon' | 'logoff';
-  correlationId?: string;
-}
-
-export interface Control {
-  name: string;
-  detail: string;
-}
-
-export interface LifecycleFacts {
-  time: number;
-  activity: 'start' | 'stop' | 'reload';
-  policyVersion?: string;
-  /** Digest of the effective configuration (never the configuration, which holds secrets). */
-  configDigest?: string;
-  /** The controls in force, for the evidence report. */
-  controls?: readonly Control[];
-  message?: string;
-}
+export type {
+  ApprovalFacts,
+  AuthFacts,
+  ClientFacts,
+  Control,
+  ExchangeContext,
+  ExchangeFacts,
+  FindingFacts,
+  FindingLocation,
+  InspectorFacts,
+  LifecycleFacts,
+  StreamEnd,
+  StreamEventFacts,
+  TargetFacts,
+  VerdictKind,
+} from './facts.ts';
 
 export interface BuilderOptions {
   digester: Digester;
@@ -317,6 +170,7 @@ export class RecordBuilder {
       verdict: f.verdict,
       ...(f.reasons?.length && { reasons: [...f.reasons] }),
       ...(f.inspectors?.length && { inspectors: f.inspectors.map(inspectorJson) }),
+      ...(f.inspectorsDropped && { inspectors_dropped: f.inspectorsDropped }),
       ...(f.approval && { approval: { ...f.approval } }),
       ...(f.findingTypes?.length && { finding_types: [...new Set(f.findingTypes)] }),
       digests: {
@@ -592,8 +446,16 @@ function inspectorJson(i: InspectorFacts): Record<string, unknown> {
     verdict: i.verdict,
     ...(i.reasons?.length && { reasons: [...i.reasons] }),
     ...(i.durationMs !== undefined && Number.isFinite(i.durationMs) && { duration_ms: Math.round(i.durationMs * 1000) / 1000 }),
+    ...(i.failed && { failed: true }),
     ...(i.direction !== undefined && { direction: i.direction }),
   };
+}
+
+/** The pipeline's per-inspector outcomes (Exchange.outcomes) as builder facts. */
+export function inspectorFacts(
+  outcomes: ReadonlyArray<{ inspector: string; verdict: InspectorFacts['verdict']; reasons: readonly string[]; ms: number; failed?: boolean }>,
+): InspectorFacts[] {
+  return outcomes.map((o) => ({ name: o.inspector, verdict: o.verdict, reasons: o.reasons, durationMs: o.ms, ...(o.failed && { failed: true }) }));
 }
 
 /** Keep finite numbers only: canonical JSON (and so the chain) refuses NaN and Infinity. */

@@ -16,14 +16,15 @@
  *   checkpoint-signature / gap-signature   a signature does not verify, or its key is unknown
  *   checkpoint-mismatch a checkpoint attests a different hash than the chain has: the records
  *                       before it were rewritten
- *   truncated           a signed checkpoint known from elsewhere (the gateway's state, another
- *                       sink) covers records the store no longer has
+ *   truncated           the store no longer holds records that a signed checkpoint known from
+ *                       elsewhere covers, or that the gateway recorded as delivered to it (the
+ *                       sink's cursor in the state directory)
  *   beyond-head         records past the last one the gateway says it wrote (forged at the end)
  *   malformed           not a chain record at all
  *
  * Limits, stated plainly: records after the last checkpoint are protected by the chain only; an
- * attacker able to rewrite the store can replace that tail consistently unless an external
- * anchor (the state directory's head, or another sink's checkpoints) is supplied.
+ * attacker able to rewrite the store can cut or replace that tail consistently unless an external
+ * anchor is supplied (the state directory's head and cursor, or another sink's checkpoints).
  */
 import { GENESIS_HASH, checkCheckpoint, checkGap, checkpointOf, gapOf, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
 import type { AuditRecord } from './record.ts';
@@ -80,8 +81,13 @@ export interface VerifyOptions {
   publicKeys: PublicKeys;
   /** Signed checkpoints known from outside the store (state directory, another sink). */
   anchors?: readonly CheckpointProof[];
-  /** The head the gateway recorded (state directory): records past it were not written by it. */
+  /** The head the gateway recorded (state `head.json`): records past it were not written by it. */
   head?: ChainHead;
+  /**
+   * The last record this store acknowledged (the sink's `cursor.json`): the store must hold it,
+   * unchanged. Catches a tail cut after the last checkpoint.
+   */
+  delivered?: ChainHead;
   /** Stop collecting after this many breaks (the count still says how many). Default 1000. */
   maxBreaks?: number;
 }
@@ -131,6 +137,10 @@ export class ChainVerifier {
     }
     if (actual !== r.hash) this.#break('edited', r.seq, id, `record seq ${r.seq} was edited: its content does not match its hash`);
 
+    const delivered = this.#opts.delivered;
+    if (delivered && delivered.seq === r.seq && delivered.hash !== r.hash && !gapOf(r)) {
+      this.#break('edited', r.seq, id, `record seq ${r.seq} differs from the one the gateway delivered to this store`);
+    }
     const ext = this.#external.get(r.seq);
     if (ext && ext.hash !== r.hash) {
       this.#break('checkpoint-mismatch', r.seq, id, `record seq ${r.seq} differs from the one an external checkpoint signed at ${iso(ext.time)}`);
@@ -203,8 +213,9 @@ export class ChainVerifier {
     if (head && last !== undefined && last > head.seq) {
       this.#break('beyond-head', head.seq + 1, undefined, `records seq ${head.seq + 1}..${last} are past the last record the gateway wrote (seq ${head.seq}): they were added`, last);
     }
-    if (head && (last ?? 0) < head.seq && !this.#external.has(head.seq)) {
-      this.#break('truncated', (last ?? 0) + 1, undefined, `the store ends at seq ${last ?? 0} but the gateway wrote up to seq ${head.seq}`, head.seq);
+    const delivered = this.#opts.delivered;
+    if (delivered && (last ?? 0) < delivered.seq && ![...this.#external.values()].some((a) => a.seq >= delivered.seq)) {
+      this.#break('truncated', (last ?? 0) + 1, undefined, `the store ends at seq ${last ?? 0} but the gateway delivered up to seq ${delivered.seq} to it: records were cut from the end`, delivered.seq);
     }
     this.#breaks.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
     return {

@@ -1,0 +1,177 @@
+/**
+ * What the data path knows about an exchange, in its own terms: the plain typed input of the
+ * record builders (record.ts). The gateway fills these; it never needs to know OCSF.
+ *
+ * Raw values (arguments, results, stream messages) are accepted only to be digested; the
+ * `redacted` fields carry content that has already been through redaction and are recorded only
+ * when `includeContent` is 'redacted'. Nothing here may hold a credential: principals carry a
+ * keyed `credentialId`, never a token.
+ */
+import type { JsonRpcId, MessageKind } from '../codec/jsonrpc.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import type { Direction, Era, Principal, Verdict } from '../pipeline/types.ts';
+
+export interface ClientFacts {
+  /** Self-reported clientInfo name/version (legacy initialize). */
+  name?: string;
+  version?: string;
+  address?: string;
+  userAgent?: string;
+}
+
+export interface TargetFacts {
+  type: 'tool' | 'resource' | 'prompt';
+  /** Tool or prompt name, or resource URI. */
+  name: string;
+}
+
+/** What stays the same for every record of one exchange; build it once per exchange. */
+export interface ExchangeContext {
+  /** Unique per exchange; becomes `metadata.correlation_uid` on all its records. */
+  exchangeId: string;
+  principal: Principal;
+  client?: ClientFacts;
+  route: string;
+  upstream?: { name?: string; url?: string };
+  era: Era;
+  protocolVersion?: string;
+  /** Stored as a keyed digest: a 2025-era session id lets its holder act in the session. */
+  sessionId?: string;
+  /** JSON-RPC method of the client request. */
+  method: string;
+  rpcId?: JsonRpcId;
+  target?: TargetFacts;
+  policyVersion?: string;
+}
+
+export type VerdictKind = Verdict['kind'];
+
+export interface InspectorFacts {
+  name: string;
+  /** 'pass' is a chunk verdict (streamed leaves). */
+  verdict: VerdictKind | 'pass';
+  reasons?: readonly string[];
+  durationMs?: number;
+  /** The inspector threw or timed out (its verdict is what its failure policy made of it). */
+  failed?: boolean;
+  direction?: Direction;
+}
+
+export interface ApprovalFacts {
+  outcome: 'pending' | 'approved' | 'denied' | 'timeout';
+  channel?: 'elicitation' | 'queue' | 'input-required' | string;
+  /** Who decided (operator name); never a token. */
+  by?: string;
+}
+
+/** The decision on one exchange (a request and, when it completed, its response). */
+export interface ExchangeFacts extends ExchangeContext {
+  /** Start of the exchange (ms since epoch). */
+  time: number;
+  endTime?: number;
+  /** The folded verdict that took effect. */
+  verdict: VerdictKind;
+  reasons?: readonly string[];
+  /** The error put on the wire when the call was refused or failed. */
+  errorCode?: ErrorCode;
+  inspectors?: readonly InspectorFacts[];
+  /** Inspector outcomes not kept (a long exchange keeps the first ones and counts the rest). */
+  inspectorsDropped?: number;
+  approval?: ApprovalFacts;
+  /** DLP finding types seen in this exchange (the details go in Data Security Findings). */
+  findingTypes?: readonly string[];
+  /** Raw arguments and result: only their keyed digests are recorded. */
+  arguments?: unknown;
+  result?: unknown;
+  /** Already-redacted content, recorded only when `includeContent` is 'redacted'. */
+  redacted?: { arguments?: unknown; result?: unknown };
+  bytes?: { request?: number; response?: number };
+  /** Upstream HTTP status, when the request reached upstream. */
+  upstreamStatus?: number;
+  /** Notes inspectors attached (`ctx.note`); keep them free of secrets. */
+  notes?: Readonly<Record<string, unknown>>;
+}
+
+export type StreamEnd = 'completed' | 'cancelled' | 'cut' | 'failed';
+
+export interface StreamEventFacts {
+  context: ExchangeContext;
+  time: number;
+  streamId: string;
+  /**
+   * 'opened' when the first byte goes to the client, 'segment' for one or more events as they
+   * pass (record every event, or batch them: `count`), 'closed' when the stream ends any way.
+   */
+  phase: 'opened' | 'segment' | 'closed';
+  transport?: 'sse' | 'json';
+  // segment
+  firstIndex?: number;
+  count?: number;
+  lastEventId?: string;
+  eventKinds?: readonly MessageKind[];
+  eventMethods?: readonly string[];
+  bytes?: number;
+  /** The messages of the segment: digested, never stored. */
+  messages?: unknown;
+  redacted?: unknown;
+  verdict?: VerdictKind;
+  reasons?: readonly string[];
+  // closed
+  end?: StreamEnd;
+  /** Why it ended early, e.g. 'client-disconnect', 'policy/...', 'credential_expired'. */
+  cause?: string;
+  /** What reached the client: with `end` != 'completed' this is the partial record. */
+  sent?: { events: number; bytes: number; lastEventId?: string };
+  received?: { events: number; bytes: number };
+  durationMs?: number;
+}
+
+export interface FindingLocation {
+  /** Finding type, e.g. 'aws-access-key' (the redact pattern or detector name). */
+  type: string;
+  /** RFC 6901 JSON pointer into the message. */
+  pointer: string;
+  /** UTF-16 offsets in the string leaf. */
+  start?: number;
+  end?: number;
+}
+
+export interface FindingFacts {
+  context: ExchangeContext;
+  time: number;
+  inspector: string;
+  direction: Direction;
+  frameId?: string;
+  action: 'redacted' | 'blocked' | 'observed';
+  findings: readonly FindingLocation[];
+}
+
+export interface AuthFacts {
+  time: number;
+  outcome: 'success' | 'failure';
+  /** 'jwt', 'introspection', 'api-key', 'mtls', 'none'. */
+  method: string;
+  principal?: Principal;
+  /** Failure reason as a stable code, e.g. 'invalid_token'. */
+  reason?: string;
+  route: string;
+  client?: ClientFacts;
+  activity?: 'logon' | 'logoff';
+  correlationId?: string;
+}
+
+export interface Control {
+  name: string;
+  detail: string;
+}
+
+export interface LifecycleFacts {
+  time: number;
+  activity: 'start' | 'stop' | 'reload';
+  policyVersion?: string;
+  /** Digest of the effective configuration (never the configuration, which holds secrets). */
+  configDigest?: string;
+  /** The controls in force, for the evidence report. */
+  controls?: readonly Control[];
+  message?: string;
+}

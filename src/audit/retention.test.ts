@@ -1,0 +1,101 @@
+/**
+ * Retention by size and by age on every store that can prune, through the audit log: the store
+ * shrinks, starts at a signed checkpoint, and still verifies.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { AuditLog } from './pipeline.ts';
+import { FileSink } from './file-sink.ts';
+import { PostgresSink } from './postgres-sink.ts';
+import { SqliteSink } from './sqlite-sink.ts';
+import { verifyRecords } from './verify.ts';
+import type { AuditSink } from './sink.ts';
+import type { RetentionPolicy } from './chain.ts';
+import { readAll, sampleEvent, tempDir, testKeys } from './testkit.ts';
+
+const keys = testKeys();
+const dir = tempDir('retention');
+const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `audit_ret_${randomBytes(6).toString('hex')}`;
+const admin = new pg.Pool({ connectionString: url, max: 1 });
+await admin.query(`CREATE SCHEMA ${schema}`);
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.end();
+});
+
+const DAY = 86_400_000;
+
+const stores: Array<[string, (tag: string) => Promise<AuditSink & { read: NonNullable<AuditSink['read']> }>]> = [
+  ['sqlite', async (tag) => new SqliteSink({ path: join(dir, `${tag}.db`) })],
+  ['file', (tag) => FileSink.open({ path: join(dir, tag, 'audit.jsonl'), rotateBytes: 16 * 1024 })],
+  ['postgres', (tag) => PostgresSink.open({ url, table: `${schema}.${tag}` })],
+];
+
+for (const [type, open] of stores) {
+  describe(`retention on ${type}`, () => {
+    async function scenario(tag: string, retention: RetentionPolicy, clock: { now: number }, batches: Array<{ records: number; advanceMs: number }>) {
+      const sink = await open(`${type}_${tag}`);
+      const log = await AuditLog.open({
+        sinks: [sink],
+        stateDir: join(dir, `state-${type}-${tag}`),
+        signer: keys.signer,
+        posture: 'fail-closed',
+        spoolMaxBytes: 64 * 1024 * 1024,
+        checkpoint: { everyRecords: 20, everyMs: 0 },
+        retention,
+        now: () => clock.now,
+      });
+      let i = 0;
+      for (const b of batches) {
+        for (let n = 0; n < b.records; n++) log.append(sampleEvent(i++, clock.now));
+        assert.ok(await log.flush());
+        clock.now += b.advanceMs;
+      }
+      const [pruned] = await log.prune(clock.now);
+      const records = await readAll(sink);
+      await log.close();
+      return { pruned, records, head: log.head().seq };
+    }
+
+    it('by size: keeps at most maxRecords, cut at a checkpoint, still verifiable', async () => {
+      const { pruned, records } = await scenario('size', { maxRecords: 50 }, { now: 1_750_000_000_000 }, [{ records: 200, advanceMs: 0 }]);
+      assert.ok(pruned && pruned.result.removed > 0);
+      assert.ok(records.length <= 50, `${records.length} records kept`);
+      assert.equal(records[0]!.seq, pruned.result.anchorSeq);
+      assert.equal(records[0]!.unmapped.kind, 'checkpoint');
+      const v = verifyRecords(records, { publicKeys: keys.publicKeys });
+      assert.equal(v.ok, true, JSON.stringify(v.breaks));
+      assert.equal(v.anchor, 'checkpoint');
+    });
+
+    it('by age: drops what was checkpointed before the cutoff, keeps the rest verifiable', async () => {
+      const clock = { now: 1_750_000_000_000 };
+      const { pruned, records, head } = await scenario('age', { maxAgeDays: 2 }, clock, [
+        { records: 60, advanceMs: 2 * DAY },
+        { records: 60, advanceMs: 1 * DAY },
+        { records: 60, advanceMs: 0 },
+      ]);
+      assert.ok(pruned);
+      // The first 60 records (and their checkpoints) were signed 3 days before the prune.
+      assert.equal(records[0]!.unmapped.kind, 'checkpoint');
+      assert.ok(records[0]!.time <= clock.now - 2 * DAY);
+      assert.equal(records.at(-1)!.seq, head);
+      assert.ok(records.length < head && records.length >= 120, `${records.length} of ${head} kept`);
+      const v = verifyRecords(records, { publicKeys: keys.publicKeys });
+      assert.equal(v.ok, true, JSON.stringify(v.breaks));
+    });
+
+    it('with nothing old enough, keeps everything', async () => {
+      const { pruned, records, head } = await scenario('none', { maxAgeDays: 30, maxRecords: 10_000 }, { now: 1_750_000_000_000 }, [{ records: 40, advanceMs: DAY }]);
+      assert.deepEqual(pruned?.result, { removed: 0, anchorSeq: undefined });
+      assert.equal(records.length, head);
+      assert.equal(records[0]!.seq, 1);
+    });
+  });
+}
