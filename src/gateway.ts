@@ -27,7 +27,9 @@ import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
 import { endUpstreamSession } from './upstream/lifecycle.ts';
 import { createPinner } from './pinning/config.ts';
+import { openAudit } from './audit/index.ts';
 import { FindingMemory } from './session/finding-memory.ts';
+import { AuditTap } from './transport/audit-tap.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
@@ -43,6 +45,11 @@ export interface GatewayOptions {
   extraInspectors?: readonly Inspector[];
   /** Skip the admin listener (embedding, some tests). */
   admin?: boolean;
+  /**
+   * Where relative state paths in the config resolve (audit database, spool and keys, pins):
+   * default the working directory. Tests give each gateway its own.
+   */
+  dataDir?: string;
 }
 
 export interface Gateway {
@@ -64,6 +71,24 @@ interface Live {
   router: Router;
   guard: RequestGuard;
   services: GatewayServices;
+}
+
+const PRODUCT_VERSION = '0.1.0';
+
+/** The controls in force, as the evidence report lists them (never a secret). */
+function controlsOf(config: Config): Array<{ name: string; detail: string }> {
+  const out: Array<{ name: string; detail: string }> = [];
+  for (const r of config.routes) {
+    const auth = r.auth.jwt ? 'OAuth JWT' : r.auth.introspection ? 'OAuth introspection' : r.auth.apiKeys ? 'API keys' : r.auth.mtls ? 'mTLS' : 'none';
+    out.push({ name: `route ${r.name}: authentication`, detail: `${auth}${r.auth.required ? ' (required)' : ''}` });
+    out.push({ name: `route ${r.name}: inspectors`, detail: r.inspectors.map((i) => i.type).join(', ') || 'none configured' });
+  }
+  out.push({ name: 'policy', detail: config.policy ? `${config.policy.mode}, default ${config.policy.default}, ${config.policy.rules.length} rules` : 'none' });
+  out.push({ name: 'rate limits', detail: `${config.rateLimits.limits.length} limits, ${config.rateLimits.quotas.length} quotas` });
+  out.push({ name: 'approvals', detail: `channel ${config.approvals.channel}, timeout ${config.approvals.timeoutMs} ms` });
+  out.push({ name: 'tool pinning', detail: config.pinning.enabled ? config.pinning.mode : 'off' });
+  out.push({ name: 'audit', detail: `${config.audit.sinks.map((s) => s.type).join(', ')}; posture ${config.audit.posture}` });
+  return out;
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -100,7 +125,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const nonces = new MemoryNonceStore();
   const memory = new FindingMemory();
   // Opened once: pins and their approvals outlive config reloads (enable/disable takes a restart).
-  const pinner = createPinner(opts.config.pinning);
+  const dataDir = opts.dataDir ?? process.cwd();
+  const pinner = createPinner(opts.config.pinning, dataDir);
+  let policyVersion: string | undefined;
+  const audit = await openAudit(opts.config.audit, {
+    baseDir: dataDir,
+    productVersion: PRODUCT_VERSION,
+    hooks: {
+      onSinkError: (sink, err) => logger.warn({ sink, err: err.message }, 'audit sink failing; records spool until it recovers'),
+      onDropped: (sink, count) => logger.error({ sink, count }, 'audit records shed (spool full): a signed gap is recorded'),
+      onStateError: (err) => logger.error({ err: err.message }, 'audit state directory not writable'),
+    },
+  });
+  const auditTap = audit ? new AuditTap(audit, () => policyVersion) : undefined;
   const ephemeralSealKey: SealKey = { id: 'ephemeral', key: new Uint8Array(randomBytes(32)) };
   if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 
@@ -108,6 +145,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const build = (config: Config): Live => {
     const keys = config.approvals.keys.length > 0 ? keyRingFromConfig(config.approvals.keys) : [ephemeralSealKey];
     const policy = config.policy ? compilePolicy(config.policy, 'policy') : undefined;
+    policyVersion = policy?.policyVersion;
     const limiter = new RateLimiter(config.rateLimits, rateStore);
     const baseUrl = config.server.publicUrl ?? url;
     const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
@@ -120,7 +158,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         bindHost: config.server.host,
         publicUrl: config.server.publicUrl,
       }),
-      services: { config, sessions, metrics, logger, approvals },
+      services: { config, sessions, metrics, logger, approvals, audit: auditTap },
     };
   };
   let live: Live | undefined;
@@ -180,6 +218,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   url = `${tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
   live = build(opts.config);
   currentRouter = live.router;
+  audit?.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'start', ...(policyVersion ? { policyVersion } : {}), controls: controlsOf(opts.config) }));
 
   let admin: AdminServer | undefined;
   if (opts.admin !== false) {
@@ -188,7 +227,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       port: opts.config.admin.port,
       metrics,
       logger,
-      readiness: () => ({ ready: server.listening, checks: { listener: { ok: server.listening } } }),
+      readiness: () => {
+        const auditOk = audit ? audit.log.accepting() : true;
+        return {
+          ready: server.listening && auditOk,
+          checks: { listener: { ok: server.listening }, ...(audit ? { audit: { ok: auditOk, ...(auditOk ? {} : { detail: audit.log.refusal() ?? 'not accepting' }) } } : {}) },
+        };
+      },
       apis: [
         (req, res) => {
           const token = current().config.admin.token;
@@ -203,6 +248,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     live = build(config);
     currentRouter = live.router;
     metrics.configReload('ok');
+    audit?.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'reload', ...(policyVersion ? { policyVersion } : {}), controls: controlsOf(config) }));
     if (config.server.port !== old.config.server.port || config.server.host !== old.config.server.host) {
       logger.warn('listener address changed in config: takes effect on restart');
     }
@@ -245,6 +291,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await admin?.close();
       await current().router.close();
+      if (audit) {
+        audit.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'stop' }));
+        await audit.close({ drainMs: 5000 });
+      }
     },
   };
 }

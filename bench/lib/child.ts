@@ -13,7 +13,10 @@ import { quickConfig } from '../../src/config/quick.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { startDemoServer, type ResponseMode } from '../../src/demo/server.ts';
 import { startGateway } from '../../src/gateway.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { sseKey, type ChildReply, type ChildRequest, type SentEvent, type Usage } from './proc.ts';
 
@@ -27,6 +30,8 @@ interface GatewayArgs {
   pipeline?: boolean;
   /** Upstream pool size override (idle-stream test: every open stream holds one connection). */
   connections?: number;
+  /** Keep the audit trail on (SQLite sink in a temporary directory); off by default. */
+  audit?: boolean;
 }
 
 /** The redact patterns of the "pipeline on" rows: typical credential shapes. */
@@ -98,9 +103,15 @@ async function main(): Promise<void> {
       ];
     }
     if (a.connections !== undefined) route.upstream.connections = a.connections;
-    const gw = await startGateway({ config, admin: false, logger: silentLogger });
+    // Rows compare proxying with proxying: the audit trail is its own row (audit on vs off).
+    config.audit = { ...config.audit, enabled: a.audit === true };
+    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+    const gw = await startGateway({ config, admin: false, logger: silentLogger, dataDir });
     url = `${gw.url}${route.path}`;
-    close = () => gw.close();
+    close = async () => {
+      await gw.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
   } else {
     throw new Error(`unknown role ${JSON.stringify(role)}`);
   }

@@ -13,6 +13,7 @@ import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:cr
 import { canonicalize as canonicalJson } from './canonical.ts';
 
 export const DIGEST_PREFIX = 'hmac-sha256:';
+export const RAW_DIGEST_PREFIX = 'hmac-sha256-bytes:';
 
 export class Digester {
   /** A KeyObject, not a Buffer: createHmac re-imports a raw key on every call (~8x slower). */
@@ -39,6 +40,16 @@ export class Digester {
       text = `\u0000unserializable:${(err as Error).name}`;
     }
     return this.digestText(text);
+  }
+
+  /**
+   * Digest of bytes as they crossed the wire (a body the gateway relayed without parsing it).
+   * A different prefix: it matches the exact bytes, not the JSON value.
+   */
+  digestBytes(parts: readonly Uint8Array[]): string {
+    const h = createHmac('sha256', this.#key);
+    for (const p of parts) h.update(p);
+    return RAW_DIGEST_PREFIX + h.digest('base64url');
   }
 
   /** Digest of a string as is (e.g. a session id, which is a bearer capability in MCP 2025). */

@@ -83,6 +83,8 @@ export interface ExchangeFacts extends ExchangeContext {
   /** Raw arguments and result: only their keyed digests are recorded. */
   arguments?: unknown;
   result?: unknown;
+  /** The response body as relayed unparsed (pass-through): digested as bytes (`result_bytes`). */
+  resultBytes?: readonly Uint8Array[];
   /** Already-redacted content, recorded only when `includeContent` is 'redacted'. */
   redacted?: { arguments?: unknown; result?: unknown };
   bytes?: { request?: number; response?: number };

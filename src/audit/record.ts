@@ -177,6 +177,7 @@ export class RecordBuilder {
         key_id: d.keyId,
         ...('arguments' in f && { arguments: d.digest(f.arguments) }),
         ...('result' in f && { result: d.digest(f.result) }),
+        ...(f.resultBytes && { result_bytes: d.digestBytes(f.resultBytes) }),
       },
       ...(f.bytes && { bytes: numbers(f.bytes) }),
       ...(f.notes && { notes: boundedJson(f.notes, 8 * 1024) }),

@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { ApprovalsSchema } from '../approval/config.ts';
+import { AuditSchema } from '../audit/config.ts';
 import { AuthSchema } from '../identity/config.ts';
 import { PinningSchema } from '../pinning/config.ts';
 import { PolicySchema } from '../policy/config.ts';
@@ -313,6 +314,7 @@ export const ConfigSchema = z
     policy: PolicySchema.optional().describe('Access policy (CEL rules) for every route. Absent: no policy decisions (everything authenticated is allowed).'),
     rateLimits: RateLimitSchema.prefault({}),
     pinning: PinningSchema.prefault({}),
+    audit: AuditSchema.prefault({}),
     approvals: ApprovalsSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
   })

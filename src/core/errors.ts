@@ -55,6 +55,8 @@ export const ERRORS = {
   approval_timeout: { status: 403, rpc: -31046, message: 'Approval timed out' },
   approval_state_invalid: { status: 400, rpc: -31047, message: 'Invalid or replayed approval state' },
   upstream_auth_failed: { status: 502, rpc: -31048, message: 'Could not obtain upstream credentials' },
+  // Audit (fail-closed posture: a call that could not be recorded is not made).
+  audit_unavailable: { status: 503, rpc: -31050, message: 'Audit trail unavailable: calls are refused until it recovers' },
   // Sessions (2025 era).
   session_required: { status: 400, rpc: -31010, message: 'Mcp-Session-Id header required' },
   session_not_found: { status: 404, rpc: -31011, message: 'Session not found' },

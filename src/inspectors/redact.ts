@@ -8,7 +8,7 @@
  * moves user patterns to a linear-time engine (RE2) — until then, only trusted configs.
  */
 import { collectStringLeaves } from '../codec/json-stream.ts';
-import type { Chunk, ChunkVerdict, Frame, Inspector, Patch, Reason, Verdict } from '../pipeline/types.ts';
+import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, Patch, Reason, Verdict } from '../pipeline/types.ts';
 
 export interface RedactPattern {
   name: string;
@@ -93,12 +93,13 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
   /** Held-back tail per (frame, leaf) on the chunk path. */
   const carry = new Map<string, string>();
 
+  const name = opts.name ?? 'redact';
   return {
-    name: opts.name ?? 'redact',
+    name,
     methods: { '*': 'both' },
     needs: 'stream',
     onFailure: 'closed',
-    onMessage(frame: Frame): Verdict {
+    onMessage(frame: Frame, ctx: InspectorContext): Verdict {
       const patches: Patch[] = [];
       const reasons = new Set<Reason>();
       for (const leaf of collectStringLeaves(frame.message)) {
@@ -106,11 +107,12 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
         for (const m of findMatches(leaf.text, rules)) {
           patches.push({ pointer: leaf.pointer, start: m.start, end: m.end, replacement: m.rule.mask });
           reasons.add(m.rule.reason);
+          ctx.finding?.({ inspector: name, type: m.rule.name, pointer: leaf.pointer, start: m.start, end: m.end, action: 'redacted' });
         }
       }
       return patches.length === 0 ? { kind: 'allow' } : { kind: 'redact', patches, reasons: [...reasons] };
     },
-    onChunk(chunk: Chunk): ChunkVerdict {
+    onChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
       if (OPAQUE.test(chunk.pointer)) return { kind: 'pass' };
       const key = `${chunk.frameId}\u0000${chunk.pointer}`;
       const buf = (carry.get(key) ?? '') + chunk.text;
@@ -126,6 +128,7 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
         if (carry.size > MAX_OPEN_LEAVES) carry.delete(carry.keys().next().value!);
       }
       const reasons = [...new Set(emitted.map((m) => m.rule.reason))];
+      for (const m of emitted) ctx.finding?.({ inspector: name, type: m.rule.name, pointer: chunk.pointer, action: 'redacted' });
       return { kind: 'pass', emit: mask(buf.slice(0, safe), emitted), reasons };
     },
   };

@@ -47,11 +47,19 @@ export function createHandler(deps: HandlerDeps) {
     let routeName = 'none';
     let ex: Exchange | undefined;
     let route: Route | undefined;
+    const socketBytes = req.socket.bytesWritten;
     res.on('finish', () => {
       const era: Era | 'unknown' = ex?.era ?? 'unknown';
       const method = ex?.rpcMethod ?? req.method ?? '';
       services.metrics.observeRequest(routeName, method, era, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
+    // Finished or abandoned, every exchange that reached a route leaves one audit record.
+    if (services.audit) {
+      const audit = services.audit;
+      res.on('close', () => {
+        if (ex) audit.exchangeEnd(ex, res.statusCode, req.socket.bytesWritten - socketBytes);
+      });
+    }
     try {
       deps.guard().check(req.headers.host, req.headers.origin);
       const pathname = (req.url ?? '/').split('?', 1)[0]!;
@@ -65,7 +73,10 @@ export function createHandler(deps: HandlerDeps) {
         throw new GatewayError('not_found');
       }
       routeName = route.name;
-      const principal = route.auth ? await authenticate(route.auth, req) : await deps.identify(req);
+      const principal = route.auth ? await authenticate(route.auth, req, services, route.name) : await deps.identify(req);
+      // Fail-closed audit: a call that could not be recorded is not made.
+      const refused = services.audit?.refusal();
+      if (refused) throw refused;
       ex = {
         req,
         res,
@@ -124,12 +135,13 @@ export function createHandler(deps: HandlerDeps) {
 const WELL_KNOWN_PREFIX = '/.well-known/oauth-protected-resource';
 
 /** Authentication failures keep their codes; an unreachable authorization server is a 503. */
-async function authenticate(auth: Authenticator, req: IncomingMessage): Promise<Principal> {
+async function authenticate(auth: Authenticator, req: IncomingMessage, services: GatewayServices, route: string): Promise<Principal> {
   try {
     return await auth.authenticate(req);
   } catch (err) {
-    const e = toGatewayError(err);
-    if (e.code === 'internal') throw new GatewayError('auth_unavailable', undefined, undefined, { cause: err });
+    let e = toGatewayError(err);
+    if (e.code === 'internal') e = new GatewayError('auth_unavailable', undefined, undefined, { cause: err });
+    services.audit?.authFailure(route, req, e.code);
     throw e;
   }
 }

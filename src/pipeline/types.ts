@@ -136,6 +136,20 @@ export interface InspectorContext {
   readonly signal: AbortSignal;
   /** Attach a note to the exchange (surfaces in audit). */
   note(key: string, value: unknown): void;
+  /** Report what a content inspector found (audit Data Security Finding): never the value itself. */
+  finding?(f: FindingReport): void;
+}
+
+export interface FindingReport {
+  inspector: string;
+  /** Finding type, e.g. `aws-access-key`. */
+  type: string;
+  /** RFC 6901 pointer to the string leaf in the message. */
+  pointer: string;
+  /** UTF-16 offsets in the leaf, when known. */
+  start?: number;
+  end?: number;
+  action: 'redacted' | 'blocked' | 'observed';
 }
 
 export interface Inspector {

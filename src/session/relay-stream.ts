@@ -24,6 +24,9 @@ interface Buffered {
 
 export type RelayState = 'live' | 'upstream-closed' | 'complete' | 'closed';
 
+/** How a stream ended, for audit: normally, the client left, the gateway cut it, upstream broke. */
+export type StreamEnding = 'completed' | 'cancelled' | 'cut' | 'failed';
+
 export interface RelayStreamOptions {
   id: string;
   /** Re-issue event ids (2025 era). Modern streams are not resumable and carry none. */
@@ -33,6 +36,8 @@ export interface RelayStreamOptions {
   /** How long a detached stream waits for a client to resume before it is dropped. */
   detachedTtlMs: number;
   onClose?: () => void;
+  /** Every event as it is emitted (audit segments); must not throw. */
+  onEmit?: (text: string, seq: number) => void;
 }
 
 export class RelayStream {
@@ -54,6 +59,12 @@ export class RelayStream {
   /** Abort the upstream read (set by whoever owns the upstream request). */
   abortUpstream: (() => void) | undefined;
   eventsSent = 0;
+  /** SSE bytes of the events emitted (what reached, or was buffered for, the client). */
+  bytesSent = 0;
+  /** Set once, by whatever ended the stream first (see StreamEnding). */
+  ending: StreamEnding | undefined;
+  /** Why it ended early: 'client-disconnect', 'credential_expired', an error code, … */
+  endCause: string | undefined;
 
   constructor(opts: RelayStreamOptions) {
     this.id = opts.id;
@@ -112,6 +123,8 @@ export class RelayStream {
       ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
     });
     this.eventsSent++;
+    this.bytesSent += text.length;
+    this.opts.onEmit?.(data, seq);
     if (this.opts.resumable && this.opts.capacity > 0) {
       this.buffer.push({ seq, text });
       if (this.buffer.length > this.opts.capacity) this.buffer.shift();
@@ -137,9 +150,17 @@ export class RelayStream {
     this.subscriber?.write(text);
   }
 
+  /** Records how the stream is ending, unless something already did. */
+  end(ending: StreamEnding, cause?: string): void {
+    if (this.ending !== undefined) return;
+    this.ending = ending;
+    this.endCause = cause;
+  }
+
   /** The upstream finished this stream normally. */
   complete(): void {
     if (this.state === 'closed') return;
+    this.end('completed');
     const delivered = this.attached;
     this.state = 'complete';
     this.endSubscriber();
@@ -158,6 +179,7 @@ export class RelayStream {
 
   /** Destroy the client connection without terminating the current event (a clean cut). */
   cut(): void {
+    this.end('cut');
     this.state = 'closed';
     this.subscriber?.destroy();
     this.subscriber = undefined;
@@ -166,6 +188,8 @@ export class RelayStream {
 
   close(): void {
     if (this.state === 'closed') return;
+    // Closed before it completed (nobody resumed it, the gateway is shutting down, …).
+    this.end('cancelled', this.attached ? 'closed' : 'client-disconnect');
     this.state = 'closed';
     this.endSubscriber();
     this.abortUpstream?.();
@@ -197,6 +221,7 @@ export class RelayStream {
     clearInterval(this.keepAlive);
     if (!this.opts.resumable) {
       // Modern era: closing the stream IS the cancellation (2026-07-28 streamable-http).
+      if (this.state === 'live') this.end('cancelled', 'client-disconnect');
       this.close();
       return;
     }

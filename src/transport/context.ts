@@ -11,9 +11,10 @@ import type { Classified, JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Config } from '../config/schema.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
-import type { Direction, Era, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
+import type { Direction, Era, FindingReport, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
 import type { Route } from '../routing/route.ts';
 import { RelayStream } from '../session/relay-stream.ts';
+import type { AuditTap } from './audit-tap.ts';
 import { watchCredential } from './credential-watch.ts';
 import type { Session, SessionStore } from '../session/sessions.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
@@ -34,6 +35,8 @@ export interface GatewayServices {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly approvals: ApprovalServices;
+  /** The audit trail, when enabled. */
+  readonly audit?: AuditTap | undefined;
 }
 
 export interface Exchange {
@@ -66,7 +69,17 @@ export interface Exchange {
   outcomesDropped: number;
   /** The error put on the wire for this exchange, if any. */
   errorCode?: ErrorCode;
+  /** What content inspectors found, by direction (bounded; for audit). */
+  findings?: Array<FindingReport & { direction: Direction; frameId?: string }>;
+  /** The response message, when the gateway parsed it (its result is digested for audit). */
+  response?: JsonRpcMessage;
+  /** A response body relayed unparsed, kept by reference for its audit digest (small bodies only). */
+  responseBytes?: Uint8Array[];
+  /** Request body size (bytes). */
+  bytesIn?: number;
 }
+
+const MAX_FINDINGS = 256;
 
 /** Outcomes kept per exchange for audit; a long stream's later ones are only counted. */
 const MAX_OUTCOMES = 64;
@@ -123,6 +136,10 @@ export function inspectorContext(ex: Exchange, direction: Direction): InspectorC
     note: (key, value) => {
       ex.notes[key] = value;
     },
+    finding: (f) => {
+      const list = (ex.findings ??= []);
+      if (list.length < MAX_FINDINGS) list.push({ ...f, direction });
+    },
   };
 }
 
@@ -177,11 +194,14 @@ export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
     capacity: cfg.streams.eventReplayBuffer,
     keepAliveMs: cfg.streams.keepAliveMs,
     detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
+    onEmit: (text, seq) => audit?.onEmit(text, seq),
     onClose: () => {
       session?.streams.delete(id);
       stopWatch();
+      audit?.onClose();
     },
   });
+  const audit = ex.services.audit?.watchStream(ex, stream);
   const stopWatch = watchCredential(ex, stream);
   session?.streams.set(id, stream);
   return stream;

@@ -32,6 +32,7 @@ export function watchCredential(ex: Exchange, stream: RelayStream): () => void {
     ex.services.metrics.countError('credential_expired');
     ex.services.logger.info({ route: ex.route.name, subject: principal.subject, reason }, 'stream ended: credential no longer valid');
     const id = stream.origin?.rpcId ?? null;
+    stream.end('cut', 'credential_expired');
     await stream.emit(JSON.stringify(errorMessage(id, new GatewayError('credential_expired', reason))));
     stream.close();
   };

@@ -12,19 +12,22 @@ import { GatewayError } from '../core/errors.ts';
 import type { ClaimBody, DirectSink, UpstreamHeaders } from '../upstream/dispatch.ts';
 import { pickHeaders } from './respond.ts';
 
+/** Same bound as the audit tap's (MAX_DIGESTED_BODY), kept here to avoid an import cycle. */
+const KEEP_LIMIT = 1024 * 1024;
+
 function isJson(headers: UpstreamHeaders): boolean {
   const ct = headers['content-type'];
   return typeof ct === 'string' && ct.startsWith('application/json');
 }
 
 /** The claim for a pass-through JSON response to `res`, bounded by `maxBytes`. */
-export function claimPassThroughJson(res: ServerResponse, maxBytes: number): ClaimBody {
+export function claimPassThroughJson(res: ServerResponse, maxBytes: number, keep?: Uint8Array[]): ClaimBody {
   return (statusCode, headers) => {
     if (statusCode !== 200 || !isJson(headers)) return undefined;
     const declared = headers['content-length'];
     const length = typeof declared === 'string' ? Number(declared) : undefined;
     if (length !== undefined && !(length <= maxBytes)) return undefined; // the general relay refuses it
-    return new PassThroughJsonSink(res, pickHeaders(headers), length, maxBytes);
+    return new PassThroughJsonSink(res, pickHeaders(headers), length, maxBytes, keep);
   };
 }
 
@@ -41,9 +44,12 @@ class PassThroughJsonSink implements DirectSink {
   #size = 0;
   #held: Buffer | undefined;
   #resume: () => void = () => {};
+  /** Audit: the body's chunks, by reference, for its digest (small bodies only). */
+  readonly #keep: Uint8Array[] | undefined;
   #abort: (reason: Error) => void = () => {};
 
-  constructor(res: ServerResponse, headers: Record<string, string>, length: number | undefined, max: number) {
+  constructor(res: ServerResponse, headers: Record<string, string>, length: number | undefined, max: number, keep?: Uint8Array[]) {
+    this.#keep = keep;
     this.#res = res;
     this.#headers = headers;
     this.#length = length;
@@ -68,6 +74,7 @@ class PassThroughJsonSink implements DirectSink {
       this.#abort(new GatewayError('upstream_event_too_large'));
       return true;
     }
+    if (this.#keep && this.#size <= KEEP_LIMIT) this.#keep.push(chunk);
     // One chunk is held back: the head goes out only when a second one arrives or the body ends,
     // so an upstream failing after its first bytes still becomes a JSON-RPC error, not a cut.
     const held = this.#held;

@@ -76,6 +76,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
   checkContentNegotiation(ex);
   const limits = ex.services.config.limits;
   const raw = await readBody(ex.req, limits.maxBodyBytes);
+  ex.bytesIn = raw.length;
   const parsed = parseBody(raw.toString('utf8'));
   // JSON-RPC 2.0 §6: "[]" is valid JSON but an Invalid Request (-32600), not a Parse error.
   if (!parsed.ok) throw new GatewayError(parsed.reason === 'empty batch' ? 'invalid_request' : 'parse_error', parsed.reason);
@@ -172,7 +173,7 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
         headersTimeoutMs: route.cfg.timeouts.requestMs,
         idleMs: ceiling === 0 ? 0 : route.cfg.timeouts.idleMs,
       },
-      passesJsonUnread(ex) ? claimPassThroughJson(ex.res, ex.services.config.limits.maxEventBytes) : undefined,
+      passesJsonUnread(ex) ? claimPassThroughJson(ex.res, ex.services.config.limits.maxEventBytes, ex.services.audit ? (ex.responseBytes = []) : undefined) : undefined,
     );
     ex.services.metrics.observeUpstream(route.name, Number(process.hrtime.bigint() - started) / 1e9);
     if (!r.direct) {

@@ -18,6 +18,7 @@ import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
+import { MAX_DIGESTED_BODY } from './audit-tap.ts';
 import { inspect, inspectorContext, makeFrame, observer, type Exchange } from './context.ts';
 import { blockError, errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
@@ -107,6 +108,7 @@ async function inspectMessage(
   const msg = c.value;
   if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && msg.id === ex.request?.rpcId) {
     out.responded = true;
+    ex.response = msg.message;
     if (ex.approved && msg.kind === 'result') {
       const wrapped = wrapApprovedInputRequired(ex, msg.message);
       if (wrapped !== msg.message) {
@@ -225,6 +227,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       stream.upstreamClosed();
       return out;
     }
+    stream.end(e?.code === 'upstream_event_too_large' || e?.code === 'idle_timeout' || e?.code === 'upstream_timeout' ? 'cut' : 'failed', e?.code ?? mapUpstreamError(err).code);
     if (!out.responded && ex.request?.rpcId !== undefined) {
       // Connection-level failures keep `e` undefined (resumable above); say which one it was.
       const ge = e ?? mapUpstreamError(err);
@@ -256,6 +259,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
     // one syscall), and the head goes out only once the first chunk passed the limit check.
     let size = 0;
     let held: Buffer | undefined;
+    const keep: Uint8Array[] | undefined = ex.services.audit ? (ex.responseBytes = []) : undefined;
     try {
       for await (const chunk of up.body) {
         size += (chunk as Buffer).length;
@@ -264,6 +268,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
           if (res.headersSent) res.destroy();
           throw new GatewayError('upstream_event_too_large');
         }
+        if (keep && size <= MAX_DIGESTED_BODY) keep.push(chunk as Buffer);
         if (held === undefined) {
           held = chunk as Buffer;
           continue;

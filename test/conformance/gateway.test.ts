@@ -29,6 +29,7 @@ import { silentLogger } from '../../src/telemetry/logger.ts';
 import { startConformanceServer, type RunningConformanceServer } from '../fixtures/conformance-server/server.ts';
 import { startServerEverything, type RunningServerEverything } from '../fixtures/server-everything.ts';
 import { runConformance, type ConformanceRun, type Requirements, type ScenarioResult } from './run-suite.ts';
+import { tempDataDir } from '../support/data-dir.ts';
 
 const REVISIONS: readonly Requirements[] = ['2025-11-25', '2026-07-28'];
 
@@ -55,7 +56,7 @@ async function gatewayInFront(upstream: string): Promise<{ gateway: Gateway; url
     },
     rateLimits: { limits: [{ name: 'generous', scope: 'principal', capacity: 100000, refillPerSecond: 10000 }] },
   });
-  const gateway = await startGateway({ config, admin: false, logger: silentLogger });
+  const gateway = await startGateway({ dataDir: tempDataDir(), config, admin: false, logger: silentLogger });
   // The route path quickConfig gave the single route (default `/mcp`).
   return { gateway, url: `${gateway.url}${config.routes[0]!.path}` };
 }

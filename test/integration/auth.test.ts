@@ -28,6 +28,7 @@ import { silentLogger } from '../../src/telemetry/logger.ts';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { expectGatewayError, modernEcho, parseJson, post, send, sseData, type Reply } from './support/hostile-harness.ts';
 import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.ts';
+import { tempDataDir } from '../support/data-dir.ts';
 
 const SCOPE = 'mcp:tools';
 
@@ -63,7 +64,7 @@ describe('identity: OAuth resource server in front of an upstream', () => {
         },
       ],
     };
-    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger });
+    gw = await startGateway({ dataDir: tempDataDir(), config: ConfigSchema.parse(input), admin: false, logger: silentLogger });
     resource = `${gw.url}/mcp`;
   });
   after(async () => {

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { modernCall } from './support/gateway.ts';
+import { tempDataDir } from '../support/data-dir.ts';
 
 let demo: DemoServer;
 let gw: Gateway;
@@ -49,7 +50,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'portcullis-ops-'));
   file = join(dir, 'gateway.yaml');
   await writeFile(file, yaml(demo.url, false));
-  gw = await startGateway({ config: await loadConfig(file), configPath: file, logger: silentLogger });
+  gw = await startGateway({ dataDir: tempDataDir(), config: await loadConfig(file), configPath: file, logger: silentLogger });
 });
 
 after(async () => {

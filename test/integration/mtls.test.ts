@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { makeTestPki, type TestPki } from '../support/certs.ts';
 import { modernEcho } from './support/hostile-harness.ts';
+import { tempDataDir } from '../support/data-dir.ts';
 
 describe('mTLS client certificates as principals', () => {
   let pki: TestPki;
@@ -22,7 +23,7 @@ describe('mTLS client certificates as principals', () => {
   before(async () => {
     pki = makeTestPki();
     demo = await startDemoServer({ port: 0 });
-    gw = await startGateway({
+    gw = await startGateway({ dataDir: tempDataDir(),
       config: ConfigSchema.parse({
         server: { port: 0, tls: { certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.caFile, clientCertificates: 'optional' } },
         logging: { level: 'silent' },

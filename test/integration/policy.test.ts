@@ -14,6 +14,7 @@ import { startDemoServer, type DemoServer } from '../../src/demo/server.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { identifyByHeader, MODERN, parseJson, post, type Loose } from './support/hostile-harness.ts';
+import { tempDataDir } from '../support/data-dir.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
@@ -58,7 +59,7 @@ describe('policy, rate limits and approval through the gateway', () => {
 
   before(async () => {
     demo = await startDemoServer({ port: 0 });
-    gw = await startGateway({
+    gw = await startGateway({ dataDir: tempDataDir(),
       config: config(demo.url, POLICY, {
         rateLimits: { limits: [{ name: 'echo-burst', scope: 'principal-tool', match: { tools: ['echo'] }, capacity: 3, refillPerSecond: 0.01 }] },
         approvals: { timeoutMs: 10_000 },
@@ -214,7 +215,7 @@ describe('policy dry-run', () => {
   let gw: Gateway;
   before(async () => {
     demo = await startDemoServer({ port: 0 });
-    gw = await startGateway({ config: config(demo.url, { ...POLICY, mode: 'dry-run' }), identify: identifyByHeader, logger: silentLogger });
+    gw = await startGateway({ dataDir: tempDataDir(), config: config(demo.url, { ...POLICY, mode: 'dry-run' }), identify: identifyByHeader, logger: silentLogger });
   });
   after(async () => {
     await gw.close();
@@ -237,7 +238,7 @@ describe('policy over session counters', () => {
   before(async () => {
     demo = await startDemoServer({ port: 0 });
     const budget = { default: 'allow' as const, rules: [{ name: 'budget', when: 'session.counters[?"tool_calls"].orValue(0) >= 2', decision: 'deny' as const, reason: 'session-budget' }] };
-    gw = await startGateway({ config: config(demo.url, budget), identify: identifyByHeader, admin: false, logger: silentLogger });
+    gw = await startGateway({ dataDir: tempDataDir(), config: config(demo.url, budget), identify: identifyByHeader, admin: false, logger: silentLogger });
   });
   after(async () => {
     await gw.close();

@@ -28,6 +28,7 @@ import { POLICY_INSPECTORS, startTestGateway } from './support/sdk-gateway.ts';
 import { rawInitialize, rpcId } from './support/sdk-raw.ts';
 import { startV1Upstream } from './support/sdk-v1-upstream.ts';
 import { startV2Upstream } from './support/sdk-v2-upstream.ts';
+import { tempDataDir } from '../support/data-dir.ts';
 
 const KEY = 'AKIAABCDEFGHIJKLMNOP';
 const pinned = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
@@ -198,7 +199,7 @@ describe('H: timeouts.requestMs firing while a stream is being relayed', () => {
   async function gatewayWithRequestMs(upstream: string, requestMs: number) {
     const config = quickConfig({ upstream, port: 0, adminPort: 0 });
     config.routes[0]!.timeouts.requestMs = requestMs;
-    return startGateway({ config, admin: false, logger: silentLogger });
+    return startGateway({ dataDir: tempDataDir(), config, admin: false, logger: silentLogger });
   }
 
   it('2025: the client gets the gateway upstream_timeout error, not silence', async () => {

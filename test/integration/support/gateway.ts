@@ -4,6 +4,7 @@ import { startGateway, type Gateway, type GatewayOptions } from '../../../src/ga
 import { quickConfig } from '../../../src/config/quick.ts';
 import type { Config } from '../../../src/config/schema.ts';
 import { silentLogger } from '../../../src/telemetry/logger.ts';
+import { tempDataDir } from '../../support/data-dir.ts';
 
 export interface Harness {
   demo: DemoServer;
@@ -20,7 +21,7 @@ export async function startHarness(
   const demo = await startDemoServer({ port: 0, ...demoOpts });
   const config = structuredClone(quickConfig({ upstream: demo.url, port: 0, adminPort: 0 })) as Config;
   tweak(config);
-  const gateway = await startGateway({ config, admin: false, logger: silentLogger, ...gwOpts });
+  const gateway = await startGateway({ dataDir: tempDataDir(), config, admin: false, logger: silentLogger, ...gwOpts });
   return {
     demo,
     gateway,

@@ -16,6 +16,7 @@ import { startGateway, type Gateway } from '../../../src/gateway.ts';
 import type { Identify } from '../../../src/listener/handler.ts';
 import type { Inspector } from '../../../src/pipeline/types.ts';
 import { silentLogger } from '../../../src/telemetry/logger.ts';
+import { tempDataDir } from '../../support/data-dir.ts';
 
 export { ACCEPT, MODERN };
 
@@ -64,7 +65,7 @@ export interface StackOptions extends ConfigPatch {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const demo = opts.upstream === undefined ? await startDemoServer({ port: 0 }) : undefined;
   const config = makeConfig(opts.upstream ?? demo!.url, opts);
-  const gw = await startGateway({
+  const gw = await startGateway({ dataDir: tempDataDir(),
     config,
     admin: false,
     logger: silentLogger,

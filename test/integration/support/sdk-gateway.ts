@@ -8,6 +8,7 @@ import { startGateway } from '../../../src/gateway.ts';
 import { quickConfig } from '../../../src/config/quick.ts';
 import { InspectorSchema, type InspectorConfig } from '../../../src/config/schema.ts';
 import { silentLogger } from '../../../src/telemetry/logger.ts';
+import { tempDataDir } from '../../support/data-dir.ts';
 
 export interface TestGateway {
   readonly gateway: Gateway;
@@ -25,7 +26,7 @@ export const POLICY_INSPECTORS: readonly unknown[] = [
 export async function startTestGateway(upstream: string, inspectors: readonly unknown[] = []): Promise<TestGateway> {
   const config = quickConfig({ upstream, port: 0, adminPort: 0 });
   config.routes[0]!.inspectors = inspectors.map((i) => InspectorSchema.parse(i) as InspectorConfig);
-  const gateway = await startGateway({ config, admin: false, logger: silentLogger });
+  const gateway = await startGateway({ dataDir: tempDataDir(), config, admin: false, logger: silentLogger });
   return {
     gateway,
     mcpUrl: new URL(`${gateway.url}/mcp`),

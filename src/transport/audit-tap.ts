@@ -1,0 +1,215 @@
+/**
+ * Where the data path meets the audit trail: facts about exchanges, streams, findings and
+ * refused credentials, turned into records (audit/record.ts) and appended to the log without
+ * blocking (audit/pipeline.ts). Everything here is synchronous and cheap; the log does the I/O.
+ *
+ * Records per call: one API Activity record when the exchange ends (the decision, every
+ * inspector's verdict, digests of arguments and result, bytes, timing), one Data Security
+ * Finding per finding type, and for SSE streams an `opened` record, `segment` records as events
+ * pass (every SEGMENT_EVENTS events) and exactly one `closed` record saying how it ended —
+ * completed, cancelled (the client left: what it received is the partial record), cut (the
+ * gateway ended it) or failed (the upstream broke).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Audit } from '../audit/index.ts';
+import type { ExchangeContext, InspectorFacts, StreamEventFacts, TargetFacts, VerdictKind } from '../audit/facts.ts';
+import { inspectorFacts } from '../audit/record.ts';
+import { GatewayError, type ErrorCode } from '../core/errors.ts';
+import type { RelayStream } from '../session/relay-stream.ts';
+import type { Exchange } from './context.ts';
+
+/** Events per stream segment record: one record per event would double the trail for chatty streams. */
+const SEGMENT_EVENTS = 100;
+/** Response bodies kept by reference for their digest only up to this size. */
+export const MAX_DIGESTED_BODY = 1024 * 1024;
+
+const BLOCKING: ReadonlySet<ErrorCode> = new Set([
+  'blocked',
+  'policy_denied',
+  'rate_limited',
+  'approval_denied',
+  'approval_timeout',
+  'approval_state_invalid',
+  'approval_required',
+  'inspector_failed',
+  'message_too_large',
+]);
+
+function targetOf(ex: Exchange): TargetFacts | undefined {
+  const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
+  switch (ex.request?.method) {
+    case 'tools/call':
+      return typeof params?.['name'] === 'string' ? { type: 'tool', name: params['name'] } : undefined;
+    case 'prompts/get':
+      return typeof params?.['name'] === 'string' ? { type: 'prompt', name: params['name'] } : undefined;
+    case 'resources/read':
+      return typeof params?.['uri'] === 'string' ? { type: 'resource', name: params['uri'] } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export class AuditTap {
+  readonly #audit: Audit;
+  readonly #policyVersion: () => string | undefined;
+  readonly #contexts = new WeakMap<Exchange, ExchangeContext>();
+
+  constructor(audit: Audit, policyVersion: () => string | undefined) {
+    this.#audit = audit;
+    this.#policyVersion = policyVersion;
+  }
+
+  /** Fail-closed posture: a call the trail could not record is refused before it starts. */
+  refusal(): GatewayError | undefined {
+    if (this.#audit.log.accepting()) return undefined;
+    return new GatewayError('audit_unavailable', this.#audit.log.refusal());
+  }
+
+  /** A refused credential (RFC 6750 failures): Authentication record, failure. */
+  authFailure(route: string, req: IncomingMessage, code: ErrorCode): void {
+    const { records, log } = this.#audit;
+    log.append(
+      records.auth({
+        time: Date.now(),
+        outcome: 'failure',
+        method: typeof req.headers.authorization === 'string' ? 'bearer' : 'none',
+        reason: code,
+        route,
+        client: { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'] } : {}) },
+      }),
+    );
+  }
+
+  context(ex: Exchange): ExchangeContext {
+    let ctx = this.#contexts.get(ex);
+    if (ctx) return ctx;
+    const info = ex.session?.clientInfo;
+    const target = targetOf(ex);
+    const policyVersion = this.#policyVersion();
+    ctx = {
+      exchangeId: ex.id,
+      principal: ex.principal,
+      client: {
+        ...(info?.name !== undefined ? { name: info.name } : {}),
+        ...(info?.version !== undefined ? { version: info.version } : {}),
+        ...(ex.req.socket.remoteAddress ? { address: ex.req.socket.remoteAddress } : {}),
+        ...(typeof ex.req.headers['user-agent'] === 'string' ? { userAgent: ex.req.headers['user-agent'] } : {}),
+      },
+      route: ex.route.name,
+      upstream: { name: ex.route.name, url: ex.route.cfg.upstream.url },
+      era: ex.era,
+      ...(ex.protocolVersion ? { protocolVersion: ex.protocolVersion } : {}),
+      ...(ex.session ? { sessionId: ex.session.id } : {}),
+      method: ex.rpcMethod ?? ex.req.method ?? '',
+      ...(ex.request?.rpcId !== undefined ? { rpcId: ex.request.rpcId } : {}),
+      ...(target ? { target } : {}),
+      ...(policyVersion ? { policyVersion } : {}),
+    };
+    this.#contexts.set(ex, ctx);
+    return ctx;
+  }
+
+  /** Hooks for one client-facing SSE stream: opened on the first event, segments, closed once. */
+  watchStream(ex: Exchange, stream: RelayStream): { onEmit: (text: string, seq: number) => void; onClose: () => void } {
+    const started = Date.now();
+    let opened = false;
+    let segment: { first: number; texts: string[]; bytes: number } | undefined;
+    const base = (): Pick<StreamEventFacts, 'context' | 'streamId' | 'transport'> => ({ context: this.context(ex), streamId: stream.id, transport: 'sse' });
+    const flush = (): void => {
+      if (!segment) return;
+      const s = segment;
+      segment = undefined;
+      this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'segment', firstIndex: s.first, count: s.texts.length, bytes: s.bytes, messages: s.texts }));
+    };
+    return {
+      onEmit: (text, seq) => {
+        if (!opened) {
+          opened = true;
+          this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'opened' }));
+        }
+        segment ??= { first: seq, texts: [], bytes: 0 };
+        segment.texts.push(text);
+        segment.bytes += Buffer.byteLength(text);
+        if (segment.texts.length >= SEGMENT_EVENTS) flush();
+      },
+      onClose: () => {
+        flush();
+        const end = stream.ending ?? 'cancelled';
+        this.#audit.log.append(
+          this.#audit.records.stream({
+            ...base(),
+            time: Date.now(),
+            phase: 'closed',
+            end,
+            ...(stream.endCause ? { cause: stream.endCause } : {}),
+            sent: { events: stream.eventsSent, bytes: stream.bytesSent },
+            durationMs: Date.now() - started,
+          }),
+        );
+      },
+    };
+  }
+
+  /** The exchange is over (its HTTP response finished or was abandoned): decision + findings. */
+  exchangeEnd(ex: Exchange, status: number, bytesOut: number): void {
+    const { records, log } = this.#audit;
+    const ctx = this.context(ex);
+    const now = Date.now();
+    const inspectors: InspectorFacts[] = inspectorFacts(ex.outcomes);
+    const reasons = [...new Set(ex.outcomes.flatMap((o) => o.reasons))];
+    const verdict: VerdictKind =
+      ex.errorCode !== undefined && BLOCKING.has(ex.errorCode)
+        ? 'block'
+        : ex.outcomes.some((o) => o.verdict === 'redact' || o.verdict === 'rewrite')
+          ? 'redact'
+          : 'allow';
+    const approval = ex.notes['approval'] as { channel?: string; decision?: string } | undefined;
+    const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
+    const findings = ex.findings ?? [];
+    const events = [
+      records.exchange({
+        ...ctx,
+        time: ex.startedAt,
+        endTime: now,
+        verdict,
+        ...(reasons.length > 0 ? { reasons } : {}),
+        ...(ex.errorCode !== undefined ? { errorCode: ex.errorCode } : {}),
+        ...(inspectors.length > 0 ? { inspectors } : {}),
+        ...(ex.outcomesDropped > 0 ? { inspectorsDropped: ex.outcomesDropped } : {}),
+        ...(approval?.decision ? { approval: { outcome: approvalOutcome(approval.decision), ...(approval.channel ? { channel: approval.channel } : {}) } } : {}),
+        ...(findings.length > 0 ? { findingTypes: findings.map((f) => f.type) } : {}),
+        ...(params && 'arguments' in params ? { arguments: params['arguments'] } : {}),
+        ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBytes ? { resultBytes: ex.responseBytes } : {}),
+        bytes: { ...(ex.bytesIn !== undefined ? { request: ex.bytesIn } : {}), response: bytesOut },
+        upstreamStatus: status,
+        ...(Object.keys(ex.notes).length > 0 ? { notes: ex.notes } : {}),
+      }),
+    ];
+    // One Data Security Finding per inspector, direction and action.
+    const groups = new Map<string, typeof findings>();
+    for (const f of findings) {
+      const key = `${f.inspector}\u0000${f.direction}\u0000${f.action}`;
+      const g = groups.get(key);
+      if (g) g.push(f);
+      else groups.set(key, [f]);
+    }
+    for (const g of groups.values()) {
+      const first = g[0]!;
+      events.push(
+        ...records.findings({
+          context: ctx,
+          time: now,
+          inspector: first.inspector,
+          direction: first.direction,
+          action: first.action,
+          findings: g.map((f) => ({ type: f.type, pointer: f.pointer, ...(f.start !== undefined ? { start: f.start } : {}), ...(f.end !== undefined ? { end: f.end } : {}) })),
+        }),
+      );
+    }
+    log.append(events);
+  }
+}
+
+function approvalOutcome(decision: string): 'pending' | 'approved' | 'denied' | 'timeout' {
+  return decision === 'approved' || decision === 'denied' || decision === 'timeout' ? decision : 'pending';
+}
