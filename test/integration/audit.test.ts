@@ -1,0 +1,193 @@
+/**
+ * The audit trail as the data path writes it: what a security lead reads after the fact.
+ * Real gateway, real demo upstream, the default SQLite sink in a private directory, read back
+ * with the `portcullis audit` CLI code (verify, query).
+ */
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runAuditCli } from '../../src/audit/index.ts';
+import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { startDemoServer, type DemoServer } from '../../src/demo/server.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/telemetry/logger.ts';
+import { tempDataDir } from '../support/data-dir.ts';
+import { identifyByHeader, MODERN, parseJson, post } from './support/hostile-harness.ts';
+
+const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+function call(gw: Gateway, who: string, name: string, args: Record<string, unknown>, id: number) {
+  return post(gw.port, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: meta } }, {
+    'x-test-user': who,
+    'mcp-protocol-version': MODERN,
+    'mcp-method': 'tools/call',
+    'mcp-name': name,
+  });
+}
+
+async function cli(argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const io = { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((out += s), true) } };
+  const code = await runAuditCli(argv, io as never);
+  return { code, out };
+}
+
+describe('audit trail through the gateway', () => {
+  let demo: DemoServer;
+  let gw: Gateway;
+  let dir: string;
+
+  before(async () => {
+    demo = await startDemoServer({ port: 0 });
+    dir = tempDataDir();
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      routes: [
+        {
+          name: 'tools',
+          path: '/mcp',
+          upstream: { url: demo.url },
+          inspectors: [{ type: 'redact', patterns: [{ name: 'demo-key', regex: 'sk-demo-[A-Za-z0-9]{8,}' }] }],
+        },
+      ],
+      policy: { default: 'allow', rules: [{ name: 'no-add-for-bob', when: 'tool.name == "add" && principal.subject == "bob"', decision: 'deny', reason: 'bob-no-add' }] },
+    };
+    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: dir });
+  });
+  after(async () => {
+    await gw?.close();
+    await demo.close();
+  });
+
+  const db = () => join(dir, '.portcullis', 'audit.db');
+
+  it('records allowed, blocked and redacted calls, with findings by type and never the secret', async () => {
+    assert.equal((await call(gw, 'alice', 'echo', { text: 'plain' }, 1)).status, 200);
+    assert.equal(parseJson(await call(gw, 'bob', 'add', { a: 1, b: 2 }, 2)).error.data.code, 'policy_denied');
+    const leaked = parseJson(await call(gw, 'alice', 'echo', { text: 'key sk-demo-ABCDEFGH1234 here' }, 3));
+    assert.doesNotMatch(JSON.stringify(leaked), /sk-demo-ABCDEFGH1234/);
+
+    // Delivery is asynchronous: the CLI reads what the sink holds.
+    let rows: Array<Record<string, any>> = [];
+    for (let i = 0; i < 100; i++) {
+      const q = await cli(['query', '--db', db(), '--kind', 'exchange', '--json']);
+      rows = q.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      if (rows.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const byId = new Map(rows.map((r) => [r.unmapped?.rpc_id ?? r.api?.request?.uid, r]));
+    assert.ok(rows.length >= 3, `exchange records: ${rows.length}`);
+    const blocked = rows.find((r) => r.unmapped?.verdict === 'block');
+    assert.ok(blocked, 'the denied call has a block record');
+    assert.deepEqual(blocked!.unmapped.reasons, ['policy/bob-no-add']);
+    assert.equal(blocked!.status_code, 'policy_denied');
+    const redacted = rows.find((r) => r.unmapped?.verdict === 'redact');
+    assert.ok(redacted, 'the redacted call has a redact record');
+    assert.ok(redacted!.unmapped.finding_types.includes('demo-key'));
+    assert.match(redacted!.unmapped.digests.arguments, /^hmac-sha256:/, 'arguments are digested');
+    void byId;
+    const everything = (await cli(['query', '--db', db(), '--json'])).out;
+    assert.doesNotMatch(everything, /sk-demo-ABCDEFGH1234/, 'the trail never holds the secret');
+    const findings = (await cli(['query', '--db', db(), '--finding', 'demo-key', '--json'])).out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.ok(findings.some((f) => f.class_uid === 2006), 'a Data Security Finding (OCSF 2006) for the redacted key');
+  });
+
+  it('a streaming call whose client disconnects mid-stream is recorded as partial, with what was sent', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'countdown', arguments: { from: 50, intervalMs: 20 }, _meta: { ...meta, progressToken: 'p9' } } });
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: gw.port,
+          path: '/mcp',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'carol', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'countdown' },
+        },
+        (res) => {
+          let events = 0;
+          res.on('data', (c: Buffer) => {
+            events += c.toString().split('\n\n').length - 1;
+            if (events >= 3) {
+              req.destroy(); // the client walks away mid-stream
+              resolve();
+            }
+          });
+          res.on('error', () => {});
+        },
+      );
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.end(body);
+      setTimeout(() => reject(new Error('no events')), 5000).unref();
+    });
+    let closed: Record<string, any> | undefined;
+    for (let i = 0; i < 100 && !closed; i++) {
+      const out = (await cli(['query', '--db', db(), '--kind', 'stream', '--json'])).out;
+      closed = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.unmapped?.stream?.phase === 'closed');
+      if (!closed) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(closed, 'a stream closed record');
+    const stream = closed!.unmapped.stream;
+    assert.equal(stream.end, 'cancelled');
+    assert.equal(stream.partial, true);
+    assert.equal(stream.cause, 'client-disconnect');
+    assert.ok(stream.sent.events >= 1, `what was sent: ${JSON.stringify(stream.sent)}`);
+    assert.ok(stream.sent.events < 50, 'partial: the stream did not run to its end');
+  });
+
+  it('the chain verifies', async () => {
+    const v = await cli(['verify', '--db', db()]);
+    assert.equal(v.code, 0, v.out);
+  });
+});
+
+describe('audit posture: fail closed when the trail cannot keep up', () => {
+  let demo: DemoServer;
+  let gw: Gateway;
+  let sink: Server;
+
+  before(async () => {
+    demo = await startDemoServer({ port: 0 });
+    // A webhook receiver that is down (503) for the whole test: every record spools.
+    sink = createServer((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/audit`;
+    gw = await startGateway({
+      config: ConfigSchema.parse({
+        server: { port: 0 },
+        logging: { level: 'silent' },
+        routes: [{ name: 'tools', path: '/mcp', upstream: { url: demo.url } }],
+        audit: { sinks: [{ type: 'webhook', url, secret: 'webhook-secret-0123456789' }], spoolMaxBytes: 4096, posture: 'fail-closed' },
+      }),
+      identify: identifyByHeader,
+      admin: false,
+      logger: silentLogger,
+      dataDir: tempDataDir(),
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await demo.close();
+    sink.close();
+  });
+
+  it('with the spool full, new calls are refused with 503 / audit_unavailable, not made unrecorded', async () => {
+    // The sink's in-memory window (2,048 records) fills first, then the 4 KiB spool.
+    let refused: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 400 && !refused; i++) {
+      const batch = await Promise.all(Array.from({ length: 16 }, (_, k) => call(gw, 'dave', 'echo', { text: `call ${i}.${k}` }, i * 16 + k)));
+      for (const r of batch) {
+        if (r.status === 503) refused ??= r;
+        else assert.equal(r.status, 200, r.text);
+      }
+    }
+    assert.ok(refused, 'the gateway started refusing once the spool was full');
+    assert.equal(parseJson(refused!).error.data.code, 'audit_unavailable');
+  });
+});
