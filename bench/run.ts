@@ -56,6 +56,7 @@ const PROFILES = `${RESULTS}profiles/`;
 
 const TARGETS = {
   passVsNginx: 0.8,
+  auditOnVsOff: 0.9,
   pipelineVsNginx: 0.6,
   addedP50Ms: 1,
   perEventMs: 1,
@@ -495,6 +496,7 @@ async function main(): Promise<void> {
   const upstream = await Child.start('upstream', 'upstream', { responseMode: 'auto' });
   const gwPass = await Child.start('gateway-pass', 'gateway', { upstream: upstream.url });
   const gwPipe = await Child.start('gateway-pipeline', 'gateway', { upstream: upstream.url, pipeline: true });
+  const gwAudit = await Child.start('gateway-audit', 'gateway', { upstream: upstream.url, audit: true });
   let nginx: Nginx | undefined;
   let nginxVersion = '';
   const sections: string[] = [];
@@ -511,7 +513,7 @@ async function main(): Promise<void> {
       ...(nginx ? [{ name: 'nginx (proxy_buffering off)', url: nginx.url, proxyPids: nginx.pids }] : []),
     ];
     // Idle proxies are ours, not "other jobs", whichever target is being measured.
-    OTHER_OURS.add(gwPass.pid).add(gwPipe.pid);
+    OTHER_OURS.add(gwPass.pid).add(gwPipe.pid).add(gwAudit.pid);
     for (const pid of nginx?.pids() ?? []) OTHER_OURS.add(pid);
     const ratioTargets = { 'gateway (no inspectors)': TARGETS.passVsNginx, 'gateway (pipeline on)': TARGETS.pipelineVsNginx };
     const modern = new Map(targets.map((t) => [t.name, modernEcho(new URL(t.url).pathname)]));
@@ -527,6 +529,24 @@ async function main(): Promise<void> {
         ratioTargets,
       ),
     );
+
+    // 1a'. The audit trail's cost: the same pass-through gateway with audit on (SQLite sink) and
+    // off, interleaved in the same run.
+    const auditTargets: Target[] = [
+      { name: 'gateway, audit off', url: gwPass.url, proxyPids: () => [gwPass.pid] },
+      { name: 'gateway, audit on (SQLite)', url: gwAudit.url, proxyPids: () => [gwAudit.pid] },
+    ];
+    const auditRows = await measureAll(auditTargets, upstream.pid, new Map(auditTargets.map((t) => [t.name, modernEcho(new URL(t.url).pathname)])), {
+      concurrency: CONCURRENCY, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, rounds: ROUNDS, label: 'audit on/off', prewarmMs: PREWARM_MS / 2,
+    });
+    sections.push(
+      throughputTable(
+        `Throughput with the audit trail on vs off: 2026-07-28 \`tools/call echo\`, no inspectors (${CONCURRENCY} in flight; ${ROUNDS} interleaved rounds)`,
+        auditRows,
+        {},
+      ),
+    );
+    await gwAudit.stop();
 
     // 1b. Added latency at 1 in flight.
     const lowRows = await measureAll(targets, upstream.pid, modern, {
@@ -593,6 +613,7 @@ async function main(): Promise<void> {
     const ngx = modernRows.find((r) => r.target.startsWith('nginx'));
     const passRow = modernRows.find((r) => r.target === 'gateway (no inspectors)')!;
     const pipeRow = modernRows.find((r) => r.target === 'gateway (pipeline on)')!;
+    const auditRatio = auditRows[1]!.load.rps / auditRows[0]!.load.rps;
     const lowDirect = lowRows[0]!;
     const lowPass = lowRows.find((r) => r.target === 'gateway (no inspectors)')!;
     const lowPipe = lowRows.find((r) => r.target === 'gateway (pipeline on)')!;
@@ -604,6 +625,7 @@ async function main(): Promise<void> {
     summary.push(
       ['pass-through throughput ÷ nginx', `≥ ${TARGETS.passVsNginx}×`, ngx ? `${fmt(ratio(passRow))}× (${fmtInt(passRow.load.rps)} vs ${fmtInt(ngx.load.rps)} req/s)` : 'no nginx', ngx ? verdict(ratio(passRow) >= TARGETS.passVsNginx) : '–'],
       ['pipeline-on throughput ÷ nginx', `≥ ${TARGETS.pipelineVsNginx}×`, ngx ? `${fmt(ratio(pipeRow))}× (${fmtInt(pipeRow.load.rps)} req/s)` : 'no nginx', ngx ? verdict(ratio(pipeRow) >= TARGETS.pipelineVsNginx) : '–'],
+      ['throughput with audit on (SQLite) ÷ audit off', `≥ ${TARGETS.auditOnVsOff}×`, `${fmt(auditRatio)}× (${fmtInt(auditRows[1]!.load.rps)} vs ${fmtInt(auditRows[0]!.load.rps)} req/s)`, verdict(auditRatio >= TARGETS.auditOnVsOff)],
       ['added p50 latency, 1 in flight (no inspectors / pipeline on)', `≤ ${TARGETS.addedP50Ms} ms`, `${fmt(added(lowPass), 3)} / ${fmt(added(lowPipe), 3)} ms`, verdict(added(lowPass) <= TARGETS.addedP50Ms && added(lowPipe) <= TARGETS.addedP50Ms)],
       ['stream per-event added delay p50 (no inspectors / pipeline on)', `≤ ${TARGETS.perEventMs} ms`, `${fmt(streamPass.addedP50, 3)} / ${fmt(streamPipe.addedP50, 3)} ms (p99 ${fmt(streamPass.addedP99, 3)} / ${fmt(streamPipe.addedP99, 3)})`, verdict(Math.max(streamPass.addedP50, streamPipe.addedP50) <= TARGETS.perEventMs)],
       [`memory per idle stream, RSS (${memRows.length > 1 ? '2026 countdown / 2025 GET' : '2026 countdown'})`, `≤ ${TARGETS.kbPerStream} KB`, memRows.map((m) => `${fmt(m.kbPerStream, 1)} KB`).join(' / ') + ` (${fmtInt(memMain.held)} streams)`, verdict(memRows.every((m) => m.kbPerStream <= TARGETS.kbPerStream))],

@@ -139,7 +139,7 @@ describe('audit trail through the gateway', () => {
   });
 
   it('the chain verifies', async () => {
-    const v = await cli(['verify', '--db', db()]);
+    const v = await cli(['verify', '--db', db(), '--keys', join(dir, '.portcullis', 'audit-keys')]);
     assert.equal(v.code, 0, v.out);
   });
 });
