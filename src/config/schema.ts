@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { ApprovalsSchema } from '../approval/config.ts';
 import { AuditSchema } from '../audit/config.ts';
+import { CustomRuleSet } from '../detectors/custom.ts';
 import { AuthSchema } from '../identity/config.ts';
 import { PinningSchema } from '../pinning/config.ts';
 import { PolicySchema } from '../policy/config.ts';
@@ -250,7 +251,53 @@ export const RedactInspectorSchema = z
   .strict()
   .describe('Replaces regex matches in every string of every message, both directions.');
 
-export const InspectorSchema = z.discriminatedUnion('type', [MethodDenyInspectorSchema, RedactInspectorSchema]);
+const dlpAction = z.enum(['redact', 'block', 'alert']);
+const contentFamily = z.enum(['secret', 'pii', 'marker', 'custom']);
+
+export const DlpInspectorSchema = z
+  .object({
+    type: z.literal('dlp'),
+    name: inspectorName.optional(),
+    families: z.array(contentFamily).min(1).default(['secret', 'pii', 'marker']).describe('Detector families to run (custom runs when custom rules are given).'),
+    minConfidence: z.number().min(0).max(1).default(0.5).describe('Findings below this confidence are ignored.'),
+    direction: z.enum(['both', 'request', 'response']).default('both').describe('Client→server (request), server→client (response) or both.'),
+    actions: z
+      .object({
+        default: dlpAction.default('redact').describe("What a finding does: 'redact' masks it as [REDACTED:<type>], 'block' refuses the message (or cuts the stream), 'alert' only reports it."),
+        families: z.partialRecord(contentFamily, dlpAction).default({}).describe('Action per family, e.g. { pii: alert }.'),
+        types: z.record(z.string().regex(/^[a-z0-9-]+$/), dlpAction).default({}).describe('Action per finding type (rule id), e.g. { private-key: block }.'),
+      })
+      .strict()
+      .prefault({}),
+    custom: z
+      .object({
+        dictionaries: z
+          .array(z.object({ id: z.string().regex(/^[a-z0-9-]+$/), terms: z.array(z.string().min(1)).min(1), caseSensitive: z.boolean().optional(), wholeWord: z.boolean().optional() }).strict())
+          .default([]),
+        regexes: z
+          .array(z.object({ id: z.string().regex(/^[a-z0-9-]+$/), pattern: z.string().min(1), caseInsensitive: z.boolean().optional(), keywords: z.array(z.string().min(1)).optional(), maxLength: positiveInt.optional() }).strict())
+          .default([])
+          .describe('RE2 syntax (linear time): a pattern RE2 cannot run is a config error.'),
+      })
+      .strict()
+      .prefault({}),
+    crossEventHoldMs: nonNegativeInt.default(50).describe('An SSE event whose last text could be the start of a secret waits this long for the next event, so a secret split across two events is redacted in both.'),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const regexes = d?.custom?.regexes;
+    if (!Array.isArray(regexes)) return;
+    regexes.forEach((r, i) => {
+      try {
+        new CustomRuleSet({ regexes: [r] });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['custom', 'regexes', i, 'pattern'], message: (err as Error).message });
+      }
+    });
+  }, always)
+  .describe('Streaming DLP over every string a message carries: secrets, PII, confidential markers, custom rules.');
+
+export const InspectorSchema = z.discriminatedUnion('type', [MethodDenyInspectorSchema, RedactInspectorSchema, DlpInspectorSchema]);
 
 export const RouteSchema = z
   .object({

@@ -31,7 +31,7 @@ const MAX_OPEN_LEAVES = 4096;
  * keys and the opaque `requestState` ("Clients MUST NOT inspect, parse, modify" it). Rewriting
  * them breaks the protocol, not a leak.
  */
-const OPAQUE = /^\/(?:jsonrpc|id|method)$|^\/(?:params|result)\/(?:requestState|cursor|nextCursor|resultType|progressToken|requestId)$|^\/(?:params|result)\/_meta\/(?:progressToken|io\.modelcontextprotocol~1[^/]*)(?:\/.*)?$/;
+export const OPAQUE = /^\/(?:jsonrpc|id|method)$|^\/(?:params|result)\/(?:requestState|cursor|nextCursor|resultType|progressToken|requestId)$|^\/(?:params|result)\/_meta\/(?:progressToken|io\.modelcontextprotocol~1[^/]*)(?:\/.*)?$/;
 
 interface Compiled {
   name: string;

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import { Authenticator } from '../identity/authenticator.ts';
+import { createDlpInspector } from '../inspectors/dlp.ts';
 import { createMethodDenyInspector } from '../inspectors/method-deny.ts';
 import { createRoutePolicyInspector } from '../inspectors/policy.ts';
 import { createRateLimitInspector } from '../inspectors/rate-limit.ts';
@@ -55,8 +56,19 @@ function hasAuth(cfg: RouteConfig['auth']): boolean {
   return cfg.required || cfg.jwt !== undefined || cfg.introspection !== undefined || cfg.apiKeys !== undefined || cfg.mtls !== undefined;
 }
 
-export function buildInspector(cfg: InspectorConfig): Inspector {
+export function buildInspector(cfg: InspectorConfig, services?: Pick<RouteServices, 'memory'>): Inspector {
   switch (cfg.type) {
+    case 'dlp':
+      return createDlpInspector({
+        families: cfg.families,
+        minConfidence: cfg.minConfidence,
+        direction: cfg.direction,
+        actions: cfg.actions,
+        custom: cfg.custom,
+        crossEventHoldMs: cfg.crossEventHoldMs,
+        memory: services?.memory,
+        ...(cfg.name ? { name: cfg.name } : {}),
+      });
     case 'method-deny':
       return createMethodDenyInspector({ methods: cfg.methods, ...(cfg.name ? { name: cfg.name } : {}) });
     case 'redact':
@@ -88,7 +100,7 @@ export function buildRoute(cfg: RouteConfig, services: RouteServices): Route {
     // exactly what the upstream listed, before any other inspector rewrites it.
     plan: new RoutePlan([
       ...builtins,
-      ...cfg.inspectors.map(buildInspector),
+      ...cfg.inspectors.map((i) => buildInspector(i, services)),
       ...(services.extraInspectors ?? []),
       ...(services.pinner ? [createToolPinningInspector({ pinner: services.pinner, upstream: cfg.name })] : []),
     ]),

@@ -52,6 +52,8 @@ interface S2cResult {
   message?: JsonRpcMessage;
   holdMs?: number;
   amendPrevious?: Patch[];
+  /** The stream must end after `text` (a blocked message mid-stream); the error code. */
+  endStream?: string;
 }
 
 function blockedError(id: JsonRpcId | null, message: string | undefined, reasons: readonly string[]): JsonRpcMessage {
@@ -142,6 +144,14 @@ async function inspectMessage(
     ex.session?.pendingServerRequests.delete(msg.id);
     return { text: undefined, droppedRequest: msg.id };
   }
+  // A blocked message inside the stream answering a request (a leak in a progress or log
+  // notification): the request fails with the error and the stream ends there, rather than
+  // going on with a hole the client cannot see.
+  if (carrier === 'sse' && ex.request?.rpcId !== undefined && v.kind === 'block') {
+    const ge = blockError(v);
+    ex.errorCode = ge.code;
+    return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code };
+  }
   return { text: undefined };
 }
 
@@ -179,9 +189,10 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
   const parse = needsParse(ex);
   const metrics = ex.services.metrics;
   const held = new HeldEvent(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
+  let ended = false;
   try {
     for await (const chunk of body) {
-      if (stream.state === 'closed') break;
+      if (stream.state === 'closed' || ended) break;
       parser.push(chunk as Buffer);
       for (let ev = queue.shift(); ev !== undefined; ev = queue.shift()) {
         if (ev.hasId) stream.upstreamLastEventId = ev.lastEventId;
@@ -192,6 +203,13 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
           // A held previous event goes out first, amended if this one completed a match in it.
           await held.release(r.amendPrevious);
+          if (r.endStream !== undefined) {
+            await held.emit(r.text!, {});
+            stream.end('cut', r.endStream);
+            out.responded = true;
+            ended = true;
+            break;
+          }
           if (r.text === undefined) continue;
           if (r.holdMs !== undefined && r.message !== undefined) held.hold(r.text, r.message, opts, r.holdMs);
           else await held.emit(r.text, opts);
@@ -204,6 +222,13 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
         await held.release();
         await held.emit(ev.data, opts);
       }
+    }
+    if (ended) {
+      // Cut by the gateway: stop reading the upstream and finish the client's stream here.
+      stream.abortUpstream?.();
+      body.destroy();
+      stream.complete();
+      return out;
     }
     parser.end();
     await held.release();

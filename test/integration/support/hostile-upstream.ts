@@ -104,7 +104,7 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
   const bytes = typeof args['bytes'] === 'number' ? args['bytes'] : 1024;
   switch (behaviour) {
     case 'ok': {
-      const text = result(id, String(args['text'] ?? 'ok'));
+      const text = result(id, typeof args['textB64'] === 'string' ? Buffer.from(args['textB64'], 'base64').toString('utf8') : String(args['text'] ?? 'ok'));
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
@@ -121,7 +121,13 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
       return;
     }
     case 'parts-sse': {
-      const parts = Array.isArray(args['parts']) ? (args['parts'] as string[]) : [];
+      // `partsB64`: the same, base64-encoded, so content-inspecting tests can ship a secret to the
+      // upstream's output without it appearing in the request.
+      const parts = Array.isArray(args['partsB64'])
+        ? (args['partsB64'] as string[]).map((p) => Buffer.from(p, 'base64').toString('utf8'))
+        : Array.isArray(args['parts'])
+          ? (args['parts'] as string[])
+          : [];
       const gap = typeof args['gapMs'] === 'number' ? args['gapMs'] : 0;
       res.writeHead(200, SSE);
       let i = 0;

@@ -1,0 +1,170 @@
+/**
+ * Streaming DLP: the detectors (secrets, PII, confidential markers, operator rules) applied to
+ * every string a message carries — tool arguments, prompts, results, notifications, sampling and
+ * elicitation content, resources — in both directions, with a per-type action:
+ *
+ * - `redact`: the match becomes `[REDACTED:<type>]`;
+ * - `block`: a request gets a JSON-RPC error, a response an error for its id, a stream a clean
+ *   cut once bytes already went out;
+ * - `alert`: forwarded unchanged, reported.
+ *
+ * Findings go to audit (type, JSON pointer, offsets — never the value) and to session memory
+ * (`dlp_findings`, `<family>_findings` per caller, for policy).
+ *
+ * Three paths, one scheme (detectors/stream-window.ts):
+ * - a buffered message: each string leaf scanned whole;
+ * - an oversized message (chunk path): each leaf scanned piece by piece with a hold-back window,
+ *   so memory stays bounded and a match split across chunks is still found;
+ * - consecutive SSE events of one stream: an event whose last string ends in what could be the
+ *   start of a secret is held (StreamHints) until the next event is inspected; a secret split
+ *   between the two is then redacted in both.
+ */
+import { scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
+import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
+import { collectStringLeaves } from '../codec/json-pointer.ts';
+import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, Patch, Reason, Verdict } from '../pipeline/types.ts';
+import type { FindingMemory } from '../session/finding-memory.ts';
+import { principalKey } from '../session/sessions.ts';
+import { OPAQUE } from './redact.ts';
+
+export type DlpAction = 'redact' | 'block' | 'alert';
+
+export interface DlpOptions {
+  name?: string;
+  families: readonly ContentFamily[];
+  minConfidence: number;
+  /** Action per finding type (rule id), then per family, then the default. */
+  actions: { default: DlpAction; families: Partial<Record<ContentFamily, DlpAction>>; types: Readonly<Record<string, DlpAction>> };
+  /** Which traffic: client→server, server→client, or both. */
+  direction: 'both' | 'request' | 'response';
+  custom?: CustomRules | undefined;
+  /** How long an SSE event that may end in the start of a secret waits for the next one. */
+  crossEventHoldMs: number;
+  memory?: FindingMemory | undefined;
+}
+
+/** The tail of a text that could still grow into a secret: a token-like run at the very end. */
+const RISKY_TAIL = /[A-Za-z0-9_\-+/=.:]{4,}$/;
+/** Per-stream state is keyed by the client request frame; bounded for streams that never end. */
+const MAX_CHUNK_STATES = 1024;
+
+export function createDlpInspector(opts: DlpOptions): Inspector {
+  const name = opts.name ?? 'dlp';
+  const custom = opts.custom && (opts.custom.dictionaries?.length || opts.custom.regexes?.length) ? new CustomRuleSet(opts.custom) : undefined;
+  const families = custom ? [...new Set([...opts.families, 'custom' as const])] : opts.families;
+  const scan = { families, minConfidence: opts.minConfidence, ...(custom ? { custom } : {}) };
+  const wants = (direction: 'c2s' | 's2c') => opts.direction === 'both' || (opts.direction === 'request' ? direction === 'c2s' : direction === 's2c');
+  const actionOf = (f: Finding): DlpAction => opts.actions.types[f.type] ?? opts.actions.families[f.detector as ContentFamily] ?? opts.actions.default;
+  // The last string of the previous SSE event of each stream, when it ended riskily.
+  const previous = new WeakMap<object, { pointer: string; text: string }>();
+  const chunkStates = new Map<string, StreamState>();
+
+  const remember = (ctx: InspectorContext, found: readonly Finding[]) => {
+    if (!opts.memory || found.length === 0) return;
+    const who = principalKey(ctx.session.principal);
+    opts.memory.record(who, 'dlp_findings', found.length);
+    for (const fam of new Set(found.map((f) => f.detector))) opts.memory.record(who, `${fam}_findings`, found.filter((f) => f.detector === fam).length);
+  };
+
+  return {
+    name,
+    // Every message with a method (requests, notifications, server requests) and every result:
+    // all of MCP's content carriers. `direction` narrows by who sent it.
+    methods: { '*': 'both' },
+    needs: 'stream',
+    onFailure: 'closed',
+    onMessage(frame: Frame, ctx: InspectorContext): Verdict {
+      if (!wants(frame.direction)) return { kind: 'allow' };
+      const patches: Patch[] = [];
+      const amend: Patch[] = [];
+      const reasons = new Set<Reason>();
+      const found: Finding[] = [];
+      let block: Finding | undefined;
+      const leaves = collectStringLeaves(frame.message).filter((l) => !OPAQUE.test(l.pointer));
+      const streamKey = frame.carrier.transport === 'sse' ? ctx.request : undefined;
+      const prev = streamKey ? previous.get(streamKey) : undefined;
+      if (streamKey) previous.delete(streamKey);
+
+      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[]) => {
+        const action = actionOf(f);
+        reasons.add(`dlp/${f.type}`);
+        found.push(f);
+        ctx.finding?.({ inspector: name, type: f.type, pointer, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed' });
+        if (action === 'block') block ??= f;
+        if (action === 'redact') target.push({ pointer, start, end, replacement: `[REDACTED:${f.type}]` });
+      };
+
+      // The string that continues the previous event's: same pointer (the same field of the next
+      // log line or progress message), else the first string of this event.
+      const continued = prev ? Math.max(0, leaves.findIndex((l) => l.pointer === prev.pointer)) : -1;
+      leaves.forEach((leaf, i) => {
+        let from = 0;
+        // A secret that began at the end of the previous (held) event and ends in this one.
+        if (i === continued && prev) {
+          const joined = prev.text + leaf.text;
+          for (const f of scanText(joined, scan)) {
+            if (f.start < prev.text.length && f.end > prev.text.length) {
+              apply(f, prev.pointer, f.start, prev.text.length, amend);
+              // The rest of it, in this event: removed (its mask already stands in the previous one).
+              if (actionOf(f) === 'redact') patches.push({ pointer: leaf.pointer, start: 0, end: f.end - prev.text.length, replacement: '' });
+              from = Math.max(from, f.end - prev.text.length);
+            }
+          }
+        }
+        for (const f of scanText(leaf.text, scan)) {
+          if (f.start < from) continue;
+          apply(f, leaf.pointer, f.start, f.end, patches);
+        }
+      });
+      remember(ctx, found);
+
+      // Could the last string's tail be the beginning of a secret the next event completes?
+      let holdMs: number | undefined;
+      const last = leaves.at(-1);
+      if (streamKey && last && RISKY_TAIL.test(last.text)) {
+        // Kept whole: amend patches address the previous event's leaf by its own offsets.
+        previous.set(streamKey, { pointer: last.pointer, text: last.text });
+        holdMs = opts.crossEventHoldMs;
+      }
+      const hints = { ...(holdMs ? { holdMs } : {}), ...(amend.length ? { amendPrevious: amend } : {}) };
+      if (block) return { kind: 'block', reasons: [...reasons], message: `${block.type} detected` };
+      if (patches.length > 0) return { kind: 'redact', patches, reasons: [...reasons], ...hints };
+      return { kind: 'allow', ...(reasons.size > 0 ? { reasons: [...reasons] } : {}), ...hints };
+    },
+    onChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
+      if (!wants(chunk.direction) || OPAQUE.test(chunk.pointer)) return { kind: 'pass' };
+      const key = `${chunk.frameId}\u0000${chunk.pointer}`;
+      const state = chunkStates.get(key) ?? INITIAL_STREAM_STATE;
+      const step = scanChunk(state, chunk.text, chunk.end, scan);
+      if (chunk.end) chunkStates.delete(key);
+      else {
+        chunkStates.set(key, step.state);
+        // A stream cut mid-leaf never sends `end`: bound what such leftovers can hold.
+        if (chunkStates.size > MAX_CHUNK_STATES) chunkStates.delete(chunkStates.keys().next().value!);
+      }
+      // This chunk's text lives at absolute [state.released .. ) of the leaf, after the carry.
+      const from = state.released;
+      const text = state.carry.slice(from - state.carryStart) + chunk.text;
+      const upTo = step.released - from;
+      const emitted = text.slice(0, upTo);
+      const reasons = new Set<Reason>();
+      let out = '';
+      let at = 0;
+      for (const f of step.findings) {
+        const action = actionOf(f);
+        reasons.add(`dlp/${f.type}`);
+        ctx.finding?.({ inspector: name, type: f.type, pointer: chunk.pointer, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed' });
+        if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
+        if (action !== 'redact') continue;
+        const s = Math.max(0, f.start - from);
+        const e = Math.min(emitted.length, f.end - from);
+        if (s < at) continue;
+        out += emitted.slice(at, s) + `[REDACTED:${f.type}]`;
+        at = e;
+      }
+      remember(ctx, step.findings);
+      out += emitted.slice(at);
+      return { kind: 'pass', emit: out, ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
+    },
+  };
+}

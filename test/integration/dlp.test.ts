@@ -1,0 +1,108 @@
+/**
+ * Streaming DLP end to end: secrets in tool arguments, in results, in SSE events (also split
+ * across two of them), in oversized JSON bodies (the chunk path), a blocking rule that ends a
+ * stream cleanly with an error, and session memory feeding policy.
+ *
+ * Test secrets are assembled at run time so no credential-shaped literal sits in the source.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/telemetry/logger.ts';
+import { tempDataDir } from '../support/data-dir.ts';
+import { identifyByHeader, MODERN, parseJson, post, sseData, type Loose } from './support/hostile-harness.ts';
+import { startHostileUpstream, type HostileUpstream } from './support/hostile-upstream.ts';
+
+const AWS = 'AKIA' + 'QYLPMN5HHHFPZAM2';
+const STRIPE = 'sk_' + 'live_' + '4eC39HqLyjWDarjtT1zdp7dc';
+const PEM = '-----BEGIN ' + 'RSA PRIVATE KEY-----';
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+describe('streaming DLP through the gateway', () => {
+  let up: HostileUpstream;
+  let gw: Gateway;
+
+  before(async () => {
+    up = await startHostileUpstream();
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      limits: { maxBufferedMessageBytes: 64 * 1024 },
+      routes: [
+        {
+          name: 'tools',
+          path: '/mcp',
+          upstream: { url: up.url },
+          inspectors: [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } }],
+        },
+      ],
+      // Session memory: a caller who already leaked two secrets this hour is stopped.
+      policy: { default: 'allow', rules: [{ name: 'leaky-caller', when: 'session.counters[?"secret_findings_1h"].orValue(0) >= 2', decision: 'deny', reason: 'too-many-secret-findings' }] },
+    };
+    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: tempDataDir() });
+  });
+  after(async () => {
+    await gw.close();
+    await up.close();
+  });
+
+  const call = (who: string, name: string, args: Record<string, unknown>, id: number) =>
+    post(gw.port, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: meta } }, {
+      'x-test-user': who,
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'tools/call',
+      'mcp-name': name,
+    });
+  const events = (text: string): Loose[] => sseData(text).map((d) => JSON.parse(d));
+
+  it("a secret in the client's arguments is redacted before the upstream sees it", async () => {
+    const r = parseJson(await call('a1', 'ok', { text: `deploy with ${AWS} please` }, 1));
+    assert.equal(r.result.content[0].text, 'deploy with [REDACTED:aws-access-key-id] please');
+    assert.ok(!up.seen.some((s) => JSON.stringify(s).includes(AWS)), 'the upstream never received the key');
+  });
+
+  it('a streamed result leaking a key split across two SSE events arrives redacted', async () => {
+    const cut = 9;
+    const r = await call('a2', 'parts-sse', { partsB64: [`the key is ${AWS.slice(0, cut)}`, `${AWS.slice(cut)} and more text`, 'clean'].map(b64), gapMs: 10 }, 2);
+    assert.equal(r.status, 200);
+    const all = events(r.text);
+    const texts = all.filter((e) => e.method).map((e) => e.params.data as string);
+    assert.equal(texts.length, 3);
+    assert.ok(!texts.join('').includes(AWS), 'no part of the stream carries the key');
+    assert.equal(texts[0], 'the key is [REDACTED:aws-access-key-id]');
+    assert.equal(texts[1], ' and more text');
+    assert.equal(all.at(-1).result.content[0].text, 'done');
+  });
+
+  it('a blocking rule ends the stream cleanly: what came before, then the error for the call', async () => {
+    const r = await call('a3', 'parts-sse', { partsB64: ['first part', `here it is: ${PEM}`, 'never sent'].map(b64), gapMs: 5 }, 3);
+    assert.equal(r.status, 200);
+    const all = events(r.text);
+    assert.equal(all[0].params.data, 'first part');
+    const last = all.at(-1);
+    assert.equal(last.id, 3);
+    assert.equal(last.error?.data?.code, 'blocked');
+    assert.ok(last.error.data.reasons.some((x: string) => x.startsWith('dlp/private-key')), JSON.stringify(last.error.data));
+    assert.ok(!r.text.includes('never sent') && !r.text.includes('PRIVATE KEY'), 'nothing after the block, and not the key');
+  });
+
+  it('an oversized JSON result (chunk path) has its secrets redacted wherever the chunks fall', async () => {
+    const filler = 'lorem ipsum dolor sit amet '.repeat(6000); // ~160 KB: over the 64 KiB buffer
+    const text = `${filler}${STRIPE} ${filler}${AWS} ${filler}`;
+    const big = parseJson(await call('a4', 'ok', { textB64: b64(text) }, 5));
+    const out = big.result.content[0].text as string;
+    assert.ok(!out.includes(STRIPE) && !out.includes(AWS));
+    assert.ok(out.includes('[REDACTED:stripe-secret-key]') && out.includes('[REDACTED:aws-access-key-id]'));
+    assert.equal(out.length, text.length - STRIPE.length - AWS.length + '[REDACTED:stripe-secret-key]'.length + '[REDACTED:aws-access-key-id]'.length);
+  });
+
+  it('session memory: after two secret findings this hour, policy stops the caller', async () => {
+    for (const id of [6, 7]) assert.ok(parseJson(await call('leaker', 'ok', { text: `try ${AWS}` }, id)).result);
+    const third = parseJson(await call('leaker', 'ok', { text: 'harmless now' }, 8));
+    assert.equal(third.error?.data?.code, 'policy_denied');
+    assert.deepEqual(third.error.data.reasons, ['policy/too-many-secret-findings']);
+    assert.ok(parseJson(await call('someone-else', 'ok', { text: 'fine' }, 9)).result, 'other callers are unaffected');
+  });
+});
