@@ -142,6 +142,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 
   let url = '';
+  // Shadowing check: what every other route's upstream listed last.
+  const otherTools = (route: string): Map<string, string[]> => {
+    const out = new Map<string, string[]>();
+    for (const r of currentRouter?.routes ?? []) if (r.name !== route) out.set(r.name, r.tools.names());
+    return out;
+  };
   const build = (config: Config): Live => {
     const keys = config.approvals.keys.length > 0 ? keyRingFromConfig(config.approvals.keys) : [ephemeralSealKey];
     const policy = config.policy ? compilePolicy(config.policy, 'policy') : undefined;
@@ -151,7 +157,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
     return {
       config,
-      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, pinner, extraInspectors: opts.extraInspectors }))),
+      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, pinner, otherTools, extraInspectors: opts.extraInspectors }))),
       guard: new RequestGuard({
         allowedOrigins: config.security.allowedOrigins,
         allowedHosts: config.security.allowedHosts,

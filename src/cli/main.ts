@@ -8,6 +8,8 @@
  *   portcullis policy test FILE                     run table-driven policy tests; exit 1 on a failure
  *   portcullis approvals list|show|approve|deny     act on calls waiting for approval (admin API)
  *   portcullis pins list|diff|approve|quarantine      review and approve pinned tool definitions
+ *   portcullis scan URL | scan -- COMMAND           one-shot poisoning/secret scan of a server (exit 1 on findings)
+ *   portcullis audit verify|query|export|report     the audit trail
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
@@ -19,6 +21,8 @@ import { startGateway } from '../gateway.ts';
 import { runApprovalsCli } from '../approval/cli.ts';
 import { formatReport, runPolicyTestFile } from '../policy/test-runner.ts';
 import { runPinsCli } from '../pinning/cli.ts';
+import { runScanCli } from '../scan/cli.ts';
+import { runAuditCli } from '../audit/index.ts';
 
 const USAGE = `usage:
   portcullis run --config FILE
@@ -27,6 +31,8 @@ const USAGE = `usage:
   portcullis validate FILE
   portcullis policy test FILE
   portcullis approvals list|show ID|approve ID|deny ID [--admin URL] [--token T] [--by NAME] [--note TEXT]
+  portcullis scan URL [--header "Name: value"]… [--fail-on poisoned|suspicious] [--json] | scan -- COMMAND [ARGS…]
+  portcullis audit verify|query|export|report [--db FILE] …
   portcullis pins list|diff UPSTREAM TOOL|approve UPSTREAM TOOL [--hash H] [--by NAME]|quarantine UPSTREAM TOOL [--db PATH]`;
 
 function clientSnippet(url: string): string {
@@ -110,6 +116,10 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'approvals':
         return await runApprovalsCli(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+      case 'scan':
+        return await runScanCli(rest, { stdout: process.stdout, stderr: process.stderr });
+      case 'audit':
+        return await runAuditCli(rest, { stdout: process.stdout, stderr: process.stderr });
       case 'pins':
         return await runPinsCli(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
       default:

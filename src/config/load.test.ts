@@ -69,7 +69,7 @@ describe('parseConfig', () => {
       'gateway.yaml:4:5 routes[0].name: must match [a-z0-9-]+',
       'gateway.yaml:5:5 routes[0].path: must start with "/" and contain no whitespace, "?" or "#"',
       'gateway.yaml:7:7 routes[0].upstream.url: Invalid URL (expected http:// or https://)',
-      'gateway.yaml:9:9 routes[0].inspectors[0].type: must be one of "method-deny", "redact", "dlp"',
+      'gateway.yaml:9:9 routes[0].inspectors[0].type: must be one of "method-deny", "redact", "dlp", "prompt-injection", "tool-poisoning"',
       'gateway.yaml:11:3 logging.level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
     ]);
   });

@@ -297,7 +297,42 @@ export const DlpInspectorSchema = z
   }, always)
   .describe('Streaming DLP over every string a message carries: secrets, PII, confidential markers, custom rules.');
 
-export const InspectorSchema = z.discriminatedUnion('type', [MethodDenyInspectorSchema, RedactInspectorSchema, DlpInspectorSchema]);
+export const PromptInjectionInspectorSchema = z
+  .object({
+    type: z.literal('prompt-injection'),
+    name: inspectorName.optional(),
+    threshold: z.number().min(0).max(1).default(0.5).describe('Score (0..1) at or above which a result counts as an injection.'),
+    action: z.enum(['block', 'alert']).default('block').describe("'block': the client gets an error instead of the content; 'alert': forwarded and reported."),
+    maxChars: positiveInt.default(200_000).describe('Longest text scored per message (its head): bounds the cost.'),
+    classifier: z
+      .object({
+        url: httpUrl.describe('POST {"text"} → {"score": 0..1}, e.g. a model behind an HTTP endpoint.'),
+        timeoutMs: positiveInt.default(2000),
+        onFailure: z.enum(['open', 'closed']).default('open').describe("'open': keep the local score when the classifier fails; 'closed': treat the content as an injection."),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .describe('Indirect prompt-injection detection in tool results, resource contents and prompts.');
+
+export const ToolPoisoningInspectorSchema = z
+  .object({
+    type: z.literal('tool-poisoning'),
+    name: inspectorName.optional(),
+    hideSuspicious: z.boolean().default(false).describe('Also remove definitions scored suspicious (poisoned ones are always removed).'),
+    maxDescriptionLength: positiveInt.default(4096).describe('Longer descriptions are suspicious.'),
+  })
+  .strict()
+  .describe('Scans tools/list (and prompt/resource lists) for poisoned definitions; poisoned tools are hidden and their calls refused.');
+
+export const InspectorSchema = z.discriminatedUnion('type', [
+  MethodDenyInspectorSchema,
+  RedactInspectorSchema,
+  DlpInspectorSchema,
+  PromptInjectionInspectorSchema,
+  ToolPoisoningInspectorSchema,
+]);
 
 export const RouteSchema = z
   .object({

@@ -121,7 +121,9 @@ export function expectedEntropy(length: number, alphabet: number): number {
   return Math.log2(Math.max(1, distinct)) * 0.92;
 }
 
-const PLACEHOLDER_WORDS = /example|sample|dummy|placeholder|your[_-]?|redacted|changeme|change[_-]me|insert|replace|fake|xxxx|\*\*\*|\.\.\.|<|>|\{\{|\$\{|%s|todo|secret[_-]?here|token[_-]?here|key[_-]?here|abcdef|123456|qwerty|lorem|foobar/i;
+const PLACEHOLDER_WORDS = /example|sample|dummy|placeholder|your[_-]|yourkey|yourtoken|redacted|changeme|change[_-]me|insert[_-]|replace[_-]?me|fake[_-]|\*\*\*|\.\.\.|<|>|\{\{|\$\{|todo|secret[_-]?here|token[_-]?here|key[_-]?here|abcdefgh|12345678|qwerty|lorem|foobar/i;
+/** Case-sensitive: a mixed-case random string contains `xXxX` by chance, a template `xxxx`. */
+const PLACEHOLDER_CASED = /xxxx|XXXX|%s(?![A-Za-z0-9])/;
 
 /**
  * True for values that are obviously not real credentials: documented example keys
@@ -129,7 +131,7 @@ const PLACEHOLDER_WORDS = /example|sample|dummy|placeholder|your[_-]?|redacted|c
  * ascending sequences.
  */
 export function isPlaceholder(value: string): boolean {
-  if (PLACEHOLDER_WORDS.test(value)) return true;
+  if (PLACEHOLDER_WORDS.test(value) || PLACEHOLDER_CASED.test(value)) return true;
   // A quarter of the value one repeated character ("aaaaaaaa", "00000000") is not random.
   let run = 1;
   let maxRun = 1;

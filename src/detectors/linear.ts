@@ -247,6 +247,8 @@ class Parser {
       min = Number(m[1]);
       max = m[3] !== undefined && m[3] !== '' ? Number(m[3]) : min;
       if (max < min) this.fail('{m,n} with n < m');
+      // RE2 (and so re2js) rejects repeat counts above 1000; stay portable.
+      if (max > 1000) this.fail('repeat count above 1000 (RE2 limit); match a prefix and extend instead');
       this.pos += m[0].length;
     } else return atom;
     if (this.src[this.pos] === '?') this.fail('lazy quantifiers are not allowed');

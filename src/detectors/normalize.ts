@@ -56,6 +56,7 @@ export interface Normalized {
 
 const ZERO_COUNTS: HiddenCounts = Object.freeze({ zeroWidth: 0, bidi: 0, tag: 0, softHyphen: 0, variationSelector: 0 });
 const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII_RUNS = /[^\x00-\x7f]+/g;
 /** Any removable character (BMP ranges, and the lead surrogate of the U+E0000 plane). */
 const HIDDEN_ANY = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\ufeff]|\udb40[\udc00-\udc7f\udd00-\uddef]/;
 const COMBINING = /^[\p{M}]$/u;
@@ -94,10 +95,52 @@ function identityOf(text: string): Normalized {
 }
 
 export function normalize(text: string): Normalized {
-  // Fast paths: pure ASCII, or already-NFKC text with nothing to remove, maps to itself.
+  // Fast path: pure ASCII maps to itself (NFKC-stable, nothing invisible).
   if (!NON_ASCII.test(text)) return identityOf(text);
-  if (!HIDDEN_ANY.test(text) && text.normalize('NFKC') === text) return identityOf(text);
   return slowNormalize(text);
+}
+
+/**
+ * The offset map is piecewise: an identity piece maps character for character, a segment piece
+ * maps every normalized character to its whole original segment. Memory grows with the number
+ * of CHANGED segments, not with the text.
+ */
+class PieceMap {
+  readonly nStart: number[] = [];
+  readonly oStart: number[] = [];
+  readonly oEnd: number[] = [];
+  readonly ident: boolean[] = [];
+  add(n: number, os: number, oe: number, ident: boolean): void {
+    const last = this.nStart.length - 1;
+    // Merge consecutive identity pieces.
+    if (ident && last >= 0 && this.ident[last] && this.oEnd[last] === os) {
+      this.oEnd[last] = oe;
+      return;
+    }
+    this.nStart.push(n);
+    this.oStart.push(os);
+    this.oEnd.push(oe);
+    this.ident.push(ident);
+  }
+  /** Index of the piece holding normalized character `k` (binary search). */
+  find(k: number): number {
+    let lo = 0;
+    let hi = this.nStart.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.nStart[mid]! <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+  startOf(k: number): number {
+    const p = this.find(k);
+    return this.ident[p] ? this.oStart[p]! + (k - this.nStart[p]!) : this.oStart[p]!;
+  }
+  endOf(k: number): number {
+    const p = this.find(k);
+    return this.ident[p] ? this.oStart[p]! + (k - this.nStart[p]!) + 1 : this.oEnd[p]!;
+  }
 }
 
 function slowNormalize(text: string): Normalized {
@@ -105,65 +148,84 @@ function slowNormalize(text: string): Normalized {
   const runs: HiddenRun[] = [];
   let tagText = '';
   const out: string[] = [];
-  // Per normalized char: its segment's original start / end. Grown as needed.
-  let starts = new Int32Array(Math.max(16, text.length));
-  let ends = new Int32Array(Math.max(16, text.length));
+  const map = new PieceMap();
   let outLen = 0;
+  let changed = false;
+
+  /** Copies `[from, to)` unchanged: each character maps to itself. */
+  const copy = (from: number, to: number): void => {
+    if (to <= from) return;
+    map.add(outLen, from, to, true);
+    outLen += to - from;
+    out.push(text.slice(from, to));
+  };
 
   let segStart = 0;
   let segText = '';
   const flush = (segEnd: number): void => {
     if (segText.length === 0) return;
     const n = segText.normalize('NFKC');
-    if (outLen + n.length > starts.length) {
-      const size = Math.max(starts.length * 2, outLen + n.length);
-      const s2 = new Int32Array(size);
-      s2.set(starts);
-      starts = s2;
-      const e2 = new Int32Array(size);
-      e2.set(ends);
-      ends = e2;
-    }
-    for (let k = 0; k < n.length; k++) {
-      starts[outLen + k] = segStart;
-      ends[outLen + k] = segEnd;
+    if (n === segText && segEnd - segStart === n.length) map.add(outLen, segStart, segEnd, true);
+    else {
+      changed = true;
+      if (n.length > 0) map.add(outLen, segStart, segEnd, false);
     }
     outLen += n.length;
     out.push(n);
     segText = '';
   };
 
-  let i = 0;
-  while (i < text.length) {
-    const cp = text.codePointAt(i)!;
-    const width = cp > 0xffff ? 2 : 1;
-    const cls = hiddenClass(cp);
-    if (cls !== undefined) {
-      hidden[cls]++;
-      const last = runs[runs.length - 1];
-      if (last !== undefined && last.cls === cls && last.end === i) runs[runs.length - 1] = { cls, start: last.start, end: i + width };
-      else runs.push({ cls, start: i, end: i + width });
-      if (cls === 'tag' && cp >= 0xe0020 && cp <= 0xe007e) tagText += String.fromCharCode(cp - 0xe0000);
-      // Transparent: the removed character stays inside the current segment's original range.
+  /** Segment-by-segment NFKC with invisible characters removed, over `[from, to)`. */
+  const process = (from: number, to: number): void => {
+    segStart = from;
+    let i = from;
+    while (i < to) {
+      const cp = text.codePointAt(i)!;
+      const width = cp > 0xffff ? 2 : 1;
+      const cls = hiddenClass(cp);
+      if (cls !== undefined) {
+        changed = true;
+        hidden[cls]++;
+        const last = runs[runs.length - 1];
+        if (last !== undefined && last.cls === cls && last.end === i) runs[runs.length - 1] = { cls, start: last.start, end: i + width };
+        else runs.push({ cls, start: i, end: i + width });
+        if (cls === 'tag' && cp >= 0xe0020 && cp <= 0xe007e) tagText += String.fromCharCode(cp - 0xe0000);
+        // Transparent: the removed character stays inside the current segment's original range.
+        if (segText.length === 0) segStart = i + width;
+        i += width;
+        continue;
+      }
+      const ch = width === 2 ? text.slice(i, i + 2) : text[i]!;
+      // A new starter closes the current segment; removed characters seen since its last kept
+      // character stay inside it (transparent), so its original range covers them.
+      if (segText.length > 0 && !continuesSegment(cp, ch)) {
+        flush(i);
+        segStart = i;
+      }
+      segText += ch;
       i += width;
-      continue;
     }
-    const ch = width === 2 ? text.slice(i, i + 2) : text[i]!;
-    // A new starter closes the current segment; removed characters seen since its last kept
-    // character stay inside it (transparent), so its original range covers them.
-    if (segText.length > 0 && !continuesSegment(cp, ch)) {
-      flush(i);
-      segStart = i;
-    }
-    segText += ch;
-    i += width;
+    flush(to);
+  };
+
+  // ASCII is NFKC-stable and never removed; so is most non-ASCII text. Only runs that change
+  // (with the character before them, which a combining mark may compose with) are processed.
+  let done = 0;
+  NON_ASCII_RUNS.lastIndex = 0;
+  for (let m = NON_ASCII_RUNS.exec(text); m !== null; m = NON_ASCII_RUNS.exec(text)) {
+    const from = Math.max(done, m.index - 1);
+    const to = m.index + m[0].length;
+    copy(done, from);
+    const piece = text.slice(from, to);
+    if (!HIDDEN_ANY.test(piece) && piece.normalize('NFKC') === piece) copy(from, to);
+    else process(from, to);
+    done = to;
   }
-  flush(text.length);
+  copy(done, text.length);
+  if (!changed) return identityOf(text);
 
   const normText = out.join('');
   const total = text.length;
-  const st = starts;
-  const en = ends;
   return {
     text: normText,
     original: text,
@@ -171,16 +233,12 @@ function slowNormalize(text: string): Normalized {
     hidden,
     hiddenRuns: runs,
     tagText,
-    originalStart: (k) => (k >= outLen ? total : k <= 0 ? (outLen > 0 ? st[0]! : total) : st[k]!),
-    originalEnd: (k) => (k <= 0 ? 0 : k >= outLen ? (outLen > 0 ? en[outLen - 1]! : 0) : en[k - 1]!),
+    originalStart: (k) => (k >= outLen ? total : map.startOf(Math.max(0, k))),
+    originalEnd: (k) => (k <= 0 ? 0 : map.endOf(Math.min(k, outLen) - 1)),
     toOriginal(s, e) {
-      if (e <= s) {
-        const p = s >= outLen ? total : st[Math.max(0, s)]!;
-        return [p, p];
-      }
-      const os = s >= outLen ? total : st[Math.max(0, s)]!;
-      const oe = e <= 0 ? 0 : en[Math.min(e, outLen) - 1]!;
-      return [os, oe];
+      const os = s >= outLen ? total : map.startOf(Math.max(0, s));
+      if (e <= s) return [os, os];
+      return [os, e <= 0 ? 0 : map.endOf(Math.min(e, outLen) - 1)];
     },
   };
 }

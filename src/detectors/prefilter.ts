@@ -3,17 +3,25 @@
  * (ASCII case-insensitive), so a rule only runs near its keywords and a text with none of them
  * costs one scan however many rules the pack holds.
  *
- * Algorithm: Wu–Manber (1994) with 2-character blocks. Every keyword's first `m` characters
- * (m = shortest keyword) form a window; a table of 2-character blocks says how far the window can
- * slide when its last block is not the end of any keyword prefix. On ordinary text most blocks
- * are not, so the scan reads about one character in `m − 1` — which is why keywords should be
- * ≥ 3–4 characters. Verification compares the whole keyword, so hits are exact. Worst case
- * (every window a candidate) is O(n · k · L) for k keywords sharing a block of length ≤ L: linear.
+ * Algorithm: Wu–Manber (1994) with 3-character blocks hashed into a 64 K table. The first `m`
+ * characters of every keyword (m = shortest keyword) form a window; the table says how far the
+ * window may slide when its last block ends no keyword prefix. With ~300 keywords, 2-character
+ * blocks match ordinary text too often to skip; 3-character blocks rarely do, so the scan reads
+ * about one window in `m − 2` characters. Hash collisions only make shifts smaller (never skip a
+ * keyword), and verification compares the whole keyword, so hits are exact.
+ *
+ * Measured on this project's bench machine (see eval/results.md), keywords of ≥ 4 characters
+ * keep the scan near 200 MB/s; a 3-character keyword halves it, which is why built-in rules use
+ * ≥ 4-character keywords. Worst case (every window a candidate) is O(n · k · L): linear.
  */
 
 /** ASCII case folding; every non-ASCII code unit folds to 0, which no keyword contains. */
 const FOLD = new Uint8Array(65536);
 for (let c = 0; c < 128; c++) FOLD[c] = c >= 65 && c <= 90 ? c + 32 : c;
+
+function hash3(a: number, b: number, c: number): number {
+  return (a * 1021 + b * 31 + c) & 0xffff;
+}
 
 export interface KeywordHits {
   /** Number of hits. */
@@ -28,7 +36,7 @@ export class KeywordScanner {
   readonly keywords: readonly string[];
   private readonly m: number;
   private readonly shift: Uint8Array;
-  /** For blocks that end a keyword prefix: the keywords to verify. */
+  /** For blocks that end some keyword's first-m window: the keywords to verify there. */
   private readonly candidates: (Int32Array | undefined)[];
 
   constructor(keywords: readonly string[]) {
@@ -40,72 +48,86 @@ export class KeywordScanner {
     this.keywords = [...new Set(keywords)];
     this.m = this.keywords.length === 0 ? 1 : Math.min(...this.keywords.map((k) => k.length));
     const m = this.m;
-    this.shift = new Uint8Array(16384).fill(Math.max(1, Math.min(255, m - 1)));
+    this.shift = new Uint8Array(65536).fill(Math.max(1, Math.min(255, m - 2)));
+    this.candidates = new Array<Int32Array | undefined>(65536);
+    if (m < 3) return;
     const lists = new Map<number, number[]>();
-    if (m >= 2) {
-      this.keywords.forEach((k, ki) => {
-        for (let j = 1; j < m; j++) {
-          const h = (k.charCodeAt(j - 1) << 7) | k.charCodeAt(j);
-          const s = m - 1 - j;
-          if (s < this.shift[h]!) this.shift[h] = s;
-          if (s === 0) {
-            const l = lists.get(h) ?? [];
-            l.push(ki);
-            lists.set(h, l);
-          }
+    this.keywords.forEach((k, ki) => {
+      for (let j = 2; j < m; j++) {
+        const h = hash3(k.charCodeAt(j - 2), k.charCodeAt(j - 1), k.charCodeAt(j));
+        const s = m - 1 - j;
+        if (s < this.shift[h]!) this.shift[h] = s;
+        if (s === 0) {
+          const l = lists.get(h) ?? [];
+          l.push(ki);
+          lists.set(h, l);
         }
-      });
-    }
-    this.candidates = new Array<Int32Array | undefined>(16384);
+      }
+    });
     for (const [h, l] of lists) this.candidates[h] = Int32Array.from(l);
+  }
+
+  /** Shortest keyword length: below 4 the scan cannot skip and gets slower. */
+  get windowLength(): number {
+    return this.m;
   }
 
   /** All keyword occurrences, ordered by start offset. */
   scan(text: string): KeywordHits {
-    let keyword = new Int32Array(16);
-    let start = new Int32Array(16);
-    let count = 0;
-    const push = (ki: number, at: number): void => {
-      if (count === keyword.length) {
-        const k2 = new Int32Array(count * 2);
-        k2.set(keyword);
-        keyword = k2;
-        const s2 = new Int32Array(count * 2);
-        s2.set(start);
-        start = s2;
-      }
-      keyword[count] = ki;
-      start[count] = at;
-      count++;
-    };
+    const hits = new HitList();
     const kws = this.keywords;
     const n = text.length;
-    if (kws.length === 0) return { count: 0, keyword, start };
-    if (this.m < 2) {
-      // One-character keywords: no block to slide on; check every position.
-      for (let i = 0; i < n; i++) for (let ki = 0; ki < kws.length; ki++) if (matchesAt(text, i, kws[ki]!)) push(ki, i);
-      return { count, keyword, start };
+    if (kws.length === 0) return hits.done();
+    if (this.m < 3) {
+      // One- or two-character keywords: no block to slide on; check every position.
+      for (let i = 0; i < n; i++) for (let ki = 0; ki < kws.length; ki++) if (matchesAt(text, i, kws[ki]!)) hits.push(ki, i);
+      return hits.done();
     }
     const m = this.m;
     const shift = this.shift;
     const cands = this.candidates;
+    const F = FOLD;
     let i = m - 1;
     while (i < n) {
-      const h = (FOLD[text.charCodeAt(i - 1)]! << 7) | FOLD[text.charCodeAt(i)]!;
+      const h = (F[text.charCodeAt(i - 2)]! * 1021 + F[text.charCodeAt(i - 1)]! * 31 + F[text.charCodeAt(i)]!) & 0xffff;
       const s = shift[h]!;
       if (s !== 0) {
         i += s;
         continue;
       }
-      const list = cands[h]!;
-      const at = i - m + 1;
-      for (let t = 0; t < list.length; t++) {
-        const ki = list[t]!;
-        if (matchesAt(text, at, kws[ki]!)) push(ki, at);
+      const list = cands[h];
+      if (list !== undefined) {
+        const at = i - m + 1;
+        for (let t = 0; t < list.length; t++) {
+          const ki = list[t]!;
+          if (matchesAt(text, at, kws[ki]!)) hits.push(ki, at);
+        }
       }
       i++;
     }
-    return { count, keyword, start };
+    return hits.done();
+  }
+}
+
+class HitList {
+  keyword = new Int32Array(16);
+  start = new Int32Array(16);
+  count = 0;
+  push(ki: number, at: number): void {
+    if (this.count === this.keyword.length) {
+      const k2 = new Int32Array(this.count * 2);
+      k2.set(this.keyword);
+      this.keyword = k2;
+      const s2 = new Int32Array(this.count * 2);
+      s2.set(this.start);
+      this.start = s2;
+    }
+    this.keyword[this.count] = ki;
+    this.start[this.count] = at;
+    this.count++;
+  }
+  done(): KeywordHits {
+    return { count: this.count, keyword: this.keyword, start: this.start };
   }
 }
 

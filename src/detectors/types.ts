@@ -71,14 +71,36 @@ export interface PatternRule {
    * match (e.g. `datadog` before a bare 32-hex key). 0 (default) = the keyword is inside the match.
    */
   readonly contextBefore?: number;
+  /**
+   * Every match starts with one of the keywords (detected automatically for a literal prefix; set
+   * it for alternations such as URL schemes). Lets the engine skip looking back from a hit.
+   */
+  readonly anchored?: boolean;
   readonly boundary?: Boundary;
   readonly validate?: Validator;
   /** Confidence of a match that passes validation without adjusting it. */
   readonly confidence: number;
   readonly severity: Severity;
   /**
-   * Extends a match past what the regex can bound (PEM bodies): returns the new end. Must be
-   * linear in what it reads and stop at `limit`.
+   * Characters after the match a validator may read (e.g. "is a key body following this PEM
+   * header?"). Windows and the streaming hold-back include them.
    */
-  readonly extend?: (text: string, start: number, end: number, limit: number) => number;
+  readonly lookahead?: number;
+  /** A catch-all rule (keyword + entropy): yields to a vendor-specific rule on the same text. */
+  readonly generic?: boolean;
+  /**
+   * Extends a match past what the regex can bound (PEM bodies, long tokens). Must be linear in
+   * what it reads and stop at `limit`. `open` means the text ended inside the block: a streaming
+   * scanner keeps redacting what follows until the block ends (see `stream-window.ts`).
+   */
+  readonly extend?: (text: string, start: number, end: number, limit: number) => Extension;
 }
+
+export interface Extension {
+  readonly end: number;
+  /** Set when the text ended inside the block: how a streaming scanner finds where it closes. */
+  readonly open?: BlockEnd;
+}
+
+/** How an open block ends: at a literal (PEM `-----END`), or at the first character outside a set. */
+export type BlockEnd = { readonly until: string } | { readonly whileIn: 'base64' | 'token' };

@@ -6,6 +6,8 @@
 import type { Config } from '../config/schema.ts';
 import { Authenticator } from '../identity/authenticator.ts';
 import { createDlpInspector } from '../inspectors/dlp.ts';
+import { createPromptInjectionInspector } from '../inspectors/prompt-injection.ts';
+import { createToolPoisoningInspector } from '../inspectors/tool-poisoning.ts';
 import { createMethodDenyInspector } from '../inspectors/method-deny.ts';
 import { createRoutePolicyInspector } from '../inspectors/policy.ts';
 import { createRateLimitInspector } from '../inspectors/rate-limit.ts';
@@ -46,6 +48,8 @@ export interface RouteServices {
   readonly limiter?: RateLimiter | undefined;
   /** Findings per caller over time (session memory), shared by every route. */
   readonly memory?: FindingMemory | undefined;
+  /** Tool names the other routes' upstreams listed (shadowing check), by route name. */
+  readonly otherTools?: ((route: string) => ReadonlyMap<string, readonly string[]>) | undefined;
   /** Tool pinning (definitions hashed and held to what was approved), when enabled. */
   readonly pinner?: Pinner | undefined;
   /** Inspectors appended after the configured ones (tests, embedding). */
@@ -56,8 +60,25 @@ function hasAuth(cfg: RouteConfig['auth']): boolean {
   return cfg.required || cfg.jwt !== undefined || cfg.introspection !== undefined || cfg.apiKeys !== undefined || cfg.mtls !== undefined;
 }
 
-export function buildInspector(cfg: InspectorConfig, services?: Pick<RouteServices, 'memory'>): Inspector {
+export function buildInspector(cfg: InspectorConfig, services?: Pick<RouteServices, 'memory' | 'otherTools'>, route = ''): Inspector {
   switch (cfg.type) {
+    case 'prompt-injection':
+      return createPromptInjectionInspector({
+        threshold: cfg.threshold,
+        action: cfg.action,
+        maxChars: cfg.maxChars,
+        classifier: cfg.classifier,
+        memory: services?.memory,
+        ...(cfg.name ? { name: cfg.name } : {}),
+      });
+    case 'tool-poisoning':
+      return createToolPoisoningInspector({
+        upstream: route,
+        otherUpstreams: () => services?.otherTools?.(route) ?? new Map(),
+        hideSuspicious: cfg.hideSuspicious,
+        maxDescriptionLength: cfg.maxDescriptionLength,
+        ...(cfg.name ? { name: cfg.name } : {}),
+      });
     case 'dlp':
       return createDlpInspector({
         families: cfg.families,
@@ -100,7 +121,7 @@ export function buildRoute(cfg: RouteConfig, services: RouteServices): Route {
     // exactly what the upstream listed, before any other inspector rewrites it.
     plan: new RoutePlan([
       ...builtins,
-      ...cfg.inspectors.map((i) => buildInspector(i, services)),
+      ...cfg.inspectors.map((i) => buildInspector(i, services, cfg.name)),
       ...(services.extraInspectors ?? []),
       ...(services.pinner ? [createToolPinningInspector({ pinner: services.pinner, upstream: cfg.name })] : []),
     ]),

@@ -52,6 +52,10 @@ export class ToolCatalog {
     return this.#tools.get(name);
   }
 
+  names(): string[] {
+    return [...this.#tools.keys()];
+  }
+
   get size(): number {
     return this.#tools.size;
   }

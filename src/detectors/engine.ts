@@ -1,0 +1,227 @@
+/**
+ * Runs a pack of pattern rules over (normalized) text: one keyword scan, then each rule's regex
+ * only inside windows around its keywords, then boundary checks, validation and extension.
+ *
+ * Windows: if a keyword occurs at p (length k) and the rule matches at most L characters with its
+ * keyword inside the match, or within `contextBefore` D characters before it, every match the
+ * keyword can belong to lies inside [p − L, p + k + D + L]. Overlapping windows are merged, so a
+ * rule reads each character at most once per window and the total work stays linear.
+ */
+import { assertLinear, type PatternShape } from './linear.ts';
+import { KeywordScanner } from './prefilter.ts';
+import type { BlockEnd, Boundary, DetectorFamily, MatchContext, PatternRule, Severity } from './types.ts';
+
+export interface CompiledRule {
+  readonly rule: PatternRule;
+  readonly re: RegExp;
+  readonly shape: PatternShape;
+  /** Longest span a match can cover, keyword context included: sizes the stream hold-back. */
+  readonly maxLength: number;
+  /** How far before a keyword hit a match may start (0 when every match begins with a keyword). */
+  readonly before: number;
+}
+
+/** The literal text every match of `pattern` starts with (escapes resolved), possibly empty. */
+export function literalPrefix(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      const e = pattern[i + 1];
+      if (e === undefined || /[A-Za-z0-9]/.test(e)) break;
+      // A quantifier after the escaped char makes it optional/repeated: stop before it.
+      if (/[?*+{]/.test(pattern[i + 2] ?? '')) break;
+      out += e;
+      i++;
+      continue;
+    }
+    if (/[[\]().|?*+{}^$]/.test(c)) break;
+    if (/[?*+{]/.test(pattern[i + 1] ?? '')) break;
+    out += c;
+  }
+  return out;
+}
+
+/** A match in normalized offsets, before mapping back to the original text. */
+export interface RawMatch {
+  readonly detector: DetectorFamily;
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+  readonly confidence: number;
+  readonly severity: Severity;
+  /** From a catch-all rule: yields to a specific rule on overlapping text. */
+  readonly generic?: boolean;
+  /** Set when `extend` reached the end of the text inside an unterminated block. */
+  readonly open?: BlockEnd;
+}
+
+/** Cap on how far `extend` may grow a match (PEM bodies): a 16384-bit RSA key is ~12 KB. */
+export const EXTEND_LIMIT = 16384;
+
+export function compileRule(rule: PatternRule): CompiledRule {
+  if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(rule.id)) throw new Error(`rule id ${JSON.stringify(rule.id)} must be kebab-case`);
+  const flags = rule.flags ?? '';
+  const shape = assertLinear(rule.pattern, flags, rule.id);
+  const re = new RegExp(rule.pattern, `g${flags}${rule.group ? 'd' : ''}`);
+  // When every match begins with a keyword, a hit at p can only start a match at p: the window
+  // need not reach back (halves the regex work around frequent keywords).
+  const lit = shape.ast.kind === 'alt' ? '' : literalPrefix(rule.pattern).toLowerCase();
+  const anchored = (rule.contextBefore ?? 0) === 0 && (rule.anchored === true || rule.keywords.some((k) => lit.startsWith(k)));
+  return {
+    rule,
+    re,
+    shape,
+    maxLength: shape.maxLength + (rule.contextBefore ?? 0) + (rule.lookahead ?? 0),
+    before: anchored ? 0 : shape.maxLength,
+  };
+}
+
+const ALNUM = new Uint8Array(128);
+const TOKEN = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  ALNUM[c] = alnum ? 1 : 0;
+  TOKEN[c] = alnum || c === 95 || c === 45 ? 1 : 0;
+}
+function isBoundaryChar(kind: Boundary, c: number): boolean {
+  if (kind === 'none' || Number.isNaN(c) || c >= 128) return false;
+  return (kind === 'alnum' ? ALNUM[c] : TOKEN[c]) === 1;
+}
+
+export class RuleSet {
+  readonly compiled: readonly CompiledRule[];
+  private readonly scanner: KeywordScanner;
+  /** keyword index → rules that keyword triggers. */
+  private readonly byKeyword: number[][];
+  /** Rules without keywords run over the whole text. */
+  private readonly always: number[];
+
+  constructor(rules: readonly PatternRule[]) {
+    const seen = new Set<string>();
+    for (const r of rules) {
+      if (seen.has(r.id)) throw new Error(`duplicate rule id ${r.id}`);
+      seen.add(r.id);
+    }
+    this.compiled = rules.map((r) => compileRule(r));
+    const kwIndex = new Map<string, number>();
+    const kwList: string[] = [];
+    this.byKeyword = [];
+    this.always = [];
+    this.compiled.forEach((c, ri) => {
+      if (c.rule.keywords.length === 0) {
+        this.always.push(ri);
+        return;
+      }
+      for (const k of c.rule.keywords) {
+        let ki = kwIndex.get(k);
+        if (ki === undefined) {
+          ki = kwList.length;
+          kwIndex.set(k, ki);
+          kwList.push(k);
+          this.byKeyword.push([]);
+        }
+        this.byKeyword[ki]!.push(ri);
+      }
+    });
+    this.scanner = new KeywordScanner(kwList);
+  }
+
+  /** Longest match any rule of the set can produce (0 for an empty set). */
+  get maxLength(): number {
+    return this.compiled.reduce((m, c) => Math.max(m, c.maxLength), 0);
+  }
+
+  scan(text: string, out: RawMatch[] = []): RawMatch[] {
+    const n = text.length;
+    // Current (not yet run) window per rule: merged on the fly since hits come in order.
+    const ws = new Int32Array(this.compiled.length).fill(-1);
+    const we = new Int32Array(this.compiled.length);
+    const hits = this.scanner.scan(text);
+    const kws = this.scanner.keywords;
+    for (let h = 0; h < hits.count; h++) {
+      const ki = hits.keyword[h]!;
+      const p = hits.start[h]!;
+      const klen = kws[ki]!.length;
+      for (const ri of this.byKeyword[ki]!) {
+        const c = this.compiled[ri]!;
+        const L = c.shape.maxLength;
+        const s = Math.max(0, p - c.before);
+        const e = Math.min(n, p + klen + (c.rule.contextBefore ?? 0) + L + (c.rule.lookahead ?? 0));
+        if (ws[ri] === -1) {
+          ws[ri] = s;
+          we[ri] = e;
+        } else if (s <= we[ri]!) {
+          if (e > we[ri]!) we[ri] = e;
+        } else {
+          this.runWindow(c, text, ws[ri]!, we[ri]!, out);
+          ws[ri] = s;
+          we[ri] = e;
+        }
+      }
+    }
+    for (let ri = 0; ri < this.compiled.length; ri++) if (ws[ri] !== -1) this.runWindow(this.compiled[ri]!, text, ws[ri]!, we[ri]!, out);
+    for (const ri of this.always) this.runWindow(this.compiled[ri]!, text, 0, n, out);
+    return out;
+  }
+
+  private runWindow(c: CompiledRule, text: string, ws: number, we: number, out: RawMatch[]): void {
+    const { rule, re } = c;
+    const slice = ws === 0 && we === text.length ? text : text.slice(ws, we);
+    const boundary = rule.boundary ?? 'alnum';
+    re.lastIndex = 0;
+    for (let m = re.exec(slice); m !== null; m = re.exec(slice)) {
+      const g = rule.group ?? 0;
+      const rel = g === 0 ? [m.index, m.index + m[0].length] as const : m.indices?.[g];
+      if (rel === undefined || rel === null) continue;
+      const start = ws + rel[0];
+      let end = ws + rel[1];
+      if (end === start) {
+        re.lastIndex = m.index + 1;
+        continue;
+      }
+      // Boundaries are checked on the full text, not the window, so a window edge cutting a
+      // longer token cannot fake a boundary.
+      if (isBoundaryChar(boundary, text.charCodeAt(start - 1)) || isBoundaryChar(boundary, text.charCodeAt(end))) {
+        // Any match starting inside the same run of boundary characters fails the same way:
+        // resume after the run (keeps the scan linear).
+        let k = start;
+        while (k < we && isBoundaryChar(boundary, text.charCodeAt(k))) k++;
+        re.lastIndex = Math.max(k - ws, m.index + 1);
+        continue;
+      }
+      let confidence: number | null = rule.confidence;
+      if (rule.validate) {
+        const ctx: MatchContext = { text, start, end, match: m[0], groups: m };
+        confidence = rule.validate(text.slice(start, end), ctx);
+      }
+      if (confidence === null || confidence <= 0) {
+        // The match may have swallowed a better candidate (`token: OTHER_API_KEY=…` is a rejected
+        // value followed by a real key name): retry from the reported span, or the next character.
+        const rs = start - ws;
+        re.lastIndex = rs > m.index ? rs : m.index + 1;
+        continue;
+      }
+      let open: BlockEnd | undefined;
+      if (rule.extend) {
+        const limit = Math.min(text.length, end + EXTEND_LIMIT);
+        const ext = rule.extend(text, start, end, limit);
+        end = Math.max(end, ext.end);
+        open = ext.open;
+        // The extension is part of this finding; don't look for another match inside it.
+        if (end - ws > re.lastIndex) re.lastIndex = Math.min(slice.length, end - ws);
+      }
+      const hit: RawMatch = {
+        detector: rule.family,
+        type: rule.id,
+        start,
+        end,
+        confidence: Math.min(1, confidence),
+        severity: rule.severity,
+        ...(rule.generic ? { generic: true } : {}),
+        ...(open ? { open } : {}),
+      };
+      out.push(hit);
+    }
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * Personal data: e-mail, phone numbers, payment cards, IBAN, national identifiers (US SSN, UK
+ * NINO, Canadian SIN, German tax id, French NIR, Spanish DNI/NIE, Italian codice fiscale, Dutch
+ * BSN, Indian Aadhaar) and IP addresses.
+ *
+ * Digit-shaped identifiers share one candidate pattern ("a digit, then digits and separators,
+ * then a digit") and are told apart by length, grouping, checksum and context words, so a 9-digit
+ * group is tried as SSN, SIN and BSN once instead of by three overlapping regexes. Every pattern
+ * has bounded quantifiers (linear; see `linear.ts`), and e-mail is found from each `@` with
+ * bounded scans left and right.
+ */
+import { assertLinear } from '../linear.ts';
+import type { RawMatch } from '../engine.ts';
+import type { Severity } from '../types.ts';
+import { contextOf, score, type PiiType } from './context.ts';
+import {
+  aadhaarValid, bsnValid, cardValid, codiceFiscaleValid, dniValid, ibanLength, ibanValid, ipv4Octets, ipv6Valid,
+  nieValid, ninoValid, nirValid, sinValid, ssnValid, steuerIdValid,
+} from './validators.ts';
+
+export const PII_SEVERITY: Record<PiiType, Severity> = {
+  'email': 'medium', 'phone-number': 'medium', 'credit-card': 'high', 'iban': 'high', 'us-ssn': 'high',
+  'uk-nino': 'high', 'ca-sin': 'high', 'de-tax-id': 'high', 'fr-nir': 'high', 'es-dni': 'high', 'es-nie': 'high',
+  'it-fiscal-code': 'high', 'nl-bsn': 'high', 'in-aadhaar': 'high', 'ipv4': 'low', 'ipv6': 'low',
+};
+export const PII_TYPES = Object.keys(PII_SEVERITY) as PiiType[];
+
+interface Candidate {
+  type: PiiType;
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+/** The PII patterns, named for the ReDoS test. All are run over the whole (normalized) text. */
+export const PII_PATTERNS = {
+  number: String.raw`\+?\(?[0-9][0-9 ().\-]{5,24}[0-9]`,
+  ipv4: String.raw`[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`,
+  // Starts at the first ':' (rarer than hex letters, so the engine skips ahead natively); the up
+  // to 4 hex digits before it are added by hand.
+  ipv6: String.raw`:[0-9A-Fa-f:]{2,38}`,
+  iban: String.raw`[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{11,45}`,
+  nino: String.raw`[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]`,
+  dni: String.raw`[0-9]{8}-?[A-Z]`,
+  nie: String.raw`[XYZ]-?[0-9]{7}-?[A-Z]`,
+  fiscal: String.raw`[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]`,
+  nirCorsica: String.raw`[12] ?[0-9]{2} ?[0-9]{2} ?2[AB] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}`,
+} as const;
+
+const SHAPES = Object.fromEntries(Object.entries(PII_PATTERNS).map(([k, p]) => [k, assertLinear(p, '', `pii-${k}`)]));
+const RE = Object.fromEntries(Object.entries(PII_PATTERNS).map(([k, p]) => [k, new RegExp(p, 'g')])) as Record<keyof typeof PII_PATTERNS, RegExp>;
+
+/** Longest PII match (an e-mail address: 64 + 1 + 253). */
+export const PII_MAX_LENGTH = Math.max(318, ...Object.values(SHAPES).map((s) => s.maxLength));
+
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/**
+ * Runs `re` over `text`, skipping matches glued to a letter or digit on either side. `fn` may
+ * return where to resume (for patterns that over-match and are trimmed by their classifier).
+ */
+function each(re: RegExp, text: string, fn: (m: RegExpExecArray) => number | void, edge: (c: number) => boolean = isAlnum): void {
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const s = m.index;
+    const e = s + m[0].length;
+    if (edge(text.charCodeAt(s - 1)) || edge(text.charCodeAt(e))) {
+      // Inside a longer token: resume after the run so the scan stays linear.
+      let k = s;
+      while (k < text.length && (edge(text.charCodeAt(k)) || text[k] === ' ' || text[k] === '-' || text[k] === '.')) k++;
+      re.lastIndex = Math.max(k, s + 1);
+      continue;
+    }
+    const resume = fn(m);
+    if (typeof resume === 'number') re.lastIndex = Math.max(resume, s + 1);
+  }
+}
+
+// ---------- e-mail ----------
+
+const LOCAL = new Uint8Array(128);
+const DOMAIN = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const alnum = isAlnum(c);
+  LOCAL[c] = alnum || '._%+-\''.includes(String.fromCharCode(c)) ? 1 : 0;
+  DOMAIN[c] = alnum || c === 46 || c === 45 ? 1 : 0;
+}
+const FILE_EXT = /^(?:png|jpe?g|gif|svg|webp|ico|js|mjs|cjs|ts|tsx|jsx|css|scss|json|map|md|html?|txt|lock|ya?ml|xml|zip|gz|tgz)$/;
+
+function emails(text: string, out: Candidate[]): void {
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let s = at;
+    while (s > 0 && at - s < 64 && LOCAL[text.charCodeAt(s - 1)] === 1) s--;
+    while (s < at && text[s] === '.') s++;
+    let e = at + 1;
+    while (e < text.length && e - at <= 253 && DOMAIN[text.charCodeAt(e)] === 1) e++;
+    while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--;
+    if (s === at || e <= at + 1) continue;
+    const domain = text.slice(at + 1, e);
+    const labels = domain.split('.');
+    const tld = labels[labels.length - 1]!;
+    if (labels.length < 2 || labels.some((l) => l.length === 0 || l.length > 63 || l.startsWith('-'))) continue;
+    if (!/^[A-Za-z]{2,24}$/.test(tld) || FILE_EXT.test(tld.toLowerCase())) continue;
+    const ctx = contextOf(text, s, e, 'email');
+    const docs = /^(?:example\.(?:com|org|net)|test|invalid|localhost)$/i.test(domain) || /\.(?:example|test|invalid)$/i.test(domain);
+    out.push({ type: 'email', start: s, end: e, confidence: score(docs ? 0.45 : 0.9, 0.95, ctx) });
+  }
+}
+
+// ---------- digit-shaped identifiers ----------
+
+interface Shape {
+  digits: string;
+  groups: number[];
+  seps: string;
+  plus: boolean;
+  parens: boolean;
+}
+
+function shapeOf(s: string): Shape | undefined {
+  const plus = s.startsWith('+');
+  const body = plus ? s.slice(1) : s;
+  let digits = '';
+  const groups: number[] = [];
+  let seps = '';
+  let run = 0;
+  let open = 0;
+  let parens = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c >= '0' && c <= '9') {
+      digits += c;
+      run++;
+      continue;
+    }
+    if (run > 0) groups.push(run);
+    run = 0;
+    if (c === '(') { open++; parens = true; } else if (c === ')') { if (--open < 0) return undefined; }
+    const prev = body[i - 1];
+    // Two separators in a row only as ") " / ")-" (after an area code in parentheses).
+    if (prev !== undefined && !(prev >= '0' && prev <= '9') && !(prev === ')' && c !== ')') && !(c === '(' && prev === ' ')) return undefined;
+    if (c !== '(' && c !== ')') seps += c;
+  }
+  if (run > 0) groups.push(run);
+  if (open !== 0) return undefined;
+  return { digits, groups, seps, plus, parens };
+}
+
+const same = (g: number[], want: number[]): boolean => g.length === want.length && g.every((x, i) => x === want[i]);
+const oneSep = (s: string): boolean => s.length > 0 && [...s].every((c) => c === s[0]);
+
+function classifyNumber(text: string, start: number, end: number): Candidate | undefined {
+  const raw = text.slice(start, end);
+  const sh = shapeOf(raw);
+  if (!sh) return undefined;
+  const { digits: d, groups: g, seps } = sh;
+  const bare = g.length === 1;
+  const uniform = bare || (oneSep(seps) && (seps[0] === ' ' || seps[0] === '-'));
+  const best: Candidate[] = [];
+  const add = (type: PiiType, base: number, withCtx: number): void => {
+    best.push({ type, start, end, confidence: score(base, withCtx, contextOf(text, start, end, type)) });
+  };
+  // Dates, times, decimals and dotted versions are not identifiers.
+  if (/^[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}$|^[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4}$/.test(raw)) return undefined;
+  if (seps.includes('.') && seps.replace(/\./g, '').length === 0 && g.length === 4 && g.every((x) => x <= 3)) return undefined;
+  if (!sh.plus && !sh.parens && uniform && d.length >= 12 && d.length <= 19 && cardValid(d)) {
+    // Groups of four with a shorter last group (4-4-4-4, 4-4-4-1, 4-4-4-4-3), or Amex 4-6-5.
+    const fours = g.slice(0, -1).every((x) => x === 4) && g[g.length - 1]! <= 4;
+    const grouped = bare || fours || same(g, [4, 6, 5]) || same(g, [4, 6, 4]);
+    if (grouped) add('credit-card', 0.85, 0.95);
+  }
+  if (!sh.plus && !sh.parens && uniform) {
+    if (d.length === 9) {
+      if ((same(g, [3, 2, 4]) || bare) && ssnValid(d)) add('us-ssn', bare ? 0.3 : 0.75, 0.95);
+      if ((same(g, [3, 3, 3]) || bare) && sinValid(d)) add('ca-sin', 0.35, 0.9);
+      if ((bare || same(g, [4, 2, 3])) && bsnValid(d)) add('nl-bsn', 0.3, 0.9);
+    }
+    if (d.length === 12 && (bare || same(g, [4, 4, 4])) && aadhaarValid(d)) add('in-aadhaar', bare ? 0.35 : 0.6, 0.92);
+    if (d.length === 11 && (bare || same(g, [2, 3, 3, 3])) && steuerIdValid(d)) add('de-tax-id', 0.45, 0.92);
+    if (d.length === 15 && (bare || same(g, [1, 2, 2, 2, 3, 3, 2])) && nirValid(d)) add('fr-nir', 0.8, 0.95);
+  }
+  const phone = phoneConfidence(sh, raw);
+  if (phone > 0) add('phone-number', phone, Math.max(phone, 0.85));
+  if (best.length === 0) return undefined;
+  return best.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+}
+
+/**
+ * Phone numbers (ITU-T E.164 max 15 digits). International `+cc …` and North American
+ * `(NPA) NXX-XXXX` layouts are distinctive; other grouped national layouts need context words;
+ * a bare digit run is not reported without them.
+ */
+function phoneConfidence(sh: Shape, raw: string): number {
+  const n = sh.digits.length;
+  if (n < 7 || n > 15) return 0;
+  if (sh.plus) return n >= 8 ? 0.85 : 0;
+  if (/^\(?[2-9][0-9]{2}\)?[ .-]?[2-9][0-9]{2}[ .-][0-9]{4}$/.test(raw) || /^1[ .-]\(?[2-9][0-9]{2}\)?[ .-][2-9][0-9]{2}[ .-][0-9]{4}$/.test(raw)) return 0.8;
+  if (sh.groups.length === 1) return 0.25;
+  if (sh.parens || sh.groups.every((x) => x >= 2)) return sh.groups.length >= 2 && sh.groups[0]! <= 5 ? 0.45 : 0.3;
+  return 0.3;
+}
+
+// ---------- scan ----------
+
+export function scanPii(text: string, out: RawMatch[] = []): RawMatch[] {
+  const found: Candidate[] = [];
+  emails(text, found);
+  // Cheap gate: nothing below runs on text without digits.
+  if (/[0-9]/.test(text)) {
+    each(RE.number, text, (m) => {
+      const c = classifyNumber(text, m.index, m.index + m[0].length);
+      if (c) found.push(c);
+    });
+    each(RE.ipv4, text, (m) => {
+      const o = ipv4Octets(m[0]);
+      if (!o || o.every((x) => x === 0) || o.every((x) => x === 255)) return;
+      const priv = o[0] === 10 || o[0] === 127 || (o[0] === 192 && o[1] === 168) || (o[0] === 172 && o[1]! >= 16 && o[1]! <= 31);
+      found.push({ type: 'ipv4', start: m.index, end: m.index + m[0].length, confidence: score(priv ? 0.5 : 0.75, 0.9, contextOf(text, m.index, m.index + m[0].length, 'ipv4')) });
+    }, (c) => isAlnum(c) || c === 46);
+    each(RE.iban, text, (m) => {
+      const c = classifyIban(text, m.index, m[0]);
+      if (c) found.push(c);
+      return c ? c.end : m.index + 1;
+    }, () => false);
+    each(RE.nino, text, (m) => push(found, text, m, 'uk-nino', ninoValid(m[0].replace(/ /g, '')), 0.65, 0.92));
+    each(RE.dni, text, (m) => push(found, text, m, 'es-dni', dniValid(m[0].replace('-', '')), 0.7, 0.93));
+    each(RE.nie, text, (m) => push(found, text, m, 'es-nie', nieValid(m[0].replace(/-/g, '')), 0.75, 0.93));
+    each(RE.fiscal, text, (m) => push(found, text, m, 'it-fiscal-code', codiceFiscaleValid(m[0]), 0.85, 0.95));
+    each(RE.nirCorsica, text, (m) => push(found, text, m, 'fr-nir', nirValid(m[0].replace(/ /g, '')), 0.8, 0.95));
+  }
+  if (text.includes(':')) {
+    RE.ipv6.lastIndex = 0;
+    for (let m = RE.ipv6.exec(text); m !== null; m = RE.ipv6.exec(text)) {
+      let s = m.index;
+      while (s > m.index - 4 && isHex(text.charCodeAt(s - 1))) s--;
+      const e = m.index + m[0].length;
+      if (isAlnum(text.charCodeAt(s - 1)) || text[s - 1] === ':' || isAlnum(text.charCodeAt(e))) continue;
+      const v = text.slice(s, e);
+      if (!ipv6Valid(v) || v.length < 6 || v.replace(/:/g, '').length < 4) continue;
+      found.push({ type: 'ipv6', start: s, end: e, confidence: score(0.7, 0.9, contextOf(text, s, e, 'ipv6')) });
+    }
+  }
+  for (const c of found) out.push({ detector: 'pii', type: c.type, start: c.start, end: c.end, confidence: c.confidence, severity: PII_SEVERITY[c.type] });
+  return out;
+}
+
+function push(found: Candidate[], text: string, m: RegExpExecArray, type: PiiType, ok: boolean, base: number, withCtx: number): void {
+  if (!ok) return;
+  const s = m.index;
+  const e = s + m[0].length;
+  found.push({ type, start: s, end: e, confidence: score(base, withCtx, contextOf(text, s, e, type)) });
+}
+
+/**
+ * The IBAN pattern runs on past the number (it allows spaces, so it swallows following words):
+ * take exactly the country's length of alphanumerics, single spaces allowed between them.
+ */
+function classifyIban(text: string, start: number, raw: string): Candidate | undefined {
+  if (isAlnum(text.charCodeAt(start - 1))) return undefined;
+  const country = raw.slice(0, 2).toUpperCase();
+  const len = ibanLength(country);
+  if (len === undefined) return undefined;
+  let compact = '';
+  let i = 0;
+  for (; i < raw.length && compact.length < len; i++) {
+    const c = raw[i]!;
+    if (c === ' ') {
+      if (raw[i + 1] === ' ' || raw[i - 1] === ' ') return undefined;
+      continue;
+    }
+    compact += c.toUpperCase();
+  }
+  if (compact.length !== len) return undefined;
+  const end = start + i;
+  if (isAlnum(text.charCodeAt(end))) return undefined;
+  if (!ibanValid(compact)) return undefined;
+  const lower = /[a-z]/.test(raw.slice(0, i));
+  return { type: 'iban', start, end, confidence: score(lower ? 0.8 : 0.9, 0.97, contextOf(text, start, end, 'iban')) };
+}

@@ -1,0 +1,88 @@
+/**
+ * Prompt-injection detection in what tools and resources hand back to the model (indirect
+ * injection): tool results, resource contents, prompt messages. The detector scores each message
+ * (instruction-override phrasing, role/system tokens, hidden Unicode, exfiltration links, encoded
+ * payloads); at or over the route's threshold the configured action applies:
+ *
+ * - `block`: the client gets a JSON-RPC error instead of the content;
+ * - `alert`: forwarded, reported (audit finding, verdict reason, session memory).
+ *
+ * An optional external classifier (HTTP POST `{ text }` → `{ score }`, e.g. a model) is asked
+ * too, and the higher score wins. It has its own time budget; failing to answer counts as the
+ * configured `classifier.onFailure` ('open': keep the local score; 'closed': treat as injection).
+ */
+import { request } from 'undici';
+import { collectStringLeaves } from '../codec/json-pointer.ts';
+import { scoreInjection } from '../detectors/injection.ts';
+import type { Frame, Inspector, InspectorContext, Reason, Verdict } from '../pipeline/types.ts';
+import type { FindingMemory } from '../session/finding-memory.ts';
+import { principalKey } from '../session/sessions.ts';
+import { OPAQUE } from './redact.ts';
+
+export interface PromptInjectionOptions {
+  name?: string;
+  threshold: number;
+  action: 'block' | 'alert';
+  /** Longest text scored per message (the head of longer ones): bounds the cost. */
+  maxChars: number;
+  classifier?: { url: string; timeoutMs: number; onFailure: 'open' | 'closed' } | undefined;
+  memory?: FindingMemory | undefined;
+}
+
+/** Results that carry content the model will read. */
+const METHODS = ['tools/call', 'resources/read', 'prompts/get'] as const;
+
+async function classify(url: string, text: string, timeoutMs: number): Promise<number> {
+  const r = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (r.statusCode !== 200) {
+    await r.body.dump();
+    throw new Error(`classifier answered ${r.statusCode}`);
+  }
+  const body = (await r.body.json()) as { score?: unknown };
+  const score = Number(body.score);
+  if (!(score >= 0 && score <= 1)) throw new Error('classifier score is not a number in [0, 1]');
+  return score;
+}
+
+export function createPromptInjectionInspector(opts: PromptInjectionOptions): Inspector {
+  const name = opts.name ?? 'prompt-injection';
+  return {
+    name,
+    methods: Object.fromEntries(METHODS.map((m) => [m, 'response' as const])),
+    needs: 'message',
+    onFailure: 'closed',
+    async onMessage(frame: Frame, ctx: InspectorContext): Promise<Verdict> {
+      if (frame.direction !== 's2c' || frame.kind !== 'result') return { kind: 'allow' };
+      const leaves = collectStringLeaves(frame.message).filter((l) => !OPAQUE.test(l.pointer) && !l.pointer.endsWith('/type') && !l.pointer.endsWith('/mimeType'));
+      if (leaves.length === 0) return { kind: 'allow' };
+      let text = leaves.map((l) => l.text).join('\n');
+      if (text.length > opts.maxChars) text = text.slice(0, opts.maxChars);
+      const local = scoreInjection(text);
+      let score = local.score;
+      let classifierNote: string | undefined;
+      if (opts.classifier) {
+        try {
+          score = Math.max(score, await classify(opts.classifier.url, text, opts.classifier.timeoutMs));
+        } catch (err) {
+          classifierNote = (err as Error).message;
+          if (opts.classifier.onFailure === 'closed') score = 1;
+        }
+      }
+      if (score < opts.threshold) return { kind: 'allow' };
+      const types = [...new Set(local.signals.map((s) => s.type))];
+      const reasons: Reason[] = ['injection/detected', ...types.map((t): Reason => `injection/${t}`)];
+      ctx.note('injection', { score: Math.round(score * 1000) / 1000, signals: types, ...(classifierNote ? { classifier: classifierNote } : {}) });
+      ctx.finding?.({ inspector: name, type: 'prompt-injection', pointer: leaves[0]!.pointer, action: opts.action === 'block' ? 'blocked' : 'observed' });
+      if (opts.memory) opts.memory.record(principalKey(ctx.session.principal), 'injection_findings');
+      if (opts.action === 'block') return { kind: 'block', reasons, message: 'the content looks like a prompt injection' };
+      return { kind: 'allow', reasons };
+    },
+  };
+}
