@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client as V2Client, StreamableHTTPClientTransport as V2Transport } from '@modelcontextprotocol/client';
 import { runApprovalsCli } from '../../src/approval/cli.ts';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { startDemoServer, type DemoServer } from '../../src/demo/server.ts';
@@ -185,6 +186,27 @@ describe('policy, rate limits and approval through the gateway', () => {
     const r = await fetch(`${gw.adminUrl}/approvals`);
     assert.equal(r.status, 401);
     await r.body?.cancel();
+  });
+
+  it('2026 approval with the official 2.x client: it fulfils the input_required prompt itself and retries with the sealed state', async () => {
+    let answer: 'accept' | 'decline' = 'accept';
+    const prompts: string[] = [];
+    const client = new V2Client({ name: 'approver-v2', version: '2.0.0' }, { versionNegotiation: { mode: { pin: MODERN } }, capabilities: { elicitation: { form: {} } } });
+    client.setRequestHandler('elicitation/create', async (req) => {
+      prompts.push(String((req.params as { message?: unknown }).message));
+      return answer === 'accept' ? { action: 'accept', content: { approve: true } } : { action: 'decline' };
+    });
+    await client.connect(new V2Transport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { 'x-test-user': 'alice' } } }));
+    try {
+      const ok = await client.callTool({ name: 'add', arguments: { a: 19, b: 23 } });
+      assert.equal((ok.content as Array<{ text: string }>)[0]?.text, '42');
+      assert.equal(prompts.length, 1);
+      assert.match(prompts[0]!, /add/);
+      answer = 'decline';
+      await assert.rejects(client.callTool({ name: 'add', arguments: { a: 1, b: 1 } }), /Approval denied/);
+    } finally {
+      await client.close();
+    }
   });
 
   it('2025 approval: the gateway asks the SDK client through elicitation; accept runs the call, decline refuses it', async () => {
