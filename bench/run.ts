@@ -33,6 +33,8 @@ import { findNginx, startNginx, type Nginx } from './lib/nginx.ts';
 import { Child, fdHardLimit, foreignCpu, foreignDelta, procCpuUs } from './lib/proc.ts';
 import { summariseProfile, type ProfileSummary } from './lib/profile.ts';
 import { closeAll, compareStreams, openIdleStreams, type IdleKind, type StreamComparison } from './lib/streams.ts';
+import { microBenchmarks } from './lib/micro.ts';
+import { startAuthServer } from '../test/support/auth-server.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const CONCURRENCY = 32;
@@ -57,6 +59,9 @@ const PROFILES = `${RESULTS}profiles/`;
 const TARGETS = {
   passVsNginx: 0.8,
   auditOnVsOff: 0.9,
+  jwtUs: 20,
+  policyUs: 10,
+  dlpMBps: 200,
   pipelineVsNginx: 0.6,
   addedP50Ms: 1,
   perEventMs: 1,
@@ -493,10 +498,17 @@ async function main(): Promise<void> {
   log(`nginx: ${nginxBin ?? 'not available'}`);
   const quiet = await waitForQuiet();
 
+  log('micro-benchmarks: warm JWT validation, 20-rule policy decision, DLP scan');
+  const micro = await microBenchmarks();
+  const as = await startAuthServer();
+  const benchToken = await as.issue({ sub: 'bench-client', aud: 'portcullis-bench', scope: 'mcp:tools', expiresIn: 24 * 3600 });
+
   const upstream = await Child.start('upstream', 'upstream', { responseMode: 'auto' });
   const gwPass = await Child.start('gateway-pass', 'gateway', { upstream: upstream.url });
   const gwPipe = await Child.start('gateway-pipeline', 'gateway', { upstream: upstream.url, pipeline: true });
   const gwAudit = await Child.start('gateway-audit', 'gateway', { upstream: upstream.url, audit: true });
+  const gwAuth = await Child.start('gateway-auth', 'gateway', { upstream: upstream.url, authPolicy: { issuer: as.issuer, jwksUrl: as.jwksUrl } });
+  const gwDlp = await Child.start('gateway-dlp', 'gateway', { upstream: upstream.url, dlp: true });
   let nginx: Nginx | undefined;
   let nginxVersion = '';
   const sections: string[] = [];
@@ -513,7 +525,7 @@ async function main(): Promise<void> {
       ...(nginx ? [{ name: 'nginx (proxy_buffering off)', url: nginx.url, proxyPids: nginx.pids }] : []),
     ];
     // Idle proxies are ours, not "other jobs", whichever target is being measured.
-    OTHER_OURS.add(gwPass.pid).add(gwPipe.pid).add(gwAudit.pid);
+    OTHER_OURS.add(gwPass.pid).add(gwPipe.pid).add(gwAudit.pid).add(gwAuth.pid).add(gwDlp.pid);
     for (const pid of nginx?.pids() ?? []) OTHER_OURS.add(pid);
     const ratioTargets = { 'gateway (no inspectors)': TARGETS.passVsNginx, 'gateway (pipeline on)': TARGETS.pipelineVsNginx };
     const modern = new Map(targets.map((t) => [t.name, modernEcho(new URL(t.url).pathname)]));
@@ -547,6 +559,42 @@ async function main(): Promise<void> {
       ),
     );
     await gwAudit.stop();
+
+    // 1a''. The security stages' cost in throughput: OAuth + a 20-rule policy, and DLP.
+    const secTargets: Target[] = [
+      { name: 'gateway (no inspectors)', url: gwPass.url, proxyPids: () => [gwPass.pid] },
+      { name: 'gateway (auth + 20-rule policy)', url: gwAuth.url, proxyPids: () => [gwAuth.pid] },
+      { name: 'gateway (DLP on)', url: gwDlp.url, proxyPids: () => [gwDlp.pid] },
+      ...(nginx ? [{ name: 'nginx (proxy_buffering off)', url: nginx.url, proxyPids: nginx.pids }] : []),
+    ];
+    const withToken = (f: (w: number, n: number) => RequestSpec) => (w: number, n: number) => {
+      const spec = f(w, n);
+      return { ...spec, headers: { ...spec.headers, authorization: `Bearer ${benchToken}` } };
+    };
+    const secRequests = new Map(secTargets.map((t) => [t.name, t.url === gwAuth.url ? withToken(modernEcho(new URL(t.url).pathname)) : modernEcho(new URL(t.url).pathname)]));
+    const secRows = await measureAll(secTargets, upstream.pid, secRequests, {
+      concurrency: CONCURRENCY, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, rounds: ROUNDS, label: 'security stages', prewarmMs: PREWARM_MS / 2,
+    });
+    sections.push(
+      throughputTable(
+        `Throughput with the security stages: 2026-07-28 \`tools/call echo\` (${CONCURRENCY} in flight; ${ROUNDS} interleaved rounds; auth = JWT via JWKS, policy = 20 CEL rules, DLP = full built-in pack both ways)`,
+        secRows,
+        { 'gateway (auth + 20-rule policy)': TARGETS.pipelineVsNginx, 'gateway (DLP on)': TARGETS.pipelineVsNginx },
+      ),
+    );
+    await Promise.all([gwAuth.stop(), gwDlp.stop()]);
+    await as.close();
+    sections.push(
+      [
+        '### Per-request costs of the security stages (in process, one core, best of 3)',
+        '',
+        '| measure | goal | measured | |',
+        '|---|---|---|---|',
+        `| warm JWT validation (cached JWKS, cached verification) | ≤ ${TARGETS.jwtUs} µs | ${fmt(micro.jwtUs, 1)} µs | ${verdict(micro.jwtUs <= TARGETS.jwtUs)} |`,
+        `| 20-rule CEL policy decision | ≤ ${TARGETS.policyUs} µs | ${fmt(micro.policyUs, 1)} µs | ${verdict(micro.policyUs <= TARGETS.policyUs)} |`,
+        `| DLP scan, full built-in pack | ≥ ${TARGETS.dlpMBps} MB/s | ${fmt(micro.dlpMBps, 1)} MB/s (secrets only: ${fmt(micro.dlpSecretsMBps, 1)} MB/s) | ${verdict(micro.dlpMBps >= TARGETS.dlpMBps)} |`,
+      ].join('\n'),
+    );
 
     // 1b. Added latency at 1 in flight.
     const lowRows = await measureAll(targets, upstream.pid, modern, {
@@ -614,6 +662,9 @@ async function main(): Promise<void> {
     const passRow = modernRows.find((r) => r.target === 'gateway (no inspectors)')!;
     const pipeRow = modernRows.find((r) => r.target === 'gateway (pipeline on)')!;
     const auditRatio = auditRows[1]!.load.rps / auditRows[0]!.load.rps;
+    const secNginx = secRows.find((r) => r.target.startsWith('nginx'));
+    const secAuth = secRows.find((r) => r.target === 'gateway (auth + 20-rule policy)')!;
+    const secDlp = secRows.find((r) => r.target === 'gateway (DLP on)')!;
     const lowDirect = lowRows[0]!;
     const lowPass = lowRows.find((r) => r.target === 'gateway (no inspectors)')!;
     const lowPipe = lowRows.find((r) => r.target === 'gateway (pipeline on)')!;
@@ -626,6 +677,11 @@ async function main(): Promise<void> {
       ['pass-through throughput ÷ nginx', `≥ ${TARGETS.passVsNginx}×`, ngx ? `${fmt(ratio(passRow))}× (${fmtInt(passRow.load.rps)} vs ${fmtInt(ngx.load.rps)} req/s)` : 'no nginx', ngx ? verdict(ratio(passRow) >= TARGETS.passVsNginx) : '–'],
       ['pipeline-on throughput ÷ nginx', `≥ ${TARGETS.pipelineVsNginx}×`, ngx ? `${fmt(ratio(pipeRow))}× (${fmtInt(pipeRow.load.rps)} req/s)` : 'no nginx', ngx ? verdict(ratio(pipeRow) >= TARGETS.pipelineVsNginx) : '–'],
       ['throughput with audit on (SQLite) ÷ audit off', `≥ ${TARGETS.auditOnVsOff}×`, `${fmt(auditRatio)}× (${fmtInt(auditRows[1]!.load.rps)} vs ${fmtInt(auditRows[0]!.load.rps)} req/s)`, verdict(auditRatio >= TARGETS.auditOnVsOff)],
+      ['auth + 20-rule policy throughput ÷ nginx', `≥ ${TARGETS.pipelineVsNginx}×`, secNginx ? `${fmt(secAuth.load.rps / secNginx.load.rps)}× (${fmtInt(secAuth.load.rps)} req/s)` : 'no nginx', secNginx ? verdict(secAuth.load.rps / secNginx.load.rps >= TARGETS.pipelineVsNginx) : '–'],
+      ['DLP-on throughput ÷ nginx', `≥ ${TARGETS.pipelineVsNginx}×`, secNginx ? `${fmt(secDlp.load.rps / secNginx.load.rps)}× (${fmtInt(secDlp.load.rps)} req/s)` : 'no nginx', secNginx ? verdict(secDlp.load.rps / secNginx.load.rps >= TARGETS.pipelineVsNginx) : '–'],
+      ['warm JWT validation', `≤ ${TARGETS.jwtUs} µs`, `${fmt(micro.jwtUs, 1)} µs`, verdict(micro.jwtUs <= TARGETS.jwtUs)],
+      ['20-rule policy decision', `≤ ${TARGETS.policyUs} µs`, `${fmt(micro.policyUs, 1)} µs`, verdict(micro.policyUs <= TARGETS.policyUs)],
+      ['DLP scan throughput, full pack, one core', `≥ ${TARGETS.dlpMBps} MB/s`, `${fmt(micro.dlpMBps, 1)} MB/s`, verdict(micro.dlpMBps >= TARGETS.dlpMBps)],
       ['added p50 latency, 1 in flight (no inspectors / pipeline on)', `≤ ${TARGETS.addedP50Ms} ms`, `${fmt(added(lowPass), 3)} / ${fmt(added(lowPipe), 3)} ms`, verdict(added(lowPass) <= TARGETS.addedP50Ms && added(lowPipe) <= TARGETS.addedP50Ms)],
       ['stream per-event added delay p50 (no inspectors / pipeline on)', `≤ ${TARGETS.perEventMs} ms`, `${fmt(streamPass.addedP50, 3)} / ${fmt(streamPipe.addedP50, 3)} ms (p99 ${fmt(streamPass.addedP99, 3)} / ${fmt(streamPipe.addedP99, 3)})`, verdict(Math.max(streamPass.addedP50, streamPipe.addedP50) <= TARGETS.perEventMs)],
       [`memory per idle stream, RSS (${memRows.length > 1 ? '2026 countdown / 2025 GET' : '2026 countdown'})`, `≤ ${TARGETS.kbPerStream} KB`, memRows.map((m) => `${fmt(m.kbPerStream, 1)} KB`).join(' / ') + ` (${fmtInt(memMain.held)} streams)`, verdict(memRows.every((m) => m.kbPerStream <= TARGETS.kbPerStream))],

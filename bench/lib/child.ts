@@ -10,7 +10,9 @@
  * `--cpu-prof` gets to write its profile.
  */
 import { quickConfig } from '../../src/config/quick.ts';
-import type { Config } from '../../src/config/schema.ts';
+import { InspectorSchema, type Config } from '../../src/config/schema.ts';
+import { AuthSchema } from '../../src/identity/config.ts';
+import { PolicySchema } from '../../src/policy/config.ts';
 import { startDemoServer, type ResponseMode } from '../../src/demo/server.ts';
 import { startGateway } from '../../src/gateway.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +34,27 @@ interface GatewayArgs {
   connections?: number;
   /** Keep the audit trail on (SQLite sink in a temporary directory); off by default. */
   audit?: boolean;
+  /** OAuth (JWT via this JWKS) + a 20-rule CEL policy on the route. */
+  authPolicy?: { issuer: string; jwksUrl: string };
+  /** The DLP inspector (full built-in pack) on the route. */
+  dlp?: boolean;
+}
+
+/** The 20-rule policy of the "auth + policy" rows: a realistic mix, every rule evaluated per call. */
+export function benchPolicyRules(): Array<{ name: string; when: string; decision: 'allow' | 'deny'; reason: string }> {
+  return Array.from({ length: 20 }, (_, i) => ({
+    name: `rule-${i}`,
+    when:
+      i % 4 === 0
+        ? `tool.name == "tool_${i}" && principal.subject != "bench"`
+        : i % 4 === 1
+          ? `"admin" in principal.scopes && tool.name.startsWith("adm_${i}")`
+          : i % 4 === 2
+            ? `has(tool.arguments.path) && !pathWithin(tool.arguments.path, "/w${i}")`
+            : `request.kind == "tool" && time.hour >= 0`,
+    decision: i % 4 === 3 ? 'allow' : 'deny',
+    reason: `r${i}`,
+  }));
 }
 
 /** The redact patterns of the "pipeline on" rows: typical credential shapes. */
@@ -103,6 +126,11 @@ async function main(): Promise<void> {
       ];
     }
     if (a.connections !== undefined) route.upstream.connections = a.connections;
+    if (a.authPolicy) {
+      route.auth = AuthSchema.parse({ required: true, jwt: { issuer: a.authPolicy.issuer, jwksUrl: a.authPolicy.jwksUrl, audiences: ['portcullis-bench'] } });
+      config.policy = PolicySchema.parse({ default: 'deny', rules: benchPolicyRules() });
+    }
+    if (a.dlp) route.inspectors = [InspectorSchema.parse({ type: 'dlp' })];
     // Rows compare proxying with proxying: the audit trail is its own row (audit on vs off).
     config.audit = { ...config.audit, enabled: a.audit === true };
     const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));

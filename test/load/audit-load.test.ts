@@ -106,7 +106,7 @@ describe(`audit under load: ${CALLS.toLocaleString('en-US')} calls, a sink down 
     await demo.close();
   });
 
-  it('every call has its records, exactly once, in order, in both sinks; the chain verifies', async () => {
+  it('every call has its records, exactly once, in order, in both sinks; the chain verifies', { timeout: 600_000 }, async () => {
     const pool = new Pool(gw!.url, { connections: CONCURRENCY, pipelining: 1 });
     let next = 0;
     let errors = 0;
