@@ -9,7 +9,8 @@ import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import { openRelayStream, requestHeader, type Exchange } from './context.ts';
 import { answerUpstream } from './post.ts';
-import { pumpSse, relayStatus } from './relay.ts';
+import { pumpSse } from './relay-sse.ts';
+import { relayStatus } from './relay.ts';
 import { SSE_HEADERS } from './respond.ts';
 
 function sessionFor(ex: Exchange): Session | undefined {

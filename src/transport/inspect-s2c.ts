@@ -1,0 +1,144 @@
+/**
+ * Server→client messages through the s2c pipeline: parse, classify, correlate with the request,
+ * inspect, and decide what the client gets (the message, a redacted copy, an error, nothing).
+ * Shared by the JSON relay (relay.ts) and the SSE relay (relay-sse.ts).
+ */
+import { classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
+import { GatewayError, rpcError } from '../core/errors.ts';
+import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
+import { wrapApprovedInputRequired } from './approval.ts';
+import { inspect, makeFrame, type Exchange } from './context.ts';
+import { blockError, errorMessage } from './respond.ts';
+
+/** What the relay learned that the caller needs (initialize capture, completion). */
+export interface RelayOutcome {
+  /** The final response to the exchange's request was relayed. */
+  responded: boolean;
+  /** First result seen for the request (initialize result, for version capture). */
+  result: JsonRpcMessage | undefined;
+}
+
+/** One inspected server→client message: what to forward (undefined: drop) and stream hints. */
+export interface S2cResult {
+  text: string | undefined;
+  droppedRequest?: JsonRpcId;
+  /** The message as forwarded (parsed), for amending it while it is held. */
+  message?: JsonRpcMessage;
+  holdMs?: number;
+  amendPrevious?: Patch[];
+  /** The stream must end after `text` (a blocked message mid-stream); the error code. */
+  endStream?: string;
+}
+
+export function blockedError(id: JsonRpcId | null, message: string | undefined, reasons: readonly string[]): JsonRpcMessage {
+  return { jsonrpc: '2.0', id, error: rpcError('blocked', message, { reasons }) };
+}
+
+/** The method a server→client message is about: its own, or the request it answers. */
+function s2cMethod(ex: Exchange, c: Classified): string {
+  if (c.kind === 'request' || c.kind === 'notification') return c.method;
+  if (c.id !== undefined && ex.request?.rpcId === c.id) return ex.request.method;
+  if (c.id !== undefined) return ex.batchMethods?.get(c.id) ?? '';
+  return '';
+}
+
+/**
+ * Inspects one server→client message. Returns the JSON text to forward, or undefined to drop it.
+ * A blocked result becomes a JSON-RPC error for the same id; a blocked notification or server
+ * request is dropped (a dropped server request is answered upstream with an error by the caller).
+ */
+export async function inspectS2c(
+  ex: Exchange,
+  data: string,
+  carrier: 'json' | 'sse',
+  out: RelayOutcome,
+): Promise<S2cResult> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new GatewayError('upstream_protocol', 'upstream sent a message that is not JSON');
+  }
+  if (Array.isArray(parsed) && ex.batchMethods) {
+    // 2025-03-26 batch response: every element is a message of its own.
+    const texts: string[] = [];
+    for (const element of parsed) {
+      const r = await inspectMessage(ex, element, JSON.stringify(element), carrier, out);
+      if (r.text !== undefined) texts.push(r.text);
+    }
+    return { text: `[${texts.join(',')}]` };
+  }
+  return inspectMessage(ex, parsed, data, carrier, out);
+}
+
+async function inspectMessage(
+  ex: Exchange,
+  parsed: unknown,
+  text: string,
+  carrier: 'json' | 'sse',
+  out: RelayOutcome,
+): Promise<S2cResult> {
+  const c = classify(parsed);
+  if (!c.ok) throw new GatewayError('upstream_protocol', c.reason);
+  let data = text;
+  const msg = c.value;
+  if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && msg.id === ex.request?.rpcId) {
+    out.responded = true;
+    ex.response = msg.message;
+    if (ex.approved && msg.kind === 'result') {
+      const wrapped = wrapApprovedInputRequired(ex, msg.message);
+      if (wrapped !== msg.message) {
+        msg.message = wrapped;
+        data = JSON.stringify(wrapped);
+      }
+    }
+    if (msg.kind === 'result') {
+      out.result = msg.message;
+      if (ex.request?.method === 'tools/list') {
+        ex.route.paramHeaders.learn(msg.message['result']);
+        ex.route.tools.learn(msg.message['result']);
+      }
+    }
+  }
+  if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
+  const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
+  const result = await inspect(ex, frame);
+  if (!result) return { text: data };
+  const hints = { message: result.message, ...(result.holdMs ? { holdMs: result.holdMs } : {}), ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
+  if (result.verdict.kind === 'allow') return { text: data, ...hints };
+  if (result.verdict.kind === 'redact') return { text: JSON.stringify(result.message), ...hints };
+  // block (and require-approval, which has no approval channel yet: fail closed)
+  const v = result.verdict;
+  if (msg.kind === 'result' || msg.kind === 'error') {
+    const ge = blockError(v.kind === 'block' ? v : { reasons: v.reasons, message: 'approval required' });
+    ex.errorCode = ge.code;
+    return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)) };
+  }
+  if (msg.kind === 'request') {
+    ex.session?.pendingServerRequests.delete(msg.id);
+    return { text: undefined, droppedRequest: msg.id };
+  }
+  // A blocked message inside the stream answering a request (a leak in a progress or log
+  // notification): the request fails with the error and the stream ends there, rather than
+  // going on with a hole the client cannot see.
+  if (carrier === 'sse' && ex.request?.rpcId !== undefined && v.kind === 'block') {
+    const ge = blockError(v);
+    ex.errorCode = ge.code;
+    return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code };
+  }
+  return { text: undefined };
+}
+
+export function needsParse(ex: Exchange): boolean {
+  const m = ex.request?.method;
+  return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true;
+}
+
+/** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
+export function passesJsonUnread(ex: Exchange): boolean {
+  if (!needsParse(ex)) return true;
+  const m = ex.request?.method;
+  if (m === undefined || m === 'initialize' || m === 'tools/list' || ex.approved) return false;
+  return ex.route.plan.plan('s2c', false, m).buffering === 'none';
+}
+

@@ -1,0 +1,198 @@
+/**
+ * Upstream SSE → client: each event parsed as bytes arrive, inspected as one message, re-emitted
+ * on the client's RelayStream (gateway event ids, replay, keep-alives) — never buffered whole.
+ * An inspector may hold an event back until the next one is inspected (StreamHints).
+ */
+import type { JsonRpcId } from '../codec/jsonrpc.ts';
+import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
+import { GatewayError } from '../core/errors.ts';
+import { applyPatches } from '../pipeline/patch.ts';
+import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
+import type { RelayStream } from '../session/relay-stream.ts';
+import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
+import type { Exchange } from './context.ts';
+import { inspectS2c, needsParse, type RelayOutcome } from './inspect-s2c.ts';
+import { errorMessage } from './respond.ts';
+
+export interface SseRelayHooks {
+  /** Answer an upstream server→client request the gateway dropped (2025 era). */
+  answerDropped?: (id: JsonRpcId) => void;
+}
+
+/**
+ * Reads an upstream SSE body into a RelayStream. Resolves when the upstream body ends, fails or
+ * the stream is closed; never throws.
+ */
+export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stream: RelayStream, hooks: SseRelayHooks = {}): Promise<RelayOutcome> {
+  const out: RelayOutcome = { responded: false, result: undefined };
+  const queue: SseEvent[] = [];
+  const parser = new SseParser((ev) => queue.push(ev), {
+    maxEventBytes: ex.services.config.limits.maxEventBytes,
+    onIdOnly: (id) => {
+      stream.upstreamLastEventId = id;
+    },
+  });
+  const parse = needsParse(ex);
+  const metrics = ex.services.metrics;
+  const held = new HeldEvent(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
+  let ended = false;
+  try {
+    for await (const chunk of body) {
+      if (stream.state === 'closed' || ended) break;
+      parser.push(chunk as Buffer);
+      for (let ev = queue.shift(); ev !== undefined; ev = queue.shift()) {
+        if (ev.hasId) stream.upstreamLastEventId = ev.lastEventId;
+        const opts = { ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.retry !== undefined ? { retry: ev.retry } : {}) };
+        // Empty data is the 2025-11-25 priming event; not a JSON-RPC message.
+        if (parse && ev.data !== '') {
+          const r = await inspectS2c(ex, ev.data, 'sse', out);
+          if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
+          // A held previous event goes out first, amended if this one completed a match in it.
+          await held.release(r.amendPrevious);
+          if (r.endStream !== undefined) {
+            await held.emit(r.text!, {});
+            stream.end('cut', r.endStream);
+            out.responded = true;
+            ended = true;
+            break;
+          }
+          if (r.text === undefined) continue;
+          if (r.holdMs !== undefined && r.message !== undefined) held.hold(r.text, r.message, opts, r.holdMs);
+          else await held.emit(r.text, opts);
+          continue;
+        }
+        if (!out.responded && ex.request && ev.data.includes('"id"')) {
+          // Cheap completion detection without a parse, for resumption bookkeeping.
+          out.responded = ev.data.includes('"result"') || ev.data.includes('"error"');
+        }
+        await held.release();
+        await held.emit(ev.data, opts);
+      }
+    }
+    if (ended) {
+      // Cut by the gateway: stop reading the upstream and finish the client's stream here.
+      stream.abortUpstream?.();
+      body.destroy();
+      stream.complete();
+      return out;
+    }
+    parser.end();
+    await held.release();
+    if (out.responded || !ex.session || stream.upstreamLastEventId === undefined) stream.complete();
+    else stream.upstreamClosed();
+  } catch (err) {
+    if (stream.state === 'closed') {
+      held.drop();
+      return out;
+    }
+    // What was already inspected and cleared still goes out, before whatever error ends it.
+    await held.release();
+    const reason: unknown = ex.abort.signal.aborted ? ex.abort.signal.reason : undefined;
+    // Aborted without a gateway reason: the client left (2026 cancellation); nothing to tell.
+    if (ex.abort.signal.aborted && !(reason instanceof GatewayError)) return out;
+    const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : undefined;
+    metrics.countError(e?.code ?? mapUpstreamError(err).code);
+    ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
+    if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
+      // Connection-level failure in the 2025 era: resumable through the upstream's event ids.
+      stream.upstreamClosed();
+      return out;
+    }
+    stream.end(e?.code === 'upstream_event_too_large' || e?.code === 'idle_timeout' || e?.code === 'upstream_timeout' ? 'cut' : 'failed', e?.code ?? mapUpstreamError(err).code);
+    if (!out.responded && ex.request?.rpcId !== undefined) {
+      // Connection-level failures keep `e` undefined (resumable above); say which one it was.
+      const ge = e ?? mapUpstreamError(err);
+      await stream.emit(JSON.stringify(errorMessage(ex.request.rpcId, ge)));
+      out.responded = true;
+    }
+    stream.complete();
+  }
+  return out;
+}
+
+/**
+ * Relays an upstream answer onto a client stream that is already open (the 2025 approval prompt
+ * opened it): SSE events pass one by one, a JSON body becomes one event, an error status becomes
+ * a JSON-RPC error for the request.
+ */
+export async function relayIntoStream(ex: Exchange, up: UpstreamResponse, stream: RelayStream, hooks: SseRelayHooks = {}): Promise<void> {
+  const ct = String(up.headers['content-type'] ?? '');
+  const id = ex.request?.rpcId ?? null;
+  if (up.statusCode < 300 && ct.startsWith('text/event-stream')) {
+    await pumpSse(ex, up.body, stream, hooks);
+    return;
+  }
+  try {
+    if (up.statusCode >= 300 || !ct.startsWith('application/json')) {
+      await up.body.dump();
+      throw new GatewayError('upstream_unavailable', `upstream answered ${up.statusCode}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of up.body) {
+      size += (chunk as Buffer).length;
+      if (size > ex.services.config.limits.maxEventBytes) {
+        up.body.destroy();
+        throw new GatewayError('upstream_event_too_large');
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const out: RelayOutcome = { responded: false, result: undefined };
+    const r = await inspectS2c(ex, Buffer.concat(chunks, size).toString('utf8'), 'json', out);
+    if (r.text !== undefined) await stream.emit(r.text);
+  } catch (err) {
+    const ge = err instanceof GatewayError ? err : mapUpstreamError(err);
+    await stream.emit(JSON.stringify(errorMessage(id, ge)));
+  }
+  stream.complete();
+}
+
+type EmitOptions = { event?: string; retry?: number };
+
+/**
+ * At most one SSE event kept back at the request of an inspector that looks across events (see
+ * StreamHints): it goes out when the next event has been inspected (amended if that one asks),
+ * when its hold time passes on a quiet stream, or when the stream ends. Emissions are chained so
+ * a timer release can never overtake or interleave with the reader's own.
+ */
+class HeldEvent {
+  readonly #stream: RelayStream;
+  readonly #count: () => void;
+  #held: { text: string; message: JsonRpcMessage; opts: EmitOptions; timer: NodeJS.Timeout } | undefined;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(stream: RelayStream, count: () => void) {
+    this.#stream = stream;
+    this.#count = count;
+  }
+
+  hold(text: string, message: JsonRpcMessage, opts: EmitOptions, ms: number): void {
+    const timer = setTimeout(() => void this.release(), ms);
+    timer.unref();
+    this.#held = { text, message, opts, timer };
+  }
+
+  /** Sends the held event (if any), with `amend` applied to it. */
+  release(amend?: readonly Patch[]): Promise<void> {
+    const h = this.#held;
+    if (!h) return this.#chain;
+    this.#held = undefined;
+    clearTimeout(h.timer);
+    const text = amend && amend.length > 0 ? JSON.stringify(applyPatches(h.message, [...amend])) : h.text;
+    return this.emit(text, h.opts);
+  }
+
+  emit(text: string, opts: EmitOptions): Promise<void> {
+    this.#chain = this.#chain.then(() => {
+      this.#count();
+      return this.#stream.emit(text, opts);
+    });
+    return this.#chain;
+  }
+
+  /** The stream failed: a held event is not sent after whatever error ends it. */
+  drop(): void {
+    if (this.#held) clearTimeout(this.#held.timer);
+    this.#held = undefined;
+  }
+}
