@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, formatPath, fromZodError } from '../config/issues.ts';
 import { compileCel, evaluationErrorText, toActivation } from './cel.ts';
 import type { CompiledRule } from './cel.ts';
+import { toolNameGuard } from './guard.ts';
 import { PolicySchema } from './config.ts';
 import type { DecisionKind, PolicyConfig, PolicyConfigInput, PolicyRule } from './config.ts';
 import { annotationsOf, completeInput, mergeInputs, requestKind } from './vocabulary.ts';
@@ -64,6 +65,8 @@ export interface Policy {
 
 interface Rule extends PolicyRule {
   readonly compiled: CompiledRule;
+  /** Set when the rule can only match this tool (guard.ts): other tools skip it unevaluated. */
+  readonly guard: string | undefined;
 }
 
 type Outcome = boolean | RuleError;
@@ -174,7 +177,9 @@ class CompiledPolicy implements Policy {
     }
     const matched: Rule[] = [];
     const errors: RuleError[] = [];
+    const tool = input.tool.name;
     for (const rule of this.#rules) {
+      if (rule.guard !== undefined && rule.guard !== tool) continue;
       const outcome = run(rule, activation);
       if (outcome === true) matched.push(rule);
       else if (outcome !== false) errors.push(outcome);
@@ -245,6 +250,7 @@ class CompiledPolicy implements Policy {
     let allowPossible = false;
     for (const rule of this.#rules) {
       if (rule.decision !== 'deny' && rule.decision !== 'allow') continue;
+      if (rule.guard !== undefined && rule.guard !== (activation['tool'] as { name?: unknown } | undefined)?.name) continue;
       const outcome = run(rule, activation);
       if (rule.decision === 'deny' && outcome === true) return true;
       if (rule.decision === 'allow' && outcome !== false) allowPossible = true;
@@ -265,6 +271,6 @@ export function compilePolicy(config: PolicyConfigInput | PolicyConfig, source =
   }
   // The schema already compiled every expression once; compiling again here keeps the compiled
   // form out of the config value (which is hashed and may be serialised).
-  const rules = parsed.data.rules.map((r) => ({ ...r, compiled: compileCel(r.when) }));
+  const rules = parsed.data.rules.map((r) => ({ ...r, compiled: compileCel(r.when), guard: toolNameGuard(r.when) }));
   return new CompiledPolicy(parsed.data, rules);
 }
