@@ -12,7 +12,8 @@
 import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import type { AuditRecord } from './record.ts';
-import { Serial, SinkClosedError, type AuditSink } from './sink.ts';
+import type { AuditSink } from './sink.ts';
+import { DeliveredMark } from './delivered-mark.ts';
 import { SeqState } from './state-file.ts';
 import { HttpPoster, oneLine } from './http-post.ts';
 
@@ -40,16 +41,14 @@ export class SplunkHecSink implements AuditSink {
   readonly name: string;
   readonly #opts: SplunkHecSinkOptions;
   readonly #endpoint: string;
-  readonly #state: SeqState;
+  readonly #mark: DeliveredMark;
   readonly #http: HttpPoster;
-  readonly #serial = new Serial();
-  #closed = false;
 
   private constructor(opts: SplunkHecSinkOptions, state: SeqState) {
     this.name = opts.name ?? 'splunk-hec';
     this.#opts = opts;
     this.#endpoint = hecEndpoint(opts.url);
-    this.#state = state;
+    this.#mark = new DeliveredMark(this.name, state);
     this.#http = new HttpPoster({ ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }), ...(opts.tls && { tls: opts.tls }) });
   }
 
@@ -58,11 +57,7 @@ export class SplunkHecSink implements AuditSink {
   }
 
   write(batch: readonly AuditRecord[]): Promise<void> {
-    return this.#serial.run(async () => {
-      if (this.#closed) throw new SinkClosedError(this.name);
-      const last = this.#state.seq;
-      const fresh = batch.filter((r) => last === undefined || r.seq > last);
-      if (fresh.length === 0) return;
+    return this.#mark.write(batch, async (fresh) => {
       const host = this.#opts.host ?? hostname();
       const body = fresh
         .map((r) =>
@@ -89,20 +84,14 @@ export class SplunkHecSink implements AuditSink {
       if (res.status !== 200 || code !== 0) {
         throw new Error(`Splunk HEC answered ${res.status}: ${oneLine(res.text)}`);
       }
-      await this.#state.set(fresh[fresh.length - 1]!.seq);
     });
   }
 
-  async lastSeq(): Promise<number | undefined> {
-    if (this.#closed) throw new SinkClosedError(this.name);
-    return this.#state.seq;
+  lastSeq(): Promise<number | undefined> {
+    return this.#mark.lastSeq();
   }
 
   close(): Promise<void> {
-    return this.#serial.run(async () => {
-      if (this.#closed) return;
-      this.#closed = true;
-      await this.#http.close();
-    });
+    return this.#mark.close(() => this.#http.close());
   }
 }

@@ -21,7 +21,8 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { hostname as osHostname } from 'node:os';
 import type { AuditRecord } from './record.ts';
-import { Serial, SinkClosedError, type AuditSink } from './sink.ts';
+import type { AuditSink } from './sink.ts';
+import { DeliveredMark } from './delivered-mark.ts';
 import { SeqState } from './state-file.ts';
 
 export interface SyslogSinkOptions {
@@ -75,15 +76,13 @@ export class SyslogSink implements AuditSink {
   readonly name: string;
   readonly #opts: SyslogSinkOptions;
   readonly #format: SyslogFormat;
-  readonly #state: SeqState;
-  readonly #serial = new Serial();
+  readonly #mark: DeliveredMark;
   #socket: Socket | undefined;
-  #closed = false;
 
   private constructor(opts: SyslogSinkOptions, state: SeqState) {
     this.name = opts.name ?? 'syslog';
     this.#opts = opts;
-    this.#state = state;
+    this.#mark = new DeliveredMark(this.name, state);
     const sdName = printable(opts.sdId ?? 'portcullis@32473', 32).replace(/[=\]"]/g, '');
     this.#format = {
       appName: printable(opts.appName ?? 'portcullis', 48),
@@ -98,11 +97,7 @@ export class SyslogSink implements AuditSink {
   }
 
   write(batch: readonly AuditRecord[]): Promise<void> {
-    return this.#serial.run(async () => {
-      if (this.#closed) throw new SinkClosedError(this.name);
-      const last = this.#state.seq;
-      const fresh = batch.filter((r) => last === undefined || r.seq > last);
-      if (fresh.length === 0) return;
+    return this.#mark.write(batch, async (fresh) => {
       const socket = await this.#connect();
       const frames = Buffer.concat(fresh.map((r) => formatSyslog(r, this.#format)));
       await new Promise<void>((resolve, reject) => {
@@ -111,19 +106,15 @@ export class SyslogSink implements AuditSink {
         this.#drop();
         throw err;
       });
-      await this.#state.set(fresh[fresh.length - 1]!.seq);
     });
   }
 
-  async lastSeq(): Promise<number | undefined> {
-    if (this.#closed) throw new SinkClosedError(this.name);
-    return this.#state.seq;
+  lastSeq(): Promise<number | undefined> {
+    return this.#mark.lastSeq();
   }
 
   close(): Promise<void> {
-    return this.#serial.run(async () => {
-      if (this.#closed) return;
-      this.#closed = true;
+    return this.#mark.close(async () => {
       const s = this.#socket;
       this.#socket = undefined;
       if (s && !s.destroyed) await new Promise<void>((resolve) => s.end(resolve));

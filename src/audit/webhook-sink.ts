@@ -16,7 +16,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import type { AuditRecord } from './record.ts';
-import { Serial, SinkClosedError, type AuditSink } from './sink.ts';
+import type { AuditSink } from './sink.ts';
+import { DeliveredMark } from './delivered-mark.ts';
 import { SeqState } from './state-file.ts';
 import { HttpPoster, oneLine } from './http-post.ts';
 
@@ -61,15 +62,13 @@ export function verifyWebhook(opts: {
 export class WebhookSink implements AuditSink {
   readonly name: string;
   readonly #opts: WebhookSinkOptions;
-  readonly #state: SeqState;
+  readonly #mark: DeliveredMark;
   readonly #http: HttpPoster;
-  readonly #serial = new Serial();
-  #closed = false;
 
   private constructor(opts: WebhookSinkOptions, state: SeqState) {
     this.name = opts.name ?? 'webhook';
     this.#opts = opts;
-    this.#state = state;
+    this.#mark = new DeliveredMark(this.name, state);
     this.#http = new HttpPoster({ ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }), ...(opts.tls && { tls: opts.tls }) });
   }
 
@@ -78,11 +77,7 @@ export class WebhookSink implements AuditSink {
   }
 
   write(batch: readonly AuditRecord[]): Promise<void> {
-    return this.#serial.run(async () => {
-      if (this.#closed) throw new SinkClosedError(this.name);
-      const last = this.#state.seq;
-      const fresh = batch.filter((r) => last === undefined || r.seq > last);
-      if (fresh.length === 0) return;
+    return this.#mark.write(batch, async (fresh) => {
       const body = JSON.stringify({ records: fresh });
       const timestamp = String(Math.floor((this.#opts.now ?? Date.now)() / 1000));
       const res = await this.#http.post(this.#opts.url, body, {
@@ -92,20 +87,14 @@ export class WebhookSink implements AuditSink {
         'x-portcullis-seq': `${fresh[0]!.seq}-${fresh[fresh.length - 1]!.seq}`,
       });
       if (res.status < 200 || res.status > 299) throw new Error(`webhook answered ${res.status}: ${oneLine(res.text)}`);
-      await this.#state.set(fresh[fresh.length - 1]!.seq);
     });
   }
 
-  async lastSeq(): Promise<number | undefined> {
-    if (this.#closed) throw new SinkClosedError(this.name);
-    return this.#state.seq;
+  lastSeq(): Promise<number | undefined> {
+    return this.#mark.lastSeq();
   }
 
   close(): Promise<void> {
-    return this.#serial.run(async () => {
-      if (this.#closed) return;
-      this.#closed = true;
-      await this.#http.close();
-    });
+    return this.#mark.close(() => this.#http.close());
   }
 }
