@@ -13,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
+import { withDemoDefaults } from '../config/demo.ts';
 import { quickConfig } from '../config/quick.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../config/issues.ts';
@@ -76,6 +77,7 @@ async function run(args: string[]): Promise<void> {
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(process.env['PORTCULLIS_ADMIN_TOKEN'] ? { adminToken: process.env['PORTCULLIS_ADMIN_TOKEN'] } : {}),
     });
+    if (values.demo) config = withDemoDefaults(config);
   } else {
     throw new UsageError('run needs --config FILE, --upstream URL or --demo');
   }
