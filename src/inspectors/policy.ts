@@ -20,6 +20,8 @@ import type { FindingMemory } from '../session/finding-memory.ts';
 import { principalKey } from '../session/sessions.ts';
 
 const LIST_METHODS = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'] as const;
+/** Where a warn rule's notice reaches the client (implementation `_meta` keys are reverse-DNS). */
+export const NOTICE_KEY = 'dev.portcullis/notices';
 
 export interface RoutePolicyOptions {
   policy: Policy;
@@ -50,7 +52,7 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
   const calls = createPolicyInspector({ policy, facts });
   const dryRun = policy.config.mode === 'dry-run';
   const decideCall = (frame: Frame, ctx: InspectorContext): Verdict => {
-    let noted: { decision?: string; reasons?: readonly string[] } | undefined;
+    let noted: { decision?: string; reasons?: readonly string[]; notices?: readonly string[] } | undefined;
     const watched: InspectorContext = {
       ...ctx,
       note: (key, value) => {
@@ -60,6 +62,7 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     };
     const v = calls.onMessage!(frame, watched) as Verdict;
     if (v.kind === 'block') return { ...v, code: 'policy_denied' };
+    if (noted?.notices?.length && !dryRun) notices.set(frame, noted.notices);
     // Dry run: enforce nothing, but make the would-be decision visible (verdict metrics by
     // reason, the verdict log line and the audit note), which is what a dry run is for.
     if (dryRun && noted?.decision !== undefined && noted.decision !== 'allow') {
@@ -67,10 +70,15 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     }
     return v;
   };
+  // warn rules with `notify`: the client is told too, in the result's `_meta` (the call itself
+  // is allowed). Only then do results of governed calls need reading at all.
+  const notices = new WeakMap<Frame, readonly string[]>();
+  const notifies = policy.config.rules.some((r) => r.decision === 'warn' && r.notify === true);
   const methods: Record<string, Phase> = { ...calls.methods };
+  if (notifies) for (const m of policy.config.methods) methods[m] = 'both';
   for (const m of LIST_METHODS) {
     if (!filtersList(policy, m)) continue;
-    methods[m] = methods[m] === 'request' ? 'both' : 'response';
+    methods[m] = methods[m] === 'request' || methods[m] === 'both' ? 'both' : 'response';
   }
   return {
     name: 'policy',
@@ -79,6 +87,16 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     onFailure: 'closed',
     onMessage(frame: Frame, ctx: InspectorContext): Verdict | Promise<Verdict> {
       if (frame.direction === 'c2s') return decideCall(frame, ctx);
+      const told = frame.kind === 'result' && ctx.request ? notices.get(ctx.request) : undefined;
+      if (told) {
+        const result = (frame.message['result'] ?? {}) as Record<string, unknown>;
+        const meta = (typeof result['_meta'] === 'object' && result['_meta'] !== null ? result['_meta'] : {}) as Record<string, unknown>;
+        return {
+          kind: 'rewrite',
+          message: { ...frame.message, result: { ...result, _meta: { ...meta, [NOTICE_KEY]: told } } },
+          reasons: ['policy/notice'],
+        };
+      }
       if (frame.kind !== 'result' || !ctx.request || !filtersList(policy, frame.method)) return ALLOW;
       const result = frame.message['result'];
       const base = policyFacts(ctx.request, ctx, facts(ctx, ctx.request));

@@ -278,3 +278,25 @@ describe('policy over session counters', () => {
     }
   });
 });
+
+describe('policy warn with notify', () => {
+  let demo: DemoServer;
+  let gw: Gateway;
+  before(async () => {
+    demo = await startDemoServer({ port: 0 });
+    const warn = { default: 'allow' as const, rules: [{ name: 'watch-echo', when: 'tool.name == "echo"', decision: 'warn' as const, reason: 'echo-watched', message: 'echo calls are reviewed', notify: true }] };
+    gw = await startGateway({ dataDir: tempDataDir(), config: config(demo.url, warn), identify: identifyByHeader, admin: false, logger: silentLogger });
+  });
+  after(async () => {
+    await gw.close();
+    await demo.close();
+  });
+
+  it('allows the call and tells the client in the result _meta', async () => {
+    const r = parseJson(await modern(gw, 'hal', 'tools/call', { name: 'echo', arguments: { text: 'noted' } }, 1));
+    assert.equal(toolText(r), 'noted');
+    assert.deepEqual(r.result._meta?.['dev.portcullis/notices'], ['echo calls are reviewed']);
+    const other = parseJson(await modern(gw, 'hal', 'tools/call', { name: 'add', arguments: { a: 1, b: 1 } }, 2));
+    assert.equal(other.result._meta?.['dev.portcullis/notices'], undefined, 'only calls the warn rule matched');
+  });
+});
