@@ -3,8 +3,7 @@
  * wait, and the keys that seal 2026-era approval state.
  */
 import { z } from 'zod';
-
-const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+import { positiveInt } from '../config/primitives.ts';
 
 const SealKeySchema = z
   .object({

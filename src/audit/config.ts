@@ -7,11 +7,9 @@
  * digest keys) belong in `${ENV_VAR}` references, never in the file itself.
  */
 import { z } from 'zod';
+import { httpUrl, nonNegativeInt, positiveInt } from '../config/primitives.ts';
 
-const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const nonNegativeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const path = z.string().min(1).regex(/^[^\0]*$/, 'must not contain NUL');
-const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (expected http:// or https://)' });
 const sinkName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must match [a-z0-9][a-z0-9._-]*')

@@ -32,3 +32,33 @@ export function uniqueBy(items: unknown, key: string, ctx: z.RefinementCtx<unkno
     else ctx.addIssue({ code: 'custom', path: [i, key], message: `duplicate ${key} "${value}" (also at [${prev}])` });
   });
 }
+
+/** RFC 9110 §5.6.2 token: a valid header field name. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header value that cannot split or end the header block. */
+export const HEADER_VALUE = /^[^\r\n\0]*$/;
+
+/**
+ * Headers the gateway owns on the upstream hop, which no configured header (static headers or a
+ * credential) may set: connection-specific ones (RFC 9110 §7.6.1), framing, and the MCP headers
+ * it computes per request (a static `Mcp-Session-Id` or protocol version would corrupt every
+ * exchange on the route).
+ */
+export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'host',
+  'content-length',
+  'content-type',
+  'accept',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'mcp-method',
+  'mcp-name',
+  'last-event-id',
+]);

@@ -91,6 +91,10 @@ describe('ConfigSchema', () => {
     assert.doesNotThrow(() => ConfigSchema.parse(withHeaders({ 'X-Api-Key': 'k', Authorization: 'Bearer t' })));
     assert.match(messages(withHeaders({ Host: 'x' }))[0]!, /Host.*set by the gateway/);
     assert.match(messages(withHeaders({ 'Transfer-Encoding': 'chunked' }))[0]!, /set by the gateway/);
+    // The MCP headers the gateway computes per request: a static one would pin every exchange.
+    for (const h of ['Mcp-Session-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Content-Type']) {
+      assert.match(messages(withHeaders({ [h]: 'x' }))[0]!, /set by the gateway/, h);
+    }
     assert.match(messages(withHeaders({ 'Bad Name': 'x' }))[0]!, /not a valid HTTP header name/);
     assert.match(messages(withHeaders({ 'X-A': '1', 'x-a': '2' }))[0]!, /x-a: duplicates "X-A"/);
     assert.match(messages(withHeaders({ 'X-A': 'v\r\nX-Injected: 1' }))[0]!, /CR, LF/);

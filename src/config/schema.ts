@@ -21,14 +21,16 @@ import { PinningSchema } from '../pinning/config.ts';
 import { PolicySchema } from '../policy/config.ts';
 import { RateLimitSchema } from '../ratelimit/config.ts';
 import { UpstreamAuthSchema } from '../upstream/credentials/config.ts';
+import { InspectorSchema } from './inspectors.ts';
+import { always, GATEWAY_OWNED_HEADERS, HEADER_NAME, HEADER_VALUE, httpUrl, isString, nonNegativeInt, positiveInt, uniqueBy } from './primitives.ts';
+
+export { InspectorSchema, MethodDenyInspectorSchema, RedactInspectorSchema, DlpInspectorSchema, PromptInjectionInspectorSchema, ToolPoisoningInspectorSchema } from './inspectors.ts';
 
 const LOOPBACK = '127.0.0.1';
 
 const port = z.number().int().min(0).max(65535);
 /** A positive duration or size; `Number.MAX_SAFE_INTEGER` keeps the JSON Schema honest. */
 const host = z.string().min(1).regex(/^\S+$/, 'must not contain whitespace');
-
-
 
 export const TlsSchema = z
   .object({
@@ -135,26 +137,8 @@ export const SessionsSchema = z
   })
   .strict();
 
-/** RFC 9110 §5.6.2 token. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/**
- * Headers the gateway owns on the upstream hop: connection-specific ones (RFC 9110 §7.6.1) and
- * framing/routing ones it computes itself. A static value there would corrupt the exchange.
- */
-const RESERVED_HEADERS = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'te',
-  'transfer-encoding',
-  'upgrade',
-  'trailer',
-  'host',
-  'content-length',
-]);
-
 const upstreamHeaders = z
-  .record(z.string(), z.string().regex(/^[^\r\n\0]*$/, 'header values must not contain CR, LF or NUL'))
+  .record(z.string(), z.string().regex(HEADER_VALUE, 'header values must not contain CR, LF or NUL'))
   .superRefine((headers, ctx) => {
     if (headers === null || typeof headers !== 'object') return;
     const seen = new Map<string, string>();
@@ -162,7 +146,7 @@ const upstreamHeaders = z
       const lower = name.toLowerCase();
       if (!HEADER_NAME.test(name)) {
         ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a valid HTTP header name` });
-      } else if (RESERVED_HEADERS.has(lower)) {
+      } else if (GATEWAY_OWNED_HEADERS.has(lower)) {
         ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is set by the gateway and cannot be configured` });
       } else if (seen.has(lower)) {
         ctx.addIssue({ code: 'custom', path: [name], message: `duplicates "${seen.get(lower)}" (header names are case-insensitive)` });
@@ -196,10 +180,6 @@ export const TimeoutsSchema = z
   })
   .strict();
 
-export { InspectorSchema, MethodDenyInspectorSchema, RedactInspectorSchema, DlpInspectorSchema, PromptInjectionInspectorSchema, ToolPoisoningInspectorSchema } from './inspectors.ts';
-import { InspectorSchema } from './inspectors.ts';
-import { always, httpUrl, isString, nonNegativeInt, positiveInt, uniqueBy } from './primitives.ts';
-
 export const RouteSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/, 'must match [a-z0-9-]+').describe('Unique route name (logs, metrics).'),
@@ -223,7 +203,6 @@ export const LoggingSchema = z
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   })
   .strict();
-
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 

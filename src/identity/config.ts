@@ -13,11 +13,7 @@
  * Secrets (`introspection.clientSecret`) arrive already `${ENV}`-substituted by the loader.
  */
 import { z } from 'zod';
-
-const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const always = { when: () => true };
-
-const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (expected http:// or https://)' });
+import { always, httpUrl, positiveInt } from '../config/primitives.ts';
 
 /** RFC 9728 §1.2: a resource identifier is an https (here: http too, for local use) URL without a fragment. */
 const resourceUrl = httpUrl.refine((s) => !s.includes('#'), { error: 'must not contain a fragment (RFC 9728 §1.2)' });

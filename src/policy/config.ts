@@ -7,6 +7,7 @@
  * the expression, and the config loader adds the file and line.
  */
 import { z } from 'zod';
+import { always } from '../config/primitives.ts';
 import { compileCel } from './cel.ts';
 
 export const DECISIONS = ['allow', 'deny', 'warn', 'require-approval'] as const;
@@ -20,8 +21,6 @@ export const ENGINE_REASONS = ['evaluation-error', 'default-deny', 'default-allo
 
 /** The methods a policy decides unless configured otherwise: the three that touch one named thing. */
 export const DEFAULT_METHODS = ['tools/call', 'resources/read', 'prompts/get'] as const;
-
-const always = { when: () => true };
 
 export const PolicyRuleSchema = z
   .object({

@@ -15,10 +15,7 @@
  * silently disabling a limit, and nested defaults use `.prefault({})`.
  */
 import { z } from 'zod';
-
-const always = { when: () => true };
-
-const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+import { always, positiveInt } from '../config/primitives.ts';
 
 export const RATE_SCOPES = ['principal', 'tool', 'principal-tool', 'upstream', 'route'] as const;
 export type RateScope = (typeof RATE_SCOPES)[number];

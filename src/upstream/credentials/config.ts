@@ -11,32 +11,9 @@
  * Secrets arrive `${ENV}`-substituted by the config loader. Style as in `src/config/schema.ts`.
  */
 import { z } from 'zod';
+import { always, GATEWAY_OWNED_HEADERS, HEADER_NAME, HEADER_VALUE, httpUrl, positiveInt } from '../../config/primitives.ts';
 import { scopeToken } from '../../identity/config.ts';
 
-const positiveInt = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (expected http:// or https://)' });
-const always = { when: () => true };
-
-/** RFC 9110 §5.6.2 token. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Headers the gateway computes itself on the upstream hop (framing, routing, MCP session). */
-const RESERVED = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'te',
-  'transfer-encoding',
-  'upgrade',
-  'trailer',
-  'host',
-  'content-length',
-  'content-type',
-  'accept',
-  'mcp-session-id',
-  'mcp-protocol-version',
-  'last-event-id',
-]);
-const NO_CTL = /^[^\r\n\0]*$/;
 
 export const TOKEN_TYPE = {
   accessToken: 'urn:ietf:params:oauth:token-type:access_token',
@@ -50,10 +27,10 @@ export const StaticAuthSchema = z
     header: z
       .string()
       .regex(HEADER_NAME, 'must be a valid HTTP header name')
-      .refine((h) => !RESERVED.has(h.toLowerCase()), { error: 'is set by the gateway and cannot be configured' })
+      .refine((h) => !GATEWAY_OWNED_HEADERS.has(h.toLowerCase()), { error: 'is set by the gateway and cannot be configured' })
       .default('authorization')
       .describe('Header to send.'),
-    value: z.string().min(1).regex(NO_CTL, 'must not contain CR, LF or NUL').optional().describe('The credential (use ${ENV}).'),
+    value: z.string().min(1).regex(HEADER_VALUE, 'must not contain CR, LF or NUL').optional().describe('The credential (use ${ENV}).'),
     valueFile: z
       .string()
       .min(1)
