@@ -18,7 +18,7 @@
  *   (seq - 1, prev_hash), so the first kept record is a verifiable anchor.
  */
 import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { canonicalize as canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 import { wellFormed } from './bounded-json.ts';
 import type { AuditEvent, AuditRecord } from './record.ts';
 import { OCSF_VERSION } from './record.ts';

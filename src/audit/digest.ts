@@ -10,7 +10,7 @@
  * directory), never in the records.
  */
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { canonicalize as canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export const DIGEST_PREFIX = 'hmac-sha256:';
 export const RAW_DIGEST_PREFIX = 'hmac-sha256-bytes:';

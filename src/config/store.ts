@@ -25,6 +25,7 @@ import { basename, dirname } from 'node:path';
 import type { Env } from './env.ts';
 import { parseConfig, readConfigText } from './load.ts';
 import type { Config } from './schema.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export interface ConfigSnapshot {
   /** Deep-frozen. */
@@ -47,18 +48,6 @@ export interface WatchOptions {
   debounceMs?: number;
   /** Environment for `${VAR}` substitution. Default `process.env`. */
   env?: Env;
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function configHash(config: Config): string {

@@ -17,7 +17,7 @@
  * poisoning attempt would exploit.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../approval/canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export { canonicalJson };
 

@@ -21,6 +21,7 @@ import { PolicySchema } from './config.ts';
 import type { DecisionKind, PolicyConfig, PolicyConfigInput, PolicyRule } from './config.ts';
 import { annotationsOf, completeInput, mergeInputs, requestKind } from './vocabulary.ts';
 import type { PolicyInput, PolicyInputPatch } from './vocabulary.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export interface RuleError {
   rule: string;
@@ -79,16 +80,6 @@ function run(rule: Rule, activation: Record<string, unknown>): Outcome {
   } catch (err) {
     return { rule: rule.name, error: evaluationErrorText(err) };
   }
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** First 16 hex digits of SHA-256 over the canonical JSON of the validated config (defaults filled). */

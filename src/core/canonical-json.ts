@@ -1,15 +1,16 @@
 /**
- * Canonical JSON (RFC 8785, JSON Canonicalization Scheme) for the audit chain's hot path: every
- * record is hashed once when appended and once per verification.
+ * Canonical JSON (RFC 8785, JSON Canonicalization Scheme): "the same value" serializes the same
+ * whatever the key order, for every hash the gateway keeps — the audit chain and digests, approval
+ * argument hashes, tool pinning, policy and config versions.
  *
- * Same output as approval/canonical-json.ts (members sorted by UTF-16 code units, §3.2.3;
- * strings and numbers as ECMAScript serializes them, §3.2.2.2-3; undefined members omitted), but
- * built by plain string concatenation without a cycle-tracking Set: a cycle runs into the depth
- * limit instead. Non-JSON values (non-finite numbers, bigints, functions, class instances such as
+ * Members sorted by UTF-16 code units (§3.2.3); strings and numbers as ECMAScript serializes them
+ * (§3.2.2.2-3); undefined members omitted. Built by plain string concatenation (the audit chain
+ * hashes every record with it) without a cycle-tracking Set: a cycle runs into the depth limit. Non-JSON values (non-finite numbers, bigints, functions, class instances such as
  * Date, whose JSON form differs from their fields) throw, so two different inputs never
  * canonicalize alike and callers can fall back to a sanitized copy.
  */
-export const MAX_DEPTH = 256;
+/** Nesting beyond this is refused (a hostile body could otherwise exhaust the stack). */
+export const MAX_CANONICAL_DEPTH = 256;
 
 /** Printable ASCII without '"' and '\\': JSON.stringify would return it quoted and unchanged. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -30,7 +31,7 @@ function member(k: string): string {
   return q;
 }
 
-export function canonicalize(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   return write(value, 0);
 }
 
@@ -50,7 +51,7 @@ function write(v: unknown, depth: number): string {
       throw new TypeError(`canonical JSON: ${typeof v} is not a JSON value`);
   }
   if (v === null) return 'null';
-  if (depth >= MAX_DEPTH) throw new RangeError(`canonical JSON: nesting deeper than ${MAX_DEPTH} (or a cycle)`);
+  if (depth >= MAX_CANONICAL_DEPTH) throw new RangeError(`canonical JSON: nesting deeper than ${MAX_CANONICAL_DEPTH} (or a cyclic structure)`);
   if (Array.isArray(v)) {
     let s = '[';
     for (let i = 0; i < v.length; i++) s += (i === 0 ? '' : ',') + write(v[i], depth + 1);
