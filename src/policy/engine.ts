@@ -9,14 +9,16 @@
  * So deny > require-approval > warn > allow, and warn / require-approval never grant access on
  * their own: a rule written to add a notice cannot punch a hole through a default-deny policy.
  *
- * All rules are evaluated every time (a few µs each, precompiled), so `matched` is complete for
- * audit regardless of rule order.
+ * All rules are evaluated every time, so `matched` is complete for audit regardless of rule
+ * order. Most are settled in plain JS by their literal conjuncts (guard.ts); the rest run in CEL,
+ * precompiled, against one activation built per decision.
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, formatPath, fromZodError } from '../config/issues.ts';
 import { compileCel, evaluationErrorText, toActivation } from './cel.ts';
 import type { CompiledRule } from './cel.ts';
-import { toolNameGuard } from './guard.ts';
+import { Prefilters, prejudge } from './guard.ts';
+import type { Facts, Prefilter } from './guard.ts';
 import { PolicySchema } from './config.ts';
 import type { DecisionKind, PolicyConfig, PolicyConfigInput, PolicyRule } from './config.ts';
 import { annotationsOf, completeInput, mergeInputs, requestKind } from './vocabulary.ts';
@@ -66,13 +68,16 @@ export interface Policy {
 
 interface Rule extends PolicyRule {
   readonly compiled: CompiledRule;
-  /** Set when the rule can only match this tool (guard.ts): other tools skip it unevaluated. */
-  readonly guard: string | undefined;
+  /** What plain JS can settle about the rule for an input (guard.ts), before CEL runs. */
+  readonly prefilter: Prefilter;
 }
 
 type Outcome = boolean | RuleError;
 
-function run(rule: Rule, activation: Record<string, unknown>): Outcome {
+/** The rule's value for this input: from its literal prefilter when that knows, else from CEL. */
+function run(rule: Rule, facts: Facts, activation: Record<string, unknown>): Outcome {
+  const known = prejudge(rule.prefilter, facts);
+  if (known !== undefined) return known;
   try {
     const v: unknown = rule.compiled(activation);
     if (typeof v === 'boolean') return v;
@@ -146,10 +151,12 @@ class CompiledPolicy implements Policy {
   readonly config: PolicyConfig;
   readonly #rules: readonly Rule[];
   readonly #methods: ReadonlySet<string>;
+  readonly #prefilters: Prefilters;
 
-  constructor(config: PolicyConfig, rules: readonly Rule[]) {
+  constructor(config: PolicyConfig, rules: readonly Rule[], prefilters: Prefilters) {
     this.config = config;
     this.#rules = rules;
+    this.#prefilters = prefilters;
     this.#methods = new Set(config.methods);
     this.policyVersion = policyVersionOf(config);
     this.label = config.version;
@@ -166,12 +173,11 @@ class CompiledPolicy implements Policy {
     } catch (err) {
       return this.#combine([], [{ rule: '(input)', error: evaluationErrorText(err) }]);
     }
+    const facts = this.#prefilters.read(input);
     const matched: Rule[] = [];
     const errors: RuleError[] = [];
-    const tool = input.tool.name;
     for (const rule of this.#rules) {
-      if (rule.guard !== undefined && rule.guard !== tool) continue;
-      const outcome = run(rule, activation);
+      const outcome = run(rule, facts, activation);
       if (outcome === true) matched.push(rule);
       else if (outcome !== false) errors.push(outcome);
     }
@@ -238,11 +244,11 @@ class CompiledPolicy implements Policy {
     } catch {
       return false;
     }
+    const facts = this.#prefilters.read(input);
     let allowPossible = false;
     for (const rule of this.#rules) {
       if (rule.decision !== 'deny' && rule.decision !== 'allow') continue;
-      if (rule.guard !== undefined && rule.guard !== (activation['tool'] as { name?: unknown } | undefined)?.name) continue;
-      const outcome = run(rule, activation);
+      const outcome = run(rule, facts, activation);
       if (rule.decision === 'deny' && outcome === true) return true;
       if (rule.decision === 'allow' && outcome !== false) allowPossible = true;
     }
@@ -262,6 +268,10 @@ export function compilePolicy(config: PolicyConfigInput | PolicyConfig, source =
   }
   // The schema already compiled every expression once; compiling again here keeps the compiled
   // form out of the config value (which is hashed and may be serialised).
-  const rules = parsed.data.rules.map((r) => ({ ...r, compiled: compileCel(r.when), guard: toolNameGuard(r.when) }));
-  return new CompiledPolicy(parsed.data, rules);
+  const prefilters = new Prefilters();
+  const rules = parsed.data.rules.map((r) => {
+    const compiled = compileCel(r.when);
+    return { ...r, compiled, prefilter: prefilters.of(compiled) };
+  });
+  return new CompiledPolicy(parsed.data, rules, prefilters);
 }

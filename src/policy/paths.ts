@@ -15,6 +15,9 @@ export class PathError extends Error {
   }
 }
 
+/** Anything normalizePath would change: an empty segment (`//`, trailing `/`), a `.` or `..` segment. */
+const NOT_NORMAL = /\/\/|\/$|(?:^|\/)\.\.?(?:\/|$)/;
+
 /**
  * Resolves `.`/`..` and repeated `/` with POSIX semantics (only `/` separates). `..` above the
  * root of an absolute path stays at the root (`/../etc` is `/etc`, as the kernel resolves it); a
@@ -26,6 +29,8 @@ export class PathError extends Error {
 export function normalizePath(path: string): string {
   // C APIs stop at NUL, so `/srv/data/ok\0/../../etc` means different things to us and to them.
   if (path.includes('\0')) throw new PathError('path contains a NUL byte');
+  // Most paths are already normal; policies call this once per rule, so skip the split and join.
+  if (path !== '' && !NOT_NORMAL.test(path)) return path;
   const absolute = path.startsWith('/');
   const out: string[] = [];
   for (const segment of path.split('/')) {
@@ -52,7 +57,7 @@ export function pathWithin(path: string, dir: string): boolean {
   const d = normalizePath(dir);
   if (d === '/') return p.startsWith('/');
   if (d === '.') return !p.startsWith('/') && p !== '..' && !p.startsWith('../');
-  return p === d || p.startsWith(`${d}/`);
+  return p === d || (p.startsWith(d) && p.charCodeAt(d.length) === 0x2f); // '/': whole segments only
 }
 
 /** Percent-encoded `/` or `\`: some servers decode them before splitting the path, some after. */
