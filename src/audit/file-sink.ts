@@ -17,6 +17,7 @@ import { retentionCut, type Anchor, type RetentionPolicy } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 import { lastRecordOf, readLines, syncDir } from './jsonl.ts';
 import { Serial, SinkClosedError, indexRecord, matchesQuery, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
+import { recordText } from './record-text.ts';
 
 export interface FileSinkOptions {
   path: string;
@@ -76,7 +77,7 @@ export class FileSink implements AuditSink {
       let pending = '';
       for (const r of batch) {
         if (this.#last !== undefined && r.seq <= this.#last) continue;
-        const line = JSON.stringify(r) + '\n';
+        const line = recordText(r) + '\n';
         if (this.#fh === undefined || this.#due(Buffer.byteLength(pending) + Buffer.byteLength(line))) {
           await this.#flush(pending);
           pending = '';
@@ -139,7 +140,7 @@ export class FileSink implements AuditSink {
       try {
         for await (const r of readLines(holder.path)) {
           if (r.seq < cut) removed++;
-          else await out.write(JSON.stringify(r) + '\n');
+          else await out.write(recordText(r) + '\n');
         }
         await out.datasync();
       } finally {

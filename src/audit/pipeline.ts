@@ -51,6 +51,8 @@ export interface AuditLogOptions {
   /** Records waiting for the head write before `accepting()` turns false. Default 10000. */
   queueMaxRecords?: number;
   batchSize?: number;
+  /** Milliseconds a delivery round waits to gather records (default 5; 0: next turn of the loop). */
+  lingerMs?: number;
   segmentBytes?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -305,7 +307,12 @@ export class AuditLog {
   #schedule(): void {
     if (this.#draining) return;
     this.#draining = true;
-    this.#drained = new Promise((resolve) => setImmediate(() => void this.#drain().finally(resolve)));
+    const run = (resolve: () => void) => void this.#drain().finally(resolve);
+    // Linger: each round costs a durable head write (fsync) and a batch per sink, so rounds are
+    // spaced `lingerMs` apart under load and carry every record appended in between. Records
+    // wait in memory that long at most, beside the fsync itself; close does not wait.
+    const linger = this.#o.lingerMs ?? 5;
+    this.#drained = new Promise((resolve) => (this.#closed || linger <= 0 ? setImmediate(run, resolve) : setTimeout(run, linger, resolve)));
   }
 
   /** Persist the head for the queued records, then hand them to every lane, in order. */

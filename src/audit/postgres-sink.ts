@@ -13,6 +13,7 @@ import pg from 'pg';
 import { retentionCut, type RetentionPolicy } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 import { Serial, SinkClosedError, indexRecord, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
+import { recordText } from './record-text.ts';
 
 export interface PostgresSinkOptions {
   url: string;
@@ -110,7 +111,7 @@ export class PostgresSink implements AuditSink {
       const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
       for (const r of batch) {
         const ix = indexRecord(r);
-        const row = [ix.seq, ix.uid, ix.time, ix.classUid, ix.kind, ix.principal ?? null, ix.tool ?? null, ix.verdict ?? null, `{${ix.findingTypes.map(pgArrayItem).join(',')}}`, JSON.stringify(r)];
+        const row = [ix.seq, ix.uid, ix.time, ix.classUid, ix.kind, ix.principal ?? null, ix.tool ?? null, ix.verdict ?? null, `{${ix.findingTypes.map(pgArrayItem).join(',')}}`, recordText(r)];
         row.forEach((v, i) => cols[i]!.push(v));
       }
       await this.#pool.query(

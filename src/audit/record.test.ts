@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Digester } from './digest.ts';
 import { RecordBuilder, inspectorFacts, type ExchangeContext } from './record.ts';
 import { Chain, recordHash } from './chain.ts';
+import { recordText } from './record-text.ts';
 import type { InspectorOutcome } from '../pipeline/pipeline.ts';
 
 const SECRET = 'AKIAIOSFODNN7EXAMPLE';
@@ -117,11 +118,13 @@ describe('RecordBuilder: exchange (OCSF API Activity 6003)', () => {
     notes['cyc'] = cyc;
     notes['deep'] = deep;
     const e = redacted.exchange({ ...ctx, target: { type: 'tool', name: 'bad\ud800name' }, time: 1, verdict: 'allow', notes, arguments: cyc, redacted: { arguments: deep } });
-    assert.deepEqual(e['resources'], [{ type: 'tool', name: 'bad\ufffdname' }]);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     assert.deepEqual(Object.keys(e.unmapped['notes'] as object), ['__proto__', 'cyc', 'deep']);
     assert.match((e.unmapped['digests'] as { arguments: string }).arguments, /^hmac-sha256:/);
     const rec = new Chain().link(e);
+    // Lone surrogates are made well-formed where the record is chained (its text is made there).
+    assert.deepEqual(rec['resources'], [{ type: 'tool', name: 'bad\ufffdname' }]);
+    assert.ok(!recordText(rec).includes('\\ud800'));
     assert.equal(recordHash(JSON.parse(JSON.stringify(rec))), rec.hash, 'survives a JSON round trip unchanged');
   });
 });

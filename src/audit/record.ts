@@ -19,13 +19,14 @@
  *
  * Builders take plain typed facts so the data path fills them without knowing OCSF. They never
  * throw on hostile content: values are digested, and optional redacted content is sanitized and
- * capped (see `boundedJson`).
+ * capped (see `boundedJson`). Lone surrogates anywhere in a record are fixed when it is chained
+ * (chain.ts `linkAt`), where its text is made anyway.
  */
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../pipeline/types.ts';
 import type { AuthFacts, ClientFacts, ExchangeContext, ExchangeFacts, FindingFacts, FindingLocation, InspectorFacts, LifecycleFacts, StreamEventFacts, VerdictKind } from './facts.ts';
 import type { Digester } from './digest.ts';
-import { boundedJson, wellFormed } from './bounded-json.ts';
+import { boundedJson } from './bounded-json.ts';
 
 export const OCSF_VERSION = '1.5.0';
 
@@ -182,7 +183,7 @@ export class RecordBuilder {
       ...(f.bytes && { bytes: numbers(f.bytes) }),
       ...(f.notes && { notes: boundedJson(f.notes, 8 * 1024) }),
     });
-    return wellFormed(e);
+    return e;
   }
 
   stream(f: StreamEventFacts): AuditEvent {
@@ -236,7 +237,7 @@ export class RecordBuilder {
       ...(f.reasons?.length && { reasons: [...f.reasons] }),
       stream,
     });
-    return wellFormed(e);
+    return e;
   }
 
   /** One Data Security Finding per finding type in the message (locations grouped by type). */
@@ -292,7 +293,7 @@ export class RecordBuilder {
           ...(l.end !== undefined && { end: l.end }),
         })),
       });
-      return wellFormed(e);
+      return e;
     });
   }
 
@@ -320,7 +321,7 @@ export class RecordBuilder {
       ...(p?.clientId !== undefined && { client_id: p.clientId }),
       ...(p?.scopes?.length && { scopes: [...p.scopes] }),
     });
-    return wellFormed(e);
+    return e;
   }
 
   lifecycle(f: LifecycleFacts): AuditEvent {
@@ -337,7 +338,7 @@ export class RecordBuilder {
       ...(f.configDigest !== undefined && { config_digest: f.configDigest }),
       ...(f.controls && { controls: f.controls.map((c) => ({ name: String(c.name), detail: String(c.detail) })) }),
     });
-    return wellFormed(e);
+    return e;
   }
 
   #base(

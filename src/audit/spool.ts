@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { lastRecordOf, syncDir } from './jsonl.ts';
 import type { AuditRecord } from './record.ts';
 import { Serial } from './sink.ts';
+import { recordText } from './record-text.ts';
 
 interface Segment {
   path: string;
@@ -92,7 +93,7 @@ export class Spool {
   }
 
   append(r: AuditRecord): void {
-    const line = JSON.stringify(r) + '\n';
+    const line = recordText(r) + '\n';
     this.#buf.push({ seq: r.seq, line });
     this.#bufBytes += Buffer.byteLength(line);
     this.#tail = r;
@@ -222,7 +223,7 @@ export class Spool {
       const path = join(this.dir, `${String(records[0]!.seq).padStart(16, '0')}.jsonl`);
       const fh = await open(path, 'wx');
       try {
-        await fh.writeFile(records.map((r) => JSON.stringify(r) + '\n').join(''));
+        await fh.writeFile(records.map((r) => recordText(r) + '\n').join(''));
         await fh.datasync();
       } finally {
         await fh.close();

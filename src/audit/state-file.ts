@@ -7,9 +7,14 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export async function writeJsonAtomic(path: string, value: unknown, durable = true): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  // The directory almost always exists (the head is rewritten per delivery round): create it
+  // only when the open says it is missing, not with a mkdir round trip every time.
+  const fh = await open(tmp, 'w', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(tmp, 'w', 0o600);
+  });
   try {
     await fh.writeFile(JSON.stringify(value));
     if (durable) await fh.datasync();

@@ -191,9 +191,10 @@ describe('SyslogSink', () => {
     const server = createTcpServer();
     const port = await listen(server, frames);
     const sink = await SyslogSink.open({ host: '127.0.0.1', port });
-    const [r] = makeContractRecords(new Chain(), 1);
-    r!.metadata.uid = 'a]b"c\\d';
-    await sink.write([r!]);
+    const [linked] = makeContractRecords(new Chain(), 1);
+    // A copy, not an edit: chained records are immutable (their stored text is made once).
+    const r = { ...linked!, metadata: { ...linked!.metadata, uid: 'a]b"c\\d' } };
+    await sink.write([r]);
     await settle(frames);
     assert.equal(frames.length, 1);
     assert.ok(frames[0]!.sd.endsWith(' uid="a\\]b\\"c\\\\d"]'), frames[0]!.sd);

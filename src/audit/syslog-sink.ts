@@ -24,6 +24,7 @@ import type { AuditRecord } from './record.ts';
 import type { AuditSink } from './sink.ts';
 import { DeliveredMark } from './delivered-mark.ts';
 import { SeqState } from './state-file.ts';
+import { recordText } from './record-text.ts';
 
 export interface SyslogSinkOptions {
   host: string;
@@ -67,7 +68,7 @@ export function formatSyslog(r: AuditRecord, f: SyslogFormat): Buffer {
   const ts = new Date(Number.isFinite(r.time) ? r.time : Date.now()).toISOString();
   const sd = `[${f.sdId} seq="${r.seq}" class="${r.class_uid}" uid="${paramValue(String(r.metadata?.uid ?? ''))}"]`;
   const header = `<${pri}>1 ${ts} ${f.hostname} ${f.appName} ${process.pid} ocsf-${r.class_uid} ${sd} `;
-  const msg = Buffer.concat([Buffer.from(header, 'utf8'), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(r), 'utf8')]);
+  const msg = Buffer.concat([Buffer.from(header, 'utf8'), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(recordText(r), 'utf8')]);
   // Octet-counting: MSG-LEN SP SYSLOG-MSG (RFC 6587 §3.4.1), MSG-LEN in octets.
   return Buffer.concat([Buffer.from(`${msg.length} `, 'ascii'), msg]);
 }

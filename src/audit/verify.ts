@@ -26,7 +26,7 @@
  * attacker able to rewrite the store can cut or replace that tail consistently unless an external
  * anchor is supplied (the state directory's head and cursor, or another sink's checkpoints).
  */
-import { GENESIS_HASH, checkCheckpoint, checkGap, checkpointOf, gapOf, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
+import { GENESIS_HASH, checkCheckpoint, checkGap, checkpointOf, gapOf, legacyRecordHash, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 
 export type BreakKind =
@@ -131,8 +131,10 @@ export class ChainVerifier {
     let actual: string;
     try {
       actual = recordHash(r);
+      // Records chained before the text scheme were hashed over RFC 8785 canonical JSON.
+      if (actual !== r.hash && legacyRecordHash(r) === r.hash) actual = r.hash;
     } catch {
-      this.#break('malformed', r.seq, id, `record seq ${r.seq} is not canonical JSON`);
+      this.#break('malformed', r.seq, id, `record seq ${r.seq} is not JSON`);
       return;
     }
     if (actual !== r.hash) this.#break('edited', r.seq, id, `record seq ${r.seq} was edited: its content does not match its hash`);

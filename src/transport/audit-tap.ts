@@ -1,7 +1,8 @@
 /**
  * Where the data path meets the audit trail: facts about exchanges, streams, findings and
- * refused credentials, turned into records (audit/record.ts) and appended to the log without
- * blocking (audit/pipeline.ts). Everything here is synchronous and cheap; the log does the I/O.
+ * refused credentials, handed to the audit thread (audit/threaded.ts), which turns them into
+ * records (audit/record.ts) and delivers them (audit/pipeline.ts). Everything here is synchronous
+ * and cheap: it gathers facts the exchange already holds.
  *
  * Records per call: one API Activity record when the exchange ends (the decision, every
  * inspector's verdict, digests of arguments and result, bytes, timing), one Data Security
@@ -11,7 +12,7 @@
  * gateway ended it) or failed (the upstream broke).
  */
 import type { IncomingMessage } from 'node:http';
-import type { Audit } from '../audit/index.ts';
+import type { ThreadedAudit } from '../audit/threaded.ts';
 import type { ExchangeContext, InspectorFacts, StreamEventFacts, TargetFacts, VerdictKind } from '../audit/facts.ts';
 import { inspectorFacts } from '../audit/record.ts';
 import { GatewayError, type ErrorCode } from '../core/errors.ts';
@@ -50,11 +51,11 @@ function targetOf(ex: Exchange): TargetFacts | undefined {
 }
 
 export class AuditTap {
-  readonly #audit: Audit;
+  readonly #audit: ThreadedAudit;
   readonly #policyVersion: () => string | undefined;
   readonly #contexts = new WeakMap<Exchange, ExchangeContext>();
 
-  constructor(audit: Audit, policyVersion: () => string | undefined) {
+  constructor(audit: ThreadedAudit, policyVersion: () => string | undefined) {
     this.#audit = audit;
     this.#policyVersion = policyVersion;
   }

@@ -1,0 +1,96 @@
+/**
+ * The audit trail's own thread (threaded.ts says why). It opens the configured trail exactly as
+ * the in-process one (`openAudit`), turns each entry the data path sent (a builder name and its
+ * facts) into an OCSF record, chains it and lets the lanes deliver it. It reports its state after
+ * every batch and on a timer, relays the hooks, and answers flush and close.
+ *
+ * Messages (threaded.ts, `WorkerIn` / `WorkerOut`) are plain objects: structured clone carries
+ * them, nothing here is shared with the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AuditConfig } from './config.ts';
+import { openAudit, type Audit } from './open.ts';
+import type { AuditEvent, RecordBuilder } from './record.ts';
+import type { AuditStatus, Entry, WorkerIn, WorkerOut, WorkerStart } from './threaded.ts';
+
+/** How often the main thread learns the trail's state when nothing else prompts it. */
+const STATUS_EVERY_MS = 100;
+
+function post(msg: WorkerOut): void {
+  parentPort!.postMessage(msg);
+}
+
+let taken = 0;
+
+function status(audit: Audit): AuditStatus {
+  return { refusal: audit.log.refusal(), metrics: audit.log.metrics(), entries: taken };
+}
+
+/** One entry into events: the builder the data path named, on the facts it sent. */
+function build(records: RecordBuilder, e: Entry): AuditEvent[] {
+  switch (e.k) {
+    case 'exchange':
+      return [records.exchange(e.f)];
+    case 'stream':
+      return [records.stream(e.f)];
+    case 'findings':
+      return records.findings(e.f);
+    case 'auth':
+      return [records.auth(e.f)];
+    case 'lifecycle':
+      return [records.lifecycle(e.f)];
+  }
+}
+
+async function main(): Promise<void> {
+  const start = workerData as WorkerStart;
+  let audit: Audit;
+  try {
+    const opened = await openAudit(start.config as AuditConfig, {
+      baseDir: start.baseDir,
+      ...(start.productVersion !== undefined && { productVersion: start.productVersion }),
+      sqliteWriter: 'inline',
+      hooks: {
+        onSinkError: (sink, err) => post({ t: 'hook', hook: 'onSinkError', sink, message: err.message }),
+        onDropped: (sink, count) => post({ t: 'hook', hook: 'onDropped', sink, count }),
+        onStateError: (err) => post({ t: 'hook', hook: 'onStateError', message: err.message }),
+      },
+    });
+    if (!opened) throw new Error('audit is disabled');
+    audit = opened;
+  } catch (err) {
+    post({ t: 'failed', message: (err as Error).message });
+    return;
+  }
+  const timer = setInterval(() => post({ t: 'status', status: status(audit) }), STATUS_EVERY_MS);
+  post({ t: 'ready', status: status(audit) });
+  parentPort!.on('message', (msg: WorkerIn) => {
+    switch (msg.t) {
+      case 'entries': {
+        for (const e of msg.entries) {
+          taken++;
+          try {
+            audit.log.append(build(audit.records, e));
+          } catch (err) {
+            // Builders do not throw on content; this is a programming error worth shouting about.
+            post({ t: 'hook', hook: 'onStateError', message: `audit entry ${e.k} could not be recorded: ${(err as Error).message}` });
+          }
+        }
+        post({ t: 'status', status: status(audit) });
+        break;
+      }
+      case 'flush':
+        void audit.log.flush(msg.timeoutMs).then((ok) => post({ t: 'reply', id: msg.id, ok }));
+        break;
+      case 'close':
+        clearInterval(timer);
+        void audit.close({ drainMs: msg.drainMs }).then(
+          () => post({ t: 'reply', id: msg.id, ok: true }),
+          (err: Error) => post({ t: 'reply', id: msg.id, ok: false, message: err.message }),
+        );
+        break;
+    }
+  });
+}
+
+if (parentPort && (workerData as Partial<WorkerStart> | null)?.config !== undefined) void main();
