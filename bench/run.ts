@@ -509,6 +509,7 @@ async function main(): Promise<void> {
   const gwAudit = await Child.start('gateway-audit', 'gateway', { upstream: upstream.url, audit: true });
   const gwAuth = await Child.start('gateway-auth', 'gateway', { upstream: upstream.url, authPolicy: { issuer: as.issuer, jwksUrl: as.jwksUrl } });
   const gwDlp = await Child.start('gateway-dlp', 'gateway', { upstream: upstream.url, dlp: true });
+  const floor = await Child.start('node-floor', 'floor', { upstream: upstream.url });
   let nginx: Nginx | undefined;
   let nginxVersion = '';
   const sections: string[] = [];
@@ -525,13 +526,18 @@ async function main(): Promise<void> {
       ...(nginx ? [{ name: 'nginx (proxy_buffering off)', url: nginx.url, proxyPids: nginx.pids }] : []),
     ];
     // Idle proxies are ours, not "other jobs", whichever target is being measured.
-    OTHER_OURS.add(gwPass.pid).add(gwPipe.pid).add(gwAudit.pid).add(gwAuth.pid).add(gwDlp.pid);
+    OTHER_OURS.add(gwPass.pid).add(gwPipe.pid).add(gwAudit.pid).add(gwAuth.pid).add(gwDlp.pid).add(floor.pid);
     for (const pid of nginx?.pids() ?? []) OTHER_OURS.add(pid);
     const ratioTargets = { 'gateway (no inspectors)': TARGETS.passVsNginx, 'gateway (pipeline on)': TARGETS.pipelineVsNginx };
     const modern = new Map(targets.map((t) => [t.name, modernEcho(new URL(t.url).pathname)]));
 
-    // 1a. Throughput, 2026-07-28 stateless.
-    const modernRows = await measureAll(targets, upstream.pid, modern, {
+    // 1a. Throughput, 2026-07-28 stateless; with the Node.js floor (bench/lib/floor.ts): what
+    // any proxy on Node's HTTP server and undici reaches here, the runtime's own ceiling.
+    const floorTarget: Target = { name: 'Node.js floor (bare http + undici proxy)', url: floor.url, proxyPids: () => [floor.pid] };
+    // Just before nginx (the last target) when there is one.
+    const modernTargets = nginx ? [...targets.slice(0, -1), floorTarget, ...targets.slice(-1)] : [...targets, floorTarget];
+    modern.set(floorTarget.name, modernEcho(new URL(floor.url).pathname));
+    const modernRows = await measureAll(modernTargets, upstream.pid, modern, {
       concurrency: CONCURRENCY, warmupMs: WARMUP_MS, windowMs: WINDOW_MS, rounds: ROUNDS, label: 'throughput 2026', prewarmMs: PREWARM_MS,
     });
     sections.push(
@@ -661,6 +667,7 @@ async function main(): Promise<void> {
     const ngx = modernRows.find((r) => r.target.startsWith('nginx'));
     const passRow = modernRows.find((r) => r.target === 'gateway (no inspectors)')!;
     const pipeRow = modernRows.find((r) => r.target === 'gateway (pipeline on)')!;
+    const floorRow = modernRows.find((r) => r.target.startsWith('Node.js floor'))!;
     const auditRatio = auditRows[1]!.load.rps / auditRows[0]!.load.rps;
     const secNginx = secRows.find((r) => r.target.startsWith('nginx'));
     const secAuth = secRows.find((r) => r.target === 'gateway (auth + 20-rule policy)')!;
@@ -674,7 +681,7 @@ async function main(): Promise<void> {
     const ratio = (r: Row) => (ngx ? r.load.rps / ngx.load.rps : NaN);
     const added = (r: Row) => r.load.p50 - lowDirect.load.p50;
     summary.push(
-      ['pass-through throughput ÷ nginx', `≥ ${TARGETS.passVsNginx}×`, ngx ? `${fmt(ratio(passRow))}× (${fmtInt(passRow.load.rps)} vs ${fmtInt(ngx.load.rps)} req/s)` : 'no nginx', ngx ? verdict(ratio(passRow) >= TARGETS.passVsNginx) : '–'],
+      ['pass-through throughput ÷ nginx', `≥ ${TARGETS.passVsNginx}×`, ngx ? `${fmt(ratio(passRow))}× (${fmtInt(passRow.load.rps)} vs ${fmtInt(ngx.load.rps)} req/s; the Node.js floor: ${fmt(ratio(floorRow))}×)` : 'no nginx', ngx ? verdict(ratio(passRow) >= TARGETS.passVsNginx) : '–'],
       ['pipeline-on throughput ÷ nginx', `≥ ${TARGETS.pipelineVsNginx}×`, ngx ? `${fmt(ratio(pipeRow))}× (${fmtInt(pipeRow.load.rps)} req/s)` : 'no nginx', ngx ? verdict(ratio(pipeRow) >= TARGETS.pipelineVsNginx) : '–'],
       ['throughput with audit on (SQLite) ÷ audit off', `≥ ${TARGETS.auditOnVsOff}×`, `${fmt(auditRatio)}× (${fmtInt(auditRows[1]!.load.rps)} vs ${fmtInt(auditRows[0]!.load.rps)} req/s)`, verdict(auditRatio >= TARGETS.auditOnVsOff)],
       ['auth + 20-rule policy throughput ÷ nginx', `≥ ${TARGETS.pipelineVsNginx}×`, secNginx ? `${fmt(secAuth.load.rps / secNginx.load.rps)}× (${fmtInt(secAuth.load.rps)} req/s)` : 'no nginx', secNginx ? verdict(secAuth.load.rps / secNginx.load.rps >= TARGETS.pipelineVsNginx) : '–'],
@@ -690,7 +697,7 @@ async function main(): Promise<void> {
     sections.push(profileSection('gateway, pipeline on', profPipe));
   } finally {
     await nginx?.stop();
-    await Promise.all([gwPass.stop(), gwPipe.stop()]);
+    await Promise.all([gwPass.stop(), gwPipe.stop(), floor.stop()]);
     await upstream.stop();
   }
 

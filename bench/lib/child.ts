@@ -4,6 +4,7 @@
  *
  *   node bench/lib/child.ts upstream '{"responseMode":"auto"}'
  *   node bench/lib/child.ts gateway  '{"upstream":"http://…/mcp","pipeline":true,"connections":64}'
+ *   node bench/lib/child.ts floor    '{"upstream":"http://…/mcp"}'   (bare Node.js proxy, floor.ts)
  *
  * Talks to the parent over the IPC channel: it announces `{ ready, url, pid }`, then answers
  * `usage` (memory and CPU, after a full GC when asked) and exits cleanly on `exit` — cleanly, so
@@ -15,6 +16,7 @@ import { AuthSchema } from '../../src/identity/config.ts';
 import { PolicySchema } from '../../src/policy/config.ts';
 import { startDemoServer, type ResponseMode } from '../../src/demo/server.ts';
 import { startGateway } from '../../src/gateway.ts';
+import { startNodeFloor } from './floor.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -140,6 +142,10 @@ async function main(): Promise<void> {
       await gw.close();
       rmSync(dataDir, { recursive: true, force: true });
     };
+  } else if (role === 'floor') {
+    const floor = await startNodeFloor((args as { upstream: string }).upstream);
+    url = floor.url;
+    close = floor.close;
   } else {
     throw new Error(`unknown role ${JSON.stringify(role)}`);
   }

@@ -85,7 +85,7 @@ export class Child {
    * Starts `child.ts <role> <json>`. `nodeFlags` go to Node (e.g. `--cpu-prof`). The shell raises
    * the soft fd limit to the hard one, then execs Node (same pid, IPC fd inherited).
    */
-  static async start(name: string, role: 'upstream' | 'gateway', args: object, nodeFlags: string[] = []): Promise<Child> {
+  static async start(name: string, role: 'upstream' | 'gateway' | 'floor', args: object, nodeFlags: string[] = []): Promise<Child> {
     const cmd = [NODE, '--expose-gc', ...nodeFlags, CHILD, role, JSON.stringify(args)].map(shellQuote).join(' ');
     const proc = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" && exec ${cmd}`], {
       cwd: ROOT,
@@ -138,9 +138,10 @@ export class Child {
 }
 
 /** CPU time (user + system, µs) of a process from /proc/<pid>/stat; 0 if it is gone. */
-export function procCpuUs(pid: number): number {
+export function procCpuUs(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // /proc/PID/stat sums every thread; /proc/PID/task/TID/stat is one thread (the main one: TID = PID).
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(rest[11]) + Number(rest[12]);
