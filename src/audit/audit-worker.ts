@@ -15,6 +15,9 @@ import type { AuditStatus, Entry, WorkerIn, WorkerOut, WorkerStart } from './thr
 
 /** How often the main thread learns the trail's state when nothing else prompts it. */
 const STATUS_EVERY_MS = 100;
+/** Under load, at most one report per this many ms after batches (each is a message to clone). */
+const STATUS_AFTER_BATCH_MS = 20;
+let lastStatusAt = 0;
 
 function post(msg: WorkerOut): void {
   parentPort!.postMessage(msg);
@@ -76,7 +79,12 @@ async function main(): Promise<void> {
             post({ t: 'hook', hook: 'onStateError', message: `audit entry ${e.k} could not be recorded: ${(err as Error).message}` });
           }
         }
-        post({ t: 'status', status: status(audit) });
+        const now = Date.now();
+        // A refusal is reported at once; a healthy state at most every STATUS_AFTER_BATCH_MS.
+        if (now - lastStatusAt >= STATUS_AFTER_BATCH_MS || audit.log.refusal() !== undefined) {
+          lastStatusAt = now;
+          post({ t: 'status', status: status(audit) });
+        }
         break;
       }
       case 'flush':

@@ -51,7 +51,7 @@ export interface AuditLogOptions {
   /** Records waiting for the head write before `accepting()` turns false. Default 10000. */
   queueMaxRecords?: number;
   batchSize?: number;
-  /** Milliseconds a delivery round waits to gather records (default 5; 0: next turn of the loop). */
+  /** Milliseconds a delivery round waits to gather records (default 20; 0: next turn of the loop). */
   lingerMs?: number;
   segmentBytes?: number;
   minBackoffMs?: number;
@@ -311,7 +311,7 @@ export class AuditLog {
     // Linger: each round costs a durable head write (fsync) and a batch per sink, so rounds are
     // spaced `lingerMs` apart under load and carry every record appended in between. Records
     // wait in memory that long at most, beside the fsync itself; close does not wait.
-    const linger = this.#o.lingerMs ?? 5;
+    const linger = this.#o.lingerMs ?? 20;
     this.#drained = new Promise((resolve) => (this.#closed || linger <= 0 ? setImmediate(run, resolve) : setTimeout(run, linger, resolve)));
   }
 
