@@ -7,7 +7,8 @@
  *   node bench/cpu.ts [seconds per path, default 4] [modes…] [--profile]
  *
  * modes: pass-through (no inspectors), pipeline (method-deny + redact), audit (pass-through with the
- * SQLite audit trail on), dlp; default: pass-through pipeline. `--profile` runs each gateway under
+ * SQLite audit trail on), dlp, floor (bench/lib/floor.ts: a bare Node.js proxy, the runtime's
+ * ceiling); default: pass-through pipeline. `--profile` runs each gateway under
  * `--cpu-prof` and prints its hottest functions over the measured window.
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ const MODES = {
   pipeline: { pipeline: true },
   audit: { audit: true },
   dlp: { dlp: true },
+  floor: {},
 } as const;
 type Mode = keyof typeof MODES;
 
@@ -39,7 +41,7 @@ try {
     const file = `${mode}.cpuprofile`;
     if (profile) mkdirSync(profileDir, { recursive: true });
     const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${file}`, '--cpu-prof-interval=500'] : [];
-    const gw = await Child.start('gateway', 'gateway', { upstream: upstream.url, ...MODES[mode] }, flags);
+    const gw = await Child.start(mode, mode === 'floor' ? 'floor' : 'gateway', { upstream: upstream.url, ...MODES[mode] }, flags);
     const path = new URL(gw.url).pathname;
     let cpu0 = 0;
     let cpu = 0;

@@ -5,8 +5,18 @@
  * is the ceiling any Node.js implementation of one can reach on this machine, measured in the
  * same run as nginx, so the gateway's ratio to nginx can be read against what the runtime allows.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Pool } from 'undici';
+
+/** The request's headers minus hop-by-hop ones (RFC 9110 §7.6.1) and the ones undici sets. */
+function forwardable(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || k === 'host' || k === 'connection' || k === 'keep-alive' || k === 'content-length' || k === 'transfer-encoding') continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
 
 export async function startNodeFloor(upstreamUrl: string): Promise<{ url: string; close: () => Promise<void> }> {
   const target = new URL(upstreamUrl);
@@ -19,7 +29,7 @@ export async function startNodeFloor(upstreamUrl: string): Promise<{ url: string
         .request({
           method: 'POST',
           path: target.pathname,
-          headers: { 'content-type': 'application/json', accept: req.headers.accept ?? 'application/json, text/event-stream', 'mcp-protocol-version': String(req.headers['mcp-protocol-version'] ?? '') },
+          headers: forwardable(req.headers),
           body: Buffer.concat(chunks),
         })
         .then(async (up) => {
