@@ -8,6 +8,7 @@
  * them, nothing here is shared with the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { wellFormed } from './bounded-json.ts';
 import type { AuditConfig } from './config.ts';
 import { openAudit, type Audit } from './open.ts';
 import type { AuditEvent, RecordBuilder } from './record.ts';
@@ -75,8 +76,14 @@ async function main(): Promise<void> {
           try {
             audit.log.append(build(audit.records, e));
           } catch (err) {
-            // Builders do not throw on content; this is a programming error worth shouting about.
-            post({ t: 'hook', hook: 'onStateError', message: `audit entry ${e.k} could not be recorded: ${(err as Error).message}` });
+            // Builders do not throw on content; if one does, record the sanitized facts rather
+            // than lose the record, and say so.
+            post({ t: 'hook', hook: 'onStateError', message: `audit entry ${e.k} needed sanitizing: ${(err as Error).message}` });
+            try {
+              audit.log.append(build(audit.records, { k: e.k, f: wellFormed(e.f) } as Entry));
+            } catch (again) {
+              post({ t: 'hook', hook: 'onStateError', message: `audit entry ${e.k} could not be recorded: ${(again as Error).message}` });
+            }
           }
         }
         const now = Date.now();

@@ -91,6 +91,17 @@ export class EntryRecorder {
   }
 }
 
+function cloneable(e: Entry): Entry {
+  try {
+    structuredClone(e);
+    return e;
+  } catch {
+    // Body bytes stay bytes (wellFormed would turn a Uint8Array into an object of indices).
+    const { resultBytes, ...rest } = e.f as ExchangeFacts;
+    return { k: e.k, f: { ...wellFormed(rest), ...(resultBytes && { resultBytes }) } } as Entry;
+  }
+}
+
 function compact(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.byteLength;
@@ -195,8 +206,9 @@ export class ThreadedAuditLog {
     try {
       this.#worker.postMessage({ t: 'entries', entries } satisfies WorkerIn);
     } catch {
-      // A value structured clone refuses (a function, a symbol in notes): send plain JSON copies.
-      this.#worker.postMessage({ t: 'entries', entries: entries.map((e) => ({ k: e.k, f: wellFormed(e.f) }) as Entry) } satisfies WorkerIn);
+      // A value structured clone refuses (a function or a symbol in notes): that entry goes as a
+      // plain-JSON copy, the others as they are. Rare, so the per-entry check is affordable.
+      this.#worker.postMessage({ t: 'entries', entries: entries.map(cloneable) } satisfies WorkerIn);
     }
     this.#sent += entries.length;
   }
