@@ -8,7 +8,8 @@
  * rule reads each character at most once per window and the total work stays linear.
  */
 import { assertLinear, type PatternShape } from './linear.ts';
-import { KeywordScanner } from './prefilter.ts';
+import { KeywordScanner, type Positions, type TrigramTrigger } from './prefilter.ts';
+import { unrollForSearch } from './unroll.ts';
 import type { BlockEnd, Boundary, DetectorFamily, MatchContext, PatternRule, Severity } from './types.ts';
 
 export interface CompiledRule {
@@ -63,7 +64,7 @@ export function compileRule(rule: PatternRule): CompiledRule {
   if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(rule.id)) throw new Error(`rule id ${JSON.stringify(rule.id)} must be kebab-case`);
   const flags = rule.flags ?? '';
   const shape = assertLinear(rule.pattern, flags, rule.id);
-  const re = new RegExp(rule.pattern, `g${flags}${rule.group ? 'd' : ''}`);
+  const re = new RegExp(unrollForSearch(rule.pattern), `g${flags}${rule.group ? 'd' : ''}`);
   // When every match begins with a keyword, a hit at p can only start a match at p: the window
   // need not reach back (halves the regex work around frequent keywords).
   const lit = shape.ast.kind === 'alt' ? '' : literalPrefix(rule.pattern).toLowerCase();
@@ -75,6 +76,20 @@ export function compileRule(rule: PatternRule): CompiledRule {
     maxLength: shape.maxLength + (rule.contextBefore ?? 0) + (rule.lookahead ?? 0),
     before: anchored ? 0 : shape.maxLength,
   };
+}
+
+/**
+ * Compiled rules shared by every set that holds them (index.ts builds a set per family mix): a
+ * compiled rule is immutable but for its regex's `lastIndex`, which each scan resets before use.
+ */
+const compiledCache = new WeakMap<PatternRule, CompiledRule>();
+function compiledOf(rule: PatternRule): CompiledRule {
+  let c = compiledCache.get(rule);
+  if (c === undefined) {
+    c = compileRule(rule);
+    compiledCache.set(rule, c);
+  }
+  return c;
 }
 
 const ALNUM = new Uint8Array(128);
@@ -97,13 +112,14 @@ export class RuleSet {
   /** Rules without keywords run over the whole text. */
   private readonly always: number[];
 
-  constructor(rules: readonly PatternRule[]) {
+  /** `triggers`: other text shapes the keyword pass reports (see `KeywordScanner`, `scan`). */
+  constructor(rules: readonly PatternRule[], triggers: readonly TrigramTrigger[] = []) {
     const seen = new Set<string>();
     for (const r of rules) {
       if (seen.has(r.id)) throw new Error(`duplicate rule id ${r.id}`);
       seen.add(r.id);
     }
-    this.compiled = rules.map((r) => compileRule(r));
+    this.compiled = rules.map((r) => compiledOf(r));
     const kwIndex = new Map<string, number>();
     const kwList: string[] = [];
     this.byKeyword = [];
@@ -124,7 +140,7 @@ export class RuleSet {
         this.byKeyword[ki]!.push(ri);
       }
     });
-    this.scanner = new KeywordScanner(kwList);
+    this.scanner = new KeywordScanner(kwList, triggers);
   }
 
   /** Longest match any rule of the set can produce (0 for an empty set). */
@@ -132,12 +148,14 @@ export class RuleSet {
     return this.compiled.reduce((m, c) => Math.max(m, c.maxLength), 0);
   }
 
-  scan(text: string, out: RawMatch[] = []): RawMatch[] {
+  /** `triggered`, when given, receives the positions of the set's triggers in `text`. */
+  scan(text: string, out: RawMatch[] = [], triggered?: Positions[]): RawMatch[] {
     const n = text.length;
     // Current (not yet run) window per rule: merged on the fly since hits come in order.
     const ws = new Int32Array(this.compiled.length).fill(-1);
     const we = new Int32Array(this.compiled.length);
     const hits = this.scanner.scan(text);
+    triggered?.push(...hits.triggered);
     const kws = this.scanner.keywords;
     for (let h = 0; h < hits.count; h++) {
       const ki = hits.keyword[h]!;
@@ -211,16 +229,18 @@ export class RuleSet {
         // The extension is part of this finding; don't look for another match inside it.
         if (end - ws > re.lastIndex) re.lastIndex = Math.min(slice.length, end - ws);
       }
-      const hit: RawMatch = {
+      const hit: { -readonly [K in keyof RawMatch]: RawMatch[K] } = {
         detector: rule.family,
         type: rule.id,
         start,
         end,
         confidence: Math.min(1, confidence),
         severity: rule.severity,
-        ...(rule.generic ? { generic: true } : {}),
-        ...(open ? { open } : {}),
       };
+      // Plain assignments rather than object spreads: this runs per match, also in the first
+      // scans before V8 optimizes it.
+      if (rule.generic) hit.generic = true;
+      if (open) hit.open = open;
       out.push(hit);
     }
   }

@@ -3,16 +3,18 @@
  * families; plus the keyed fingerprint for audit and the window sizes the streaming path needs.
  *
  * Pipeline per call: normalize (NFKC, invisible characters removed, offsets kept) → one keyword
- * scan for all pattern rules → each rule near its keywords → PII scanners → source-code heuristic
- * → custom rules → overlap resolution (a vendor rule beats a generic one, a secret beats PII on
- * the same text) → offsets mapped back to the original text.
+ * scan for all pattern rules (which also marks where IPv6 / fiscal-code shapes may start) → each
+ * rule near its keywords → PII scanners → source-code heuristic → custom rules → overlap
+ * resolution (a vendor rule beats a generic one, a secret beats PII on the same text) → offsets
+ * mapped back to the original text.
  */
 import { createHmac } from 'node:crypto';
 import { CustomRuleSet, type CustomRules } from './custom.ts';
 import { RuleSet, type RawMatch } from './engine.ts';
 import { MARKER_RULES, scanSourceCode } from './markers.ts';
 import { normalize, type Normalized } from './normalize.ts';
-import { PII_MAX_LENGTH, scanPii } from './pii/index.ts';
+import { PII_MAX_LENGTH, PII_TRIGGERS, scanPii } from './pii/index.ts';
+import type { Positions } from './prefilter.ts';
 import { SECRET_RULES } from './secrets/index.ts';
 import type { BlockEnd, DetectorFamily, Finding } from './types.ts';
 
@@ -42,14 +44,19 @@ export interface DetailedFinding extends Finding {
 export const DEFAULT_MIN_CONFIDENCE = 0.5;
 
 // Compiled once per process: rule sets are immutable and scans keep no state between calls.
-let secretSet: RuleSet | undefined;
-let markerSet: RuleSet | undefined;
-let bothSet: RuleSet | undefined;
-function patternSet(secret: boolean, marker: boolean): RuleSet | undefined {
-  if (secret && marker) return (bothSet ??= new RuleSet([...SECRET_RULES, ...MARKER_RULES]));
-  if (secret) return (secretSet ??= new RuleSet(SECRET_RULES));
-  if (marker) return (markerSet ??= new RuleSet(MARKER_RULES));
-  return undefined;
+// With PII on, the set's keyword pass also reports where the PII scanners need to look
+// (`PII_TRIGGERS`); without it, that costs nothing.
+const patternSets = new Map<number, RuleSet>();
+function patternSet(secret: boolean, marker: boolean, pii = false): RuleSet | undefined {
+  if (!secret && !marker) return undefined;
+  const key = (secret ? 1 : 0) | (marker ? 2 : 0) | (pii ? 4 : 0);
+  let set = patternSets.get(key);
+  if (set === undefined) {
+    const rules = [...(secret ? SECRET_RULES : []), ...(marker ? MARKER_RULES : [])];
+    set = new RuleSet(rules, pii ? PII_TRIGGERS : []);
+    patternSets.set(key, set);
+  }
+  return set;
 }
 
 const customCache = new WeakMap<CustomRules, CustomRuleSet>();
@@ -103,7 +110,8 @@ export function fingerprint(key: string | Uint8Array, type: string, matchedText:
 
 /** Scan a text; findings are in ORIGINAL offsets, sorted by start, never contain the text. */
 export function scanText(text: string, options: ScanOptions = {}): Finding[] {
-  return scanTextDetailed(text, options).map(({ open: _open, ...f }) => f);
+  // Findings without `open` already have exactly the Finding fields: no copy needed.
+  return scanTextDetailed(text, options).map((f) => (f.open === undefined ? f : { detector: f.detector, type: f.type, start: f.start, end: f.end, confidence: f.confidence, severity: f.severity }));
 }
 
 export function scanTextDetailed(text: string, options: ScanOptions = {}): DetailedFinding[] {
@@ -116,8 +124,11 @@ export function scanNormalized(n: Normalized, options: ScanOptions = {}): Detail
   const min = options.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const t = n.text;
   const raw: RawMatch[] = [];
-  patternSet(fams.has('secret'), fams.has('marker'))?.scan(t, raw);
-  if (fams.has('pii')) scanPii(t, raw);
+  const pii = fams.has('pii');
+  const set = patternSet(fams.has('secret'), fams.has('marker'), pii);
+  const triggered: Positions[] = [];
+  set?.scan(t, raw, pii ? triggered : undefined);
+  if (pii) scanPii(t, raw, set ? triggered : undefined);
   if (fams.has('marker') && options.sourceCode !== false) scanSourceCode(t, raw);
   if (fams.has('custom')) customSet(options.custom)?.scan(t, raw);
   const kept = resolve(raw.filter((m) => m.confidence >= min));

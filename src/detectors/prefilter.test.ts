@@ -48,3 +48,26 @@ test('property: equals a naive indexOf search for any keyword set and text', () 
     { numRuns: 1500 },
   );
 });
+
+test('property: triggers report every even offset whose trigram they list, case kept', () => {
+  const trigger = { trigrams: ['a:b', 'ABC', '::1'] };
+  const chars = fc.constantFrom('a', 'b', 'A', 'B', 'C', ':', '1', 'x', ' ', 'é');
+  fc.assert(
+    fc.property(fc.array(chars, { maxLength: 120 }), fc.boolean(), (cs, withKeywords) => {
+      const text = cs.join('');
+      const s = new KeywordScanner(withKeywords ? ['ab:c', 'xab'] : [], [trigger]);
+      const got = s.scan(text).triggered[0]!;
+      const want: number[] = [];
+      for (let e = 0; e + 3 <= text.length; e += 2) if (trigger.trigrams.includes(text.slice(e, e + 3))) want.push(e);
+      assert.deepEqual([...got.at.subarray(0, got.count)], want);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test('keywords are found whichever 4 characters of them the scan looks for', () => {
+  const kws = ['controlled unclassified information', 'internal use only', 'aws_secret', 'sk_live_'];
+  const s = new KeywordScanner(kws);
+  const text = 'x CONTROLLED UNCLASSIFIED INFORMATION; Internal Use Only AWS_SECRET=1 sk_live_abc internal use onl';
+  assert.deepEqual(hits(s, text), naive(s.keywords, text));
+});

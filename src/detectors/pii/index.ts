@@ -10,13 +10,16 @@
  * bounded scans left and right.
  */
 import { assertLinear } from '../linear.ts';
+import { unrollForSearch } from '../unroll.ts';
 import type { RawMatch } from '../engine.ts';
 import type { Severity } from '../types.ts';
+import type { Positions, TrigramTrigger } from '../prefilter.ts';
 import { contextOf, score, type PiiType } from './context.ts';
 import {
   aadhaarValid, bsnValid, cardValid, codiceFiscaleValid, dniValid, ibanLength, ibanValid, ipv4Octets, ipv6Valid,
   nieValid, ninoValid, nirValid, sinValid, ssnValid, steuerIdValid,
 } from './validators.ts';
+import { each, isAlnum, type Windows } from './windows.ts';
 
 export const PII_SEVERITY: Record<PiiType, Severity> = {
   'email': 'medium', 'phone-number': 'medium', 'credit-card': 'high', 'iban': 'high', 'us-ssn': 'high',
@@ -37,8 +40,11 @@ export const PII_PATTERNS = {
   number: String.raw`\+?\(?[0-9][0-9 ().\-]{5,24}[0-9]`,
   ipv4: String.raw`[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`,
   // Starts at the first ':' (rarer than hex letters, so the engine skips ahead natively); the up
-  // to 4 hex digits before it are added by hand.
-  ipv6: String.raw`:[0-9A-Fa-f:]{2,38}`,
+  // to 4 hex digits before it are added by hand. The same matches as `:[0-9A-Fa-f:]{2,38}`
+  // except those without a second ':' within 5 characters, which can never be a valid address
+  // (one colon, or a group of 5+ hex digits): JSON and times (`"id":7`, `12:04`) are full of
+  // those, and each cost a validation (~3 ms per 4 MB of the bench text).
+  ipv6: String.raw`:(?:[0-9A-Fa-f]:[0-9A-Fa-f:]{0,36}|[0-9A-Fa-f]{2}:[0-9A-Fa-f:]{0,35}|[0-9A-Fa-f]{3}:[0-9A-Fa-f:]{0,34}|[0-9A-Fa-f]{4}:[0-9A-Fa-f:]{0,33}|:[0-9A-Fa-f:]{1,37})`,
   iban: String.raw`[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{11,45}`,
   nino: String.raw`[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]`,
   dni: String.raw`[0-9]{8}-?[A-Z]`,
@@ -48,37 +54,13 @@ export const PII_PATTERNS = {
 } as const;
 
 const SHAPES = Object.fromEntries(Object.entries(PII_PATTERNS).map(([k, p]) => [k, assertLinear(p, '', `pii-${k}`)]));
-const RE = Object.fromEntries(Object.entries(PII_PATTERNS).map(([k, p]) => [k, new RegExp(p, 'g')])) as Record<keyof typeof PII_PATTERNS, RegExp>;
+const RE = Object.fromEntries(Object.entries(PII_PATTERNS).map(([k, p]) => [k, new RegExp(unrollForSearch(p), 'g')])) as Record<keyof typeof PII_PATTERNS, RegExp>;
 
 /** Longest PII match (an e-mail address: 64 + 1 + 253). */
 export const PII_MAX_LENGTH = Math.max(318, ...Object.values(SHAPES).map((s) => s.maxLength));
 
-function isAlnum(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
 function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-}
-
-/**
- * Runs `re` over `text`, skipping matches glued to a letter or digit on either side. `fn` may
- * return where to resume (for patterns that over-match and are trimmed by their classifier).
- */
-function each(re: RegExp, text: string, fn: (m: RegExpExecArray) => number | void, edge: (c: number) => boolean = isAlnum): void {
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const s = m.index;
-    const e = s + m[0].length;
-    if (edge(text.charCodeAt(s - 1)) || edge(text.charCodeAt(e))) {
-      // Inside a longer token: resume after the run so the scan stays linear.
-      let k = s;
-      while (k < text.length && (edge(text.charCodeAt(k)) || text[k] === ' ' || text[k] === '-' || text[k] === '.')) k++;
-      re.lastIndex = Math.max(k, s + 1);
-      continue;
-    }
-    const resume = fn(m);
-    if (typeof resume === 'number') re.lastIndex = Math.max(resume, s + 1);
-  }
 }
 
 // ---------- e-mail ----------
@@ -207,52 +189,150 @@ function phoneConfidence(sh: Shape, raw: string): number {
 
 // ---------- scan ----------
 
-export function scanPii(text: string, out: RawMatch[] = []): RawMatch[] {
+const HEX_COLON = '0123456789abcdefABCDEF:';
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+function* trigrams(alphabet: string, keep: (t: string) => boolean): Generator<string> {
+  for (const a of alphabet) for (const b of alphabet) for (const c of alphabet) if (keep(a + b + c)) yield a + b + c;
+}
+
+/**
+ * Shapes the keyword prefilter's pass reports for PII (`KeywordScanner` triggers) when it runs
+ * anyway for secrets or markers, so these two patterns need no whole-text pass of their own
+ * (~2 ms each per 4 MB of the bench text):
+ * 0. Trigrams of hex digits and colons with a colon. A reportable address has 4 such characters
+ *    around its first colon (the hex digit before it, or the `::` it starts with), so one of them
+ *    is reported at an even offset within 1 of that colon.
+ * 1. Trigrams of upper-case letters: a codice fiscale starts with 6, so one is reported at its
+ *    start or 1 after.
+ */
+export const PII_TRIGGERS: readonly TrigramTrigger[] = [
+  { trigrams: [...trigrams(HEX_COLON, (t) => t.includes(':'))] },
+  { trigrams: [...trigrams(UPPER, () => true)] },
+];
+
+/**
+ * `triggered`: the positions of `PII_TRIGGERS` found in this same text (from `RuleSet.scan`);
+ * without them, every pattern scans the whole text.
+ */
+export function scanPii(text: string, out: RawMatch[] = [], triggered?: readonly Positions[]): RawMatch[] {
   const found: Candidate[] = [];
   emails(text, found);
   // Cheap gate: nothing below runs on text without digits.
   if (/[0-9]/.test(text)) {
-    each(RE.number, text, (m) => {
-      const c = classifyNumber(text, m.index, m.index + m[0].length);
+    each(RE.number, text, (s, v) => {
+      const c = classifyNumber(text, s, s + v.length);
       if (c) found.push(c);
     });
-    each(RE.ipv4, text, (m) => {
-      const o = ipv4Octets(m[0]);
+    each(RE.ipv4, text, (s, v) => {
+      const o = ipv4Octets(v);
       if (!o || o.every((x) => x === 0) || o.every((x) => x === 255)) return;
       const priv = o[0] === 10 || o[0] === 127 || (o[0] === 192 && o[1] === 168) || (o[0] === 172 && o[1]! >= 16 && o[1]! <= 31);
-      found.push({ type: 'ipv4', start: m.index, end: m.index + m[0].length, confidence: score(priv ? 0.5 : 0.75, 0.9, contextOf(text, m.index, m.index + m[0].length, 'ipv4')) });
+      found.push({ type: 'ipv4', start: s, end: s + v.length, confidence: score(priv ? 0.5 : 0.75, 0.9, contextOf(text, s, s + v.length, 'ipv4')) });
     }, (c) => isAlnum(c) || c === 46);
-    each(RE.iban, text, (m) => {
-      const c = classifyIban(text, m.index, m[0]);
+    each(RE.iban, text, (s, v) => {
+      const c = classifyIban(text, s, v);
       if (c) found.push(c);
-      return c ? c.end : m.index + 1;
+      return c ? c.end : s + 1;
     }, () => false);
-    each(RE.nino, text, (m) => push(found, text, m, 'uk-nino', ninoValid(m[0].replace(/ /g, '')), 0.65, 0.92));
-    each(RE.dni, text, (m) => push(found, text, m, 'es-dni', dniValid(m[0].replace('-', '')), 0.7, 0.93));
-    each(RE.nie, text, (m) => push(found, text, m, 'es-nie', nieValid(m[0].replace(/-/g, '')), 0.75, 0.93));
-    each(RE.fiscal, text, (m) => push(found, text, m, 'it-fiscal-code', codiceFiscaleValid(m[0]), 0.85, 0.95));
-    each(RE.nirCorsica, text, (m) => push(found, text, m, 'fr-nir', nirValid(m[0].replace(/ /g, '')), 0.8, 0.95));
+    each(RE.nino, text, (s, v) => push(found, text, s, v, 'uk-nino', ninoValid(v.replace(/ /g, '')), 0.65, 0.92));
+    each(RE.dni, text, (s, v) => push(found, text, s, v, 'es-dni', dniValid(v.replace('-', '')), 0.7, 0.93));
+    each(RE.nie, text, (s, v) => push(found, text, s, v, 'es-nie', nieValid(v.replace(/-/g, '')), 0.75, 0.93));
+    const fiscal = triggered?.[1] && fiscalWindows(text, triggered[1]);
+    each(RE.fiscal, text, (s, v) => push(found, text, s, v, 'it-fiscal-code', codiceFiscaleValid(v), 0.85, 0.95), isAlnum, fiscal);
+    // A Corsican NIR has `2A` or `2B` (department code); indexOf rules most texts out natively.
+    if (text.includes('2A') || text.includes('2B')) {
+      each(RE.nirCorsica, text, (s, v) => push(found, text, s, v, 'fr-nir', nirValid(v.replace(/ /g, '')), 0.8, 0.95));
+    }
   }
-  if (text.includes(':')) {
-    RE.ipv6.lastIndex = 0;
-    for (let m = RE.ipv6.exec(text); m !== null; m = RE.ipv6.exec(text)) {
-      let s = m.index;
-      while (s > m.index - 4 && isHex(text.charCodeAt(s - 1))) s--;
-      const e = m.index + m[0].length;
+  if (text.includes(':')) ipv6(text, found, triggered?.[0] && ipv6Windows(text, triggered[0]));
+  for (const c of found) out.push({ detector: 'pii', type: c.type, start: c.start, end: c.end, confidence: c.confidence, severity: PII_SEVERITY[c.type] });
+  return out;
+}
+
+/** Per character of `PII_PATTERNS.fiscal`: 1 = [A-Z], 2 = [0-9LMNPQRSTUV], 4 = [ABCDEHLMPRST]. */
+const FISCAL_SHAPE = [1, 1, 1, 1, 1, 1, 2, 2, 4, 2, 2, 1, 2, 2, 2, 1];
+const FISCAL_CLASS = new Uint8Array(128);
+for (let c = 65; c <= 90; c++) FISCAL_CLASS[c] = 1;
+for (const ch of '0123456789LMNPQRSTUV') FISCAL_CLASS[ch.charCodeAt(0)]! |= 2;
+for (const ch of 'ABCDEHLMPRST') FISCAL_CLASS[ch.charCodeAt(0)]! |= 4;
+
+/**
+ * Windows `[p, p + 16)` exactly where the fiscal-code pattern matches: its first 6 letters put an
+ * upper-case trigram at an even offset `p` or `p + 1`, so `p` is a trigger or 1 before one.
+ */
+function fiscalWindows(text: string, up: Positions): number[] {
+  const out: number[] = [];
+  let last = -1;
+  for (let i = 0; i < up.count; i++) {
+    const e = up.at[i]!;
+    for (let p = Math.max(e - 1, last + 1); p <= e; p++) {
+      let k = 0;
+      while (k < 16 && (FISCAL_CLASS[text.charCodeAt(p + k)]! & FISCAL_SHAPE[k]!) !== 0) k++;
+      if (k === 16) addWindow(out, p, p + 16);
+    }
+    last = e;
+  }
+  return out;
+}
+
+/**
+ * Windows `[c, c + 39)` from each colon `c` followed by up to 4 hex digits and another colon,
+ * which the IPv6 pattern needs. An address that can be reported has its first colon within 1 of
+ * a trigger (see `PII_TRIGGERS`); most triggers are times (`12:04`) and fail this check.
+ */
+function ipv6Windows(text: string, pos: Positions): number[] {
+  const out: number[] = [];
+  let last = -1;
+  for (let i = 0; i < pos.count; i++) {
+    const e = pos.at[i]!;
+    for (let c = Math.max(e - 1, last + 1); c <= e + 1; c++) {
+      if (text.charCodeAt(c) !== 58) continue;
+      let j = c + 1;
+      while (j <= c + 5 && isHex(text.charCodeAt(j))) j++;
+      if (j <= c + 5 && text.charCodeAt(j) === 58) addWindow(out, c, Math.min(text.length, c + 39));
+    }
+    last = e + 1;
+  }
+  return out;
+}
+
+function addWindow(out: number[], s: number, e: number): void {
+  if (out.length > 0 && s <= out[out.length - 1]!) out[out.length - 1] = Math.max(out[out.length - 1]!, e);
+  else out.push(s, e);
+}
+
+/**
+ * IPv6 over the whole text, or over `windows` (see `ipv6Windows`). Only matches that could be
+ * reported need to be inside windows: one is reported only from the first colon of its run of hex
+ * digits and colons, so no earlier match (skipped or not) can overlap it, and every scan reaches it
+ * the same way.
+ */
+function ipv6(text: string, found: Candidate[], windows: Windows | undefined): void {
+  const re = RE.ipv6;
+  const count = windows === undefined ? 1 : windows.length / 2;
+  let next = 0;
+  for (let w = 0; w < count; w++) {
+    const ws = windows === undefined ? 0 : windows[2 * w]!;
+    const slice = windows === undefined ? text : text.slice(ws, windows[2 * w + 1]);
+    if (next - ws >= slice.length) continue;
+    re.lastIndex = Math.max(0, next - ws);
+    for (let m = re.exec(slice); m !== null; m = re.exec(slice)) {
+      next = ws + re.lastIndex;
+      let s = ws + m.index;
+      const e = s + m[0].length;
+      const colon = s;
+      while (s > colon - 4 && isHex(text.charCodeAt(s - 1))) s--;
       if (isAlnum(text.charCodeAt(s - 1)) || text[s - 1] === ':' || isAlnum(text.charCodeAt(e))) continue;
       const v = text.slice(s, e);
       if (!ipv6Valid(v) || v.length < 6 || v.replace(/:/g, '').length < 4) continue;
       found.push({ type: 'ipv6', start: s, end: e, confidence: score(0.7, 0.9, contextOf(text, s, e, 'ipv6')) });
     }
   }
-  for (const c of found) out.push({ detector: 'pii', type: c.type, start: c.start, end: c.end, confidence: c.confidence, severity: PII_SEVERITY[c.type] });
-  return out;
 }
 
-function push(found: Candidate[], text: string, m: RegExpExecArray, type: PiiType, ok: boolean, base: number, withCtx: number): void {
+function push(found: Candidate[], text: string, s: number, v: string, type: PiiType, ok: boolean, base: number, withCtx: number): void {
   if (!ok) return;
-  const s = m.index;
-  const e = s + m[0].length;
+  const e = s + v.length;
   found.push({ type, start: s, end: e, confidence: score(base, withCtx, contextOf(text, s, e, type)) });
 }
 

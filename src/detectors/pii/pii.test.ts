@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { scanText } from '../index.ts';
+import { KeywordScanner } from '../prefilter.ts';
+import { PII_TRIGGERS, scanPii } from './index.ts';
 import { aadhaarValid, bsnValid, cardValid, codiceFiscaleValid, dniValid, ibanValid, ipv6Valid, nieValid, ninoValid, nirValid, sinValid, ssnValid, steuerIdValid } from './validators.ts';
 
 const pii = (t: string) => scanText(t, { families: ['pii'] }).map((f) => `${f.type}:${t.slice(f.start, f.end)}`);
@@ -63,4 +66,18 @@ test('look-alikes are not personal data', () => {
 test('IPv6 text forms', () => {
   for (const ok of ['2001:db8::1', 'fe80::1ff:fe23:4567:890a', '2001:0db8:85a3:0000:0000:8a2e:0370:7334']) assert.ok(ipv6Valid(ok), ok);
   for (const bad of ['12:30:45', 'aa:bb:cc:dd:ee:ff', '1::2::3', ':::']) assert.ok(!ipv6Valid(bad), bad);
+});
+
+test('property: scanning only where the keyword pass saw IPv6 / fiscal-code shapes finds the same', () => {
+  const scanner = new KeywordScanner(['akia'], PII_TRIGGERS);
+  const pieces = fc.constantFrom('::', ':', 'fe80', '2001:db8::1', '1ff:fe23', '12:04', '2001:0db8:85a3::7334', 'abcd:', ':abcd', 'a', 'G', ' ', '.', '-', '\n',
+    'RSSMRA85T10A562S', 'RSSMRAURTMLARSNL', 'RSSMRA', 'ABCDEF', 'LMNPQRSTUV', '0', '9', 'x', 'é', 'UTC', 'JSON');
+  fc.assert(
+    fc.property(fc.array(pieces, { maxLength: 50 }), (ps) => {
+      const text = ps.join('');
+      const gated = scanPii(text, [], scanner.scan(text).triggered);
+      assert.deepEqual(gated, scanPii(text, []));
+    }),
+    { numRuns: 3000 },
+  );
 });
