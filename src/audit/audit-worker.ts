@@ -41,6 +41,8 @@ function build(records: RecordBuilder, e: Entry): AuditEvent[] {
       return records.findings(e.f);
     case 'auth':
       return [records.auth(e.f)];
+    case 'refusal':
+      return [records.refusal(e.f)];
     case 'lifecycle':
       return [records.lifecycle(e.f)];
   }

@@ -162,6 +162,24 @@ export interface AuthFacts {
   correlationId?: string;
 }
 
+/**
+ * A request refused at the HTTP edge before it reached a route's pipeline: a browser Origin or a
+ * Host outside the allow lists (DNS rebinding, MCP transports §Security Warning).
+ */
+export interface RefusalFacts {
+  time: number;
+  /** Stable error code (core/errors.ts), e.g. 'origin_forbidden'. */
+  code: string;
+  /** HTTP status sent. */
+  status: number;
+  httpMethod: string;
+  /** Request path, without the query string. */
+  path: string;
+  origin?: string;
+  host?: string;
+  client?: ClientFacts;
+}
+
 export interface Control {
   name: string;
   detail: string;

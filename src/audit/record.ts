@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../pipeline/types.ts';
-import type { AuthFacts, ClientFacts, ExchangeContext, ExchangeFacts, FindingFacts, FindingLocation, InspectorFacts, LifecycleFacts, StreamEventFacts, VerdictKind } from './facts.ts';
+import type { AuthFacts, ClientFacts, RefusalFacts, ExchangeContext, ExchangeFacts, FindingFacts, FindingLocation, InspectorFacts, LifecycleFacts, StreamEventFacts, VerdictKind } from './facts.ts';
 import type { Digester } from './digest.ts';
 import { boundedJson } from './bounded-json.ts';
 
@@ -60,7 +60,7 @@ export interface AuditEvent {
   [attribute: string]: unknown;
 }
 
-export type RecordKind = 'exchange' | 'stream' | 'finding' | 'auth' | 'lifecycle' | 'checkpoint' | 'gap';
+export type RecordKind = 'exchange' | 'stream' | 'finding' | 'auth' | 'refusal' | 'lifecycle' | 'checkpoint' | 'gap';
 
 /** An event once it is in the chain (chain.ts assigns these). */
 export interface AuditRecord extends AuditEvent {
@@ -115,6 +115,18 @@ const AUTH_PROTOCOL: Record<string, [number, string]> = {
   introspection: [6, 'OAUTH 2.0'],
   'api-key': [99, 'API Key'],
   mtls: [99, 'mTLS'],
+};
+
+/** OCSF HTTP Activity activity_id by method. */
+const HTTP_ACTIVITY: Record<string, [number, string]> = {
+  CONNECT: [1, 'Connect'],
+  DELETE: [2, 'Delete'],
+  GET: [3, 'Get'],
+  HEAD: [4, 'Head'],
+  OPTIONS: [5, 'Options'],
+  POST: [6, 'Post'],
+  PUT: [7, 'Put'],
+  TRACE: [8, 'Trace'],
 };
 
 /** API Activity activity_id: MCP reads map to Read (2); calls and the rest to Other (99). */
@@ -321,6 +333,31 @@ export class RecordBuilder {
       ...(p?.clientId !== undefined && { client_id: p.clientId }),
       ...(p?.scopes?.length && { scopes: [...p.scopes] }),
     });
+    return e;
+  }
+
+  /** HTTP Activity (4002): a request the edge refused (Origin / Host), denied and blocked. */
+  refusal(f: RefusalFacts): AuditEvent {
+    const activity = HTTP_ACTIVITY[f.httpMethod] ?? [99, 'Other'];
+    const e = this.#base(4002, 'HTTP Activity', 4, 'Network Activity', activity[0], activity[1], f.time, 3, 'refusal', undefined);
+    Object.assign(e, {
+      http_request: {
+        http_method: f.httpMethod,
+        url: { path: f.path, ...(f.host !== undefined && { hostname: f.host }) },
+        ...(f.client?.userAgent !== undefined && { user_agent: f.client.userAgent }),
+      },
+      http_response: { code: f.status },
+      src_endpoint: endpointJson(f.client),
+      action_id: 2,
+      action: 'Denied',
+      disposition_id: 2,
+      disposition: 'Blocked',
+      status_id: 2,
+      status: 'Failure',
+      status_code: f.code,
+      is_alert: true,
+    });
+    Object.assign(e.unmapped, { reason: f.code, ...(f.origin !== undefined && { origin: f.origin }), ...(f.host !== undefined && { host: f.host }) });
     return e;
   }
 

@@ -28,6 +28,8 @@ export interface Evidence {
   tools: Array<{ name: string; calls: number; blocked: number }>;
   principals: number;
   auth: { success: number; failure: number; failuresByReason: Counts };
+  /** Requests refused at the edge (Origin / Host), by reason. */
+  refusals: Counts;
   streams: { byEnd: Counts; partial: number };
   lifecycle: Array<{ time: number; activity: string; policyVersion: string | undefined }>;
   controls: Control[];
@@ -52,6 +54,7 @@ export class EvidenceCollector {
   readonly #tools = new Map<string, { calls: number; blocked: number }>();
   readonly #principals = new Set<string>();
   readonly #auth = { success: 0, failure: 0, failuresByReason: {} as Counts };
+  readonly #refusals: Counts = {};
   readonly #streams = { byEnd: {} as Counts, partial: 0 };
   readonly #lifecycle: Evidence['lifecycle'] = [];
   #controls: Control[] = [];
@@ -117,6 +120,9 @@ export class EvidenceCollector {
         }
         break;
       }
+      case 'refusal':
+        inc(this.#refusals, typeof u['reason'] === 'string' ? u['reason'] : 'unknown');
+        break;
       case 'stream': {
         const s = u['stream'] as { phase?: unknown; end?: unknown; partial?: unknown } | undefined;
         if (s?.phase === 'closed') {
@@ -155,6 +161,7 @@ export class EvidenceCollector {
       tools: sorted(this.#tools, (t) => t.calls).map(([name, t]) => ({ name, ...t })),
       principals: this.#principals.size,
       auth: this.#auth,
+      refusals: this.#refusals,
       streams: this.#streams,
       lifecycle: this.#lifecycle,
       controls: this.#controls,
@@ -272,6 +279,8 @@ ${table(['Tool / prompt / resource', 'Calls', 'Blocked'], e.tools.map((t) => [t.
 <h2>Authentication</h2>
 ${facts([['Successful', e.auth.success], ['Failed', e.auth.failure]])}
 ${bars(e.auth.failuresByReason, 'No authentication failures.')}
+<h3>Requests refused at the edge (Origin / Host)</h3>
+${bars(e.refusals, 'No request refused for its Origin or Host.')}
 
 <h2>Streams</h2>
 ${bars(e.streams.byEnd, 'No streamed responses.')}

@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { wellFormed } from './bounded-json.ts';
 import type { AuditConfig } from './config.ts';
-import type { AuthFacts, ExchangeFacts, FindingFacts, LifecycleFacts, StreamEventFacts } from './facts.ts';
+import type { AuthFacts, ExchangeFacts, FindingFacts, LifecycleFacts, RefusalFacts, StreamEventFacts } from './facts.ts';
 import type { AuditHooks, AuditMetrics } from './pipeline.ts';
 
 /** One record (or, for findings, one set) for the audit thread to build: a builder and its facts. */
@@ -26,6 +26,7 @@ export type Entry =
   | { k: 'stream'; f: StreamEventFacts }
   | { k: 'findings'; f: FindingFacts }
   | { k: 'auth'; f: AuthFacts }
+  | { k: 'refusal'; f: RefusalFacts }
   | { k: 'lifecycle'; f: LifecycleFacts };
 
 export interface AuditStatus {
@@ -84,6 +85,10 @@ export class EntryRecorder {
 
   auth(f: AuthFacts): Entry {
     return { k: 'auth', f };
+  }
+
+  refusal(f: RefusalFacts): Entry {
+    return { k: 'refusal', f };
   }
 
   lifecycle(f: LifecycleFacts): Entry {

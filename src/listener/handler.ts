@@ -113,6 +113,7 @@ export function createHandler(deps: HandlerDeps) {
       const e = toGatewayError(err);
       services.metrics.countError(e.code);
       if (ex) ex.errorCode = e.code;
+      else services.audit?.edgeRefusal(req, e.code, e.status);
       if (e.code === 'internal') services.logger.error({ err, route: routeName }, 'internal error');
       if (res.headersSent) {
         // Mid-stream failure: end the response without a partial event terminated as complete.

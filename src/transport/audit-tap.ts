@@ -81,6 +81,29 @@ export class AuditTap {
     );
   }
 
+  /**
+   * A request refused at the edge for its Origin or Host (DNS rebinding defence): HTTP Activity,
+   * blocked. Other early refusals (unknown path, wrong method) are not security decisions and
+   * would only let a scanner fill the trail.
+   */
+  edgeRefusal(req: IncomingMessage, code: ErrorCode, status: number): void {
+    if (code !== 'origin_forbidden' && code !== 'host_forbidden') return;
+    const { records, log } = this.#audit;
+    const ua = req.headers['user-agent'];
+    log.append(
+      records.refusal({
+        time: Date.now(),
+        code,
+        status,
+        httpMethod: req.method ?? '',
+        path: (req.url ?? '/').split('?', 1)[0]!,
+        ...(typeof req.headers.origin === 'string' && { origin: req.headers.origin }),
+        ...(typeof req.headers.host === 'string' && { host: req.headers.host }),
+        client: { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof ua === 'string' ? { userAgent: ua } : {}) },
+      }),
+    );
+  }
+
   context(ex: Exchange): ExchangeContext {
     let ctx = this.#contexts.get(ex);
     if (ctx) return ctx;

@@ -138,6 +138,24 @@ describe('audit trail through the gateway', () => {
     assert.ok(stream.sent.events < 50, 'partial: the stream did not run to its end');
   });
 
+  it('a request refused for its Origin (DNS rebinding) is recorded as a blocked HTTP Activity', async () => {
+    const r = await post(gw.port, { jsonrpc: '2.0', id: 9, method: 'tools/list', params: { _meta: meta } }, { origin: 'https://evil.example', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' });
+    assert.equal(r.status, 403);
+    let rows: Array<Record<string, any>> = [];
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      const q = await cli(['query', '--db', db(), '--kind', 'refusal', '--json']);
+      rows = q.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      if (rows.length === 0) await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(rows.length, 1);
+    const rec = rows[0]!;
+    assert.equal(rec['class_uid'], 4002);
+    assert.equal(rec['disposition'], 'Blocked');
+    assert.equal(rec['http_response'].code, 403);
+    assert.equal(rec['http_request'].url.path, '/mcp');
+    assert.deepEqual([rec['unmapped'].reason, rec['unmapped'].origin], ['origin_forbidden', 'https://evil.example']);
+  });
+
   it('the chain verifies', async () => {
     const v = await cli(['verify', '--db', db(), '--keys', join(dir, '.portcullis', 'audit-keys')]);
     assert.equal(v.code, 0, v.out);
