@@ -146,6 +146,10 @@ export class ThreadedAuditLog {
     }
   }
 
+  get stopped(): boolean {
+    return this.#stopped !== undefined;
+  }
+
   onStopped(why: string): void {
     this.#stopped ??= why;
     for (const r of this.#replies.values()) r({ ok: false, message: why });
@@ -251,6 +255,9 @@ export async function openThreadedAudit(config: AuditConfig, opts: ThreadedAudit
     });
     const stopped = (why: string) => {
       reject(new Error(why));
+      // A thread that dies while the gateway runs is news for the operator: every new call is
+      // refused from now on (fail closed) until the gateway restarts.
+      if (log && !log.stopped) hooks.onStateError?.(new Error(`${why}: new calls are refused`));
       log?.onStopped(why);
     };
     worker.on('error', (err) => stopped(`audit thread failed: ${err.message}`));
