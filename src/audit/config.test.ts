@@ -22,6 +22,7 @@ describe('AuditSchema', () => {
       spoolDir: '.portcullis/audit-spool',
       spoolMaxBytes: 1024 * 1024 * 1024,
       posture: 'fail-closed',
+      batchMs: 100,
       checkpoint: { everyRecords: 1000, everyMs: 60_000 },
       keyDir: '.portcullis/audit-keys',
       retention: { everyMs: 3_600_000 },

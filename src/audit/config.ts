@@ -118,6 +118,15 @@ export const AuditSchema = z
       .enum(['fail-closed', 'shed'])
       .default('fail-closed')
       .describe("When a spool is full: 'fail-closed' refuses new calls until audit catches up; 'shed' drops records for that sink behind a signed, counted gap record."),
+    batchMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(100)
+      .describe(
+        'Records are chained and handed to the sinks in rounds this far apart (0: as soon as possible). Larger rounds cost less per record (fewer fsyncs, commits and thread messages); records not yet in a round are lost if the process crashes.',
+      ),
     checkpoint: z
       .object({
         everyRecords: positiveInt.default(1000).describe('Sign a checkpoint after this many records…'),

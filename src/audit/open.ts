@@ -58,6 +58,7 @@ export async function openAudit(config: AuditConfig, opts: OpenAuditOptions = {}
       posture: config.posture,
       spoolMaxBytes: config.spoolMaxBytes,
       checkpoint: { everyRecords: config.checkpoint.everyRecords, everyMs: config.checkpoint.everyMs },
+      lingerMs: config.batchMs,
       retention: config.retention,
       ...(opts.hooks && { hooks: opts.hooks }),
     });

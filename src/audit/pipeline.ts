@@ -51,7 +51,7 @@ export interface AuditLogOptions {
   /** Records waiting for the head write before `accepting()` turns false. Default 10000. */
   queueMaxRecords?: number;
   batchSize?: number;
-  /** Milliseconds a delivery round waits to gather records (default 20; 0: next turn of the loop). */
+  /** Milliseconds a delivery round waits to gather records (default 20; 0: next turn of the loop; the gateway passes `audit.batchMs`). */
   lingerMs?: number;
   segmentBytes?: number;
   minBackoffMs?: number;
