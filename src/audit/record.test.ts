@@ -148,6 +148,17 @@ describe('RecordBuilder: streams', () => {
 });
 
 describe('RecordBuilder: findings, auth, lifecycle', () => {
+  it('an edge refusal is HTTP Activity (4002), denied and blocked, with what the request claimed', () => {
+    const e = none.refusal({ time: 9, code: 'origin_forbidden', status: 403, httpMethod: 'POST', path: '/mcp', origin: 'https://evil.example', host: 'gw.internal:8080', client: { address: '10.0.0.7', userAgent: 'Mozilla/5.0' } });
+    assert.deepEqual([e.class_uid, e['type_uid'], e['activity_name'], e['disposition'], e['action'], e['status_code']], [4002, 400206, 'Post', 'Blocked', 'Denied', 'origin_forbidden']);
+    assert.deepEqual(e['http_request'], { http_method: 'POST', url: { path: '/mcp', hostname: 'gw.internal', port: 8080 }, user_agent: 'Mozilla/5.0' });
+    assert.deepEqual(e['http_response'], { code: 403 });
+    assert.deepEqual(e.unmapped, { kind: 'refusal', reason: 'origin_forbidden', origin: 'https://evil.example', host: 'gw.internal:8080' });
+    const odd = none.refusal({ time: 9, code: 'host_forbidden', status: 403, httpMethod: 'PATCH', path: '/', host: '[::1]:3000' });
+    assert.equal(odd['activity_name'], 'Other');
+    assert.deepEqual((odd['http_request'] as { url: unknown }).url, { path: '/', hostname: '[::1]', port: 3000 });
+  });
+
   it('one Data Security Finding (2006) per type, with locations and never the matched text', () => {
     const fs = none.findings({ context: ctx, time: 5, inspector: 'redact', direction: 's2c', action: 'redacted', findings: [
       { type: 'aws-access-key', pointer: '/result/content/0/text', start: 10, end: 30 },

@@ -117,6 +117,14 @@ const AUTH_PROTOCOL: Record<string, [number, string]> = {
   mtls: [99, 'mTLS'],
 };
 
+/** OCSF url `hostname` and `port` from a Host header (RFC 9110 §7.2: host [":" port], IPv6 in brackets). */
+function hostParts(host: string | undefined): { hostname?: string; port?: number } {
+  if (host === undefined) return {};
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host);
+  if (!m) return { hostname: host };
+  return { hostname: m[1]!, ...(m[2] !== undefined && { port: Number(m[2]) }) };
+}
+
 /** OCSF HTTP Activity activity_id by method. */
 const HTTP_ACTIVITY: Record<string, [number, string]> = {
   CONNECT: [1, 'Connect'],
@@ -343,7 +351,7 @@ export class RecordBuilder {
     Object.assign(e, {
       http_request: {
         http_method: f.httpMethod,
-        url: { path: f.path, ...(f.host !== undefined && { hostname: f.host }) },
+        url: { path: f.path, ...hostParts(f.host) },
         ...(f.client?.userAgent !== undefined && { user_agent: f.client.userAgent }),
       },
       http_response: { code: f.status },
