@@ -1,0 +1,115 @@
+/**
+ * The OCSF vocabulary the record builders (record.ts) map gateway facts onto: enumerations
+ * (severity, security-control outcome, auth protocol, HTTP and API activity) and the small object
+ * shapes shared by several classes (user, endpoint, timing, inspector). Kept apart from the
+ * builders so each class's builder reads as the list of attributes it sets.
+ */
+import type { Principal } from '../pipeline/types.ts';
+import type { ClientFacts, InspectorFacts, VerdictKind } from './facts.ts';
+
+export const SEVERITY = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical' } as const;
+export type SeverityId = keyof typeof SEVERITY;
+
+/** Security Control profile action/disposition per verdict (OCSF `action_id`, `disposition_id`). */
+export const OUTCOME: Record<VerdictKind, { action: [number, string]; disposition: [number, string]; severity: SeverityId }> = {
+  allow: { action: [1, 'Allowed'], disposition: [1, 'Allowed'], severity: 1 },
+  redact: { action: [4, 'Modified'], disposition: [11, 'Corrected'], severity: 2 },
+  rewrite: { action: [4, 'Modified'], disposition: [11, 'Corrected'], severity: 2 },
+  block: { action: [2, 'Denied'], disposition: [2, 'Blocked'], severity: 3 },
+  'require-approval': { action: [2, 'Denied'], disposition: [14, 'Delayed'], severity: 3 },
+};
+
+/** OCSF `auth_protocol_id` (Authentication [3002]). */
+export const AUTH_PROTOCOL: Record<string, [number, string]> = {
+  jwt: [6, 'OAUTH 2.0'],
+  introspection: [6, 'OAUTH 2.0'],
+  'api-key': [99, 'API Key'],
+  mtls: [99, 'mTLS'],
+};
+
+/** OCSF url `hostname` and `port` from a Host header (RFC 9110 §7.2: host [":" port], IPv6 in brackets). */
+export function hostParts(host: string | undefined): { hostname?: string; port?: number } {
+  if (host === undefined) return {};
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host);
+  if (!m) return { hostname: host };
+  return { hostname: m[1]!, ...(m[2] !== undefined && { port: Number(m[2]) }) };
+}
+
+/** OCSF HTTP Activity activity_id by method. */
+export const HTTP_ACTIVITY: Record<string, [number, string]> = {
+  CONNECT: [1, 'Connect'],
+  DELETE: [2, 'Delete'],
+  GET: [3, 'Get'],
+  HEAD: [4, 'Head'],
+  OPTIONS: [5, 'Options'],
+  POST: [6, 'Post'],
+  PUT: [7, 'Put'],
+  TRACE: [8, 'Trace'],
+};
+
+/** API Activity activity_id: MCP reads map to Read (2); calls and the rest to Other (99). */
+export function apiActivity(method: string): [number, string] {
+  if (/\/list$/.test(method) || method === 'resources/read' || method === 'prompts/get') return [2, 'Read'];
+  return [99, 'Other'];
+}
+
+export function userJson(p: Principal): Record<string, unknown> {
+  return {
+    uid: p.subject,
+    type: p.subject === 'anonymous' ? 'Unknown' : 'User',
+    ...(p.credentialId !== undefined && { credential_uid: p.credentialId }),
+    auth_method: p.method,
+  };
+}
+
+export function endpointJson(c: ClientFacts | undefined): Record<string, unknown> {
+  const ep: Record<string, unknown> = {};
+  if (c?.address !== undefined) ep['ip'] = c.address.replace(/^::ffff:/, '');
+  if (c?.name !== undefined) ep['name'] = c.name;
+  if (c?.version !== undefined) ep['agent_list'] = [{ name: c.name ?? 'client', version: c.version }];
+  return ep;
+}
+
+/** The upstream as an OCSF network endpoint; only scheme, host and port (no path, no credentials). */
+export function upstreamEndpoint(url: string, name: string | undefined): Record<string, unknown> {
+  const ep: Record<string, unknown> = {};
+  if (name !== undefined) ep['svc_name'] = name;
+  try {
+    const u = new URL(url);
+    ep['hostname'] = u.hostname;
+    ep['port'] = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  } catch {
+    // An unparsable upstream URL is a config error reported elsewhere; record what we can.
+  }
+  return ep;
+}
+
+export function timing(start: number, end: number | undefined): Record<string, number> {
+  if (end === undefined || !Number.isFinite(end) || !Number.isFinite(start)) return {};
+  return { start_time: Math.trunc(start), end_time: Math.trunc(end), duration: Math.max(0, Math.round(end - start)) };
+}
+
+export function inspectorJson(i: InspectorFacts): Record<string, unknown> {
+  return {
+    name: i.name,
+    verdict: i.verdict,
+    ...(i.reasons?.length && { reasons: [...i.reasons] }),
+    ...(i.durationMs !== undefined && Number.isFinite(i.durationMs) && { duration_ms: Math.round(i.durationMs * 1000) / 1000 }),
+    ...(i.failed && { failed: true }),
+    ...(i.direction !== undefined && { direction: i.direction }),
+  };
+}
+
+/** The pipeline's per-inspector outcomes (Exchange.outcomes) as builder facts. */
+export function inspectorFacts(
+  outcomes: ReadonlyArray<{ inspector: string; verdict: InspectorFacts['verdict']; reasons: readonly string[]; ms: number; failed?: boolean }>,
+): InspectorFacts[] {
+  return outcomes.map((o) => ({ name: o.inspector, verdict: o.verdict, reasons: o.reasons, durationMs: o.ms, ...(o.failed && { failed: true }) }));
+}
+
+/** Keep finite numbers only: canonical JSON (and so the chain) refuses NaN and Infinity. */
+export function numbers<T extends Record<string, number | undefined>>(o: T): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+}
