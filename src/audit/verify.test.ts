@@ -3,7 +3,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Chain, checkpointEvent, gapEvent, linkAt, recordHash, retentionCut, signCheckpoint, signGap, type CheckpointProof } from './chain.ts';
+import { Chain, checkpointEvent, gapEvent, legacyRecordHash, linkAt, recordHash, retentionCut, signCheckpoint, signGap, type CheckpointProof } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 import { verifyRecords, type VerifyResult } from './verify.ts';
 import { sampleEvent, testKeys } from './testkit.ts';
@@ -46,6 +46,30 @@ describe('verify: an intact chain', () => {
     assert.equal(v.checkpoints, 4);
     assert.equal(v.lastCheckpointSeq, 44);
     assert.equal(v.unsignedTail, 5);
+  });
+});
+
+describe('verify: records chained before the text scheme', () => {
+  // Earlier versions hashed RFC 8785 canonical JSON; a store written then must still verify,
+  // and an edit to such a record must still be found.
+  function legacyChain(n: number): AuditRecord[] {
+    const out: AuditRecord[] = [];
+    let prev = '0'.repeat(64);
+    for (let i = 0; i < n; i++) {
+      const r = linkAt(sampleEvent(i, T0 + i * 1000), i + 1, prev);
+      r.hash = legacyRecordHash(r);
+      prev = r.hash;
+      out.push(JSON.parse(JSON.stringify(r)) as AuditRecord);
+    }
+    return out;
+  }
+
+  it('verifies, and an edit is still detected', () => {
+    const rs = legacyChain(12);
+    assert.notEqual(rs[3]!.hash, recordHash(rs[3]!), 'the two schemes differ, so this exercises the legacy path');
+    assert.equal(verify(rs).ok, true);
+    rs[5]!.unmapped['verdict'] = 'tampered';
+    assert.deepEqual(kinds(verify(rs)), [['edited', 6]]);
   });
 });
 
