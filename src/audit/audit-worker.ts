@@ -55,7 +55,6 @@ async function main(): Promise<void> {
     const opened = await openAudit(start.config as AuditConfig, {
       baseDir: start.baseDir,
       ...(start.productVersion !== undefined && { productVersion: start.productVersion }),
-      sqliteWriter: 'inline',
       hooks: {
         onSinkError: (sink, err) => post({ t: 'hook', hook: 'onSinkError', sink, message: err.message }),
         onDropped: (sink, count) => post({ t: 'hook', hook: 'onDropped', sink, count }),

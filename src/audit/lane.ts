@@ -206,9 +206,7 @@ export class Lane {
    */
   async close(drainMs: number): Promise<void> {
     const deadline = Date.now() + drainMs;
-    // A kept (ref'd) timer: the sink's own I/O may hold nothing on the event loop between
-    // writes (the SQLite writer thread is unref'd while idle), and the drain must still finish.
-    while (!this.#idle() && Date.now() < deadline && this.#m.healthy) await new Promise((r) => setTimeout(r, Math.min(20, deadline - Date.now())));
+    while (!this.#idle() && Date.now() < deadline && this.#m.healthy) await sleep(Math.min(20, deadline - Date.now()));
     this.#stopped = true;
     this.#wake?.();
     await Promise.race([this.#loop, sleep(Math.max(0, deadline - Date.now()))]);

@@ -23,11 +23,6 @@ export interface OpenAuditOptions {
   baseDir?: string;
   hooks?: AuditHooks;
   productVersion?: string;
-  /**
-   * Where the SQLite sink commits: its own writer thread (default: keeps fsync off the caller's
-   * event loop), or inline on the calling thread (the audit thread, which has nothing else to do).
-   */
-  sqliteWriter?: 'thread' | 'inline';
 }
 
 export interface Audit {
@@ -49,7 +44,7 @@ export async function openAudit(config: AuditConfig, opts: OpenAuditOptions = {}
   try {
     for (const [i, s] of config.sinks.entries()) {
       const name = sinkNameOf(s, i, config.sinks);
-      sinks.push(await openSink(s, name, { baseDir: base, statePath: join(spoolDir, laneDirName(name), 'sink-state.json'), ...(opts.sqliteWriter && { sqliteWriter: opts.sqliteWriter }) }));
+      sinks.push(await openSink(s, name, { baseDir: base, statePath: join(spoolDir, laneDirName(name), 'sink-state.json') }));
     }
     const log = await AuditLog.open({
       sinks,
@@ -58,7 +53,7 @@ export async function openAudit(config: AuditConfig, opts: OpenAuditOptions = {}
       posture: config.posture,
       spoolMaxBytes: config.spoolMaxBytes,
       checkpoint: { everyRecords: config.checkpoint.everyRecords, everyMs: config.checkpoint.everyMs },
-      lingerMs: config.batchMs,
+      batchMs: config.batchMs,
       retention: config.retention,
       ...(opts.hooks && { hooks: opts.hooks }),
     });
@@ -74,12 +69,12 @@ export async function openAudit(config: AuditConfig, opts: OpenAuditOptions = {}
   }
 }
 
-export async function openSink(s: AuditSinkConfig, name: string, o: { baseDir: string; statePath?: string; readOnly?: boolean; sqliteWriter?: 'thread' | 'inline' }): Promise<AuditSink> {
+export async function openSink(s: AuditSinkConfig, name: string, o: { baseDir: string; statePath?: string; readOnly?: boolean }): Promise<AuditSink> {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(o.baseDir, p));
   const state = o.statePath !== undefined ? { statePath: o.statePath } : {};
   switch (s.type) {
     case 'sqlite':
-      return new SqliteSink({ path: at(s.path), name, ...(o.readOnly && { readOnly: true }), ...(o.sqliteWriter && { writer: o.sqliteWriter }) });
+      return new SqliteSink({ path: at(s.path), name, ...(o.readOnly && { readOnly: true }) });
     case 'file':
       return FileSink.open({ path: at(s.path), name, rotateBytes: s.rotateBytes, rotateAgeMs: s.rotateAgeMs, fsync: s.fsync });
     case 'postgres':

@@ -51,8 +51,8 @@ export interface AuditLogOptions {
   /** Records waiting for the head write before `accepting()` turns false. Default 10000. */
   queueMaxRecords?: number;
   batchSize?: number;
-  /** Milliseconds a delivery round waits to gather records (default 20; 0: next turn of the loop; the gateway passes `audit.batchMs`). */
-  lingerMs?: number;
+  /** Milliseconds between delivery rounds (config `audit.batchMs`; default here 20; 0: next turn of the loop). */
+  batchMs?: number;
   segmentBytes?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -309,9 +309,9 @@ export class AuditLog {
     this.#draining = true;
     const run = (resolve: () => void) => void this.#drain().finally(resolve);
     // Linger: each round costs a durable head write (fsync) and a batch per sink, so rounds are
-    // spaced `lingerMs` apart under load and carry every record appended in between. Records
+    // spaced `batchMs` apart under load and carry every record appended in between. Records
     // wait in memory that long at most, beside the fsync itself; close does not wait.
-    const linger = this.#o.lingerMs ?? 20;
+    const linger = this.#o.batchMs ?? 20;
     this.#drained = new Promise((resolve) => (this.#closed || linger <= 0 ? setImmediate(run, resolve) : setTimeout(run, linger, resolve)));
   }
 

@@ -9,20 +9,15 @@
  * - Query fields are extracted into indexed columns at write time; the record itself is kept as
  *   its JSON text, exactly as written, so verification re-hashes what was chained.
  *
- * node:sqlite is synchronous, and a durable commit waits for fsync: on the event loop every
- * batch would stall the data path for the length of a disk flush (measured: the largest single
- * cost of the audit trail under load). Writes therefore go to a worker thread that owns the write
- * connection (sqlite-writer.ts); the main thread only indexes and hands over the rows. Reads,
- * counts and retention use a connection of their own on the main thread: WAL lets them run
- * beside the writer, and they are the CLI's and the hourly pruner's, not the data path's.
+ * node:sqlite is synchronous: a batch transaction, fsync included, holds the calling thread. The
+ * gateway runs the whole audit trail on a thread of its own (threaded.ts), so that is the audit
+ * thread, never the data path; the audit log batches (one transaction per delivery round).
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { Worker } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { retentionCut, type RetentionPolicy } from './chain.ts';
 import type { AuditRecord } from './record.ts';
-import { INSERT, type SqliteRow, type WriteReply, type WriterStart } from './sqlite-writer.ts';
 import { SinkClosedError, indexRecord, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
 import { recordText } from './record-text.ts';
 
@@ -31,8 +26,6 @@ export interface SqliteSinkOptions {
   name?: string;
   /** Open an existing store for reading only (the CLI). */
   readOnly?: boolean;
-  /** 'thread' (default): commits in a writer thread. 'inline': on this thread (the audit thread). */
-  writer?: 'thread' | 'inline';
 }
 
 const PAGE = 1000;
@@ -60,97 +53,53 @@ export class SqliteSink implements AuditSink {
   readonly name: string;
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #readOnly: boolean;
-  #writer: Worker | undefined;
-  readonly #inline: StatementSync | undefined;
-  #nextId = 1;
-  readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  readonly #inflight = new Set<Promise<void>>();
+  readonly #insert: StatementSync | undefined;
   #closed = false;
 
   constructor(opts: SqliteSinkOptions) {
     this.name = opts.name ?? 'sqlite';
     this.path = opts.path;
-    this.#readOnly = opts.readOnly === true;
     if (opts.readOnly) {
       this.#db = new DatabaseSync(opts.path, { readOnly: true });
       this.#db.exec('PRAGMA busy_timeout = 2000;');
       return;
     }
-    if (opts.path === ':memory:') throw new Error('the SQLite audit sink needs a file: its writer runs in a worker thread');
-    mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.#db = new DatabaseSync(opts.path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 2000;');
     this.#db.exec(SCHEMA);
-    if (opts.writer === 'inline') this.#inline = this.#db.prepare(INSERT);
+    this.#insert = this.#db.prepare(
+      'INSERT OR IGNORE INTO audit_records (seq, uid, time, class_uid, kind, principal, tool, verdict, finding_types, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
   }
 
   async write(batch: readonly AuditRecord[]): Promise<void> {
     if (this.#closed) throw new SinkClosedError(this.name);
     if (batch.length === 0) return;
-    if (this.#readOnly) throw new Error(`audit sink ${this.name} is read-only`);
-    const rows: SqliteRow[] = batch.map((r) => {
-      const ix = indexRecord(r);
-      return [
-        ix.seq,
-        ix.uid,
-        ix.time,
-        ix.classUid,
-        ix.kind,
-        ix.principal ?? null,
-        ix.tool ?? null,
-        ix.verdict ?? null,
-        ix.findingTypes.length ? `,${ix.findingTypes.join(',')},` : '',
-        recordText(r),
-      ];
-    });
-    if (this.#inline) return this.#writeInline(rows, this.#inline);
-    const writer = this.#startWriter();
-    const id = this.#nextId++;
-    const done = new Promise<void>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    // A pending write keeps the process alive; an idle writer does not.
-    if (this.#pending.size === 1) writer.ref();
-    writer.postMessage({ id, rows });
-    this.#inflight.add(done);
-    const forget = () => void this.#inflight.delete(done);
-    done.then(forget, forget);
-    return done;
-  }
-
-  #writeInline(rows: readonly SqliteRow[], insert: StatementSync): void {
+    const insert = this.#insert;
+    if (!insert) throw new Error(`audit sink ${this.name} is read-only`);
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      for (const row of rows) insert.run(...row);
+      for (const r of batch) {
+        const ix = indexRecord(r);
+        insert.run(
+          ix.seq,
+          ix.uid,
+          ix.time,
+          ix.classUid,
+          ix.kind,
+          ix.principal ?? null,
+          ix.tool ?? null,
+          ix.verdict ?? null,
+          ix.findingTypes.length ? `,${ix.findingTypes.join(',')},` : '',
+          recordText(r),
+        );
+      }
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
       throw err;
     }
-  }
-
-  /** The writer thread, started on first use and again after it died (the lane retries). */
-  #startWriter(): Worker {
-    if (this.#writer) return this.#writer;
-    const w = new Worker(new URL('./sqlite-writer.ts', import.meta.url), { workerData: { sqliteWriter: true, path: this.path } satisfies WriterStart });
-    w.unref();
-    w.on('message', (reply: WriteReply) => {
-      const p = this.#pending.get(reply.id);
-      if (!p) return;
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) w.unref();
-      if (reply.error === undefined) p.resolve();
-      else p.reject(new Error(`audit sink ${this.name}: ${reply.error}`));
-    });
-    const fail = (err: Error) => {
-      if (this.#writer !== w) return;
-      this.#writer = undefined;
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
-    };
-    w.on('error', (err) => fail(new Error(`audit sink ${this.name}: writer thread failed: ${err.message}`)));
-    w.on('exit', (code) => fail(new Error(`audit sink ${this.name}: writer thread exited (${code})`)));
-    this.#writer = w;
-    return w;
   }
 
   async lastSeq(): Promise<number | undefined> {
@@ -207,18 +156,9 @@ export class SqliteSink implements AuditSink {
     return row.n;
   }
 
-  /** Waits for writes in progress, then stops the writer. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled(this.#inflight);
-    const w = this.#writer;
-    this.#writer = undefined;
-    if (w) {
-      // An unref'd worker's exit would not keep the event loop alive for this await.
-      w.ref();
-      await w.terminate();
-    }
     this.#db.close();
   }
 }
