@@ -70,3 +70,33 @@ describe('threaded audit trail', () => {
     await assert.rejects(openThreadedAudit(config, { baseDir: dir }), /EEXIST|ENOTDIR/);
   });
 });
+
+describe('threaded audit trail: the thread dies', () => {
+  it('refuses every new call from then on, tells the operator what was lost, and still closes', async () => {
+    const db = join(dir, 'dead.db');
+    const config = AuditSchema.parse({ sinks: [{ type: 'sqlite', path: db }], spoolDir: join(dir, 'spool-dead'), keyDir: join(dir, 'keys') });
+    const errors: string[] = [];
+    const audit = await openThreadedAudit(config, { baseDir: dir, hooks: { onStateError: (e) => errors.push(e.message) } });
+    assert.ok(audit);
+    audit.log.append(audit.records.exchange({ ...context(1), time: 1000, verdict: 'allow' }));
+    assert.equal(await audit.log.flush(10_000), true);
+    assert.equal(audit.log.accepting(), true);
+
+    // Queued but not yet sent when the thread goes: these are the entries the message counts.
+    for (let i = 0; i < 3; i++) audit.log.append(audit.records.exchange({ ...context(10 + i), time: 2000 + i, verdict: 'allow' }));
+    const exited = new Promise((resolve) => audit.thread.once('exit', resolve));
+    await audit.thread.terminate();
+    await exited;
+    await new Promise((resolve) => setImmediate(resolve));
+
+    assert.equal(audit.log.accepting(), false, 'fail closed: no call may go unrecorded');
+    assert.match(audit.log.refusal() ?? '', /audit thread stopped \(audit thread exited/);
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, /new calls are refused; 3 entries not taken by the thread/);
+    assert.equal(await audit.log.flush(1000), false, 'a dead trail does not claim delivery');
+    await audit.close({ drainMs: 1000 });
+
+    const records = await stored(db);
+    assert.deepEqual(records.filter((r) => r.unmapped.kind === 'exchange').map((r) => r.time), [1000], 'what was flushed before the death is kept');
+  });
+});

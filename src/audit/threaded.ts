@@ -155,6 +155,11 @@ export class ThreadedAuditLog {
     return this.#stopped !== undefined;
   }
 
+  /** Entries appended that the thread had not yet reported taking (lost if it died). */
+  untaken(): number {
+    return this.#sent + this.#queue.length - this.#status.entries;
+  }
+
   onStopped(why: string): void {
     this.#stopped ??= why;
     for (const r of this.#replies.values()) r({ ok: false, message: why });
@@ -191,6 +196,8 @@ export class ThreadedAuditLog {
   }
 
   async close(drainMs: number): Promise<void> {
+    // A thread that already died was reported then (onStateError); there is nothing to drain.
+    if (this.#stopped) return;
     this.#send();
     const r = await this.#request((id) => ({ t: 'close', id, drainMs }));
     this.onStopped('closed');
@@ -231,6 +238,8 @@ export class ThreadedAuditLog {
 export interface ThreadedAudit {
   log: ThreadedAuditLog;
   records: EntryRecorder;
+  /** The audit thread itself (its threadId for diagnostics; tests terminate it to stand in for a crash). */
+  readonly thread: Worker;
   close(opts?: { drainMs?: number }): Promise<void>;
 }
 
@@ -262,7 +271,11 @@ export async function openThreadedAudit(config: AuditConfig, opts: ThreadedAudit
       reject(new Error(why));
       // A thread that dies while the gateway runs is news for the operator: every new call is
       // refused from now on (fail closed) until the gateway restarts.
-      if (log && !log.stopped) hooks.onStateError?.(new Error(`${why}: new calls are refused`));
+      // What it held is lost: entries it had not taken, and records of the last delivery round
+      // (up to audit.batchMs) not yet in a sink or the spool. Say how many, as near as is known.
+      if (log && !log.stopped) {
+        hooks.onStateError?.(new Error(`${why}: new calls are refused; ${log.untaken()} entries not taken by the thread, and records of its last ${config.batchMs} ms not yet delivered, are lost`));
+      }
       log?.onStopped(why);
     };
     worker.on('error', (err) => stopped(`audit thread failed: ${err.message}`));
@@ -282,6 +295,7 @@ export async function openThreadedAudit(config: AuditConfig, opts: ThreadedAudit
   return {
     log: trail,
     records: new EntryRecorder(),
+    thread: worker,
     close: async (o = {}) => {
       try {
         await trail.close(o.drainMs ?? 5000);
