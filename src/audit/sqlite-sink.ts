@@ -3,6 +3,7 @@
  * database (node:sqlite) in WAL mode.
  *
  * - WAL (https://sqlite.org/wal.html) lets the CLI read while the gateway writes.
+ * - 16 KiB pages (see the constructor).
  * - `synchronous=FULL`: in WAL mode NORMAL may lose the last commits on power loss, and the audit
  *   log marks a batch delivered (and may drop its spool copy) once `write` resolves.
  * - `INSERT OR IGNORE` on the seq primary key makes re-delivery a no-op (first version wins).
@@ -66,6 +67,10 @@ export class SqliteSink implements AuditSink {
     }
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.#db = new DatabaseSync(opts.path);
+    // 16 KiB pages for a new store (an existing one keeps its size): records are ~1.5 KB of JSON,
+    // and larger pages mean fewer page images per commit in the WAL. Measured on the bench's
+    // records in batches of 400: ~14 → ~10 µs CPU per record. Must precede the switch to WAL.
+    this.#db.exec('PRAGMA page_size = 16384;');
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 2000;');
     this.#db.exec(SCHEMA);
     this.#insert = this.#db.prepare(
