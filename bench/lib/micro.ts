@@ -16,7 +16,7 @@ export interface MicroResults {
   policyUs: number;
   dlpMBps: number;
   dlpSecretsMBps: number;
-  /** Full pack on real text: the dependencies' code, docs and JSON the eval uses (eval/benign.ts). */
+  /** Full pack on real text, one scan per document: the dependencies' code, docs and JSON the eval uses (eval/benign.ts). */
   dlpRealMBps: number;
 }
 
@@ -86,12 +86,14 @@ export async function microBenchmarks(): Promise<MicroResults> {
   }) / 1000);
   // The same on real text: repetitive synthetic lines flatter any scanner (branch prediction,
   // one normalization fast path); dependency code, docs and JSON are what tool results look like.
-  const real = benignCorpus().map((d) => d.text).join('\n');
-  const realMb = Buffer.byteLength(real) / (1024 * 1024);
-  scanText(real);
+  // One scan per document, as the gateway scans one message (or string leaf) at a time: 655
+  // documents, median ~2 KB, largest ~128 KB, all under the 1 MB buffered-message limit.
+  const docs = benignCorpus().map((d) => d.text);
+  const realMb = docs.reduce((n, d) => n + Buffer.byteLength(d), 0) / (1024 * 1024);
+  for (const d of docs) scanText(d);
   const dlpRealMBps = realMb / (bestOf3(() => {
     const t = performance.now();
-    scanText(real);
+    for (const d of docs) scanText(d);
     return performance.now() - t;
   }) / 1000);
   return { jwtUs, policyUs, dlpMBps, dlpSecretsMBps, dlpRealMBps };
