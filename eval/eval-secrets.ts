@@ -1,13 +1,15 @@
 /**
  * Secret-family metrics: recall per rule on the labeled positives, precision over positives,
  * near-misses and benign text, and recall when every split sample is cut at every offset into
- * two chunks and into two SSE events.
+ * two chunks (the stream-window scheme) and into two SSE events (the DLP inspector itself).
  */
 import { scanText } from '../src/detectors/index.ts';
 import type { Finding } from '../src/detectors/types.ts';
 import type { BenignDoc } from './benign.ts';
 import type { SecretCorpus } from './corpus-secrets.ts';
-import { scanPieces, sseRoundTrip } from './stream-ref.ts';
+import { createDlpInspector } from '../src/inspectors/dlp.ts';
+import { twoEvents } from '../src/inspectors/dlp-two-events.ts';
+import { scanPieces } from './stream-ref.ts';
 
 export interface SecretMetrics {
   positives: number;
@@ -63,6 +65,7 @@ export function evalSecrets(corpus: SecretCorpus, benign: readonly BenignDoc[], 
 
   // Every offset, two chunks and two SSE events.
   const stride = opts.splitStride ?? 1;
+  const inspector = createDlpInspector({ families: ['secret'], minConfidence: 0.5, direction: 'both', crossEventHoldMs: 50, actions: { default: 'redact', families: {}, types: {} } });
   for (const s of corpus.splitSamples) {
     for (let k = 1; k < s.text.length; k += stride) {
       m.split.cases++;
@@ -70,9 +73,12 @@ export function evalSecrets(corpus: SecretCorpus, benign: readonly BenignDoc[], 
       const b = s.text.slice(k);
       if (secrets(scanPieces([a, b], { families: ['secret'] })).some((f) => overlaps(f, s.span!))) m.split.chunkDetected++;
       else if (m.split.misses.length < 20) m.split.misses.push(`chunk ${s.id} @${k}`);
-      // The SSE wire is cut at a second offset as well, so framing splits are exercised too.
-      const texts = sseRoundTrip([a, b], 40 + ((k * 7) % 200));
-      if (secrets(scanPieces(texts, { families: ['secret'] })).some((f) => overlaps(f, s.span!))) m.split.sseDetected++;
+      // Two SSE events through the gateway's DLP inspector with the relay's hold-and-amend
+      // semantics (src/inspectors/dlp-two-events.ts): counted when the client never receives
+      // the secret and the inspector reported it.
+      const secret = s.text.slice(s.span![0], s.span![1]);
+      const r = twoEvents(inspector, a, b);
+      if (r.findings.length > 0 && !r.texts.join('').includes(secret)) m.split.sseDetected++;
       else if (m.split.misses.length < 20) m.split.misses.push(`sse ${s.id} @${k}`);
     }
   }

@@ -117,7 +117,7 @@ if (sec.fpDetails.length) {
   for (const d of sec.fpDetails.slice(0, 20)) say(`- ${d}`);
   say();
 }
-say(`Streaming: each rule's sample cut at every offset (${sec.split.cases} cuts) and fed through the stream-window scheme (hold-back ${holdBackWindow({ families: ['secret'] })} characters for the secret family), as two chunks and as two SSE events (framed, JSON-escaped, the wire also cut mid-event). ${sec.split.misses.length ? 'Misses: ' + sec.split.misses.join(', ') : 'No misses.'}`);
+say(`Streaming: each rule's sample cut at every offset (${sec.split.cases} cuts) and fed through the stream-window scheme (hold-back ${holdBackWindow({ families: ['secret'] })} characters for the secret family), as two chunks, and as two SSE events through the gateway's DLP inspector with the relay's hold-and-amend semantics (counted when the client never receives the secret and a finding was reported). ${sec.split.misses.length ? 'Misses: ' + sec.split.misses.join(', ') : 'No misses.'}`);
 say();
 say('## PII');
 say();

@@ -15,9 +15,16 @@
  * - a buffered message: each string leaf scanned whole;
  * - an oversized message (chunk path): each leaf scanned piece by piece with a hold-back window,
  *   so memory stays bounded and a match split across chunks is still found;
- * - consecutive SSE events of one stream: an event whose last string ends in what could be the
- *   start of a secret is held (StreamHints) until the next event is inspected; a secret split
- *   between the two is then redacted in both.
+ * - consecutive SSE events of one stream: an event whose last string could still grow into a
+ *   secret (see `mayContinue`) is held (StreamHints) until the next event is inspected, at most
+ *   `crossEventHoldMs`. A secret split between the two is then masked as one: its first part is
+ *   cut from the held event and the mask stands where the rest begins in the next. An SSE event
+ *   is a whole JSON-RPC message, so the unit held back is the event, not characters.
+ *
+ * The hold is bounded because the upstream controls timing: a second part that comes later
+ * than the hold lets the first part out (it was already sent); the rest is still masked, and
+ * the relay notes the exchange (`dlp_split_sent`) for the audit record. For a `block` rule the
+ * relay drops the held event and cuts the stream, so no part of the secret is sent.
  */
 import { scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
@@ -43,10 +50,36 @@ export interface DlpOptions {
   memory?: FindingMemory | undefined;
 }
 
-/** The tail of a text that could still grow into a secret: a token-like run at the very end. */
-const RISKY_TAIL = /[A-Za-z0-9_\-+/=.:]{4,}$/;
+/** How far back the PEM check looks: past any key block's header. */
+const TAIL_CHARS = 8192;
+/** PEM and SSH2 armour lines (RFC 7468 §2; RFC 4716 §3.2 uses four dashes and a space). */
+const ARMOUR_BEGIN = /-{4,5} ?BEGIN /g;
+const ARMOUR_END = /-{4,5} ?END /;
+
 /** Per-stream state is keyed by the client request frame; bounded for streams that never end. */
 const MAX_CHUNK_STATES = 1024;
+
+function isLineBreak(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x85 || c === 0x2028 || c === 0x2029;
+}
+
+/**
+ * Could the text still grow into a secret in the next event? Yes when its last line is not
+ * finished (a cut inside a token, "AK" | "IA…"; after `"k": "`; after `aws_secret_access_key `
+ * whose value comes next), or when a PEM/SSH2 key block is open (its body comes in later lines).
+ * A rule's prefix can be a single character, and keyword-context rules put the keyword before a
+ * space, so any unfinished line counts; a text that ends with a line break and no open block is
+ * done.
+ */
+export function mayContinue(text: string): boolean {
+  if (text.length === 0) return false;
+  if (!isLineBreak(text.charCodeAt(text.length - 1))) return true;
+  const tail = text.length > TAIL_CHARS ? text.slice(-TAIL_CHARS) : text;
+  let begin = -1;
+  ARMOUR_BEGIN.lastIndex = 0;
+  for (let m = ARMOUR_BEGIN.exec(tail); m !== null; m = ARMOUR_BEGIN.exec(tail)) begin = m.index;
+  return begin >= 0 && !ARMOUR_END.test(tail.slice(begin));
+}
 
 export function createDlpInspector(opts: DlpOptions): Inspector {
   const name = opts.name ?? 'dlp';
@@ -56,7 +89,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   const wants = (direction: 'c2s' | 's2c') => opts.direction === 'both' || (opts.direction === 'request' ? direction === 'c2s' : direction === 's2c');
   const actionOf = (f: Finding): DlpAction => opts.actions.types[f.type] ?? opts.actions.families[f.detector as ContentFamily] ?? opts.actions.default;
   // The last string of the previous SSE event of each stream, when it ended riskily.
-  const previous = new WeakMap<object, { pointer: string; text: string }>();
+  const previous = new WeakMap<object, { pointer: string; text: string; offset: number; spans: ReadonlySet<string> }>();
   const chunkStates = new Map<string, StreamState>();
 
   const remember = (ctx: InspectorContext, found: readonly Finding[]) => {
@@ -85,45 +118,65 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       const prev = streamKey ? previous.get(streamKey) : undefined;
       if (streamKey) previous.delete(streamKey);
 
-      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[]) => {
+      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[] | undefined) => {
         const action = actionOf(f);
         reasons.add(`dlp/${f.type}`);
         found.push(f);
         ctx.finding?.({ inspector: name, type: f.type, pointer, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed' });
         if (action === 'block') block ??= f;
-        if (action === 'redact') target.push({ pointer, start, end, replacement: `[REDACTED:${f.type}]` });
+        if (action === 'redact') target?.push({ pointer, start, end, replacement: `[REDACTED:${f.type}]` });
       };
 
       // The string that continues the previous event's: same pointer (the same field of the next
       // log line or progress message), else the first string of this event.
       const continued = prev ? Math.max(0, leaves.findIndex((l) => l.pointer === prev.pointer)) : -1;
+      // Spans found in the last string, in its own offsets: the next event's joined scan skips them.
+      let lastSpans = new Set<string>();
       leaves.forEach((leaf, i) => {
-        let from = 0;
-        // A secret that began at the end of the previous (held) event and ends in this one.
-        if (i === continued && prev) {
-          const joined = prev.text + leaf.text;
-          for (const f of scanText(joined, scan)) {
-            if (f.start < prev.text.length && f.end > prev.text.length) {
-              apply(f, prev.pointer, f.start, prev.text.length, amend);
-              // The rest of it, in this event: removed (its mask already stands in the previous one).
-              if (actionOf(f) === 'redact') patches.push({ pointer: leaf.pointer, start: 0, end: f.end - prev.text.length, replacement: '' });
-              from = Math.max(from, f.end - prev.text.length);
-            }
+        const spans = new Set<string>();
+        if (i !== continued || !prev) {
+          for (const f of scanText(leaf.text, scan)) {
+            apply(f, leaf.pointer, f.start, f.end, patches);
+            spans.add(`${f.start}:${f.end}`);
+          }
+          lastSpans = spans;
+          return;
+        }
+        // The string that continues the held one is scanned joined to it: a secret that began
+        // there, one whose context (`aws_secret_access_key = `) began there, and one that ended
+        // there but needed what follows (`user:pass` before `@host`) are all found.
+        const cut = prev.text.length;
+        for (const f of scanText(prev.text + leaf.text, scan)) {
+          if (f.end <= cut) {
+            // Whole in the held event: masked there, unless that event's own scan found it.
+            if (!prev.spans.has(`${prev.offset + f.start}:${prev.offset + f.end}`)) apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend);
+            continue;
+          }
+          if (f.start >= cut) {
+            apply({ ...f, start: f.start - cut, end: f.end - cut }, leaf.pointer, f.start - cut, f.end - cut, patches);
+            spans.add(`${f.start - cut}:${f.end - cut}`);
+            continue;
+          }
+          // The first part is cut from the held event; the mask stands where the rest was, so
+          // it still stands if the held event had to go out unamended (hold expired).
+          const start = prev.offset + f.start;
+          apply(f, prev.pointer, start, prev.offset + cut, undefined);
+          if (actionOf(f) === 'redact') {
+            amend.push({ pointer: prev.pointer, start, end: prev.offset + cut, replacement: '' });
+            patches.push({ pointer: leaf.pointer, start: 0, end: f.end - cut, replacement: `[REDACTED:${f.type}]` });
           }
         }
-        for (const f of scanText(leaf.text, scan)) {
-          if (f.start < from) continue;
-          apply(f, leaf.pointer, f.start, f.end, patches);
-        }
+        lastSpans = spans;
       });
       remember(ctx, found);
 
       // Could the last string's tail be the beginning of a secret the next event completes?
       let holdMs: number | undefined;
       const last = leaves.at(-1);
-      if (streamKey && last && RISKY_TAIL.test(last.text)) {
-        // Kept whole: amend patches address the previous event's leaf by its own offsets.
-        previous.set(streamKey, { pointer: last.pointer, text: last.text });
+      if (streamKey && last && mayContinue(last.text)) {
+        // Its tail only (a secret's first part is never longer); amend patches add the offset.
+        const offset = Math.max(0, last.text.length - TAIL_CHARS);
+        previous.set(streamKey, { pointer: last.pointer, text: offset > 0 ? last.text.slice(offset) : last.text, offset, spans: lastSpans });
         holdMs = opts.crossEventHoldMs;
       }
       const hints = { ...(holdMs ? { holdMs } : {}), ...(amend.length ? { amendPrevious: amend } : {}) };

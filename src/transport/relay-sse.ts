@@ -47,7 +47,15 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
         if (parse && ev.data !== '') {
           const r = await inspectS2c(ex, ev.data, 'sse', out);
           if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
-          // A held previous event goes out first, amended if this one completed a match in it.
+          if (r.amendPrevious?.length && !held.holding) {
+            // Its hold expired before this event came: the first part of a match split across
+            // the two already went out. The rest is masked (or the stream cut); the audit record
+            // says so.
+            ex.notes['dlp_split_sent'] = ((ex.notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
+            ex.services.logger.warn({ route: ex.route.name }, 'a match split across two SSE events: the first event had already been sent');
+          }
+          // A held previous event goes out first, amended if this one completed a match in it
+          // (a block verdict amends it too: the first part of what was blocked is cut out).
           await held.release(r.amendPrevious);
           if (r.endStream !== undefined) {
             await held.emit(r.text!, {});
@@ -164,6 +172,10 @@ class HeldEvent {
   constructor(stream: RelayStream, count: () => void) {
     this.#stream = stream;
     this.#count = count;
+  }
+
+  get holding(): boolean {
+    return this.#held !== undefined;
   }
 
   hold(text: string, message: JsonRpcMessage, opts: EmitOptions, ms: number): void {

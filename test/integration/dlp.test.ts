@@ -71,9 +71,29 @@ describe('streaming DLP through the gateway', () => {
     const texts = all.filter((e) => e.method).map((e) => e.params.data as string);
     assert.equal(texts.length, 3);
     assert.ok(!texts.join('').includes(AWS), 'no part of the stream carries the key');
-    assert.equal(texts[0], 'the key is [REDACTED:aws-access-key-id]');
-    assert.equal(texts[1], ' and more text');
+    // The first part is cut from the held event; the mask stands where the rest began.
+    assert.equal(texts[0], 'the key is ');
+    assert.equal(texts[1], '[REDACTED:aws-access-key-id] and more text');
     assert.equal(all.at(-1).result.content[0].text, 'done');
+  });
+
+  it('a key split across two SSE events at every offset, after a space or inside a JSON string, never reaches the client', async () => {
+    let id = 100;
+    for (const lead of ['the key is ', '{"k": "']) {
+      for (let cut = 1; cut < AWS.length; cut++) {
+        // A caller per call: session memory would otherwise stop a caller after two findings.
+        const r = await call(`split-${id}`, 'parts-sse', { partsB64: [`${lead}${AWS.slice(0, cut)}`, `${AWS.slice(cut)} and more text`].map(b64), gapMs: 5 }, id++);
+        const texts = events(r.text).filter((e) => e.method).map((e) => e.params.data as string);
+        assert.deepEqual(texts, [lead, '[REDACTED:aws-access-key-id] and more text'], `cut at ${cut} after ${JSON.stringify(lead)}`);
+      }
+    }
+  });
+
+  it('a second part that comes after the hold: the first part went out, the rest is still masked', async () => {
+    const cut = 12;
+    const r = await call('late', 'parts-sse', { partsB64: [`the key is ${AWS.slice(0, cut)}`, `${AWS.slice(cut)} and more text`].map(b64), gapMs: 300 }, 150);
+    const texts = events(r.text).filter((e) => e.method).map((e) => e.params.data as string);
+    assert.deepEqual(texts, [`the key is ${AWS.slice(0, cut)}`, '[REDACTED:aws-access-key-id] and more text']);
   });
 
   it('a blocking rule ends the stream cleanly: what came before, then the error for the call', async () => {
