@@ -44,17 +44,17 @@ export interface FrameResult {
 
 export type VerdictObserver = (o: InspectorOutcome) => void;
 
-const FAILED_REASON: Reason = 'gateway/inspector-failed';
+export const FAILED_REASON: Reason = 'gateway/inspector-failed';
 const TIMEOUT_REASON: Reason = 'gateway/inspector-timeout';
 
 class InspectorTimeout extends Error {}
 
-function isPromise<T>(v: unknown): v is Promise<T> {
+export function isPromise<T>(v: unknown): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
 }
 
 /** Await a possibly-async inspector answer with a deadline; sync answers cost no timer. */
-async function withDeadline<T>(value: T | Promise<T>, ms: number): Promise<T> {
+export async function withDeadline<T>(value: T | Promise<T>, ms: number): Promise<T> {
   if (!isPromise<T>(value)) return value;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -67,7 +67,7 @@ async function withDeadline<T>(value: T | Promise<T>, ms: number): Promise<T> {
   }
 }
 
-function failureVerdict(inspector: Inspector, err: unknown): Verdict {
+export function failureVerdict(inspector: Inspector, err: unknown): Verdict {
   if (inspector.onFailure === 'open') return { kind: 'allow', reasons: [FAILED_REASON] };
   return {
     kind: 'block',

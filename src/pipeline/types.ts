@@ -121,11 +121,25 @@ export interface Principal {
   readonly credentialId?: string;
 }
 
+/**
+ * What the head phase sees: the envelope of one client→server message, once per exchange (per
+ * element of a 2025-03-26 batch), after routing, authentication and era classification and
+ * before any inspector reads the body or anything goes upstream. Who is calling and in which
+ * session is `ctx.session`. Not the arguments: reading those is the message phase's job.
+ */
 export interface ExchangeHead {
   readonly httpMethod: string;
+  /** The request path, without the query string (which may carry credentials). */
   readonly path: string;
+  /** Client request headers minus credentials (Authorization, Cookie, the API-key header). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly remoteAddress: string | undefined;
+  readonly kind: MessageKind;
+  /** The message's method; for a client's answer, the method of the server request it answers. */
+  readonly method: string;
+  readonly rpcId: JsonRpcId | undefined;
+  /** Tool, prompt or resource the message is about (params.name / params.uri), when any. */
+  readonly target: string | undefined;
 }
 
 export interface InspectorContext {
@@ -156,7 +170,12 @@ export interface Inspector {
   readonly name: string;
   /** Method pattern → phase. Patterns: exact method, `prefix/*`, or `*`. */
   readonly methods: Readonly<Record<string, Phase>>;
-  /** Drives buffering: `stream` means the inspector has onChunk and can see oversized messages. */
+  /**
+   * Drives buffering (RoutePlan checks it against the hooks): `head` = onExchange only, the
+   * messages stream through unread; `message` = whole messages are buffered for onMessage (an
+   * oversized one is refused even if the inspector has onChunk); `stream` = has onChunk, so an
+   * oversized message takes the chunk path.
+   */
   readonly needs: 'head' | 'message' | 'stream';
   /** A throw or timeout blocks by default (fail closed). */
   readonly onFailure: 'closed' | 'open';

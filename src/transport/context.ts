@@ -10,8 +10,9 @@ import type { ApprovalStateSealer } from '../approval/sealed-state.ts';
 import type { Classified, JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Config } from '../config/schema.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { inspectHead, type HeadResult } from '../pipeline/head.ts';
 import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
-import type { Direction, Era, FindingReport, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
+import type { Direction, Era, ExchangeHead, FindingReport, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
 import type { Route } from '../routing/route.ts';
 import { RelayStream } from '../session/relay-stream.ts';
 import type { AuditTap } from './audit-tap.ts';
@@ -159,15 +160,53 @@ export async function inspect(ex: Exchange, frame: Frame): Promise<FrameResult |
   const plan = ex.route.plan.plan(frame.direction, hasMethod, frame.method);
   if (plan.inspectors.length === 0) return undefined;
   const result = await inspectFrame(plan.inspectors, frame, inspectorContext(ex, frame.direction), ex.route.cfg.inspectorTimeoutMs, observer(ex));
-  // Every decision that says something is logged: refusals, rewrites, and allows with reasons
-  // (policy warnings, dry-run would-be decisions).
+  logVerdict(ex, frame, 'message', result);
+  return result;
+}
+
+/**
+ * The head phase for one client→server message (see pipeline/head.ts). Returns undefined when no
+ * head inspector wants its method.
+ */
+export async function inspectExchangeHead(ex: Exchange, frame: Frame): Promise<HeadResult | undefined> {
+  const inspectors = ex.route.plan.head(frame.kind === 'request' || frame.kind === 'notification', frame.method);
+  if (inspectors.length === 0) return undefined;
+  const result = await inspectHead(inspectors, exchangeHead(ex, frame), inspectorContext(ex, 'c2s'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+  logVerdict(ex, frame, 'head', result);
+  return result;
+}
+
+/** Every decision that says something is logged: refusals, rewrites, and allows with reasons
+ *  (policy warnings, dry-run would-be decisions). */
+function logVerdict(ex: Exchange, frame: Frame, phase: 'head' | 'message', result: Pick<FrameResult, 'verdict' | 'outcomes'>): void {
   if (result.verdict.kind !== 'allow' || (result.verdict.reasons?.length ?? 0) > 0 || result.outcomes.some((o) => o.reasons.length > 0)) {
     ex.services.logger.info(
-      { route: ex.route.name, direction: frame.direction, method: frame.method, verdict: result.verdict.kind, reasons: result.verdict.reasons ?? result.outcomes.flatMap((o) => o.reasons) },
+      { route: ex.route.name, direction: frame.direction, phase, method: frame.method, verdict: result.verdict.kind, reasons: result.verdict.reasons ?? result.outcomes.flatMap((o) => o.reasons) },
       'inspection verdict',
     );
   }
-  return result;
+}
+
+/** Client headers a head inspector never sees: credentials (the principal stands for them). */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'] as const;
+
+export function exchangeHead(ex: Exchange, frame: Frame): ExchangeHead {
+  const headers = { ...ex.req.headers };
+  for (const h of CREDENTIAL_HEADERS) delete headers[h];
+  const keyHeader = ex.route.cfg.auth.apiKeys?.header;
+  if (keyHeader) delete headers[keyHeader.toLowerCase()];
+  const url = ex.req.url ?? '';
+  const q = url.indexOf('?');
+  return {
+    httpMethod: ex.req.method ?? 'POST',
+    path: q < 0 ? url : url.slice(0, q),
+    headers,
+    remoteAddress: ex.req.socket.remoteAddress,
+    kind: frame.kind,
+    method: frame.method,
+    rpcId: frame.rpcId,
+    target: frame.target,
+  };
 }
 
 export function rpcIdOf(c: Classified): JsonRpcId | null {

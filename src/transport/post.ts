@@ -12,7 +12,10 @@ import { endUpstreamSession } from '../upstream/lifecycle.ts';
 import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
-import { inspect, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
+import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
+import type { HeadResult } from '../pipeline/head.ts';
+import type { FrameResult } from '../pipeline/pipeline.ts';
+import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
 import { passesJsonUnread } from './inspect-s2c.ts';
 import { pumpSse, relayIntoStream } from './relay-sse.ts';
@@ -112,9 +115,14 @@ export async function handlePost(ex: Exchange): Promise<void> {
   const frame = makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: raw.length });
   if (c.kind === 'request') ex.request = frame;
 
+  // Head phase: the envelope is judged before any inspector reads the body, so its refusal
+  // costs no body inspection and nothing goes upstream.
+  const head = ex.route.plan.headInspectors.length > 0 ? await inspectExchangeHead(ex, frame) : undefined;
+  if (head?.verdict.kind === 'block') return refuse(ex, c, head.verdict);
+
   let body: Buffer | string = raw;
   let headers = ex.req.headers;
-  const verdict = await inspect(ex, frame);
+  const verdict = foldPhases(head, await inspect(ex, frame), c.message);
   if (verdict?.verdict.kind === 'require-approval' && c.kind === 'request') {
     const outcome = await seekApproval(ex, c, verdict.message, verdict.verdict);
     if (outcome.kind === 'answered') return;
@@ -127,18 +135,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
       // Both eras: a 2025 client may send the mirrored headers too; none may carry what was redacted.
       headers = remirrorHeaders(ex.req.headers, c.message, verdict.message);
     } else {
-      const v = verdict.verdict;
-      const ge = v.kind === 'block'
-        ? blockError(v)
-        : new GatewayError('approval_required', v.summary, { reasons: v.reasons });
-      ex.errorCode = ge.code;
-      const retry = retryAfterHeader(ge);
-      // A request gets an in-band JSON-RPC error (HTTP 200), like any handler error, except a
-      // rate limit, which HTTP says with 429 and Retry-After (RFC 6585 §4) so proxies and
-      // clients back off; a notification or response "cannot be accepted": an HTTP error status.
-      if (c.kind === 'request' && !retry) sendJson(ex.res, 200, errorMessage(c.id, ge));
-      else sendError(ex.res, ge, c.kind === 'request' ? c.id : null, retry);
-      return;
+      return refuse(ex, c, verdict.verdict);
     }
   }
   // Session memory for policy (`session.counters`): calls that went through.
@@ -146,6 +143,32 @@ export async function handlePost(ex: Exchange): Promise<void> {
     ex.session.counters.set('tool_calls', (ex.session.counters.get('tool_calls') ?? 0) + 1);
   }
   await forward(ex, body, headers);
+}
+
+type Refusal = Extract<Verdict, { kind: 'block' | 'require-approval' }>;
+
+/** Answers a refused client message (either phase) with the error from the one table. */
+function refuse(ex: Exchange, c: Classified, v: Refusal): void {
+  const ge = v.kind === 'block'
+    ? blockError(v)
+    : new GatewayError('approval_required', v.summary, { reasons: v.reasons });
+  ex.errorCode = ge.code;
+  const retry = retryAfterHeader(ge);
+  // A request gets an in-band JSON-RPC error (HTTP 200), like any handler error, except a
+  // rate limit, which HTTP says with 429 and Retry-After (RFC 6585 §4) so proxies and
+  // clients back off; a notification or response "cannot be accepted": an HTTP error status.
+  if (c.kind === 'request' && !retry) sendJson(ex.res, 200, errorMessage(c.id, ge));
+  else sendError(ex.res, ge, c.kind === 'request' ? c.id : null, retry);
+}
+
+/**
+ * A head-phase require-approval folds over the message phase like one more inspector ahead of
+ * it: a message-phase block still wins, and what is approved is the message as the message
+ * phase left it (redacted).
+ */
+function foldPhases(head: HeadResult | undefined, msg: FrameResult | undefined, message: JsonRpcMessage): FrameResult | undefined {
+  if (head?.verdict.kind !== 'require-approval' || msg?.verdict.kind === 'block') return msg;
+  return { verdict: head.verdict, message: msg?.message ?? message, outcomes: [...head.outcomes, ...(msg?.outcomes ?? [])] };
 }
 
 async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHttpHeaders = ex.req.headers): Promise<void> {
@@ -335,7 +358,14 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
   const errors: unknown[] = [];
   for (const c of classified) {
     const method = c.method ?? (c.id !== undefined ? ex.session?.pendingServerRequests.get(c.id) ?? '' : '');
-    const r = await inspect(ex, makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: 0 }));
+    const frame = makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: 0 });
+    // Each element's head first; a refused head refuses the batch without its body being read.
+    const head = await inspectExchangeHead(ex, frame);
+    if (head && head.verdict.kind !== 'allow') {
+      errors.push({ c, reasons: head.verdict.reasons });
+      continue;
+    }
+    const r = await inspect(ex, frame);
     if (r && (r.verdict.kind === 'block' || r.verdict.kind === 'require-approval')) {
       errors.push({ c, reasons: r.verdict.reasons });
     } else if (r?.verdict.kind === 'redact') {
