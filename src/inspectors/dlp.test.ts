@@ -37,6 +37,15 @@ describe('DLP inspector across two SSE events', () => {
     assert.deepEqual(r.texts, [`the key is ${AWS.slice(0, 12)}`, '[REDACTED:aws-access-key-id] and more']);
   });
 
+  it('a blocking rule on a key cut at every offset: the held event goes out without its part, then the stream ends', () => {
+    const block = dlp({ actions: { default: 'redact', families: {}, types: { 'aws-access-key-id': 'block' } } });
+    for (let cut = 1; cut < AWS.length; cut++) {
+      const r = twoEvents(block, `the key is ${AWS.slice(0, cut)}`, `${AWS.slice(cut)} and more`);
+      assert.equal(r.blocked, true, `cut ${cut}`);
+      assert.deepEqual(r.texts, ['the key is '], `cut ${cut}`);
+    }
+  });
+
   it('a blocked private key cut at every offset: the stream ends before any key material', () => {
     const body = PEM.split('\n')[1]!;
     const block = dlp({ actions: { default: 'redact', families: {}, types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } });

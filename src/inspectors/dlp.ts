@@ -148,8 +148,11 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         const cut = prev.text.length;
         for (const f of scanText(prev.text + leaf.text, scan)) {
           if (f.end <= cut) {
-            // Whole in the held event: masked there, unless that event's own scan found it.
-            if (!prev.spans.has(`${prev.offset + f.start}:${prev.offset + f.end}`)) apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend);
+            // Whole in the held event: masked there (cut out if blocked), unless that event's
+            // own scan found it.
+            if (prev.spans.has(`${prev.offset + f.start}:${prev.offset + f.end}`)) continue;
+            apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend);
+            if (actionOf(f) === 'block') amend.push({ pointer: prev.pointer, start: prev.offset + f.start, end: prev.offset + f.end, replacement: '' });
             continue;
           }
           if (f.start >= cut) {
@@ -161,10 +164,9 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
           // it still stands if the held event had to go out unamended (hold expired).
           const start = prev.offset + f.start;
           apply(f, prev.pointer, start, prev.offset + cut, undefined);
-          if (actionOf(f) === 'redact') {
-            amend.push({ pointer: prev.pointer, start, end: prev.offset + cut, replacement: '' });
-            patches.push({ pointer: leaf.pointer, start: 0, end: f.end - cut, replacement: `[REDACTED:${f.type}]` });
-          }
+          // Blocked: the held event still goes out before the stream is cut, without its part.
+          if (actionOf(f) !== 'alert') amend.push({ pointer: prev.pointer, start, end: prev.offset + cut, replacement: '' });
+          if (actionOf(f) === 'redact') patches.push({ pointer: leaf.pointer, start: 0, end: f.end - cut, replacement: `[REDACTED:${f.type}]` });
         }
         lastSpans = spans;
       });
@@ -180,7 +182,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         holdMs = opts.crossEventHoldMs;
       }
       const hints = { ...(holdMs ? { holdMs } : {}), ...(amend.length ? { amendPrevious: amend } : {}) };
-      if (block) return { kind: 'block', reasons: [...reasons], message: `${block.type} detected` };
+      if (block) return { kind: 'block', reasons: [...reasons], message: `${block.type} detected`, ...(amend.length ? { amendPrevious: amend } : {}) };
       if (patches.length > 0) return { kind: 'redact', patches, reasons: [...reasons], ...hints };
       return { kind: 'allow', ...(reasons.size > 0 ? { reasons: [...reasons] } : {}), ...hints };
     },

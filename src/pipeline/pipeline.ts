@@ -116,7 +116,7 @@ export async function inspectFrame(
     };
     outcomes.push(outcome);
     observe?.(outcome);
-    if (verdict.kind === 'block') return { verdict, message: current.message, outcomes };
+    if (verdict.kind === 'block') return { verdict, message: current.message, outcomes, ...(verdict.amendPrevious?.length ? { amendPrevious: [...amend, ...verdict.amendPrevious] } : {}) };
     if ((verdict.kind === 'allow' || verdict.kind === 'redact') && !failed) {
       if (verdict.holdMs !== undefined && verdict.holdMs > 0) holdMs = Math.max(holdMs, verdict.holdMs);
       if (verdict.amendPrevious?.length) amend.push(...verdict.amendPrevious);

@@ -54,7 +54,8 @@ export interface Patch {
  * Stream continuity, for inspectors that look across consecutive SSE events of one stream (a
  * secret split between two events): `holdMs` asks the relay to keep this event back until the
  * next one has been inspected (or that long passed); `amendPrevious` patches the held previous
- * event before it goes out. Ignored outside SSE streams.
+ * event before it goes out (also on a block: the part of what was blocked that the held event
+ * carries is cut out of it). Ignored outside SSE streams.
  */
 export interface StreamHints {
   holdMs?: number;
@@ -73,7 +74,7 @@ export type Verdict =
    * `code` picks the error from the table (default `blocked`), e.g. `policy_denied` or
    * `rate_limited`; `retryAfterMs` becomes `Retry-After` and `data.retryAfterMs`.
    */
-  | { kind: 'block'; reasons: Reason[]; message?: string; code?: ErrorCode; retryAfterMs?: number }
+  | ({ kind: 'block'; reasons: Reason[]; message?: string; code?: ErrorCode; retryAfterMs?: number } & Pick<StreamHints, 'amendPrevious'>)
   | { kind: 'require-approval'; reasons: Reason[]; summary: string; ttlMs: number };
 
 /**

@@ -112,7 +112,7 @@ async function inspectMessage(
   if (msg.kind === 'result' || msg.kind === 'error') {
     const ge = blockError(v.kind === 'block' ? v : { reasons: v.reasons, message: 'approval required' });
     ex.errorCode = ge.code;
-    return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)) };
+    return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)), ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
   }
   if (msg.kind === 'request') {
     ex.session?.pendingServerRequests.delete(msg.id);
@@ -124,7 +124,7 @@ async function inspectMessage(
   if (carrier === 'sse' && ex.request?.rpcId !== undefined && v.kind === 'block') {
     const ge = blockError(v);
     ex.errorCode = ge.code;
-    return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code };
+    return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code, ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
   }
   return { text: undefined };
 }

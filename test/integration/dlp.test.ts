@@ -108,6 +108,18 @@ describe('streaming DLP through the gateway', () => {
     assert.ok(!r.text.includes('never sent') && !r.text.includes('PRIVATE KEY'), 'nothing after the block, and not the key');
   });
 
+  it('a blocked key block split across two events: the first event goes out without its part, then the error', async () => {
+    let id = 200;
+    for (const cut of [1, 5, 11, 16, 23, 30]) {
+      const r = await call(`pem-${cut}`, 'parts-sse', { partsB64: [`here it is: ${PEM.slice(0, cut)}`, `${PEM.slice(cut)}\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn`, 'never sent'].map(b64), gapMs: 5 }, id);
+      const all = events(r.text);
+      assert.deepEqual(all.filter((e) => e.method).map((e) => e.params.data), ['here it is: '], `cut ${cut}`);
+      assert.equal(all.at(-1).id, id++);
+      assert.equal(all.at(-1).error?.data?.code, 'blocked', `cut ${cut}`);
+      assert.ok(!r.text.includes('MIIE') && !r.text.includes('never sent'), `cut ${cut}`);
+    }
+  });
+
   it('an oversized JSON result (chunk path) has its secrets redacted wherever the chunks fall', async () => {
     const filler = 'lorem ipsum dolor sit amet '.repeat(6000); // ~160 KB: over the 64 KiB buffer
     const text = `${filler}${STRIPE} ${filler}${AWS} ${filler}`;
