@@ -76,6 +76,8 @@ export interface Exchange {
   response?: JsonRpcMessage;
   /** A response body relayed unparsed, kept by reference for its audit digest (small bodies only). */
   responseBytes?: Uint8Array[];
+  /** A 2026-07-28 tools/call whose Mcp-Param-* headers are checked once the era is settled. */
+  paramCheck?: { tool: string | undefined; args: unknown };
   /** Request body size (bytes). */
   bytesIn?: number;
 }

@@ -18,6 +18,7 @@ import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
 import { passesJsonUnread } from './inspect-s2c.ts';
+import { checkParamHeaders } from './param-headers.ts';
 import { pumpSse, relayIntoStream } from './relay-sse.ts';
 import { relayJson, relayStatus } from './relay.ts';
 import { seekApproval, takeGatewayAnswer } from './approval.ts';
@@ -50,7 +51,8 @@ function classifyEra(ex: Exchange, c: Classified): void {
     const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', checkHeaders);
     ex.protocolVersion = check.protocolVersion;
     if (checkHeaders && c.method === 'tools/call') {
-      ex.route.paramHeaders.check(check.target, (msg['params'] as Record<string, unknown>)['arguments'], ex.req.headers);
+      // Checked once the era is settled (handlePost): the tool's annotations may need fetching.
+      ex.paramCheck = { tool: check.target, args: (msg['params'] as Record<string, unknown>)['arguments'] };
     }
     return;
   }
@@ -96,6 +98,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
   ex.rpcMethod = c.method;
   try {
     classifyEra(ex, c);
+    if (ex.paramCheck) await checkParamHeaders(ex, ex.paramCheck.tool, ex.paramCheck.args);
   } catch (err) {
     if (err instanceof GatewayError) {
       sendError(ex.res, err, rpcIdOf(c));

@@ -1,0 +1,108 @@
+/**
+ * The gateway asks the upstream for its tool list itself, when it must know tools the client has
+ * not listed through it:
+ *
+ * - a 2026-07-28 `tools/call` for a tool whose `x-mcp-header` annotations the route has not
+ *   learned (after a restart, on another replica, or from a client that cached its list): its
+ *   `Mcp-Param-*` headers are validated against the body "even when the upstream does not check"
+ *   (SEP-2243), so the annotations are fetched first;
+ * - a `notifications/tools/list_changed` from the upstream: every definition is re-checked
+ *   against its pin at once (a rug pull is quarantined before the client re-lists).
+ *
+ * The request is the caller's own kind of request: the same era and protocol version, in a 2025
+ * session the same upstream session, on behalf of the same principal (upstream credentials and
+ * token exchange work as for the call), with a JSON-RPC id of the gateway's own that cannot
+ * collide with a client's. Pages are followed (`nextCursor`), bounded in number and size.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { SseParser } from '../codec/sse.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { Exchange } from './context.ts';
+
+/** Pages followed at most: a server that keeps returning cursors cannot hold the call forever. */
+const MAX_PAGES = 20;
+let nextId = 1;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Every tools/list result page of the exchange's upstream, as the upstream sent them. */
+export async function fetchUpstreamToolPages(ex: Exchange): Promise<Record<string, unknown>[]> {
+  const pages: Record<string, unknown>[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = await requestToolsList(ex, cursor);
+    pages.push(result);
+    const next = result['nextCursor'];
+    if (typeof next !== 'string' || next === '') return pages;
+    cursor = next;
+  }
+  return pages;
+}
+
+async function requestToolsList(ex: Exchange, cursor: string | undefined): Promise<Record<string, unknown>> {
+  const id = `portcullis-tools-list-${nextId++}`;
+  const modern = ex.era === 'modern';
+  const version = ex.protocolVersion;
+  const params: Record<string, unknown> = {
+    ...(cursor !== undefined && { cursor }),
+    ...(modern && { _meta: { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientCapabilities': {} } }),
+  };
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list', params });
+  const clientHeaders: IncomingHttpHeaders = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    ...(version !== undefined && { 'mcp-protocol-version': version }),
+    ...(modern && { 'mcp-method': 'tools/list' }),
+    // Only for token exchange on the caller's behalf; never forwarded (UpstreamClient).
+    ...(typeof ex.req.headers.authorization === 'string' && { authorization: ex.req.headers.authorization }),
+  };
+  const route = ex.route;
+  const up = await route.upstream.request({
+    method: 'POST',
+    clientHeaders,
+    body,
+    sessionId: ex.session?.upstreamSessionId,
+    signal: ex.abort.signal,
+    principal: ex.principal,
+    headersTimeoutMs: route.cfg.timeouts.requestMs,
+    idleMs: route.cfg.timeouts.idleMs,
+  });
+  const limit = ex.services.config.limits.maxEventBytes;
+  if (up.statusCode !== 200) {
+    await up.body.dump();
+    throw new GatewayError('upstream_unavailable', `upstream answered tools/list with ${up.statusCode}`);
+  }
+  const type = String(up.headers['content-type'] ?? '');
+  const messages: string[] = [];
+  let size = 0;
+  if (type.startsWith('text/event-stream')) {
+    const parser = new SseParser((ev) => messages.push(ev.data), { maxEventBytes: limit });
+    for await (const chunk of up.body) parser.push(chunk as Buffer);
+    parser.end();
+  } else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of up.body) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        up.body.destroy();
+        throw new GatewayError('upstream_event_too_large');
+      }
+      chunks.push(chunk as Buffer);
+    }
+    messages.push(Buffer.concat(chunks).toString('utf8'));
+  }
+  for (const text of messages) {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      continue; // a priming event or a message that is not ours
+    }
+    if (!isRecord(msg) || msg['id'] !== id) continue;
+    if (isRecord(msg['result'])) return msg['result'];
+    throw new GatewayError('upstream_unavailable', 'upstream refused tools/list');
+  }
+  throw new GatewayError('upstream_protocol', 'upstream sent no answer to tools/list');
+}
