@@ -20,8 +20,10 @@
  * - When a sink's spool overflows under the 'shed' posture, the dropped range is replaced in that
  *   sink by a signed gap marker (count, seq range, the hashes on either side): verification shows
  *   a known, attested gap instead of a silent hole, and a forged "gap" needs the key.
- * - Retention cuts only at a checkpoint record: its signed (seq, hash) equals its own
- *   (seq - 1, prev_hash), so the first kept record is a verifiable anchor.
+ * - Retention (retention.ts) cuts at a checkpoint record, whose signed (seq, hash) equals its
+ *   own (seq - 1, prev_hash), or after a signed retention anchor record: the same proof for the
+ *   last record removed, appended at the head before the cut. Either way the first kept record
+ *   links to a signed position, so the pruned store still verifies.
  */
 import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.ts';
@@ -206,7 +208,7 @@ function checkSig(keys: PublicKeys, keyId: unknown, sig: unknown, payload: () =>
 // ---------------------------------------------------------------------------------------------
 // Housekeeping records (OCSF Base Event [0], activity Other [99]).
 
-function housekeeping(kind: 'checkpoint' | 'gap', name: string, time: number, uid: string, payload: Record<string, unknown>): AuditEvent {
+function housekeeping(kind: 'checkpoint' | 'gap' | 'anchor', name: string, time: number, uid: string, payload: Record<string, unknown>): AuditEvent {
   return {
     class_uid: 0,
     class_name: 'Base Event',
@@ -239,6 +241,20 @@ export function gapEvent(proof: GapProof, uid: string): AuditEvent {
   return e;
 }
 
+/**
+ * A retention anchor: `proof` signs the seq and hash of the last record retention removes, so
+ * the first record kept (which links to it) verifies. Appended at the head, before the cut.
+ */
+export function anchorEvent(proof: CheckpointProof, uid: string): AuditEvent {
+  const e = housekeeping('anchor', 'Audit Retention Anchor', proof.time, uid, { anchor: proof });
+  e['message'] = `retention removes the records up to seq ${proof.seq}; this signs where the kept chain starts`;
+  return e;
+}
+
+export function anchorOf(r: AuditEvent): CheckpointProof | undefined {
+  return r.unmapped?.kind === 'anchor' ? (r.unmapped['anchor'] as CheckpointProof) : undefined;
+}
+
 export function checkpointOf(r: AuditEvent): CheckpointProof | undefined {
   return r.unmapped?.kind === 'checkpoint' ? (r.unmapped['checkpoint'] as CheckpointProof) : undefined;
 }
@@ -253,35 +269,4 @@ export function gapOf(r: AuditEvent): GapProof | undefined {
 export interface RetentionPolicy {
   maxAgeDays?: number | undefined;
   maxRecords?: number | undefined;
-}
-
-/** A checkpoint record in a store: its own seq and its signing time. */
-export interface Anchor {
-  seq: number;
-  time: number;
-}
-
-/**
- * The seq of the checkpoint record that becomes the first kept record, or undefined when nothing
- * should go. Only checkpoints qualify, so what stays still verifies. By age: the newest
- * checkpoint signed before the cutoff (everything before it was appended earlier). By size: the
- * oldest checkpoint that leaves at most `maxRecords`. Both set: the later cut. With no checkpoint
- * in range nothing is cut: the store grows past the limit until the next checkpoint rather than
- * lose verifiability.
- */
-export function retentionCut(anchors: readonly Anchor[], firstSeq: number, lastSeq: number, policy: RetentionPolicy, now: number): number | undefined {
-  let cut: number | undefined;
-  if (policy.maxAgeDays !== undefined) {
-    const cutoff = now - policy.maxAgeDays * 86_400_000;
-    for (const a of anchors) if (a.time <= cutoff && (cut === undefined || a.seq > cut)) cut = a.seq;
-  }
-  if (policy.maxRecords !== undefined) {
-    let bySize: number | undefined;
-    for (const a of anchors) {
-      if (lastSeq - a.seq + 1 <= policy.maxRecords && (bySize === undefined || a.seq < bySize)) bySize = a.seq;
-    }
-    if (lastSeq - firstSeq + 1 <= policy.maxRecords) bySize = undefined;
-    if (bySize !== undefined && (cut === undefined || bySize > cut)) cut = bySize;
-  }
-  return cut !== undefined && cut > firstSeq ? cut : undefined;
 }

@@ -93,6 +93,22 @@ describe('audit verify', () => {
     assert.equal((await cli('verify')).code, 0);
   });
 
+  it('fails when a query column disagrees with its record (a block hidden from --verdict block)', async () => {
+    const blocked = (await cli('query', '--verdict', 'block', '--json')).out.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq);
+    const seq = blocked[1]!;
+    rows("UPDATE audit_records SET verdict = 'allow', time = time + 1 WHERE seq = ?", seq);
+    try {
+      const hidden = (await cli('query', '--verdict', 'block', '--json')).out.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq);
+      assert.ok(!hidden.includes(seq), 'the edit hides the record from the query');
+      const r = await cli('verify');
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, new RegExp(`index-mismatch\\s+seq ${seq} at row seq ${seq}: .*time column \\d+, record \\d+; verdict column "allow", record "block"`));
+    } finally {
+      rows("UPDATE audit_records SET verdict = 'block', time = time - 1 WHERE seq = ?", seq);
+    }
+    assert.equal((await cli('verify')).code, 0);
+  });
+
   it('catches a tail cut after the last checkpoint, from the delivery cursor in the state directory', async () => {
     const d = new DatabaseSync(db);
     const saved = d.prepare('SELECT * FROM audit_records WHERE seq > 70 ORDER BY seq').all() as Array<Record<string, string | number | null>>;

@@ -11,7 +11,13 @@
  *   FILTERS: --principal S --tool T --verdict V --finding TYPE --kind K --since T --until T
  *            (T: ISO 8601 or ms since epoch)
  *
- * `verify` reads the whole store in seq order and checks every hash, link and signature. With the
+ * Every command opens the store read-only and never changes it: no torn line is cut, no table
+ * created. The store is the evidence being checked.
+ *
+ * `verify` reads the whole store in seq order and checks every hash, link and signature, and what
+ * the chain cannot see: query columns that disagree with their record (SQLite, PostgreSQL), and
+ * lines of a JSON-lines file that are not complete records (a torn or appended last line is
+ * reported with its file, line and byte offset, not skipped). With the
  * gateway's state directory (`--state`, default .portcullis/audit-spool) it also checks the store
  * still holds what the gateway delivered to it (catches a tail cut after the last checkpoint) and
  * nothing past what the gateway wrote. Public keys come from the key directory (every
@@ -34,7 +40,7 @@ import { laneDirName } from './pipeline.ts';
 import { PostgresSink } from './postgres-sink.ts';
 import type { AuditRecord } from './record.ts';
 import { EvidenceCollector, renderReport } from './report.ts';
-import { indexRecord, type AuditQuery, type AuditSink } from './sink.ts';
+import { indexRecord, type AuditQuery, type AuditSink, type ScanItem } from './sink.ts';
 import { SqliteSink } from './sqlite-sink.ts';
 import { readJson } from './state-file.ts';
 import { ChainVerifier, type VerifyResult } from './verify.ts';
@@ -143,11 +149,11 @@ async function openStore(v: Values, io: AuditCliIo): Promise<Store> {
   const chosen = [v.db, v.file, v.postgres].filter((x) => x !== undefined).length;
   if (chosen > 1) throw new UsageError('choose one store: --db, --file or --postgres');
   if (v.file !== undefined) {
-    const sink = await FileSink.open({ path: resolve(v.file) });
+    const sink = await FileSink.open({ path: resolve(v.file), readOnly: true });
     return { sink, label: v.file, defaultSinkName: 'file' };
   }
   if (v.postgres !== undefined) {
-    const sink = await PostgresSink.open({ url: v.postgres, ...(v.table !== undefined && { table: v.table }) });
+    const sink = await PostgresSink.open({ url: v.postgres, readOnly: true, ...(v.table !== undefined && { table: v.table }) });
     return { sink, label: `postgres table ${v.table ?? 'portcullis_audit'}`, defaultSinkName: 'postgres' };
   }
   const path = v.db ?? io.defaults?.db ?? '.portcullis/audit.db';
@@ -225,11 +231,17 @@ function newVerifier(a: Anchors): ChainVerifier {
 async function verify(store: Store, v: Values, io: AuditCliIo): Promise<number> {
   const anchors = await loadAnchors(store, v, io);
   const verifier = newVerifier(anchors);
-  for await (const r of store.sink.read({})) verifier.push(r);
+  for await (const item of scan(store)) verifier.take(item);
   const result = verifier.finish();
   if (v.json) io.stdout.write(JSON.stringify({ store: store.label, ...result, notes: anchors.notes }, null, 2) + '\n');
   else io.stdout.write(formatVerify(result, store.label, anchors.notes));
   return result.ok ? 0 : 1;
+}
+
+/** The whole store for verification: with the store's own checks where it has them. */
+async function* scan(store: Store): AsyncIterable<ScanItem> {
+  if (store.sink.scan) yield* store.sink.scan();
+  else for await (const record of store.sink.read({})) yield { record };
 }
 
 export function formatVerify(r: VerifyResult, label: string, notes: readonly string[] = []): string {
@@ -238,7 +250,7 @@ export function formatVerify(r: VerifyResult, label: string, notes: readonly str
   ];
   for (const b of r.breaks) {
     const where = b.toSeq !== undefined ? `seq ${b.seq}..${b.toSeq}` : `seq ${b.seq ?? '-'}`;
-    lines.push(`  ${b.kind.padEnd(20)} ${where}${b.recordId ? ` (record ${clean(b.recordId)})` : ''}: ${clean(b.message)}`);
+    lines.push(`  ${b.kind.padEnd(20)} ${where}${b.recordId ? ` (record ${clean(b.recordId)})` : ''}${b.where ? ` at ${clean(b.where)}` : ''}: ${clean(b.message)}`);
   }
   for (const g of r.gaps) lines.push(`  known gap            seq ${g.fromSeq}..${g.toSeq}: ${g.count} records not delivered to sink ${clean(g.sink)} (${clean(g.reason)}), signed`);
   for (const n of notes) lines.push(`  note: ${clean(n)}`);
@@ -334,9 +346,9 @@ async function report(store: Store, v: Values, io: AuditCliIo): Promise<number> 
   const verifier = newVerifier(anchors);
   const collector = new EvidenceCollector({ from: parseTime(v.since, '--since'), to: parseTime(v.until, '--until') });
   // One pass: the whole chain is verified, the report aggregates the records in scope.
-  for await (const r of store.sink.read({})) {
-    verifier.push(r);
-    collector.add(r);
+  for await (const item of scan(store)) {
+    verifier.take(item);
+    if ('record' in item && isObject(item.record)) collector.add(item.record as AuditRecord);
   }
   const result = verifier.finish();
   const html = renderReport(collector.finish(result, { source: store.label, now: (io.now ?? Date.now)() }));
@@ -352,4 +364,8 @@ async function report(store: Store, v: Values, io: AuditCliIo): Promise<number> 
 /** Replace C0/C1 controls (terminal escapes) with U+FFFD. */
 function clean(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
 }

@@ -148,8 +148,8 @@ export const AuditSchema = z
     keyDir: path.default('.portcullis/audit-keys').describe('Where generated keys and every public signing key are kept (private files mode 0600).'),
     retention: z
       .object({
-        maxAgeDays: positiveInt.optional().describe('Drop records older than this (cut at a checkpoint, so the rest still verifies).'),
-        maxRecords: positiveInt.optional().describe('Keep at most about this many records (cut at a checkpoint).'),
+        maxAgeDays: positiveInt.optional().describe('Drop records older than this (a signed retention anchor keeps the rest verifiable).'),
+        maxRecords: positiveInt.optional().describe('Keep at most this many records, the signed retention anchor included.'),
         everyMs: positiveInt.default(3_600_000).describe('How often retention runs.'),
       })
       .strict()

@@ -71,11 +71,36 @@ describe('FileSink', () => {
       await sink.write(recs.slice(0, 3));
       await sink.close();
       appendFileSync(join(d, 'audit.0000000000000001.jsonl'), JSON.stringify(recs[3]).slice(0, 40));
-      sink = await FileSink.open({ path: join(d, 'audit.jsonl') });
+      const notices: string[] = [];
+      sink = await FileSink.open({ path: join(d, 'audit.jsonl'), onRepair: (m) => notices.push(m) });
+      // Crash recovery by the writer, but never silent: the cut bytes may have been appended by someone.
+      assert.equal(notices.length, 1);
+      assert.match(notices[0]!, /audit\.0000000000000001\.jsonl: cut 40 bytes .* at byte \d+/);
       assert.equal(await sink.lastSeq(), 3);
       await sink.write(recs.slice(3));
       await sink.close();
       assert.deepEqual(readDir(d), recs);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('read-only: never cuts a torn tail, never writes, and refuses a path with no audit files', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'audit-file-ro-'));
+    try {
+      const recs = makeContractRecords(new Chain(), 4);
+      const w = await FileSink.open({ path: join(d, 'audit.jsonl') });
+      await w.write(recs.slice(0, 3));
+      await w.close();
+      const file = join(d, 'audit.0000000000000001.jsonl');
+      appendFileSync(file, JSON.stringify(recs[3]).slice(0, 40));
+      const before = readFileSync(file);
+      const sink = await FileSink.open({ path: join(d, 'audit.jsonl'), readOnly: true });
+      assert.equal(await sink.lastSeq(), 3);
+      await assert.rejects(sink.write(recs.slice(3)), /read-only/);
+      await sink.close();
+      assert.deepEqual(readFileSync(file), before);
+      await assert.rejects(FileSink.open({ path: join(d, 'other.jsonl'), readOnly: true }), /no JSON-lines audit files/);
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

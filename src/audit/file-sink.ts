@@ -7,16 +7,21 @@
  *
  * - fsync 'batch' (default): each write batch is `datasync`ed before `write` resolves, so a batch
  *   the audit log considers delivered survives power loss; 'none' leaves it to the OS.
- * - A crash mid-write can leave a torn last line; opening the sink cuts it off (those records
- *   were never acknowledged, so the audit log re-delivers them).
+ * - A crash mid-write can leave a torn last line; the gateway opening the sink cuts it off
+ *   (those records were never acknowledged, so the audit log re-delivers them) and says so
+ *   through `onRepair`: the same bytes could have been appended by someone else.
+ * - `readOnly` (the CLI) never changes a file: nothing is cut, created or written. `scan`
+ *   reports a torn or appended last line, and any line that is not a record, by file, line
+ *   and byte offset, for verification (jsonl.ts).
  * - Idempotent by seq: records at or below the last seq on disk are skipped.
  */
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { retentionCut, type Anchor, type RetentionPolicy } from './chain.ts';
+import type { RetentionPolicy } from './chain.ts';
 import type { AuditRecord } from './record.ts';
-import { lastRecordOf, readLines, syncDir } from './jsonl.ts';
-import { Serial, SinkClosedError, indexRecord, matchesQuery, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
+import { lastRecordOf, readLines, scanFile, syncDir, type TornTail } from './jsonl.ts';
+import { pruneStore, type RetentionStore, type Survey } from './retention.ts';
+import { Serial, SinkClosedError, matchesQuery, type AnchorFn, type AuditQuery, type AuditSink, type PruneResult, type ScanItem } from './sink.ts';
 import { recordText } from './record-text.ts';
 
 export interface FileSinkOptions {
@@ -26,6 +31,10 @@ export interface FileSinkOptions {
   rotateAgeMs?: number;
   fsync?: 'batch' | 'none';
   now?: () => number;
+  /** Open an existing series for reading only (the CLI): no file is cut, created or written. */
+  readOnly?: boolean;
+  /** Told when opening cut a torn last line off a file (crash recovery by the writer). */
+  onRepair?: (message: string) => void;
 }
 
 interface Segment {
@@ -39,7 +48,7 @@ export class FileSink implements AuditSink {
   readonly name: string;
   readonly #dir: string;
   readonly #stem: string;
-  readonly #opts: Required<Omit<FileSinkOptions, 'name' | 'path'>>;
+  readonly #opts: Required<Omit<FileSinkOptions, 'name' | 'path' | 'onRepair'>> & Pick<FileSinkOptions, 'onRepair'>;
   readonly #serial = new Serial();
   #segments: Segment[] = [];
   #fh: FileHandle | undefined;
@@ -57,6 +66,8 @@ export class FileSink implements AuditSink {
       rotateAgeMs: opts.rotateAgeMs ?? 24 * 3_600_000,
       fsync: opts.fsync ?? 'batch',
       now: opts.now ?? Date.now,
+      readOnly: opts.readOnly ?? false,
+      onRepair: opts.onRepair,
     };
   }
 
@@ -74,6 +85,7 @@ export class FileSink implements AuditSink {
   write(batch: readonly AuditRecord[]): Promise<void> {
     return this.#serial.run(async () => {
       if (this.#closed) throw new SinkClosedError(this.name);
+      if (this.#opts.readOnly) throw new Error(`audit sink ${this.name} is read-only`);
       let pending = '';
       for (const r of batch) {
         if (this.#last !== undefined && r.seq <= this.#last) continue;
@@ -112,46 +124,103 @@ export class FileSink implements AuditSink {
     }
   }
 
-  prune(policy: RetentionPolicy, now: number): Promise<PruneResult> {
-    return this.#serial.run(async () => {
-      if (this.#closed) throw new SinkClosedError(this.name);
-      const anchors: Anchor[] = [];
-      let first: number | undefined;
-      for await (const r of this.read({})) {
-        first ??= r.seq;
-        if (indexRecord(r).kind === 'checkpoint') anchors.push({ seq: r.seq, time: r.time });
-      }
-      if (first === undefined || this.#last === undefined) return { removed: 0, anchorSeq: undefined };
-      const cut = retentionCut(anchors, first, this.#last, policy, now);
-      if (cut === undefined) return { removed: 0, anchorSeq: undefined };
-      let removed = 0;
-      const idx = this.#segments.findLastIndex((s) => s.firstSeq <= cut);
-      for (const s of this.#segments.slice(0, idx)) {
-        removed += await countLines(s.path);
-        await rm(s.path);
-      }
-      // Rewrite the file holding the cut so that it starts at the anchor checkpoint.
-      const holder = this.#segments[idx]!;
-      const isCurrent = idx === this.#segments.length - 1;
-      if (isCurrent) await this.#closeHandle();
-      const target = this.#segmentPath(cut);
-      const tmp = `${target}.tmp`;
-      const out = await open(tmp, 'w');
-      try {
-        for await (const r of readLines(holder.path)) {
-          if (r.seq < cut) removed++;
-          else await out.write(recordText(r) + '\n');
+  /** Every line of every file, as records or located defects (verification; see jsonl.ts). */
+  async *scan(): AsyncIterable<ScanItem> {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    for (const seg of this.#segments) yield* scanFile(seg.path);
+  }
+
+  /**
+   * Finding the cut reads the files outside the write queue: the anchor it may wait for is
+   * delivered through `write`. Only the rewrite at the cut holds the queue.
+   */
+  prune(policy: RetentionPolicy, now: number, anchor: AnchorFn): Promise<PruneResult> {
+    if (this.#closed) return Promise.reject(new SinkClosedError(this.name));
+    if (this.#opts.readOnly) return Promise.reject(new Error(`audit sink ${this.name} is read-only`));
+    return pruneStore(this.#retention(), policy, now, anchor);
+  }
+
+  #retention(): RetentionStore {
+    /** Records per file as surveyed (files appended to later hold more, never fewer). */
+    const counts = new Map<string, number>();
+    return {
+      survey: async (cutoff) => {
+        let s: Omit<Survey, 'last'> & { last: AuditRecord | undefined } = { first: 0, count: 0, last: undefined, firstAfter: undefined };
+        for (const seg of [...this.#segments]) {
+          let n = 0;
+          for await (const r of readLines(seg.path)) {
+            n++;
+            if (s.last === undefined) s.first = r.seq;
+            if (cutoff !== undefined && s.firstAfter === undefined && r.time > cutoff) s.firstAfter = r.seq;
+            s.last = r;
+          }
+          counts.set(seg.path, n);
+          s.count += n;
         }
-        await out.datasync();
-      } finally {
-        await out.close();
+        return s.last === undefined ? undefined : (s as Survey);
+      },
+      nthNewest: async (n, s) => {
+        const segs = this.#segments.filter((g) => counts.has(g.path));
+        for (let i = segs.length - 1, left = n; i >= 0; i--) {
+          const c = counts.get(segs[i]!.path)!;
+          if (left > c) {
+            left -= c;
+            continue;
+          }
+          let k = 0;
+          for await (const r of readLines(segs[i]!.path)) if (r.seq <= s.last.seq && ++k === c - left + 1) return r.seq;
+        }
+        return undefined;
+      },
+      around: async (seq) => {
+        let before: AuditRecord | undefined;
+        let at: AuditRecord | undefined;
+        const idx = this.#segments.findLastIndex((g) => g.firstSeq <= seq);
+        for await (const r of idx >= 0 ? readLines(this.#segments[idx]!.path) : []) {
+          if (r.seq < seq) {
+            before = r;
+            continue;
+          }
+          if (r.seq === seq) at = r;
+          break;
+        }
+        for (let i = idx - 1; i >= 0 && before === undefined; i--) before = await lastRecordOf(this.#segments[i]!.path);
+        return { before, at };
+      },
+      deleteBefore: (cut) => this.#serial.run(() => this.#cutBefore(cut)),
+    };
+  }
+
+  /** Delete the files wholly before `cut` and rewrite the one holding it to start there. */
+  async #cutBefore(cut: number): Promise<number> {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    let removed = 0;
+    const idx = this.#segments.findLastIndex((s) => s.firstSeq <= cut);
+    if (idx < 0) return 0;
+    for (const s of this.#segments.slice(0, idx)) {
+      removed += await countLines(s.path);
+      await rm(s.path);
+    }
+    const holder = this.#segments[idx]!;
+    const isCurrent = idx === this.#segments.length - 1;
+    if (isCurrent) await this.#closeHandle();
+    const target = this.#segmentPath(cut);
+    const tmp = `${target}.tmp`;
+    const out = await open(tmp, 'w');
+    try {
+      for await (const r of readLines(holder.path)) {
+        if (r.seq < cut) removed++;
+        else await out.write(recordText(r) + '\n');
       }
-      await rename(tmp, target);
-      if (target !== holder.path) await rm(holder.path);
-      this.#segments = [{ path: target, firstSeq: cut }, ...this.#segments.slice(idx + 1)];
-      if (isCurrent) await this.#openAppend(target);
-      return { removed, anchorSeq: cut };
-    });
+      await out.datasync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, target);
+    if (target !== holder.path) await rm(holder.path);
+    this.#segments = [{ path: target, firstSeq: cut }, ...this.#segments.slice(idx + 1)];
+    if (isCurrent) await this.#openAppend(target);
+    return removed;
   }
 
   close(): Promise<void> {
@@ -163,19 +232,29 @@ export class FileSink implements AuditSink {
   }
 
   async #load(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    const readOnly = this.#opts.readOnly;
+    if (!readOnly) await mkdir(this.#dir, { recursive: true });
     const pattern = new RegExp(`^${escapeRe(this.#stem)}\\.(\\d{${SEQ_DIGITS}})\\.jsonl$`);
     this.#segments = (await readdir(this.#dir))
       .map((n) => ({ n, m: pattern.exec(n) }))
       .filter((x) => x.m !== null)
       .map((x) => ({ path: join(this.#dir, x.n), firstSeq: Number(x.m![1]) }))
       .sort((a, b) => a.firstSeq - b.firstSeq);
+    if (readOnly && this.#segments.length === 0) {
+      throw new Error(`no JSON-lines audit files (${this.#stem}.<first seq>.jsonl) in ${this.#dir}: give the configured path, e.g. ${join(this.#dir, `${this.#stem}.jsonl`)}`);
+    }
+    const repair = readOnly
+      ? undefined
+      : (t: TornTail) =>
+          this.#opts.onRepair?.(
+            `${t.path}: cut ${t.bytes} bytes without a final newline at byte ${t.offset}: a write torn by a crash (re-delivered from the spool), or bytes appended by something other than the gateway`,
+          );
     // The last seq is the last complete line of the newest non-empty file.
     for (let i = this.#segments.length - 1; i >= 0 && this.#last === undefined; i--) {
-      this.#last = (await lastRecordOf(this.#segments[i]!.path))?.seq;
+      this.#last = (await lastRecordOf(this.#segments[i]!.path, repair))?.seq;
     }
     const newest = this.#segments.at(-1);
-    if (newest) await this.#openAppend(newest.path);
+    if (newest && !readOnly) await this.#openAppend(newest.path);
   }
 
   #due(extra: number): boolean {

@@ -1,42 +1,104 @@
 /**
  * JSON-lines files of audit records, shared by the file sink and the spool: read line by line,
- * find the last record (repairing a torn final line), make a directory entry durable.
+ * find the last record, make a directory entry durable.
+ *
+ * Two ways to read a file, for two readers:
+ * - `readLines` (the gateway reading its own store or spool): a final line without its newline
+ *   is a write in progress (or torn by a crash) and is skipped.
+ * - `scanFile` (verification): nothing is skipped silently. Each line that is not a complete
+ *   JSON record is reported with its file, line number and byte offset, and reading goes on, so
+ *   bytes appended to the store without a newline are evidence, not something to pass over.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { AuditRecord } from './record.ts';
+import type { ScanItem } from './sink.ts';
+
+interface Line {
+  /** 1-based line number. */
+  n: number;
+  /** Byte offset of the line's first byte in the file. */
+  offset: number;
+  text: string;
+  /** False for a final line without its newline. */
+  terminated: boolean;
+}
+
+/** Every line of a file with its number and byte offset, split on bytes (offsets are exact). */
+async function* fileLines(path: string): AsyncIterable<Line> {
+  let rest: Buffer = Buffer.alloc(0);
+  let restOffset = 0;
+  let n = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      yield { n: ++n, offset: restOffset + start, text: buf.toString('utf8', start, nl), terminated: true };
+      start = nl + 1;
+    }
+    rest = buf.subarray(start);
+    restOffset += start;
+  }
+  if (rest.length > 0) yield { n: n + 1, offset: restOffset, text: rest.toString('utf8'), terminated: false };
+}
 
 /**
  * Parse each complete line. A final line without its newline is a write in progress (or torn by
  * a crash) and is skipped; any other line that is not JSON is an error naming the file and line.
  */
 export async function* readLines(path: string): AsyncIterable<AuditRecord> {
-  let rest = '';
-  let n = 0;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    const text = rest + (chunk as string);
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      const line = text.slice(start, nl);
-      start = nl + 1;
-      n++;
-      if (line === '') continue;
-      try {
-        yield JSON.parse(line) as AuditRecord;
-      } catch {
-        throw new Error(`${path}:${n}: not a JSON audit record`);
-      }
+  for await (const line of fileLines(path)) {
+    if (!line.terminated || line.text === '') continue;
+    try {
+      yield JSON.parse(line.text) as AuditRecord;
+    } catch {
+      throw new Error(`${path}:${line.n}: not a JSON audit record`);
     }
-    rest = text.slice(start);
   }
 }
 
+/** Every line as a record or a located defect (see the file comment). */
+export async function* scanFile(path: string): AsyncIterable<ScanItem> {
+  for await (const line of fileLines(path)) {
+    const where = `${path} line ${line.n} (byte ${line.offset})`;
+    if (!line.terminated) {
+      yield {
+        defect: {
+          kind: 'unterminated',
+          seq: undefined,
+          where,
+          message: `the last line (${Buffer.byteLength(line.text)} bytes) has no newline: a torn write, a write still in progress, or bytes appended to the store`,
+        },
+      };
+      continue;
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(line.text);
+    } catch {
+      yield { defect: { kind: 'malformed', seq: undefined, where, message: line.text === '' ? 'an empty line, which the writer never writes' : 'not a JSON audit record' } };
+      continue;
+    }
+    yield { record, where };
+  }
+}
+
+/** Bytes cut off the end of a file by `lastRecordOf` (crash recovery). */
+export interface TornTail {
+  path: string;
+  /** Where the cut was made (the new size). */
+  offset: number;
+  bytes: number;
+}
+
 /**
- * The last complete record of a file; cuts a torn final line (a crash mid-append) off the file.
- * Reads backwards in growing chunks so a large record at the end still works.
+ * The last complete record of a file. Reads backwards in growing chunks so a large record at
+ * the end still works. With `repair` (the writer opening its own file) a final line without its
+ * newline, a crash mid-append, is cut off and reported to `repair`; without it the file is only
+ * read, and such a line is passed over.
  */
-export async function lastRecordOf(path: string): Promise<AuditRecord | undefined> {
-  const fh = await open(path, 'r+');
+export async function lastRecordOf(path: string, repair?: (torn: TornTail) => void): Promise<AuditRecord | undefined> {
+  const fh = await open(path, repair ? 'r+' : 'r');
   try {
     let size = (await fh.stat()).size;
     let chunk = 64 * 1024;
@@ -53,8 +115,12 @@ export async function lastRecordOf(path: string): Promise<AuditRecord | undefine
           continue;
         }
         // Torn tail: keep everything up to the last newline (or nothing).
-        size = start + nl + 1;
-        await fh.truncate(size);
+        const keep = start + nl + 1;
+        if (repair) {
+          await fh.truncate(keep);
+          repair({ path, offset: keep, bytes: size - keep });
+        }
+        size = keep;
         if (nl < 0) return undefined;
         end = nl + 1;
       }

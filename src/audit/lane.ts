@@ -206,7 +206,9 @@ export class Lane {
    */
   async close(drainMs: number): Promise<void> {
     const deadline = Date.now() + drainMs;
-    while (!this.#idle() && Date.now() < deadline && this.#m.healthy) await sleep(Math.min(20, deadline - Date.now()));
+    // A ref'd wait (bounded by drainMs): with a write in flight and nothing else holding the
+    // event loop, an unref'd one let the process exit before close finished (cursor, head unwritten).
+    while (!this.#idle() && Date.now() < deadline && this.#m.healthy) await new Promise((r) => setTimeout(r, Math.min(20, deadline - Date.now())));
     this.#stopped = true;
     this.#wake?.();
     await Promise.race([this.#loop, sleep(Math.max(0, deadline - Date.now()))]);

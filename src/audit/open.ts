@@ -44,7 +44,9 @@ export async function openAudit(config: AuditConfig, opts: OpenAuditOptions = {}
   try {
     for (const [i, s] of config.sinks.entries()) {
       const name = sinkNameOf(s, i, config.sinks);
-      sinks.push(await openSink(s, name, { baseDir: base, statePath: join(spoolDir, laneDirName(name), 'sink-state.json') }));
+      // A torn tail the file sink cuts on open is reported: it may not be a crash's doing.
+      const onRepair = (message: string) => opts.hooks?.onSinkError?.(name, new Error(message));
+      sinks.push(await openSink(s, name, { baseDir: base, statePath: join(spoolDir, laneDirName(name), 'sink-state.json'), onRepair }));
     }
     const log = await AuditLog.open({
       sinks,
@@ -69,16 +71,28 @@ export async function openAudit(config: AuditConfig, opts: OpenAuditOptions = {}
   }
 }
 
-export async function openSink(s: AuditSinkConfig, name: string, o: { baseDir: string; statePath?: string; readOnly?: boolean }): Promise<AuditSink> {
+export async function openSink(
+  s: AuditSinkConfig,
+  name: string,
+  o: { baseDir: string; statePath?: string; readOnly?: boolean; onRepair?: (message: string) => void },
+): Promise<AuditSink> {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(o.baseDir, p));
   const state = o.statePath !== undefined ? { statePath: o.statePath } : {};
   switch (s.type) {
     case 'sqlite':
       return new SqliteSink({ path: at(s.path), name, ...(o.readOnly && { readOnly: true }) });
     case 'file':
-      return FileSink.open({ path: at(s.path), name, rotateBytes: s.rotateBytes, rotateAgeMs: s.rotateAgeMs, fsync: s.fsync });
+      return FileSink.open({
+        path: at(s.path),
+        name,
+        rotateBytes: s.rotateBytes,
+        rotateAgeMs: s.rotateAgeMs,
+        fsync: s.fsync,
+        ...(o.readOnly && { readOnly: true }),
+        ...(o.onRepair && { onRepair: o.onRepair }),
+      });
     case 'postgres':
-      return PostgresSink.open({ url: s.url, table: s.table, name, lazy: o.readOnly !== true });
+      return PostgresSink.open({ url: s.url, table: s.table, name, ...(o.readOnly ? { readOnly: true } : { lazy: true }) });
     case 'syslog': {
       const tls = s.tls ? (s.caFile !== undefined ? { ca: await readFile(at(s.caFile)) } : true) : false;
       return SyslogSink.open({ host: s.host, port: s.port, tls, appName: s.appName, name, ...state });

@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Chain, GENESIS_HASH, checkpointEvent, signCheckpoint, type ChainHead, type CheckpointProof, type RetentionPolicy, type Signer } from './chain.ts';
+import { Chain, GENESIS_HASH, anchorEvent, checkpointEvent, signCheckpoint, type ChainHead, type CheckpointProof, type RetentionPolicy, type Signer } from './chain.ts';
 import { Lane, type AuditHooks, type LaneMetrics } from './lane.ts';
 import type { AuditEvent, AuditRecord } from './record.ts';
 import type { AuditSink, PruneResult } from './sink.ts';
@@ -99,6 +99,9 @@ export function laneDirName(name: string): string {
   return safe;
 }
 
+/** How long retention waits for its anchor to reach a sink before leaving that sink uncut. */
+const ANCHOR_WAIT_MS = 30_000;
+
 export class AuditLog {
   readonly #o: AuditLogOptions;
   readonly #lanes: Lane[];
@@ -116,6 +119,8 @@ export class AuditLog {
   #sinceCheckpoint = 0;
   #appended = 0;
   #closed = false;
+  /** A retention run in progress (it may wait for an anchor's delivery): runs never overlap. */
+  #pruning = false;
   #timers: NodeJS.Timeout[] = [];
 
   private constructor(o: AuditLogOptions, lanes: Lane[], head: HeadFile) {
@@ -256,20 +261,46 @@ export class AuditLog {
     }
   }
 
-  /** Apply retention on every sink that supports it. */
+  /**
+   * Apply retention on every sink that supports it. Where a sink's cut needs one, a retention
+   * anchor is signed into the chain first and the sink cuts once it holds it (retention.ts).
+   */
   async prune(now = this.#now()): Promise<Array<{ sink: string; result: PruneResult }>> {
     const policy = this.#o.retention;
-    if (!policy || (policy.maxAgeDays === undefined && policy.maxRecords === undefined)) return [];
+    if (!policy || (policy.maxAgeDays === undefined && policy.maxRecords === undefined) || this.#pruning) return [];
+    this.#pruning = true;
     const out: Array<{ sink: string; result: PruneResult }> = [];
-    for (const lane of this.#lanes) {
-      if (!lane.sink.prune) continue;
-      try {
-        out.push({ sink: lane.name, result: await lane.sink.prune(policy, now) });
-      } catch (err) {
-        this.#o.hooks?.onSinkError?.(lane.name, err as Error);
+    try {
+      for (const lane of this.#lanes) {
+        if (!lane.sink.prune) continue;
+        try {
+          out.push({ sink: lane.name, result: await lane.sink.prune(policy, now, (at) => this.#anchor(lane, at, now)) });
+        } catch (err) {
+          this.#o.hooks?.onSinkError?.(lane.name, err as Error);
+        }
       }
+    } finally {
+      this.#pruning = false;
     }
     return out;
+  }
+
+  /** Chain a signed anchor for `at`; true once `lane`'s sink holds it (a sink that is down: false, no cut). */
+  async #anchor(lane: Lane, at: ChainHead, now: number): Promise<boolean> {
+    if (this.#closed || !lane.sink.read) return false;
+    const rec = this.#chain.link(anchorEvent(signCheckpoint(at, now, this.#o.signer), this.#newId()));
+    this.#pendingRecords.push(rec);
+    this.#appended++;
+    this.#schedule();
+    let timer: NodeJS.Timeout | undefined;
+    const delivered = await Promise.race([
+      lane.whenCovered(rec.seq).then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(r, ANCHOR_WAIT_MS, false).unref())),
+    ]).finally(() => clearTimeout(timer));
+    if (!delivered) return false;
+    // Covered may mean dropped behind a gap marker (shed posture): check the sink has it.
+    for await (const r of lane.sink.read({ fromSeq: rec.seq, toSeq: rec.seq })) return r.hash === rec.hash;
+    return false;
   }
 
   /**

@@ -71,7 +71,7 @@ export class EvidenceCollector {
     const u = r.unmapped as Record<string, unknown>;
     this.#records++;
     inc(this.#byKind, ix.kind || 'other');
-    if (ix.kind === 'checkpoint' || ix.kind === 'gap') return;
+    if (ix.kind === 'checkpoint' || ix.kind === 'gap' || ix.kind === 'anchor') return;
     // Observed range: gateway events only (housekeeping records carry their own signing time).
     this.#first = Math.min(this.#first ?? r.time, r.time);
     this.#last = Math.max(this.#last ?? r.time, r.time);
@@ -247,12 +247,12 @@ records observed ${escapeHtml(iso(e.observed.first))} to ${escapeHtml(iso(e.obse
 ${facts([
   ['Records checked', v.records],
   ['First / last seq', `${v.firstSeq ?? '—'} / ${v.lastSeq ?? '—'}`],
-  ['Anchored at', v.anchor === 'genesis' ? 'the first record (genesis)' : v.anchor === 'checkpoint' ? `signed checkpoint at seq ${v.firstSeq}` : 'no anchor'],
+  ['Anchored at', v.anchor === 'genesis' ? 'the first record (genesis)' : v.anchor === 'checkpoint' ? `signed checkpoint at seq ${v.firstSeq}` : v.anchor === 'retention-anchor' ? `signed retention anchor for seq ${v.firstSeq}` : 'no anchor'],
   ['Signed checkpoints', v.checkpoints],
   ['Last verified checkpoint', v.lastCheckpointSeq === undefined ? 'none' : `seq ${v.lastCheckpointSeq}`],
   ['Records after the last checkpoint', v.unsignedTail],
 ])}
-${v.breaks.length ? `<h3>Problems</h3>${table(['Kind', 'Seq', 'Record id', 'What'], v.breaks.map((b) => [b.kind, b.toSeq !== undefined ? `${b.seq}..${b.toSeq}` : String(b.seq ?? '—'), b.recordId ?? '—', b.message]))}` : ''}
+${v.breaks.length ? `<h3>Problems</h3>${table(['Kind', 'Seq', 'Record id', 'What'], v.breaks.map((b) => [b.kind, b.toSeq !== undefined ? `${b.seq}..${b.toSeq}` : String(b.seq ?? '—'), b.recordId ?? '—', b.where ? `${b.message} (at ${b.where})` : b.message]))}` : ''}
 ${v.gaps.length ? `<h3>Known gaps (signed)</h3>${table(['Seq range', 'Records', 'Sink', 'Reason'], v.gaps.map((g) => [`${g.fromSeq}..${g.toSeq}`, g.count, g.sink, g.reason]))}` : ''}
 
 <h2>Controls in force</h2>

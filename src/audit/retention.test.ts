@@ -1,6 +1,7 @@
 /**
  * Retention by size and by age on every store that can prune, through the audit log: the store
- * shrinks, starts at a signed checkpoint, and still verifies.
+ * shrinks to exactly what the policy keeps, its first record is anchored by a signed checkpoint
+ * or retention anchor, and it still verifies (and still shows edits to what is kept).
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -39,7 +40,7 @@ const stores: Array<[string, (tag: string) => Promise<AuditSink & { read: NonNul
 
 for (const [type, open] of stores) {
   describe(`retention on ${type}`, () => {
-    async function scenario(tag: string, retention: RetentionPolicy, clock: { now: number }, batches: Array<{ records: number; advanceMs: number }>) {
+    async function scenario(tag: string, retention: RetentionPolicy, clock: { now: number }, batches: Array<{ records: number; advanceMs: number }>, everyRecords = 20) {
       const sink = await open(`${type}_${tag}`);
       const log = await AuditLog.open({
         sinks: [sink],
@@ -47,7 +48,7 @@ for (const [type, open] of stores) {
         signer: keys.signer,
         posture: 'fail-closed',
         spoolMaxBytes: 64 * 1024 * 1024,
-        checkpoint: { everyRecords: 20, everyMs: 0 },
+        checkpoint: { everyRecords, everyMs: 0 },
         retention,
         now: () => clock.now,
       });
@@ -63,15 +64,38 @@ for (const [type, open] of stores) {
       return { pruned, records, head: log.head().seq };
     }
 
-    it('by size: keeps at most maxRecords, cut at a checkpoint, still verifiable', async () => {
-      const { pruned, records } = await scenario('size', { maxRecords: 50 }, { now: 1_750_000_000_000 }, [{ records: 200, advanceMs: 0 }]);
+    it('by size: keeps maxRecords (the anchor included), still verifiable', async () => {
+      const { pruned, records, head } = await scenario('size', { maxRecords: 50 }, { now: 1_750_000_000_000 }, [{ records: 200, advanceMs: 0 }]);
       assert.ok(pruned && pruned.result.removed > 0);
-      assert.ok(records.length <= 50, `${records.length} records kept`);
+      assert.equal(records.length, 50);
       assert.equal(records[0]!.seq, pruned.result.anchorSeq);
-      assert.equal(records[0]!.unmapped.kind, 'checkpoint');
+      assert.equal(records.at(-1)!.seq, head);
       const v = verifyRecords(records, { publicKeys: keys.publicKeys });
       assert.equal(v.ok, true, JSON.stringify(v.breaks));
-      assert.equal(v.anchor, 'checkpoint');
+      assert.equal(v.anchor, 'retention-anchor');
+    });
+
+    it('by size below the checkpoint interval: prunes, and what is kept verifies and shows edits', async () => {
+      const { pruned, records } = await scenario('small', { maxRecords: 30 }, { now: 1_750_000_000_000 }, [{ records: 100, advanceMs: 0 }], 1000);
+      assert.ok(pruned && pruned.result.removed > 0, JSON.stringify(pruned));
+      assert.equal(records.length, 30);
+      assert.equal(records.at(-1)!.seq, 101);
+      assert.equal(records.at(-1)!.unmapped.kind, 'anchor', 'the signed anchor for the first kept record');
+      const v = verifyRecords(records, { publicKeys: keys.publicKeys });
+      assert.equal(v.ok, true, JSON.stringify(v.breaks));
+      assert.equal(v.anchor, 'retention-anchor');
+      const edited = structuredClone(records);
+      edited[3]!.unmapped['verdict'] = 'tampered';
+      assert.deepEqual(
+        verifyRecords(edited, { publicKeys: keys.publicKeys }).breaks.map((b) => [b.kind, b.seq]),
+        [['edited', records[3]!.seq]],
+      );
+      const cutMore = records.slice(2);
+      assert.deepEqual(
+        verifyRecords(cutMore, { publicKeys: keys.publicKeys }).breaks.map((b) => b.kind),
+        ['unanchored'],
+        'deleting past the signed cut is still found',
+      );
     });
 
     it('by age: drops what was checkpointed before the cutoff, keeps the rest verifiable', async () => {
@@ -82,11 +106,12 @@ for (const [type, open] of stores) {
         { records: 60, advanceMs: 0 },
       ]);
       assert.ok(pruned);
-      // The first 60 records (and their checkpoints) were signed 3 days before the prune.
-      assert.equal(records[0]!.unmapped.kind, 'checkpoint');
-      assert.ok(records[0]!.time <= clock.now - 2 * DAY);
+      // The first 60 records and their 3 checkpoints (seq 1..63) are 3 days old: exactly those go.
+      assert.equal(pruned.result.anchorSeq, 64);
+      assert.equal(pruned.result.removed, 63);
+      assert.ok(records.every((r) => r.time > clock.now - 2 * DAY));
       assert.equal(records.at(-1)!.seq, head);
-      assert.ok(records.length < head && records.length >= 120, `${records.length} of ${head} kept`);
+      assert.equal(records.length, head - 63);
       const v = verifyRecords(records, { publicKeys: keys.publicKeys });
       assert.equal(v.ok, true, JSON.stringify(v.breaks));
     });

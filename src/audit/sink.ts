@@ -8,7 +8,7 @@
  * Batches arrive in ascending seq order; a sink never needs to sort.
  */
 import type { AuditRecord } from './record.ts';
-import type { RetentionPolicy } from './chain.ts';
+import type { ChainHead, RetentionPolicy } from './chain.ts';
 
 export interface AuditSink {
   /** Stable name (used for the spool directory and metrics). */
@@ -19,15 +19,47 @@ export interface AuditSink {
   lastSeq(): Promise<number | undefined>;
   /** Records in seq order matching `query`, for stores that can read back (query/export/verify). */
   read?(query: AuditQuery): AsyncIterable<AuditRecord>;
-  /** Apply retention; only stores that can read back implement it. */
-  prune?(policy: RetentionPolicy, now: number): Promise<PruneResult>;
+  /**
+   * Every stored item in storage order, for verification: each record, and what the hash chain
+   * cannot see about how it is stored (query columns that disagree with the record, bytes that
+   * are not a complete record). Stores without it are verified through `read({})`.
+   */
+  scan?(): AsyncIterable<ScanItem>;
+  /**
+   * Apply retention; only stores that can read back implement it. When the first record to keep
+   * is not already a signed checkpoint, the store asks `anchor` to sign the chain position it
+   * links to into the trail (retention.ts), and cuts only once it holds that anchor.
+   */
+  prune?(policy: RetentionPolicy, now: number, anchor: AnchorFn): Promise<PruneResult>;
   close(): Promise<void>;
 }
 
+/**
+ * Signs `at` (the seq and hash the first kept record links to) as a retention anchor record,
+ * and resolves true once the store asking holds it; false: do not cut.
+ */
+export type AnchorFn = (at: ChainHead) => Promise<boolean>;
+
 export interface PruneResult {
   removed: number;
-  /** Seq of the checkpoint that is now the first record (the new anchor). */
+  /** Seq of the record that is now the first (anchored by a checkpoint or retention anchor). */
   anchorSeq: number | undefined;
+}
+
+/** A stored record (with where it is, when the store can say more than its seq), or a defect. */
+export type ScanItem = { record: unknown; where?: string } | { defect: StoreDefect };
+
+export interface StoreDefect {
+  /**
+   * malformed: not a JSON record; unterminated: a last line without its newline (a torn write,
+   * a write in progress, or bytes appended); index-mismatch: query columns that are not what the
+   * record says, so queries on them mislead.
+   */
+  kind: 'malformed' | 'unterminated' | 'index-mismatch';
+  seq: number | undefined;
+  /** File, line and byte offset, or the row. */
+  where: string;
+  message: string;
 }
 
 export interface AuditQuery {
@@ -37,7 +69,7 @@ export interface AuditQuery {
   /** Folded verdict: allow, redact, rewrite, block, require-approval. */
   verdict?: string;
   findingType?: string;
-  /** Record kind: exchange, stream, finding, auth, lifecycle, checkpoint, gap. */
+  /** Record kind: exchange, stream, finding, auth, lifecycle, checkpoint, gap, anchor. */
   kind?: string;
   /** Time range, ms since epoch, inclusive. */
   from?: number;
@@ -78,6 +110,24 @@ export function indexRecord(r: AuditRecord): RecordIndex {
     verdict: typeof u['verdict'] === 'string' ? u['verdict'] : undefined,
     findingTypes: types,
   };
+}
+
+/**
+ * How a store's query columns differ from what `indexRecord` derives from the record, as
+ * "column "stored", record "derived"" phrases; empty when they agree. Columns are given as
+ * the stores keep them (finding types joined by commas).
+ */
+export function indexDiff(columns: { readonly [K in keyof RecordIndex]: unknown }, r: AuditRecord): string[] {
+  const ix = indexRecord(r);
+  const want: Record<string, unknown> = { ...ix, findingTypes: ix.findingTypes.join(',') };
+  const names: Record<string, string> = { seq: 'seq', uid: 'uid', time: 'time', classUid: 'class_uid', kind: 'kind', principal: 'principal', tool: 'tool', verdict: 'verdict', findingTypes: 'finding_types' };
+  const out: string[] = [];
+  for (const [k, col] of Object.entries(names)) {
+    const have = columns[k as keyof RecordIndex] ?? null;
+    const should = want[k] ?? null;
+    if (have !== should) out.push(`${col} column ${JSON.stringify(have)}, record ${JSON.stringify(should)}`);
+  }
+  return out;
 }
 
 /** The reference semantics of a query, for sinks filtering in memory (and tests of SQL ones). */

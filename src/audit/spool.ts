@@ -60,8 +60,9 @@ export class Spool {
       const path = join(dir, n);
       s.#segments.push({ path, firstSeq: Number(NAME.exec(n)![1]), bytes: 0 });
     }
-    // Only the newest segment can have a torn tail; lastRecordOf repairs it.
-    for (let i = s.#segments.length - 1; i >= 0 && s.#tail === undefined; i--) s.#tail = await lastRecordOf(s.#segments[i]!.path);
+    // Only the newest segment can have a torn tail; lastRecordOf repairs it. Silently: what the
+    // crash lost is attested by the lane's signed gap marker, and the spool is not evidence.
+    for (let i = s.#segments.length - 1; i >= 0 && s.#tail === undefined; i--) s.#tail = await lastRecordOf(s.#segments[i]!.path, () => undefined);
     for (const seg of s.#segments) {
       seg.bytes = (await stat(seg.path)).size;
       s.#diskBytes += seg.bytes;

@@ -8,7 +8,9 @@
  *   log marks a batch delivered (and may drop its spool copy) once `write` resolves.
  * - `INSERT OR IGNORE` on the seq primary key makes re-delivery a no-op (first version wins).
  * - Query fields are extracted into indexed columns at write time; the record itself is kept as
- *   its JSON text, exactly as written, so verification re-hashes what was chained.
+ *   its JSON text, exactly as written, so verification re-hashes what was chained. The chain
+ *   does not cover the columns, so `scan` (verification) checks each row's columns against its
+ *   record: an edited `verdict` column would otherwise hide a block from `--verdict block`.
  *
  * node:sqlite is synchronous: a batch transaction, fsync included, holds the calling thread. The
  * gateway runs the whole audit trail on a thread of its own (threaded.ts), so that is the audit
@@ -17,9 +19,10 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { retentionCut, type RetentionPolicy } from './chain.ts';
+import type { RetentionPolicy } from './chain.ts';
 import type { AuditRecord } from './record.ts';
-import { SinkClosedError, indexRecord, type AuditQuery, type AuditSink, type PruneResult } from './sink.ts';
+import { pruneStore, type RetentionStore } from './retention.ts';
+import { SinkClosedError, indexDiff, indexRecord, type AnchorFn, type AuditQuery, type AuditSink, type PruneResult, type ScanItem } from './sink.ts';
 import { recordText } from './record-text.ts';
 
 export interface SqliteSinkOptions {
@@ -144,15 +147,44 @@ export class SqliteSink implements AuditSink {
     }
   }
 
-  async prune(policy: RetentionPolicy, now: number): Promise<PruneResult> {
+  /** Every row in seq order, its record and any query column that disagrees with it. */
+  async *scan(): AsyncIterable<ScanItem> {
     if (this.#closed) throw new SinkClosedError(this.name);
-    const bounds = this.#db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM audit_records').get() as { lo: number | null; hi: number | null };
-    if (bounds.lo === null || bounds.hi === null) return { removed: 0, anchorSeq: undefined };
-    const anchors = this.#db.prepare("SELECT seq, time FROM audit_records WHERE kind = 'checkpoint' ORDER BY seq").all() as Array<{ seq: number; time: number }>;
-    const cut = retentionCut(anchors, bounds.lo, bounds.hi, policy, now);
-    if (cut === undefined) return { removed: 0, anchorSeq: undefined };
-    const res = this.#db.prepare('DELETE FROM audit_records WHERE seq < ?').run(cut);
-    return { removed: Number(res.changes), anchorSeq: cut };
+    const stmt = this.#db.prepare(
+      'SELECT seq, uid, time, class_uid AS classUid, kind, principal, tool, verdict, finding_types AS findingTypes, json FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
+    for (let after = 0; ; ) {
+      const rows = stmt.all(after, PAGE) as unknown as Array<IndexRow & { json: string }>;
+      for (const { json, ...cols } of rows) yield* checkRow(cols, json);
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  prune(policy: RetentionPolicy, now: number, anchor: AnchorFn): Promise<PruneResult> {
+    if (this.#closed) return Promise.reject(new SinkClosedError(this.name));
+    if (!this.#insert) return Promise.reject(new Error(`audit sink ${this.name} is read-only`));
+    return pruneStore(this.#retention(), policy, now, anchor);
+  }
+
+  #retention(): RetentionStore {
+    const db = this.#db;
+    const record = (row: unknown) => (row ? (JSON.parse((row as { json: string }).json) as AuditRecord) : undefined);
+    return {
+      survey: async (cutoff) => {
+        const b = db.prepare('SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM audit_records').get() as { lo: number | null; hi: number | null; n: number };
+        if (b.lo === null || b.hi === null) return undefined;
+        const last = record(db.prepare('SELECT json FROM audit_records WHERE seq = ?').get(b.hi))!;
+        const after = cutoff === undefined ? undefined : (db.prepare('SELECT min(seq) AS s FROM audit_records WHERE time > ?').get(cutoff) as { s: number | null }).s;
+        return { first: b.lo, count: b.n, last, firstAfter: after ?? undefined };
+      },
+      nthNewest: async (n, s) => (db.prepare('SELECT seq FROM audit_records WHERE seq <= ? ORDER BY seq DESC LIMIT 1 OFFSET ?').get(s.last.seq, n - 1) as { seq: number } | undefined)?.seq,
+      around: async (seq) => ({
+        before: record(db.prepare('SELECT json FROM audit_records WHERE seq < ? ORDER BY seq DESC LIMIT 1').get(seq)),
+        at: record(db.prepare('SELECT json FROM audit_records WHERE seq = ?').get(seq)),
+      }),
+      deleteBefore: async (seq) => Number(db.prepare('DELETE FROM audit_records WHERE seq < ?').run(seq).changes),
+    };
   }
 
   /** Records by kind count (the report), without reading the records. */
@@ -165,5 +197,35 @@ export class SqliteSink implements AuditSink {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+}
+
+/** A row's query columns, named as in `RecordIndex` (finding types as the comma-list stored). */
+interface IndexRow {
+  seq: number;
+  uid: string;
+  time: number;
+  classUid: number;
+  kind: string;
+  principal: string | null;
+  tool: string | null;
+  verdict: string | null;
+  findingTypes: string;
+}
+
+function* checkRow(cols: IndexRow, json: string): Iterable<ScanItem> {
+  const where = `row seq ${cols.seq}`;
+  let record: AuditRecord;
+  try {
+    record = JSON.parse(json) as AuditRecord;
+  } catch {
+    yield { defect: { kind: 'malformed', seq: cols.seq, where, message: 'the json column is not JSON' } };
+    return;
+  }
+  yield { record };
+  // Stored as ",a,b," so instr() matches whole names; compare as the plain list.
+  const diff = indexDiff({ ...cols, findingTypes: cols.findingTypes.replace(/^,|,$/g, '') }, record);
+  if (diff.length > 0) {
+    yield { defect: { kind: 'index-mismatch', seq: cols.seq, where, message: `query columns disagree with the record: ${diff.join('; ')}` } };
   }
 }

@@ -3,7 +3,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Chain, checkpointEvent, gapEvent, legacyRecordHash, linkAt, recordHash, retentionCut, signCheckpoint, signGap, type CheckpointProof } from './chain.ts';
+import { Chain, anchorEvent, checkpointEvent, gapEvent, legacyRecordHash, linkAt, recordHash, signCheckpoint, signGap, type CheckpointProof } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 import { verifyRecords, type VerifyResult } from './verify.ts';
 import { sampleEvent, testKeys } from './testkit.ts';
@@ -226,18 +226,36 @@ describe('verify: retention anchors', () => {
     assert.deepEqual(kinds(v), [['unanchored', 20]]);
   });
 
-  it('retentionCut picks checkpoints only: by age the newest old enough, by size the oldest that fits', () => {
-    const anchors = [
-      { seq: 11, time: 100 },
-      { seq: 22, time: 200 },
-      { seq: 33, time: 300 },
-    ];
-    const day = 86_400_000;
-    assert.equal(retentionCut(anchors, 1, 49, { maxAgeDays: 1 }, 250 + day), 22);
-    assert.equal(retentionCut(anchors, 1, 49, { maxAgeDays: 1 }, 50 + day), undefined);
-    assert.equal(retentionCut(anchors, 1, 49, { maxRecords: 30 }, 0), 22);
-    assert.equal(retentionCut(anchors, 1, 49, { maxRecords: 10 }, 0), undefined, 'no checkpoint leaves <= 10: keep everything');
-    assert.equal(retentionCut(anchors, 1, 49, { maxRecords: 100 }, 0), undefined);
-    assert.equal(retentionCut(anchors, 1, 49, { maxRecords: 30, maxAgeDays: 1 }, 350 + day), 33);
+  /** 25 records, cut before seq 20, with the retention anchor for seq 19 appended at the head. */
+  function anchoredCut(signer = keys.signer): AuditRecord[] {
+    const chain = new Chain();
+    const rs: AuditRecord[] = [];
+    for (let i = 0; i < 25; i++) rs.push(chain.link(sampleEvent(i, T0 + i * 1000)));
+    const at = { seq: 19, hash: rs[18]!.hash };
+    rs.push(chain.link(anchorEvent(signCheckpoint(at, T0 + 30_000, signer), 'anchor-1')));
+    return structuredClone(rs.filter((r) => r.seq >= 20));
+  }
+
+  it('a chain cut anywhere verifies from a signed retention anchor for its first record, and edits still show', () => {
+    const v = verify(anchoredCut());
+    assert.equal(v.ok, true, JSON.stringify(v.breaks));
+    assert.equal(v.anchor, 'retention-anchor');
+    assert.equal(v.firstSeq, 20);
+
+    const edited = anchoredCut();
+    edited[2]!.unmapped['verdict'] = 'tampered';
+    assert.deepEqual(kinds(verify(edited)), [['edited', 22]]);
+
+    // Cutting further than the anchor signs: the new first record links elsewhere.
+    assert.deepEqual(kinds(verify(anchoredCut().slice(1))), [['unanchored', 21]]);
+
+    // The first record replaced (re-hashed to hide the edit): it no longer links to what was signed.
+    const replaced = anchoredCut();
+    replaced[0]!.prev_hash = 'f'.repeat(64);
+    replaced[0]!.hash = recordHash(replaced[0]!);
+    assert.deepEqual(kinds(verify(replaced)), [['unanchored', 20], ['broken-link', 21]]);
+
+    // An anchor signed with a key the verifier does not trust anchors nothing.
+    assert.deepEqual(kinds(verify(anchoredCut(other.signer))), [['unanchored', 20], ['checkpoint-signature', 26]]);
   });
 });

@@ -12,7 +12,8 @@
  *   missing             a seq range is absent (deleted records)
  *   reordered           a record appears after one with a higher seq
  *   duplicate           a seq appears twice (an inserted or replayed record)
- *   unanchored          the chain starts after seq 1 without a signed checkpoint to start from
+ *   unanchored          the chain starts after seq 1 without a signed checkpoint or retention
+ *                       anchor (chain.ts) for the position it links to
  *   checkpoint-signature / gap-signature   a signature does not verify, or its key is unknown
  *   checkpoint-mismatch a checkpoint attests a different hash than the chain has: the records
  *                       before it were rewritten
@@ -20,14 +21,22 @@
  *                       elsewhere covers, or that the gateway recorded as delivered to it (the
  *                       sink's cursor in the state directory)
  *   beyond-head         records past the last one the gateway says it wrote (forged at the end)
- *   malformed           not a chain record at all
+ *   malformed           not a chain record at all (or, from a store's scan, not JSON)
+ *   unterminated        a file's last line has no newline: a torn write, a write in progress
+ *                       or bytes appended (a store's scan, jsonl.ts)
+ *   index-mismatch      a row's query columns disagree with its record, so queries on them
+ *                       mislead (a store's scan, sink.ts)
+ *
+ * Stores that can say where a record sits (file, line, byte offset) pass it with the record;
+ * breaks found at that record carry it, and a missing range carries where the hole is.
  *
  * Limits, stated plainly: records after the last checkpoint are protected by the chain only; an
  * attacker able to rewrite the store can cut or replace that tail consistently unless an external
  * anchor is supplied (the state directory's head and cursor, or another sink's checkpoints).
  */
-import { GENESIS_HASH, checkCheckpoint, checkGap, checkpointOf, gapOf, legacyRecordHash, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
+import { GENESIS_HASH, anchorOf, checkCheckpoint, checkGap, checkpointOf, gapOf, legacyRecordHash, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
 import type { AuditRecord } from './record.ts';
+import type { ScanItem, StoreDefect } from './sink.ts';
 
 export type BreakKind =
   | 'malformed'
@@ -41,7 +50,9 @@ export type BreakKind =
   | 'checkpoint-mismatch'
   | 'gap-signature'
   | 'truncated'
-  | 'beyond-head';
+  | 'beyond-head'
+  | 'unterminated'
+  | 'index-mismatch';
 
 export interface ChainBreak {
   kind: BreakKind;
@@ -51,6 +62,8 @@ export interface ChainBreak {
   toSeq?: number;
   recordId: string | undefined;
   message: string;
+  /** Where in the store, when it can say (file, line and byte offset; a row). */
+  where?: string;
 }
 
 export interface KnownGap {
@@ -67,7 +80,7 @@ export interface VerifyResult {
   records: number;
   firstSeq: number | undefined;
   lastSeq: number | undefined;
-  anchor: 'genesis' | 'checkpoint' | 'none';
+  anchor: 'genesis' | 'checkpoint' | 'retention-anchor' | 'none';
   checkpoints: number;
   /** Seq of the last checkpoint record whose signature and attestation verified. */
   lastCheckpointSeq: number | undefined;
@@ -103,8 +116,12 @@ export class ChainVerifier {
   #first: number | undefined;
   #prev: { seq: number; hash: string } | undefined;
   #maxSeq = 0;
-  /** Seq ranges skipped so far; a later record inside one was reordered, the rest were deleted. */
-  #missing: Array<[number, number]> = [];
+  /** Seq ranges skipped so far (and where the hole is); a later record inside one was reordered, the rest were deleted. */
+  #missing: Array<[number, number, string | undefined]> = [];
+  /** Where the record being pushed is, for its breaks. */
+  #where: string | undefined;
+  /** A first record after seq 1 with no anchor yet: a retention anchor later on may sign it. */
+  #pendingStart: { seq: number; prevHash: string; id: string | undefined; where: string | undefined } | undefined;
   #anchor: VerifyResult['anchor'] = 'none';
   #checkpoints = 0;
   #lastCheckpoint: number | undefined;
@@ -120,7 +137,19 @@ export class ChainVerifier {
     }
   }
 
-  push(value: unknown): void {
+  /** One item of a store's scan: a record (with where it is), or a defect in how it is stored. */
+  take(item: ScanItem): void {
+    if ('defect' in item) this.defect(item.defect);
+    else this.push(item.record, item.where);
+  }
+
+  defect(d: StoreDefect): void {
+    this.#where = d.where;
+    this.#break(d.kind, d.seq, undefined, d.message);
+  }
+
+  push(value: unknown, where?: string): void {
+    this.#where = where;
     this.#records++;
     if (!isRecord(value)) {
       this.#break('malformed', undefined, undefined, `item ${this.#records} is not an audit record (seq, prev_hash, hash)`);
@@ -163,7 +192,8 @@ export class ChainVerifier {
       } else if (this.#external.get(r.seq - 1)?.hash === r.prev_hash) {
         this.#anchor = 'checkpoint';
       } else {
-        this.#break('unanchored', r.seq, id, `the chain starts at seq ${r.seq} without a signed checkpoint to anchor it: records before it were removed`);
+        // Decided at the anchor record (appended after the cut) or, failing that, at finish.
+        this.#pendingStart = { seq: r.seq, prevHash: r.prev_hash, id, where };
       }
     } else {
       const expected = prev.seq + 1;
@@ -172,7 +202,7 @@ export class ChainVerifier {
           this.#break('broken-link', r.seq, id, `record seq ${r.seq} does not link to seq ${prev.seq}: seq ${prev.seq} was replaced, or a record was inserted between them`);
         }
       } else if (r.seq > expected) {
-        this.#missing.push([expected, r.seq - 1]);
+        this.#missing.push([expected, r.seq - 1, where]);
       } else {
         mainLine = false;
         if (this.#takeMissing(r.seq)) {
@@ -184,6 +214,8 @@ export class ChainVerifier {
     }
 
     if (cp) this.#checkpoint(r, cp, id, mainLine);
+    const anchor = anchorOf(r);
+    if (anchor) this.#retentionAnchor(r, anchor, id);
     if (mainLine) {
       this.#prev = { seq: r.seq, hash: r.hash };
       this.#maxSeq = Math.max(this.#maxSeq, r.seq);
@@ -202,9 +234,16 @@ export class ChainVerifier {
   }
 
   finish(): VerifyResult {
-    for (const [from, to] of this.#missing) {
+    const start = this.#pendingStart;
+    if (start) {
+      this.#where = start.where;
+      this.#break('unanchored', start.seq, start.id, `the chain starts at seq ${start.seq} without a signed checkpoint or retention anchor for it: records before it were removed`);
+    }
+    for (const [from, to, where] of this.#missing) {
+      this.#where = where;
       this.#break('missing', from, undefined, from === to ? `record seq ${from} is missing (deleted)` : `records seq ${from}..${to} are missing (deleted)`, to);
     }
+    this.#where = undefined;
     const last = this.#prev ? this.#maxSeq : undefined;
     for (const a of this.#external.values()) {
       if (last === undefined || a.seq > last) {
@@ -250,13 +289,31 @@ export class ChainVerifier {
     if (mainLine) this.#lastCheckpoint = r.seq;
   }
 
+  /**
+   * A retention anchor signs the position the first kept record links to (retention.ts). It
+   * anchors the chain only when it matches the first record exactly; one for a position still
+   * in the store (another sink's cut) proves nothing here and is passed over.
+   */
+  #retentionAnchor(r: AuditRecord, a: CheckpointProof, id: string | undefined): void {
+    const check = checkCheckpoint(a, this.#opts.publicKeys);
+    if (check !== 'ok') {
+      this.#break('checkpoint-signature', r.seq, id, `retention anchor at seq ${r.seq} ${check === 'unknown-key' ? `is signed by an unknown key (${String(a.key_id)})` : 'has an invalid signature (forged or altered)'}`);
+      return;
+    }
+    const start = this.#pendingStart;
+    if (start && a.seq === start.seq - 1 && a.hash === start.prevHash) {
+      this.#pendingStart = undefined;
+      this.#anchor = 'retention-anchor';
+    }
+  }
+
   #takeMissing(seq: number): boolean {
     const i = this.#missing.findIndex(([a, b]) => seq >= a && seq <= b);
     if (i < 0) return false;
-    const [a, b] = this.#missing[i]!;
-    const parts: Array<[number, number]> = [];
-    if (a < seq) parts.push([a, seq - 1]);
-    if (seq < b) parts.push([seq + 1, b]);
+    const [a, b, where] = this.#missing[i]!;
+    const parts: Array<[number, number, string | undefined]> = [];
+    if (a < seq) parts.push([a, seq - 1, where]);
+    if (seq < b) parts.push([seq + 1, b, where]);
     this.#missing.splice(i, 1, ...parts);
     return true;
   }
@@ -264,7 +321,7 @@ export class ChainVerifier {
   #break(kind: BreakKind, seq: number | undefined, recordId: string | undefined, message: string, toSeq?: number): void {
     this.#breakCount++;
     if (this.#breaks.length >= (this.#opts.maxBreaks ?? 1000)) return;
-    this.#breaks.push({ kind, seq, ...(toSeq !== undefined && toSeq !== seq && { toSeq }), recordId, message });
+    this.#breaks.push({ kind, seq, ...(toSeq !== undefined && toSeq !== seq && { toSeq }), recordId, message, ...(this.#where !== undefined && { where: this.#where }) });
   }
 }
 
