@@ -122,8 +122,12 @@ export interface StreamEventFacts {
   end?: StreamEnd;
   /** Why it ended early, e.g. 'client-disconnect', 'policy/...', 'credential_expired'. */
   cause?: string;
-  /** What reached the client: with `end` != 'completed' this is the partial record. */
+  /** What reached the client: with `end` != 'completed' or `partial` this is the partial record. */
   sent?: { events: number; bytes: number; lastEventId?: string };
+  /** What the stream carried, when more than reached the client (a 2025 client left, never resumed). */
+  produced?: { events: number; bytes: number };
+  /** The client did not receive the whole stream, whatever `end` says of the upstream side. */
+  partial?: boolean;
   received?: { events: number; bytes: number };
   durationMs?: number;
 }

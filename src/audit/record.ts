@@ -9,7 +9,7 @@
  *   is deliberately never set).
  * - Authentication [3002] (category Identity & Access Management [3]): credential checks.
  * - Application Lifecycle [6002]: gateway start, stop, configuration reload.
- * Chain housekeeping (checkpoints, gap markers, see chain.ts) uses Base Event [0].
+ * Chain housekeeping (checkpoints, gap markers, retention anchors, see chain.ts) uses Base Event [0].
  *
  * Security outcomes use the Security Control profile (`action_id`, `disposition_id`, `policy`).
  * What OCSF has no attribute for (era, route, per-inspector verdicts, digests, stream state)
@@ -63,7 +63,7 @@ export interface AuditEvent {
   [attribute: string]: unknown;
 }
 
-export type RecordKind = 'exchange' | 'stream' | 'finding' | 'auth' | 'refusal' | 'lifecycle' | 'checkpoint' | 'gap';
+export type RecordKind = 'exchange' | 'stream' | 'finding' | 'auth' | 'refusal' | 'lifecycle' | 'checkpoint' | 'gap' | 'anchor';
 
 /** An event once it is in the chain (chain.ts assigns these). */
 export interface AuditRecord extends AuditEvent {
@@ -101,6 +101,15 @@ export interface BuilderOptions {
 // ---------------------------------------------------------------------------------------------
 
 
+/**
+ * What OCSF has no attribute for, on every record of an exchange: the protocol era (2025
+ * sessions or 2026-07-28 stateless) and the gateway route it came in on (`api.service.name` is
+ * the upstream).
+ */
+function exchangeUnmapped(c: ExchangeContext): Record<string, unknown> {
+  return { era: c.era, route: c.route };
+}
+
 export class RecordBuilder {
   readonly #opts: Required<Omit<BuilderOptions, 'productVersion'>> & { productVersion: string };
 
@@ -124,6 +133,7 @@ export class RecordBuilder {
     const e = this.#base(6003, 'API Activity', 6, 'Application Activity', activityId, activityName, f.time, outcome.severity, 'exchange', f.exchangeId);
     e.metadata.profiles = ['security_control'];
     e.metadata.event_code = f.method;
+    Object.assign(e.unmapped, exchangeUnmapped(f));
     Object.assign(e, this.#context(f), {
       status_id: failed ? 2 : 1,
       status: failed ? 'Failure' : 'Success',
@@ -173,6 +183,7 @@ export class RecordBuilder {
     const e = this.#base(6003, 'API Activity', 6, 'Application Activity', activityId, activityName, f.time, severity, 'stream', c.exchangeId);
     e.metadata.event_code = c.method;
     Object.assign(e, this.#context(c));
+    Object.assign(e.unmapped, exchangeUnmapped(c));
     if (f.phase === 'closed') {
       const end = f.end ?? 'completed';
       Object.assign(e, {
@@ -204,9 +215,10 @@ export class RecordBuilder {
     if (f.phase === 'closed') {
       Object.assign(stream, {
         end: f.end ?? 'completed',
-        partial: cut,
+        partial: cut || f.partial === true,
         ...(f.cause !== undefined && { cause: f.cause }),
         ...(f.sent && { sent: { ...numbers({ events: f.sent.events, bytes: f.sent.bytes }), ...(f.sent.lastEventId !== undefined && { last_event_id: f.sent.lastEventId }) } }),
+        ...(f.produced && { produced: numbers(f.produced) }),
         ...(f.received && { received: numbers(f.received) }),
       });
     }
@@ -233,6 +245,7 @@ export class RecordBuilder {
       const e = this.#base(2006, 'Data Security Finding', 2, 'Findings', 1, 'Create', f.time, f.action === 'blocked' ? 4 : 3, 'finding', c.exchangeId);
       e.metadata.profiles = ['security_control'];
       const ctx = this.#context(c);
+      Object.assign(e.unmapped, exchangeUnmapped(c));
       Object.assign(e, {
         actor: ctx['actor'],
         src_endpoint: ctx['src_endpoint'],

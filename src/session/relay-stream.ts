@@ -58,9 +58,19 @@ export class RelayStream {
   origin: Frame | undefined;
   /** Abort the upstream read (set by whoever owns the upstream request). */
   abortUpstream: (() => void) | undefined;
+  /** Events emitted on the stream (relayed from the upstream or the gateway's own). */
   eventsSent = 0;
-  /** SSE bytes of the events emitted (what reached, or was buffered for, the client). */
+  /** UTF-8 bytes of the SSE encoding of the events emitted. */
   bytesSent = 0;
+  /**
+   * Events written to a client connection, each counted once however often it was replayed, and
+   * their bytes: in the 2025 era a client may leave and never resume, so what the upstream
+   * produced (eventsSent) is not what the client received. Audit records the difference.
+   */
+  eventsDelivered = 0;
+  bytesDelivered = 0;
+  /** Highest seq written to a client connection (-1: none). */
+  private deliveredThrough = -1;
   /** Set once, by whatever ended the stream first (see StreamEnding). */
   ending: StreamEnding | undefined;
   /** Why it ended early: 'client-disconnect', 'credential_expired', an error code, … */
@@ -85,7 +95,11 @@ export class RelayStream {
       return;
     }
     this.subscriber = res;
-    for (const b of this.buffer) if (b.seq > afterSeq) res.write(b.text);
+    for (const b of this.buffer) {
+      if (b.seq <= afterSeq) continue;
+      res.write(b.text);
+      this.delivered(b.seq, b.text);
+    }
     res.on('close', () => {
       if (this.subscriber === res) this.onClientGone();
     });
@@ -123,7 +137,7 @@ export class RelayStream {
       ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
     });
     this.eventsSent++;
-    this.bytesSent += text.length;
+    this.bytesSent += Buffer.byteLength(text);
     this.opts.onEmit?.(data, seq);
     if (this.opts.resumable && this.opts.capacity > 0) {
       this.buffer.push({ seq, text });
@@ -132,6 +146,7 @@ export class RelayStream {
     const res = this.subscriber;
     if (res) {
       this.wroteSinceTick = true;
+      this.delivered(seq, text);
       if (!res.write(text) && !res.destroyed) await new Promise<void>((resolve) => {
         const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);
@@ -143,6 +158,13 @@ export class RelayStream {
     if (this.buffer.length >= this.opts.capacity) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
+  }
+
+  private delivered(seq: number, text: string): void {
+    if (seq <= this.deliveredThrough) return;
+    this.deliveredThrough = seq;
+    this.eventsDelivered++;
+    this.bytesDelivered += Buffer.byteLength(text);
   }
 
   /** Write raw bytes that must reach the live client only (e.g. an unterminated cut). */

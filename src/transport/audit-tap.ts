@@ -50,6 +50,21 @@ function targetOf(ex: Exchange): TargetFacts | undefined {
   }
 }
 
+/** Longest self-reported client name or version kept (the client chooses them). */
+const MAX_CLIENT_FIELD = 256;
+
+/** 2026-07-28: the client says who it is in each request's `_meta` (there is no initialize). */
+function modernClientInfo(ex: Exchange): { name?: string; version?: string } | undefined {
+  if (ex.era !== 'modern') return undefined;
+  const meta = (ex.request?.message['params'] as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  const ci = meta?.['io.modelcontextprotocol/clientInfo'] as { name?: unknown; version?: unknown } | undefined;
+  if (ci === null || typeof ci !== 'object') return undefined;
+  return {
+    ...(typeof ci.name === 'string' && { name: ci.name.slice(0, MAX_CLIENT_FIELD) }),
+    ...(typeof ci.version === 'string' && { version: ci.version.slice(0, MAX_CLIENT_FIELD) }),
+  };
+}
+
 export class AuditTap {
   readonly #audit: ThreadedAudit;
   readonly #policyVersion: () => string | undefined;
@@ -107,7 +122,7 @@ export class AuditTap {
   context(ex: Exchange): ExchangeContext {
     let ctx = this.#contexts.get(ex);
     if (ctx) return ctx;
-    const info = ex.session?.clientInfo;
+    const info = ex.session?.clientInfo ?? modernClientInfo(ex);
     const target = targetOf(ex);
     const policyVersion = this.#policyVersion();
     ctx = {
@@ -159,14 +174,18 @@ export class AuditTap {
       onClose: () => {
         flush();
         const end = stream.ending ?? 'cancelled';
+        // A 2025 client may leave and never resume while the upstream finishes: the stream
+        // completed, the client got part of it. `sent` is what reached the client.
+        const partial = stream.eventsDelivered < stream.eventsSent;
         this.#audit.log.append(
           this.#audit.records.stream({
             ...base(),
             time: Date.now(),
             phase: 'closed',
             end,
-            ...(stream.endCause ? { cause: stream.endCause } : {}),
-            sent: { events: stream.eventsSent, bytes: stream.bytesSent },
+            ...(stream.endCause ? { cause: stream.endCause } : partial ? { cause: 'client-disconnect' } : {}),
+            sent: { events: stream.eventsDelivered, bytes: stream.bytesDelivered },
+            ...(partial ? { partial, produced: { events: stream.eventsSent, bytes: stream.bytesSent } } : {}),
             durationMs: Date.now() - started,
           }),
         );
@@ -203,7 +222,7 @@ export class AuditTap {
         ...(approval?.decision ? { approval: { outcome: approvalOutcome(approval.decision), ...(approval.channel ? { channel: approval.channel } : {}) } } : {}),
         ...(findings.length > 0 ? { findingTypes: findings.map((f) => f.type) } : {}),
         ...(params && 'arguments' in params ? { arguments: params['arguments'] } : {}),
-        ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBytes ? { resultBytes: ex.responseBytes } : {}),
+        ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBytes?.length ? { resultBytes: ex.responseBytes } : {}),
         bytes: { ...(ex.bytesIn !== undefined ? { request: ex.bytesIn } : {}), response: bytesOut },
         upstreamStatus: status,
         ...(Object.keys(ex.notes).length > 0 ? { notes: ex.notes } : {}),

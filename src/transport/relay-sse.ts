@@ -72,6 +72,8 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
         if (!out.responded && ex.request && ev.data.includes('"id"')) {
           // Cheap completion detection without a parse, for resumption bookkeeping.
           out.responded = ev.data.includes('"result"') || ev.data.includes('"error"');
+          // The answer's bytes, for the audit record's result digest (the stream is not parsed).
+          if (out.responded && ex.services.audit) ex.responseBytes = [Buffer.from(ev.data)];
         }
         await held.release();
         await held.emit(ev.data, opts);

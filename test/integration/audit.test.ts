@@ -162,6 +162,69 @@ describe('audit trail through the gateway', () => {
   });
 });
 
+describe('audit trail: a 2025-era client that leaves a stream and never resumes', () => {
+  let demo: DemoServer;
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    demo = await startDemoServer({ port: 0 });
+    dir = tempDataDir();
+    // A detached stream waits this long for a resume before it is dropped (and recorded closed).
+    const input: ConfigInput = { server: { port: 0 }, logging: { level: 'silent' }, sessions: { idleTtlMs: 500 }, routes: [{ name: 'tools', path: '/mcp', upstream: { url: demo.url } }] };
+    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: dir });
+  });
+  after(async () => {
+    await gw?.close();
+    await demo.close();
+  });
+
+  it('is recorded as partial, with what reached the client and what the stream produced', async () => {
+    const LEGACY = '2025-11-25';
+    const init = await post(gw.port, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'audit-test', version: '1' } } }, { 'x-test-user': 'dave' });
+    const sid = init.headers['mcp-session-id'] as string;
+    assert.ok(sid, 'a session');
+    await post(gw.port, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY });
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'countdown', arguments: { from: 20, intervalMs: 10 }, _meta: { progressToken: 'p2' } } });
+    let received = 0;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: gw.port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+            received = text.split('\n\n').length - 1;
+            if (received >= 3) {
+              req.destroy(); // gone, and never resumes (2025: not a cancellation)
+              resolve();
+            }
+          });
+          res.on('error', () => {});
+        },
+      );
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.end(body);
+      setTimeout(() => reject(new Error('no events')), 5000).unref();
+    });
+    const db = join(dir, '.portcullis', 'audit.db');
+    let closed: Record<string, any> | undefined;
+    for (let i = 0; i < 100 && !closed; i++) {
+      const out = (await cli(['query', '--db', db, '--kind', 'stream', '--json'])).out;
+      closed = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.unmapped?.stream?.phase === 'closed');
+      if (!closed) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(closed, 'a stream closed record');
+    const stream = closed!.unmapped.stream;
+    assert.equal(stream.partial, true, JSON.stringify(stream));
+    assert.equal(stream.cause, 'client-disconnect');
+    // The upstream ran to its end (20 progress events and the result); the client got a few.
+    assert.ok(stream.produced.events >= 21, JSON.stringify(stream));
+    assert.ok(stream.sent.events >= 3 && stream.sent.events < stream.produced.events, JSON.stringify(stream));
+    assert.ok(stream.sent.bytes < stream.produced.bytes, JSON.stringify(stream));
+  });
+});
+
 describe('audit posture: fail closed when the trail cannot keep up', () => {
   let demo: DemoServer;
   let gw: Gateway;
