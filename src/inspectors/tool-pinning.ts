@@ -7,10 +7,10 @@
  *   definition nobody approved.
  * - `tools/call` requests: blocked unless the tool's pin is approved — hiding a tool from the
  *   list is not a control (a client may remember it, or guess the name), the call check is.
- * - `notifications/tools/list_changed` from the server: forwarded (the client should re-list, and
- *   that re-list is where every tool is re-checked), and the upstream is marked stale for the
- *   audit trail. Calls in between are decided against the last verified definitions: those are
- *   the definitions the client's model was shown, so nothing unapproved can steer it meanwhile.
+ * - `notifications/tools/list_changed` from the server: forwarded, the upstream marked stale,
+ *   and the gateway fetches the list itself and re-checks every definition at once
+ *   (transport/upstream-tools.ts); calls to the upstream wait for that re-check, so a definition
+ *   changed behind the announcement is quarantined before any call or re-list reaches it.
  *
  * Run it innermost (after the configured inspectors): results flow through inspectors in reverse,
  * so the innermost one hashes the definitions exactly as the upstream sent them.

@@ -90,6 +90,8 @@ export class Pinner {
   readonly #now: () => number;
   readonly #maxTools: number;
   readonly #stale = new Map<string, number>();
+  /** Re-checks in flight per upstream (after list_changed): calls wait for them. */
+  readonly #rechecks = new Map<string, Promise<unknown>>();
 
   constructor(opts: PinnerOptions) {
     this.mode = opts.mode;
@@ -139,8 +141,27 @@ export class Pinner {
     return out;
   }
 
+  /**
+   * A re-check of `upstream`'s whole list is under way (the gateway fetched it after
+   * `list_changed`): calls to that upstream wait for it, so none slips through on a pin the
+   * re-check is about to quarantine. Its failure is the caller's to report; calls then go on
+   * against the last verified definitions.
+   */
+  recheck(upstream: string, work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#rechecks.set(upstream, settled);
+    void settled.then(() => {
+      if (this.#rechecks.get(upstream) === settled) this.#rechecks.delete(upstream);
+    });
+  }
+
   /** May `tool` on `upstream` be called now? Only an approved record allows it. */
   async callAllowed(upstream: string, tool: string): Promise<CallDecision> {
+    const pending = this.#rechecks.get(upstream);
+    if (pending) await pending;
     const rec = await this.#store.get(upstream, tool);
     if (!rec) return { ok: false, reason: 'unseen' };
     if (rec.state === 'approved') return { ok: true, hash: rec.hash };
@@ -159,10 +180,8 @@ export class Pinner {
   }
 
   /**
-   * The server announced `notifications/tools/list_changed`. The gateway cannot list on the
-   * client's behalf, so this is bookkeeping: until the client's next tools/list (which checks
-   * every tool anyway) calls are decided against the last verified definitions, which are the ones
-   * the client's model was shown.
+   * The server announced `notifications/tools/list_changed`: stale until a listing is checked —
+   * the gateway's own re-check (`recheck`, upstream-tools.ts) or the client's next tools/list.
    */
   markStale(upstream: string): void {
     if (!this.#stale.has(upstream)) this.#stale.set(upstream, this.#now());

@@ -38,6 +38,8 @@ export interface Route {
   readonly tools: ToolCatalog;
   /** Inbound authentication; undefined when the route configures none (callers are anonymous). */
   readonly auth: Authenticator | undefined;
+  /** Tool pinning, when enabled (pins are kept per route name). */
+  readonly pinner?: Pinner | undefined;
 }
 
 /** What every route of one config shares. */
@@ -116,6 +118,7 @@ export function buildRoute(cfg: RouteConfig, services: RouteServices): Route {
     cfg,
     paramHeaders: new ParamHeaderIndex(),
     tools,
+    pinner: services.pinner,
     auth: hasAuth(cfg.auth) ? new Authenticator(cfg.auth, { resource }) : undefined,
     // Pinning is innermost: server→client messages pass inspectors in reverse order, so it hashes
     // exactly what the upstream listed, before any other inspector rewrites it.

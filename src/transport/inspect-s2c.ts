@@ -9,6 +9,7 @@ import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
 import { inspect, makeFrame, type Exchange } from './context.ts';
 import { blockError, errorMessage } from './respond.ts';
+import { recheckUpstreamTools } from './upstream-tools.ts';
 
 /** What the relay learned that the caller needs (initialize capture, completion). */
 export interface RelayOutcome {
@@ -101,6 +102,7 @@ async function inspectMessage(
     }
   }
   if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
+  if (msg.kind === 'notification' && msg.method === 'notifications/tools/list_changed' && ex.route.pinner) recheckUpstreamTools(ex);
   const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
   const result = await inspect(ex, frame);
   if (!result) return { text: data };

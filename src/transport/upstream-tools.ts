@@ -64,7 +64,8 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined): Promi
     clientHeaders,
     body,
     sessionId: ex.session?.upstreamSessionId,
-    signal: ex.abort.signal,
+    // Not the exchange's signal: a re-check outlives the call that announced the change (its
+    // timeouts bound it).
     principal: ex.principal,
     headersTimeoutMs: route.cfg.timeouts.requestMs,
     idleMs: route.cfg.timeouts.idleMs,
@@ -105,4 +106,33 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined): Promi
     throw new GatewayError('upstream_unavailable', 'upstream refused tools/list');
   }
   throw new GatewayError('upstream_protocol', 'upstream sent no answer to tools/list');
+}
+
+/**
+ * The upstream said its tool list changed: fetch it now and check every definition against its
+ * pin, so a changed one is quarantined (hidden, calls refused) before any client re-lists or
+ * calls it; calls to the route wait for the re-check (Pinner.recheck). The learned annotations
+ * and catalogue are refreshed too. A failed fetch is logged; calls then go on against the last
+ * verified definitions and the route stays marked stale.
+ */
+export function recheckUpstreamTools(ex: Exchange): void {
+  const route = ex.route;
+  const pinner = route.pinner;
+  const logger = ex.services.logger;
+  const work = fetchUpstreamToolPages(ex).then(async (pages) => {
+    const quarantined: string[] = [];
+    for (const page of pages) {
+      route.paramHeaders.learn(page);
+      route.tools.learn(page);
+      const tools = page['tools'];
+      if (pinner && Array.isArray(tools)) {
+        const r = await pinner.check(route.name, tools);
+        quarantined.push(...r.quarantined.map((q) => q.tool));
+      }
+    }
+    ex.notes['tools_recheck'] = { quarantined };
+    if (quarantined.length > 0) logger.warn({ route: route.name, quarantined }, 'tools re-checked after list_changed: changed definitions quarantined');
+  });
+  pinner?.recheck(route.name, work);
+  work.catch((err: unknown) => logger.warn({ route: route.name, err: err instanceof Error ? err.message : String(err) }, 'tools re-check after list_changed failed'));
 }

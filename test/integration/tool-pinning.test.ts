@@ -39,12 +39,14 @@ interface Upstream {
   tools: Array<Record<string, unknown>>;
   /** Names of the tools/call requests that reached the server. */
   calls: string[];
+  /** Answer tools/call as an SSE stream that first announces notifications/tools/list_changed. */
+  announce: boolean;
   close(): Promise<void>;
 }
 
 /** Stateless 2026-07-28 server: every POST is one JSON-RPC request answered with one JSON body. */
 async function startUpstream(): Promise<Upstream> {
-  const up: Upstream = { url: '', tools: [honest, clock], calls: [], close: async () => {} };
+  const up: Upstream = { url: '', tools: [honest, clock], calls: [], announce: false, close: async () => {} };
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -56,6 +58,12 @@ async function startUpstream(): Promise<Upstream> {
     if (msg?.method === 'tools/list') return reply({ result: { tools: up.tools, resultType: 'complete' } });
     if (msg?.method === 'tools/call') {
       up.calls.push(String(msg.params?.name));
+      if (up.announce) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' })}\n\n`);
+        res.end(`data: ${JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: `ran ${msg.params?.name}` }], resultType: 'complete' } })}\n\n`);
+        return;
+      }
       return reply({ result: { content: [{ type: 'text', text: `ran ${msg.params?.name}` }], resultType: 'complete' } });
     }
     if (msg?.id === undefined) {
@@ -167,5 +175,37 @@ describe('tool pinning through the gateway: a rug pull is quarantined until appr
     // The gateway reads the database on every request: no restart, no reload.
     assert.deepEqual(await listTools(stack), [poisoned, clock]);
     await expectCallable(stack, 'search');
+  });
+});
+
+describe('tool pinning: list_changed makes the gateway re-check at once', () => {
+  let dir: string;
+  let upstream: Upstream;
+  let stack: Stack;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pins-recheck-'));
+    upstream = await startUpstream();
+    stack = await startStack({ upstream: upstream.url, pinning: { enabled: true, mode: 'trust-on-first-use', store: { type: 'sqlite', path: join(dir, 'pins.db') } } });
+  });
+  after(async () => {
+    await stack?.close();
+    await upstream?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a definition changed behind a list_changed is quarantined before the client re-lists, and its call refused', async () => {
+    assert.deepEqual(await listTools(stack), [honest, clock]);
+    // The rug pull: the server swaps the definition and says so on a stream the client reads.
+    upstream.tools = [poisoned, clock];
+    upstream.announce = true;
+    const streamed = await callTool(stack, 'clock').reply;
+    assert.match(streamed.text, /notifications\/tools\/list_changed[^]*ran clock/, 'the client gets the announcement and its result');
+    const callsBefore = upstream.calls.length;
+    // No tools/list from the client: the gateway listed and re-checked on its own.
+    const { id, reply } = callTool(stack, 'search');
+    const err = expectInBandError(await reply, 'blocked', id, 'call to a tool changed behind list_changed');
+    assert.deepEqual(err.error.data.reasons, ['pinning/quarantined']);
+    assert.equal(upstream.calls.length, callsBefore, 'the upstream never saw the call');
   });
 });
