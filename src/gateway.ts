@@ -5,6 +5,7 @@
  * addresses are fixed at start (a changed port needs a restart, and the reload says so).
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -27,6 +28,7 @@ import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
 import { endUpstreamSession } from './upstream/lifecycle.ts';
 import { createPinner } from './pinning/config.ts';
+import { loadAuditKeys } from './audit/keys.ts';
 import { openThreadedAudit } from './audit/threaded.ts';
 import { FindingMemory } from './session/finding-memory.ts';
 import { AuditTap } from './transport/audit-tap.ts';
@@ -138,6 +140,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   });
   const auditTap = audit ? new AuditTap(audit, () => policyVersion) : undefined;
+  // DLP findings carry a fingerprint keyed like the trail's digests (the audit thread has made
+  // the key by now); without a trail, a per-process key still correlates within this run.
+  const fingerprintKey = audit
+    ? (await loadAuditKeys({ digestKey: opts.config.audit.digestKey, signingKey: opts.config.audit.checkpoint.signingKey, keyDir: resolve(dataDir, opts.config.audit.keyDir) })).digestKey
+    : randomBytes(32);
   const ephemeralSealKey: SealKey = { id: 'ephemeral', key: new Uint8Array(randomBytes(32)) };
   if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 
@@ -157,7 +164,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
     return {
       config,
-      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, pinner, otherTools, extraInspectors: opts.extraInspectors }))),
+      router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, pinner, otherTools, fingerprintKey, extraInspectors: opts.extraInspectors }))),
       guard: new RequestGuard({
         allowedOrigins: config.security.allowedOrigins,
         allowedHosts: config.security.allowedHosts,

@@ -140,6 +140,8 @@ export interface FindingLocation {
   /** UTF-16 offsets in the string leaf. */
   start?: number;
   end?: number;
+  /** Keyed fingerprint of the matched value (never the value). */
+  fingerprint?: string;
 }
 
 export interface FindingFacts {

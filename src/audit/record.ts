@@ -282,6 +282,7 @@ export class RecordBuilder {
           pointer: l.pointer,
           ...(l.start !== undefined && { start: l.start }),
           ...(l.end !== undefined && { end: l.end }),
+          ...(l.fingerprint !== undefined && { fingerprint: l.fingerprint }),
         })),
       });
       return e;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fingerprint } from '../detectors/index.ts';
 import { createDlpInspector, mayContinue, type DlpOptions } from './dlp.ts';
 import { twoEvents } from './dlp-two-events.ts';
 
@@ -31,6 +32,17 @@ describe('DLP inspector across two SSE events', () => {
       }
     });
   }
+
+  it('findings carry a keyed fingerprint of the value, alike whether the value came whole or split', () => {
+    const key = Buffer.alloc(32, 7);
+    const expected = fingerprint(key, 'aws-access-key-id', AWS);
+    const whole = twoEvents(dlp({ fingerprintKey: key }), `the key is ${AWS} ok\n`, 'nothing here\n');
+    const split = twoEvents(dlp({ fingerprintKey: key }), `the key is ${AWS.slice(0, 7)}`, `${AWS.slice(7)} ok`);
+    assert.deepEqual([whole.findings.map((f) => f.fingerprint), split.findings.map((f) => f.fingerprint)], [[expected], [expected]]);
+    const other = twoEvents(dlp({ fingerprintKey: Buffer.alloc(32, 8) }), `the key is ${AWS} ok\n`, 'x\n');
+    assert.notEqual(other.findings[0]!.fingerprint, expected, 'another key, another fingerprint');
+    assert.ok(!expected.includes(AWS.slice(4, 12)));
+  });
 
   it('a second event after the hold: the first part went out as it was, the rest is masked', () => {
     const r = twoEvents(dlp(), `the key is ${AWS.slice(0, 12)}`, `${AWS.slice(12)} and more`, { secondLate: true });

@@ -26,7 +26,7 @@
  * the relay notes the exchange (`dlp_split_sent`) for the audit record. For a `block` rule the
  * relay drops the held event and cuts the stream, so no part of the secret is sent.
  */
-import { scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
+import { fingerprint, scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
 import { collectStringLeaves } from '../codec/json-pointer.ts';
 import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, Patch, Reason, Verdict } from '../pipeline/types.ts';
@@ -48,6 +48,8 @@ export interface DlpOptions {
   /** How long an SSE event that may end in the start of a secret waits for the next one. */
   crossEventHoldMs: number;
   memory?: FindingMemory | undefined;
+  /** Key for the findings' fingerprints (the audit digest key); without one, none are made. */
+  fingerprintKey?: Uint8Array | undefined;
 }
 
 /** How far back the PEM check looks: past any key block's header. */
@@ -92,6 +94,9 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   const previous = new WeakMap<object, { pointer: string; text: string; offset: number; spans: ReadonlySet<string> }>();
   const chunkStates = new Map<string, StreamState>();
 
+  const key = opts.fingerprintKey;
+  const fingerprintOf = (type: string, value: string): { fingerprint?: string } => (key ? { fingerprint: fingerprint(key, type, value) } : {});
+
   const remember = (ctx: InspectorContext, found: readonly Finding[]) => {
     if (!opts.memory || found.length === 0) return;
     const who = principalKey(ctx.session.principal);
@@ -118,11 +123,11 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       const prev = streamKey ? previous.get(streamKey) : undefined;
       if (streamKey) previous.delete(streamKey);
 
-      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[] | undefined) => {
+      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[] | undefined, value: string) => {
         const action = actionOf(f);
         reasons.add(`dlp/${f.type}`);
         found.push(f);
-        ctx.finding?.({ inspector: name, type: f.type, pointer, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed' });
+        ctx.finding?.({ inspector: name, type: f.type, pointer, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
         if (action === 'block') block ??= f;
         if (action === 'redact') target?.push({ pointer, start, end, replacement: `[REDACTED:${f.type}]` });
       };
@@ -136,7 +141,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         const spans = new Set<string>();
         if (i !== continued || !prev) {
           for (const f of scanText(leaf.text, scan)) {
-            apply(f, leaf.pointer, f.start, f.end, patches);
+            apply(f, leaf.pointer, f.start, f.end, patches, leaf.text.slice(f.start, f.end));
             spans.add(`${f.start}:${f.end}`);
           }
           lastSpans = spans;
@@ -146,24 +151,26 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         // there, one whose context (`aws_secret_access_key = `) began there, and one that ended
         // there but needed what follows (`user:pass` before `@host`) are all found.
         const cut = prev.text.length;
-        for (const f of scanText(prev.text + leaf.text, scan)) {
+        const joined = prev.text + leaf.text;
+        for (const f of scanText(joined, scan)) {
+          const value = joined.slice(f.start, f.end);
           if (f.end <= cut) {
             // Whole in the held event: masked there (cut out if blocked), unless that event's
             // own scan found it.
             if (prev.spans.has(`${prev.offset + f.start}:${prev.offset + f.end}`)) continue;
-            apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend);
+            apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend, value);
             if (actionOf(f) === 'block') amend.push({ pointer: prev.pointer, start: prev.offset + f.start, end: prev.offset + f.end, replacement: '' });
             continue;
           }
           if (f.start >= cut) {
-            apply({ ...f, start: f.start - cut, end: f.end - cut }, leaf.pointer, f.start - cut, f.end - cut, patches);
+            apply({ ...f, start: f.start - cut, end: f.end - cut }, leaf.pointer, f.start - cut, f.end - cut, patches, value);
             spans.add(`${f.start - cut}:${f.end - cut}`);
             continue;
           }
           // The first part is cut from the held event; the mask stands where the rest was, so
           // it still stands if the held event had to go out unamended (hold expired).
           const start = prev.offset + f.start;
-          apply(f, prev.pointer, start, prev.offset + cut, undefined);
+          apply(f, prev.pointer, start, prev.offset + cut, undefined, value);
           // Blocked: the held event still goes out before the stream is cut, without its part.
           if (actionOf(f) !== 'alert') amend.push({ pointer: prev.pointer, start, end: prev.offset + cut, replacement: '' });
           if (actionOf(f) === 'redact') patches.push({ pointer: leaf.pointer, start: 0, end: f.end - cut, replacement: `[REDACTED:${f.type}]` });
@@ -208,7 +215,9 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       for (const f of step.findings) {
         const action = actionOf(f);
         reasons.add(`dlp/${f.type}`);
-        ctx.finding?.({ inspector: name, type: f.type, pointer: chunk.pointer, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed' });
+        // The match lies in the window the scan saw: the carry (from carryStart) and this chunk.
+        const value = (state.carry + chunk.text).slice(f.start - state.carryStart, f.end - state.carryStart);
+        ctx.finding?.({ inspector: name, type: f.type, pointer: chunk.pointer, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
         if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
         if (action !== 'redact') continue;
         const s = Math.max(0, f.start - from);

@@ -165,6 +165,12 @@ export interface FindingReport {
   start?: number;
   end?: number;
   action: 'redacted' | 'blocked' | 'observed';
+  /**
+   * Keyed fingerprint of the matched value (detectors `fingerprint`: HMAC with the audit digest
+   * key): the same secret seen twice fingerprints alike, and a key holder can test a candidate,
+   * but the value cannot be read back.
+   */
+  fingerprint?: string;
 }
 
 export interface Inspector {

@@ -54,6 +54,8 @@ export interface RouteServices {
   readonly otherTools?: ((route: string) => ReadonlyMap<string, readonly string[]>) | undefined;
   /** Tool pinning (definitions hashed and held to what was approved), when enabled. */
   readonly pinner?: Pinner | undefined;
+  /** Key of DLP findings' fingerprints: the audit digest key, so an auditor can match them. */
+  readonly fingerprintKey?: Uint8Array | undefined;
   /** Inspectors appended after the configured ones (tests, embedding). */
   readonly extraInspectors?: readonly Inspector[] | undefined;
 }
@@ -62,7 +64,7 @@ function hasAuth(cfg: RouteConfig['auth']): boolean {
   return cfg.required || cfg.jwt !== undefined || cfg.introspection !== undefined || cfg.apiKeys !== undefined || cfg.mtls !== undefined;
 }
 
-export function buildInspector(cfg: InspectorConfig, services?: Pick<RouteServices, 'memory' | 'otherTools'>, route = ''): Inspector {
+export function buildInspector(cfg: InspectorConfig, services?: Pick<RouteServices, 'memory' | 'otherTools' | 'fingerprintKey'>, route = ''): Inspector {
   switch (cfg.type) {
     case 'prompt-injection':
       return createPromptInjectionInspector({
@@ -90,6 +92,7 @@ export function buildInspector(cfg: InspectorConfig, services?: Pick<RouteServic
         custom: cfg.custom,
         crossEventHoldMs: cfg.crossEventHoldMs,
         memory: services?.memory,
+        fingerprintKey: services?.fingerprintKey,
         ...(cfg.name ? { name: cfg.name } : {}),
       });
     case 'method-deny':

@@ -245,7 +245,13 @@ export class AuditTap {
           inspector: first.inspector,
           direction: first.direction,
           action: first.action,
-          findings: g.map((f) => ({ type: f.type, pointer: f.pointer, ...(f.start !== undefined ? { start: f.start } : {}), ...(f.end !== undefined ? { end: f.end } : {}) })),
+          findings: g.map((f) => ({
+            type: f.type,
+            pointer: f.pointer,
+            ...(f.start !== undefined ? { start: f.start } : {}),
+            ...(f.end !== undefined ? { end: f.end } : {}),
+            ...(f.fingerprint !== undefined ? { fingerprint: f.fingerprint } : {}),
+          })),
         }),
       );
     }

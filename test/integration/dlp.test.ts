@@ -7,7 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { fingerprint } from '../../src/detectors/index.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { tempDataDir } from '../support/data-dir.ts';
@@ -23,6 +27,7 @@ const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelconte
 describe('streaming DLP through the gateway', () => {
   let up: HostileUpstream;
   let gw: Gateway;
+  let dataDir: string;
 
   before(async () => {
     up = await startHostileUpstream();
@@ -41,7 +46,8 @@ describe('streaming DLP through the gateway', () => {
       // Session memory: a caller who already leaked two secrets this hour is stopped.
       policy: { default: 'allow', rules: [{ name: 'leaky-caller', when: 'session.counters[?"secret_findings_1h"].orValue(0) >= 2', decision: 'deny', reason: 'too-many-secret-findings' }] },
     };
-    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: tempDataDir() });
+    dataDir = tempDataDir();
+    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir });
   });
   after(async () => {
     await gw.close();
@@ -61,6 +67,21 @@ describe('streaming DLP through the gateway', () => {
     const r = parseJson(await call('a1', 'ok', { text: `deploy with ${AWS} please` }, 1));
     assert.equal(r.result.content[0].text, 'deploy with [REDACTED:aws-access-key-id] please');
     assert.ok(!up.seen.some((s) => JSON.stringify(s).includes(AWS)), 'the upstream never received the key');
+  });
+
+  it("the audit trail's finding carries the key's fingerprint under the trail's digest key, never the key", async () => {
+    const key = Buffer.from(readFileSync(join(dataDir, '.portcullis', 'audit-keys', 'audit-digest.key'), 'utf8').trim(), 'base64');
+    const expected = fingerprint(key, 'aws-access-key-id', AWS);
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes(expected); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      text = '';
+      for await (const r of reader.read({ kind: 'finding' })) text += JSON.stringify(r);
+      await reader.close();
+    }
+    assert.ok(text.includes(`"fingerprint":"${expected}"`), text.slice(0, 500));
+    assert.ok(!text.includes(AWS), 'never the key itself');
   });
 
   it('a streamed result leaking a key split across two SSE events arrives redacted', async () => {
