@@ -44,6 +44,7 @@ describe('evidence report', () => {
   });
 
   const chromium = findChromium();
+  // Required in CI (.ci/run sets CI and installs Chromium): there a missing browser fails the test.
   it('renders in Chromium (screenshot kept as a test artifact)', { skip: chromium || process.env['CI'] ? false : 'Chromium is not installed' }, (t) => {
     const { records, keys } = trail();
     const collector = new EvidenceCollector();
@@ -60,6 +61,11 @@ describe('evidence report', () => {
     // IHDR width/height (big-endian at offsets 16 and 20).
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1100, 1600]);
     assert.ok(png.length > 20_000, 'the page rendered content, not a blank canvas');
+    // What Chromium laid out is the report, not an error page: its DOM after rendering.
+    const dom = execFileSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${htmlPath}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const heading of ['Portcullis audit evidence report', 'Chain verification', 'Controls in force', 'Calls by verdict', 'DLP findings by type', 'Approvals', 'Servers and tools seen']) {
+      assert.ok(dom.includes(heading), `rendered: ${heading}`);
+    }
     t.diagnostic(`screenshot: ${pngPath}`);
   });
 });
