@@ -14,13 +14,9 @@
 import type { ServerResponse } from 'node:http';
 import { encodeSseComment, encodeSseEvent } from '../codec/sse.ts';
 import type { Frame } from '../pipeline/types.ts';
+import { MemoryEventStore, type EventStore } from './event-store.ts';
 
 const KEEP_ALIVE = encodeSseComment();
-
-interface Buffered {
-  seq: number;
-  text: string;
-}
 
 export type RelayState = 'live' | 'upstream-closed' | 'complete' | 'closed';
 
@@ -38,12 +34,15 @@ export interface RelayStreamOptions {
   onClose?: () => void;
   /** Every event as it is emitted (audit segments); must not throw. */
   onEmit?: (text: string, seq: number) => void;
+  /** Where re-issued events are kept for replay (default: in memory, `capacity` events). */
+  store?: EventStore;
 }
 
 export class RelayStream {
   readonly id: string;
   private readonly opts: RelayStreamOptions;
-  private readonly buffer: Buffered[] = [];
+  /** Re-issued events kept for `Last-Event-ID` replay (resumable streams only). */
+  private readonly store: EventStore;
   private seq = 0;
   private subscriber: ServerResponse | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -79,6 +78,7 @@ export class RelayStream {
   constructor(opts: RelayStreamOptions) {
     this.id = opts.id;
     this.opts = opts;
+    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0);
   }
 
   get attached(): boolean {
@@ -95,8 +95,7 @@ export class RelayStream {
       return;
     }
     this.subscriber = res;
-    for (const b of this.buffer) {
-      if (b.seq <= afterSeq) continue;
+    for (const b of this.store.after(afterSeq)) {
       res.write(b.text);
       this.delivered(b.seq, b.text);
     }
@@ -117,10 +116,9 @@ export class RelayStream {
     return { stream: eventId.slice(0, dot), seq };
   }
 
-  /** True when events after `seq` are still in the buffer (or none were dropped). */
+  /** True when events after `seq` are still in the store (or none were dropped). */
   canReplayFrom(seq: number): boolean {
-    const first = this.buffer[0];
-    return first === undefined ? seq >= this.seq - 1 || this.seq === 0 : first.seq <= seq + 1;
+    return this.store.canReplayFrom(seq, this.seq);
   }
 
   /**
@@ -139,10 +137,7 @@ export class RelayStream {
     this.eventsSent++;
     this.bytesSent += Buffer.byteLength(text);
     this.opts.onEmit?.(data, seq);
-    if (this.opts.resumable && this.opts.capacity > 0) {
-      this.buffer.push({ seq, text });
-      if (this.buffer.length > this.opts.capacity) this.buffer.shift();
-    }
+    if (this.opts.resumable) this.store.append({ seq, text });
     const res = this.subscriber;
     if (res) {
       this.wroteSinceTick = true;
@@ -155,7 +150,7 @@ export class RelayStream {
       return;
     }
     if (!this.opts.resumable) return;
-    if (this.buffer.length >= this.opts.capacity) {
+    if (this.store.size >= this.store.capacity) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
   }

@@ -1,0 +1,56 @@
+/**
+ * The event store contract: what `Last-Event-ID` replay relies on, run against every
+ * implementation (in memory today; a shared store joins the list when it exists).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MemoryEventStore, type EventStore } from './event-store.ts';
+
+export function eventStoreContract(name: string, make: (capacity: number) => EventStore): void {
+  describe(`event store contract: ${name}`, () => {
+    const fill = (s: EventStore, from: number, to: number) => {
+      for (let seq = from; seq <= to; seq++) s.append({ seq, text: `id: s.${seq}\ndata: ${seq}\n\n` });
+    };
+    const seqs = (it: Iterable<{ seq: number }>) => [...it].map((e) => e.seq);
+
+    it('replays what came after the last event a client saw, in order', () => {
+      const s = make(10);
+      fill(s, 0, 4);
+      assert.deepEqual(seqs(s.after(1)), [2, 3, 4]);
+      assert.deepEqual(seqs(s.after(-1)), [0, 1, 2, 3, 4]);
+      assert.deepEqual(seqs(s.after(4)), []);
+      assert.equal(s.after(2)[Symbol.iterator]().next().value?.text, 'id: s.3\ndata: 3\n\n');
+    });
+
+    it('keeps the newest events up to its capacity, and says when a gap makes replay impossible', () => {
+      const s = make(3);
+      fill(s, 0, 5);
+      assert.equal(s.size, 3);
+      assert.deepEqual(seqs(s.after(-1)), [3, 4, 5]);
+      assert.equal(s.canReplayFrom(2, 6), true, 'saw 2: 3.. are all kept');
+      assert.equal(s.canReplayFrom(1, 6), false, 'saw 1: 2 was dropped');
+      assert.equal(s.canReplayFrom(5, 6), true, 'saw everything');
+    });
+
+    it('with nothing kept, only a client that saw the last event issued can resume', () => {
+      const s = make(3);
+      assert.equal(s.canReplayFrom(-1, 0), true, 'nothing issued yet');
+      fill(s, 0, 2);
+      s.clear();
+      assert.equal(s.size, 0);
+      assert.equal(s.canReplayFrom(2, 3), true);
+      assert.equal(s.canReplayFrom(1, 3), false);
+    });
+  });
+}
+
+eventStoreContract('memory', (capacity) => new MemoryEventStore(capacity));
+
+describe('MemoryEventStore', () => {
+  it('with capacity 0 keeps nothing (no replay)', () => {
+    const s = new MemoryEventStore(0);
+    s.append({ seq: 0, text: 'x' });
+    assert.equal(s.size, 0);
+    assert.equal(s.canReplayFrom(-1, 1), false);
+  });
+});
