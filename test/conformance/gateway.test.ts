@@ -10,6 +10,12 @@
  *    server-everything-direct.test.ts): no scenario that passes directly may fail through the
  *    gateway. The gateway may pass more (it adds the Host/Origin check the package lacks).
  *
+ * Beyond whole scenarios, every check of every scenario (scored or not) is compared: a check that
+ * passes directly (status SUCCESS) must pass through the gateway too. A scenario that fails
+ * directly may hide a check the gateway breaks; the per-check comparison catches that. The
+ * gateway passing a check the upstream fails alone is fine (e.g. server-everything's
+ * `tasks-request-headers` on 2026-07-28, where the gateway's own header validation passes one).
+ *
  * Each case runs the suite directly, then through the gateway, against the same upstream
  * instance, strictly one run at a time: the fixture broadcasts list_changed notifications to
  * every live session, so overlapping runs would see each other's events and a difference could
@@ -20,7 +26,9 @@
  * Timing is reported as a test diagnostic (CI budget), never asserted.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { quickConfig } from '../../src/config/quick.ts';
 import { ConfigSchema } from '../../src/config/schema.ts';
@@ -98,6 +106,73 @@ function regressionReport(names: readonly string[], direct: ConformanceRun, via:
   return lines.join('\n');
 }
 
+/** One check's outcome in one run: the CLI's status (SUCCESS, FAILURE, WARNING, SKIPPED, INFO). */
+interface CheckOutcome {
+  readonly status: string;
+  readonly message: string;
+}
+
+/** Every check of a run: scenario → check key → outcome. */
+type RunChecks = Map<string, Map<string, CheckOutcome>>;
+
+/** `server-<scenario>-<timestamp>`, as the CLI names its per-scenario directories (run-suite.ts). */
+const SCENARIO_DIR = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
+
+/**
+ * Reads every scenario's checks.json of a run. A check is keyed by its id and name (several
+ * checks share an id, e.g. `wire-schema-valid` or the SEP-2243 rejections); a key repeated
+ * inside one scenario (the same probe with different inputs) gets its ordinal, `#2`, `#3`…,
+ * since the suite runs a scenario's probes in a fixed order.
+ */
+async function readChecks(resultsDir: string): Promise<RunChecks> {
+  const out: RunChecks = new Map();
+  const entries = existsSync(resultsDir) ? (await readdir(resultsDir)).sort() : []; // latest run per scenario wins
+  for (const entry of entries) {
+    const scenario = SCENARIO_DIR.exec(entry)?.[1];
+    const file = join(resultsDir, entry, 'checks.json');
+    if (!scenario || !existsSync(file)) continue;
+    const raw: unknown = JSON.parse(await readFile(file, 'utf8'));
+    const checks = new Map<string, CheckOutcome>();
+    const seen = new Map<string, number>();
+    for (const c of Array.isArray(raw) ? (raw as Array<Record<string, unknown>>) : []) {
+      const base = `${String(c['id'])} (${String(c['name'] ?? '')})`;
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      checks.set(n === 1 ? base : `${base} #${n}`, {
+        status: String(c['status']),
+        message: typeof c['errorMessage'] === 'string' ? c['errorMessage'] : '',
+      });
+    }
+    out.set(scenario, checks);
+  }
+  return out;
+}
+
+/**
+ * Every check that passes directly but not through the gateway, in every scenario the direct run
+ * produced (scored or not), one line each: `scenario: check — direct SUCCESS, gateway FAILURE: why`.
+ */
+function checkRegressions(direct: RunChecks, via: RunChecks): string[] {
+  const out: string[] = [];
+  for (const [scenario, checks] of [...direct].sort(([a], [b]) => a.localeCompare(b))) {
+    const gw = via.get(scenario);
+    for (const [key, d] of checks) {
+      if (d.status !== 'SUCCESS') continue;
+      const g = gw?.get(key);
+      if (g?.status === 'SUCCESS') continue;
+      const got = !gw ? 'no results (scenario did not run)' : !g ? 'check not reached' : `${g.status}${g.message ? `: ${g.message}` : ''}`;
+      out.push(`${scenario}: ${key} — direct SUCCESS, gateway ${got}`);
+    }
+  }
+  return out;
+}
+
+function countChecks(run: RunChecks, status: string): number {
+  let n = 0;
+  for (const checks of run.values()) for (const c of checks.values()) if (c.status === status) n++;
+  return n;
+}
+
 /**
  * Runs the suite directly, then through the gateway, and hands both runs to `compare`. Both
  * results directories are kept only when `compare` throws (that is when they are needed: the
@@ -116,7 +191,22 @@ async function compareRuns(
   t.diagnostic(`${requirements}: direct ${direct.durationMs} ms (${direct.source}), through gateway ${via.durationMs} ms (${via.source})`);
   for (const line of comparisonTable(direct, via)) t.diagnostic(line);
   try {
+    // Per-check outcomes exist only in checks.json; the summary fallback would hide regressions.
+    assert.equal(direct.source, 'checks.json', `direct run wrote no checks.json:\n${direct.raw.slice(-2000)}`);
+    assert.equal(via.source, 'checks.json', `gateway run wrote no checks.json:\n${via.raw.slice(-2000)}`);
+    const [directChecks, viaChecks] = await Promise.all([readChecks(direct.resultsDir), readChecks(via.resultsDir)]);
+    const passedDirect = countChecks(directChecks, 'SUCCESS');
+    t.diagnostic(
+      `${requirements}: ${directChecks.size} scenarios, ${passedDirect} checks pass directly, ${countChecks(viaChecks, 'SUCCESS')} through the gateway`,
+    );
+    assert.ok(passedDirect > 0, 'no check passed directly: a broken harness, not a baseline');
     compare(direct, via);
+    const regressed = checkRegressions(directChecks, viaChecks);
+    assert.deepEqual(
+      regressed,
+      [],
+      `${regressed.length} check(s) pass directly but not through the gateway:\n${regressed.join('\n')}\ngateway results: ${via.resultsDir}`,
+    );
   } catch (err) {
     t.diagnostic(`results kept: direct ${direct.resultsDir}, gateway ${via.resultsDir}`);
     throw err;
@@ -139,7 +229,7 @@ describe('gateway in front of the conformance fixture', () => {
   });
 
   for (const requirements of REVISIONS) {
-    it(`passes the same scored scenarios as the fixture alone, --requirements ${requirements}`, async (t) => {
+    it(`passes the same scored scenarios, and every check, the fixture passes alone, --requirements ${requirements}`, async (t) => {
       await compareRuns(t, fixture.url, gatewayUrl, requirements, (direct, via) => {
         const directPass = passing(direct.scenarios);
         // The baseline must mean something: the fixture passes every scored scenario on its own
@@ -171,7 +261,7 @@ describe('gateway in front of server-everything', () => {
   });
 
   for (const requirements of REVISIONS) {
-    it(`fails no scored scenario that server-everything passes alone, --requirements ${requirements}`, async (t) => {
+    it(`fails no scored scenario and no check that server-everything passes alone, --requirements ${requirements}`, async (t) => {
       await compareRuns(t, server.url, gatewayUrl, requirements, (direct, via) => {
         const directPass = passing(direct.scenarios);
         // server-everything-direct.test.ts pins a non-empty pass set for both revisions.
