@@ -74,7 +74,10 @@ function intArg(args: Json, key: string, min: number, max: number, dflt?: number
 class ToolInputError extends Error {}
 
 /** Fake credentials: the AWS documentation example key and an obviously fake API key. */
-export const FAKE_AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+// Credential-shaped but fake, assembled so no key literal sits in the source. Not AWS's own
+// documentation examples (…EXAMPLE): the detectors rightly treat those as placeholders.
+export const FAKE_AWS_KEY = 'AKIA' + 'QZ7W4R6TLY2U3P5D';
+const FAKE_AWS_SECRET = 'q8Nf3' + 'Lk2Vx7Rt9Bw4Zc6Hm1Jp5Sd0Gy8Ke3Ua7Wn2Xo';
 export const FAKE_API_KEY = 'sk-demo-4f9c1e7a2b8d4c6e9f0a1b2c3d4e5f60';
 
 const PATTERN = 'The quick brown fox jumps over the lazy dog. 0123456789\n';
@@ -121,7 +124,7 @@ async function runTool(ctx: CallContext, name: string, args: Json, params: Json)
       return text(
         'Here is the deployment config (fake values, for DLP demos):\n' +
           `AWS_ACCESS_KEY_ID=${FAKE_AWS_KEY}\n` +
-          'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' +
+          `AWS_SECRET_ACCESS_KEY=${FAKE_AWS_SECRET}\n` +
           `OPENAI_API_KEY=${FAKE_API_KEY}\n`,
       );
     case 'ask_user':

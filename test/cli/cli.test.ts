@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDemoServer, type DemoServer } from '../../src/demo/server.ts';
 import { initSession, legacyCall, modernCall, responseOf, textOf, type Loose } from '../../src/demo/testkit.ts';
-import { FAKE_API_KEY } from '../../src/demo/tools.ts';
+import { FAKE_API_KEY, FAKE_AWS_KEY } from '../../src/demo/tools.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BIN = join(ROOT, 'bin', 'portcullis.js');
@@ -212,10 +212,11 @@ describe('portcullis run --demo (npm start)', () => {
       // The demo defaults a newcomer should see: DLP redacts the fake key on the way back…
       const leak = (await responseOf(await modernCall(url, 'tools/call', { name: 'leak_secret', arguments: {} }))) as Loose;
       assert.equal(leak.error, undefined, JSON.stringify(leak.error));
-      // (The AWS line is the documented example key, which DLP deliberately treats as a placeholder.)
       const leaked = textOf(leak.result);
       assert.match(leaked, /OPENAI_API_KEY=\[REDACTED:[a-z-]+\]/, `the demo's DLP did not redact: ${leaked}`);
-      assert.ok(!leaked.includes(FAKE_API_KEY), `the demo's DLP let the fake API key through: ${leaked}`);
+      assert.match(leaked, /AWS_ACCESS_KEY_ID=\[REDACTED:aws-access-key-id\]/, `the demo's DLP did not redact: ${leaked}`);
+      assert.match(leaked, /AWS_SECRET_ACCESS_KEY=\[REDACTED:[a-z-]+\]/, `the demo's DLP did not redact: ${leaked}`);
+      assert.ok(!leaked.includes(FAKE_API_KEY) && !leaked.includes(FAKE_AWS_KEY), `the demo's DLP let a fake key through: ${leaked}`);
       // …and a tool without readOnlyHint waits for a person's approval (asked via MRTR elicitation).
       const ask = (await responseOf(await modernCall(url, 'tools/call', { name: 'ask_user', arguments: {} }, { capabilities: { elicitation: {} } }))) as Loose;
       assert.equal(ask.result?.resultType, 'input_required', JSON.stringify(ask));
