@@ -70,9 +70,28 @@ export class AuditTap {
   readonly #policyVersion: () => string | undefined;
   readonly #contexts = new WeakMap<Exchange, ExchangeContext>();
 
-  constructor(audit: ThreadedAudit, policyVersion: () => string | undefined) {
+  readonly #includeContent: boolean;
+
+  constructor(audit: ThreadedAudit, policyVersion: () => string | undefined, opts: { includeContent?: 'none' | 'redacted' } = {}) {
     this.#audit = audit;
     this.#policyVersion = policyVersion;
+    this.#includeContent = opts.includeContent === 'redacted';
+  }
+
+  /**
+   * Content for the record (`audit.includeContent: redacted`): the arguments and the result as
+   * they were forwarded, after the route's redaction. Only on a route that redacts (a DLP or
+   * redact inspector): elsewhere "after redaction" would be the raw content, so only digests.
+   */
+  #redactedContent(ex: Exchange): { redacted?: { arguments?: unknown; result?: unknown } } {
+    if (!this.#includeContent || !ex.route.cfg.inspectors.some((i) => i.type === 'dlp' || i.type === 'redact')) return {};
+    const request = (ex.forwarded ?? ex.request?.message)?.['params'] as Record<string, unknown> | undefined;
+    const answer = ex.responseForwarded;
+    const redacted = {
+      ...(request && 'arguments' in request && { arguments: request['arguments'] }),
+      ...(answer && { result: answer['result'] ?? answer['error'] }),
+    };
+    return Object.keys(redacted).length > 0 ? { redacted } : {};
   }
 
   /** Fail-closed posture: a call the trail could not record is refused before it starts. */
@@ -224,6 +243,7 @@ export class AuditTap {
         ...(params && 'arguments' in params ? { arguments: params['arguments'] } : {}),
         ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBytes?.length ? { resultBytes: ex.responseBytes } : {}),
         bytes: { ...(ex.bytesIn !== undefined ? { request: ex.bytesIn } : {}), response: bytesOut },
+        ...this.#redactedContent(ex),
         upstreamStatus: status,
         ...(Object.keys(ex.notes).length > 0 ? { notes: ex.notes } : {}),
       }),

@@ -76,6 +76,10 @@ export interface Exchange {
   response?: JsonRpcMessage;
   /** A response body relayed unparsed, kept by reference for its audit digest (small bodies only). */
   responseBytes?: Uint8Array[];
+  /** The request as forwarded, when inspection changed it (redaction, an approved rewrite). */
+  forwarded?: JsonRpcMessage;
+  /** The answer as the client got it (after redaction), when it was parsed. */
+  responseForwarded?: JsonRpcMessage;
   /** A 2026-07-28 tools/call whose Mcp-Param-* headers are checked once the era is settled. */
   paramCheck?: { tool: string | undefined; args: unknown };
   /** Request body size (bytes). */

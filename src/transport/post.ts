@@ -130,11 +130,13 @@ export async function handlePost(ex: Exchange): Promise<void> {
     const outcome = await seekApproval(ex, c, verdict.message, verdict.verdict);
     if (outcome.kind === 'answered') return;
     body = JSON.stringify(outcome.message);
+    ex.forwarded = outcome.message;
     headers = remirrorHeaders(ex.req.headers, c.message, outcome.message);
     if (outcome.stream) return forwardIntoStream(ex, body, headers, outcome.stream);
   } else if (verdict && verdict.verdict.kind !== 'allow') {
     if (verdict.verdict.kind === 'redact') {
       body = JSON.stringify(verdict.message);
+      ex.forwarded = verdict.message;
       // Both eras: a 2025 client may send the mirrored headers too; none may carry what was redacted.
       headers = remirrorHeaders(ex.req.headers, c.message, verdict.message);
     } else {

@@ -14,7 +14,7 @@ import { startDemoServer, type DemoServer } from '../../src/demo/server.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { tempDataDir } from '../support/data-dir.ts';
-import { identifyByHeader, MODERN, parseJson, post } from './support/hostile-harness.ts';
+import { identifyByHeader, MODERN, parseJson, post, send } from './support/hostile-harness.ts';
 
 const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
 
@@ -159,6 +159,53 @@ describe('audit trail through the gateway', () => {
   it('the chain verifies', async () => {
     const v = await cli(['verify', '--db', db(), '--keys', join(dir, '.portcullis', 'audit-keys')]);
     assert.equal(v.code, 0, v.out);
+  });
+});
+
+describe("audit trail with includeContent: 'redacted'", () => {
+  let demo: DemoServer;
+  let gw: Gateway;
+  let dir: string;
+  before(async () => {
+    demo = await startDemoServer({ port: 0 });
+    dir = tempDataDir();
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      audit: { includeContent: 'redacted' },
+      routes: [
+        { name: 'tools', path: '/mcp', upstream: { url: demo.url }, inspectors: [{ type: 'redact', patterns: [{ name: 'demo-key', regex: 'sk-demo-[A-Za-z0-9]{8,}' }] }] },
+        { name: 'raw', path: '/raw', upstream: { url: demo.url } },
+      ],
+    };
+    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: dir });
+  });
+  after(async () => {
+    await gw?.close();
+    await demo.close();
+  });
+
+  it('records arguments and result as forwarded after redaction, and no content on a route that does not redact', async () => {
+    assert.equal((await call(gw, 'erin', 'echo', { text: 'key sk-demo-ABCDEFGH1234 here' }, 1)).status, 200);
+    const raw = await send(gw.port, {
+      path: '/raw',
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'plain words' }, _meta: meta } }),
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'erin', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+    });
+    assert.equal(raw.status, 200, raw.text);
+    const db = join(dir, '.portcullis', 'audit.db');
+    let rows: Array<Record<string, any>> = [];
+    for (let i = 0; i < 100 && rows.length < 2; i++) {
+      rows = (await cli(['query', '--db', db, '--kind', 'exchange', '--json'])).out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      if (rows.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    const redacted = rows.find((r) => r.unmapped?.route === 'tools')!;
+    assert.deepEqual(redacted.api.request.data, { text: 'key [REDACTED:demo-key] here' });
+    assert.match(JSON.stringify(redacted.api.response.data), /key \[REDACTED:demo-key\] here/);
+    const plain = rows.find((r) => r.unmapped?.route === 'raw')!;
+    assert.equal(plain.api.request.data, undefined, 'no redacting inspector: digests only');
+    assert.equal(plain.api.response?.data, undefined);
+    assert.doesNotMatch(JSON.stringify(rows), /sk-demo-ABCDEFGH1234/);
   });
 });
 
