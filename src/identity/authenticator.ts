@@ -95,6 +95,11 @@ export class Authenticator {
     if (config.apiKeys) this.apiKeys = new ApiKeyStore(config.apiKeys, this.secret);
   }
 
+  /** The request header API keys come in, when the route accepts them. */
+  get apiKeyHeader(): string | undefined {
+    return this.apiKeys?.header;
+  }
+
   /** The verified Principal for `req`, or a GatewayError (see the file comment). */
   async authenticate(req: AuthRequest): Promise<Principal> {
     const cred = extractCredential(req.headers, {

@@ -137,14 +137,17 @@ const WELL_KNOWN_PREFIX = '/.well-known/oauth-protected-resource';
 
 /** Authentication failures keep their codes; an unreachable authorization server is a 503. */
 async function authenticate(auth: Authenticator, req: IncomingMessage, services: GatewayServices, route: string): Promise<Principal> {
+  let principal: Principal;
   try {
-    return await auth.authenticate(req);
+    principal = await auth.authenticate(req);
   } catch (err) {
     let e = toGatewayError(err);
     if (e.code === 'internal') e = new GatewayError('auth_unavailable', undefined, undefined, { cause: err });
-    services.audit?.authFailure(route, req, e.code);
+    services.audit?.authFailure(route, req, e.code, auth.apiKeyHeader);
     throw e;
   }
+  services.audit?.authSuccess(route, req, principal);
+  return principal;
 }
 
 function serveMetadata(req: IncomingMessage, res: ServerResponse, metadata: ProtectedResourceMetadata): void {

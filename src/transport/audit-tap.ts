@@ -18,11 +18,31 @@ import { inspectorFacts } from '../audit/record.ts';
 import { GatewayError, type ErrorCode } from '../core/errors.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import type { Exchange } from './context.ts';
+import type { Principal } from '../pipeline/types.ts';
 
 /** Events per stream segment record: one record per event would double the trail for chatty streams. */
 const SEGMENT_EVENTS = 100;
 /** Response bodies kept by reference for their digest only up to this size. */
 export const MAX_DIGESTED_BODY = 1024 * 1024;
+
+/** A credential's logon is recorded again after this long (one record per credential per hour). */
+const LOGON_WINDOW_MS = 3_600_000;
+/** Credentials remembered for that (oldest forgotten first). */
+const MAX_LOGONS = 10_000;
+
+/** How the caller tried to authenticate, from what it presented (before any was verified). */
+function attemptedMethod(req: IncomingMessage, apiKeyHeader: string | undefined): string {
+  if (typeof req.headers.authorization === 'string') return /^bearer\s/i.test(req.headers.authorization) ? 'bearer' : 'authorization';
+  if (apiKeyHeader !== undefined && req.headers[apiKeyHeader.toLowerCase()] !== undefined) return 'api-key';
+  const socket = req.socket as { getPeerCertificate?: () => { subject?: unknown } };
+  if (typeof socket.getPeerCertificate === 'function' && socket.getPeerCertificate()?.subject) return 'mtls';
+  return 'none';
+}
+
+function clientOf(req: IncomingMessage): { address?: string; userAgent?: string } {
+  const ua = req.headers['user-agent'];
+  return { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof ua === 'string' ? { userAgent: ua } : {}) };
+}
 
 const BLOCKING: ReadonlySet<ErrorCode> = new Set([
   'blocked',
@@ -69,6 +89,8 @@ export class AuditTap {
   readonly #audit: ThreadedAudit;
   readonly #policyVersion: () => string | undefined;
   readonly #contexts = new WeakMap<Exchange, ExchangeContext>();
+  /** Last logon record per route and credential (insertion order: oldest first). */
+  readonly #logons = new Map<string, number>();
 
   readonly #includeContent: boolean;
 
@@ -100,14 +122,33 @@ export class AuditTap {
     return new GatewayError('audit_unavailable', this.#audit.log.refusal());
   }
 
+  /**
+   * A credential accepted: Authentication record, success (a logon), once per credential and
+   * route per LOGON_WINDOW_MS — per request it would double the trail and say nothing new; the
+   * API Activity records carry the principal of every call.
+   */
+  authSuccess(route: string, req: IncomingMessage, principal: Principal): void {
+    if (principal.method === 'none') return;
+    const key = `${route}\u0000${principal.credentialId ?? principal.subject}`;
+    const now = Date.now();
+    const last = this.#logons.get(key);
+    if (last !== undefined && now - last < LOGON_WINDOW_MS) return;
+    this.#logons.delete(key);
+    this.#logons.set(key, now);
+    if (this.#logons.size > MAX_LOGONS) this.#logons.delete(this.#logons.keys().next().value!);
+    this.#audit.log.append(
+      this.#audit.records.auth({ time: now, outcome: 'success', activity: 'logon', method: principal.method, principal, route, client: clientOf(req) }),
+    );
+  }
+
   /** A refused credential (RFC 6750 failures): Authentication record, failure. */
-  authFailure(route: string, req: IncomingMessage, code: ErrorCode): void {
+  authFailure(route: string, req: IncomingMessage, code: ErrorCode, apiKeyHeader?: string): void {
     const { records, log } = this.#audit;
     log.append(
       records.auth({
         time: Date.now(),
         outcome: 'failure',
-        method: typeof req.headers.authorization === 'string' ? 'bearer' : 'none',
+        method: attemptedMethod(req, apiKeyHeader),
         reason: code,
         route,
         client: { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'] } : {}) },

@@ -17,6 +17,8 @@
  * (RFC 8707) and calls a tool through the gateway.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
@@ -37,6 +39,7 @@ describe('identity: OAuth resource server in front of an upstream', () => {
   let demo: DemoServer;
   let up: RecordingUpstream;
   let gw: Gateway;
+  let dataDir = '';
   let resource = '';
 
   before(async () => {
@@ -64,7 +67,8 @@ describe('identity: OAuth resource server in front of an upstream', () => {
         },
       ],
     };
-    gw = await startGateway({ dataDir: tempDataDir(), config: ConfigSchema.parse(input), admin: false, logger: silentLogger });
+    dataDir = tempDataDir();
+    gw = await startGateway({ dataDir, config: ConfigSchema.parse(input), admin: false, logger: silentLogger });
     resource = `${gw.url}/mcp`;
   });
   after(async () => {
@@ -122,6 +126,29 @@ describe('identity: OAuth resource server in front of an upstream', () => {
       if (code === 'insufficient_scope') assert.ok(challenge(r).includes(`scope="${SCOPE}"`), label);
     }
     assert.equal(up.requests.length, before, 'not one refused request reached the upstream');
+  });
+
+  it('the audit trail has one Authentication logon per credential (not one per call) and each refused credential', async () => {
+    const t = await as.issue({ sub: 'logon-check', aud: resource, scope: SCOPE });
+    for (let i = 0; i < 3; i++) assert.equal((await call(t, 40 + i)).status, 200);
+    assert.equal((await call('not-a-token', 43)).status, 401);
+    let auth: Array<Record<string, any>> = [];
+    for (let i = 0; i < 100; i++) {
+      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      auth = [];
+      for await (const r of reader.read({ kind: 'auth' })) auth.push(r);
+      await reader.close();
+      if (auth.some((r) => r['user']?.uid === 'logon-check' || JSON.stringify(r).includes('logon-check')) && auth.some((r) => r['status_id'] === 2)) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const logons = auth.filter((r) => JSON.stringify(r['user'] ?? r['actor'] ?? {}).includes('logon-check'));
+    assert.equal(logons.length, 1, JSON.stringify(logons));
+    assert.equal(logons[0]!['class_uid'], 3002);
+    assert.equal(logons[0]!['status_id'], 1);
+    assert.ok(JSON.stringify(logons[0]).includes('"jwt"'), 'says how: a JWT');
+    assert.ok(!JSON.stringify(auth).includes(t), 'never the token');
+    const refused = auth.filter((r) => r['status_id'] === 2);
+    assert.ok(refused.length >= 1 && JSON.stringify(refused.at(-1)).includes('bearer'), JSON.stringify(refused.at(-1)));
   });
 
   it("a valid token passes; the upstream sees the gateway's own credential, never the client's token", async () => {
