@@ -206,8 +206,13 @@ async function askOperator(ex: Exchange, c: Classified, message: JsonRpcMessage,
   }
   ex.notes['approval'] = { channel: 'queue', id: pending.id, decision: 'pending' };
   ex.services.logger.info({ route: ex.route.name, approval: pending.id, tool: subjectOf(message) }, 'call waiting for approval');
-  const decision = await pending.decision;
-  ex.notes['approval'] = { channel: 'queue', id: pending.id, decision };
+  // Who decided, for the audit record (the listener runs before this await resumes).
+  let by: string | undefined;
+  const off = queue.onDecision((e) => {
+    if (e.request.id === pending.id) by = e.by;
+  });
+  const decision = await pending.decision.finally(off);
+  ex.notes['approval'] = { channel: 'queue', id: pending.id, decision, ...(by !== undefined && { by }) };
   if (decision === 'approved') {
     ex.approved = true;
     return { kind: 'proceed', message };

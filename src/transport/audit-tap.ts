@@ -266,7 +266,7 @@ export class AuditTap {
         : ex.outcomes.some((o) => o.verdict === 'redact' || o.verdict === 'rewrite')
           ? 'redact'
           : 'allow';
-    const approval = ex.notes['approval'] as { channel?: string; decision?: string } | undefined;
+    const approval = ex.notes['approval'] as { channel?: string; decision?: string; by?: string } | undefined;
     const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
     const findings = ex.findings ?? [];
     const events = [
@@ -279,7 +279,9 @@ export class AuditTap {
         ...(ex.errorCode !== undefined ? { errorCode: ex.errorCode } : {}),
         ...(inspectors.length > 0 ? { inspectors } : {}),
         ...(ex.outcomesDropped > 0 ? { inspectorsDropped: ex.outcomesDropped } : {}),
-        ...(approval?.decision ? { approval: { outcome: approvalOutcome(approval.decision), ...(approval.channel ? { channel: approval.channel } : {}) } } : {}),
+        ...(approval?.decision
+          ? { approval: { outcome: approvalOutcome(approval.decision), ...(approval.channel ? { channel: approval.channel } : {}), ...(typeof approval.by === 'string' ? { by: approval.by } : {}) } }
+          : {}),
         ...(findings.length > 0 ? { findingTypes: findings.map((f) => f.type) } : {}),
         ...(params && 'arguments' in params ? { arguments: params['arguments'] } : {}),
         ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBytes?.length ? { resultBytes: ex.responseBytes } : {}),

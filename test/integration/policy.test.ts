@@ -4,6 +4,8 @@
  * 1.x client for the 2025 era.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -57,10 +59,12 @@ const toolText = (msg: Loose): string => msg.result?.content?.[0]?.text ?? '';
 describe('policy, rate limits and approval through the gateway', () => {
   let demo: DemoServer;
   let gw: Gateway;
+  let dataDir: string;
 
   before(async () => {
     demo = await startDemoServer({ port: 0 });
-    gw = await startGateway({ dataDir: tempDataDir(),
+    dataDir = tempDataDir();
+    gw = await startGateway({ dataDir,
       config: config(demo.url, POLICY, {
         rateLimits: { limits: [{ name: 'echo-burst', scope: 'principal-tool', match: { tools: ['echo'] }, capacity: 3, refillPerSecond: 0.01 }] },
         approvals: { timeoutMs: 10_000 },
@@ -171,6 +175,15 @@ describe('policy, rate limits and approval through the gateway', () => {
     assert.ok(out.join('').includes(id), out.join(''));
     assert.equal(await runApprovalsCli(['approve', id], io as never), 0, out.join(''));
     assert.equal(toolText(parseJson(await pending)), '42');
+    // The audit record of the call says who approved it.
+    let approval: Loose | undefined;
+    for (let i = 0; i < 100 && !approval?.by; i++) {
+      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      for await (const r of reader.read({ kind: 'exchange', principal: 'frank' })) if ((r.unmapped as Loose)['approval']) approval = (r.unmapped as Loose)['approval'];
+      await reader.close();
+      if (!approval?.by) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(approval, { outcome: 'approved', channel: 'queue', by: 'ops' });
 
     const refused = modern(gw, 'frank', 'tools/call', { name: 'add', arguments: { a: 1, b: 2 } }, 61);
     let id2: string | undefined;
