@@ -26,6 +26,24 @@ function post(msg: WorkerOut): void {
 
 let taken = 0;
 
+/**
+ * Records shed (shed posture, spool full) are reported as one count per sink per second: under
+ * the overload that sheds them, a message (and a log line) per record would add to the load.
+ */
+const SHED_REPORT_MS = 1000;
+const shedCounts = new Map<string, number>();
+let shedTimer: NodeJS.Timeout | undefined;
+function shed(sink: string, count: number): void {
+  shedCounts.set(sink, (shedCounts.get(sink) ?? 0) + count);
+  shedTimer ??= setTimeout(reportShed, SHED_REPORT_MS);
+}
+function reportShed(): void {
+  clearTimeout(shedTimer);
+  shedTimer = undefined;
+  for (const [s, n] of shedCounts) post({ t: 'hook', hook: 'onDropped', sink: s, count: n });
+  shedCounts.clear();
+}
+
 function status(audit: Audit): AuditStatus {
   return { refusal: audit.log.refusal(), metrics: audit.log.metrics(), entries: taken };
 }
@@ -57,7 +75,7 @@ async function main(): Promise<void> {
       ...(start.productVersion !== undefined && { productVersion: start.productVersion }),
       hooks: {
         onSinkError: (sink, err) => post({ t: 'hook', hook: 'onSinkError', sink, message: err.message }),
-        onDropped: (sink, count) => post({ t: 'hook', hook: 'onDropped', sink, count }),
+        onDropped: (sink, count) => shed(sink, count),
         onStateError: (err) => post({ t: 'hook', hook: 'onStateError', message: err.message }),
       },
     });
@@ -100,6 +118,7 @@ async function main(): Promise<void> {
         break;
       case 'close':
         clearInterval(timer);
+        reportShed();
         void audit.close({ drainMs: msg.drainMs }).then(
           () => post({ t: 'reply', id: msg.id, ok: true }),
           (err: Error) => post({ t: 'reply', id: msg.id, ok: false, message: err.message }),

@@ -21,6 +21,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERRORS } from '../core/errors.ts';
 import type { Direction, Era, Verdict } from '../pipeline/types.ts';
+import type { AuditMetrics } from '../audit/pipeline.ts';
+import { registerAuditMetrics } from './audit-metrics.ts';
 
 /** The fold target for any label value outside its closed list or over its cap. */
 export const OTHER = 'other';
@@ -241,6 +243,11 @@ export class GatewayMetrics {
   /** Prometheus exposition content type (text format 0.0.4). */
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Export the audit trail's health (see audit-metrics.ts), read at each scrape. */
+  watchAudit(source: () => AuditMetrics): void {
+    registerAuditMetrics(this.registry, source);
   }
 
   /** Prometheus text exposition of every metric on this instance's registry. */

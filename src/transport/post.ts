@@ -98,7 +98,6 @@ export async function handlePost(ex: Exchange): Promise<void> {
   ex.rpcMethod = c.method;
   try {
     classifyEra(ex, c);
-    if (ex.paramCheck) await checkParamHeaders(ex, ex.paramCheck.tool, ex.paramCheck.args);
   } catch (err) {
     if (err instanceof GatewayError) {
       sendError(ex.res, err, rpcIdOf(c));
@@ -146,6 +145,17 @@ export async function handlePost(ex: Exchange): Promise<void> {
   // Session memory for policy (`session.counters`): calls that went through.
   if (ex.session && c.kind === 'request' && c.method === 'tools/call') {
     ex.session.counters.set('tool_calls', (ex.session.counters.get('tool_calls') ?? 0) + 1);
+  }
+  // Mcp-Param-* against the body, after the inspectors: a call they refuse costs no upstream
+  // traffic, not even the tool-list fetch an unseen tool needs (param-headers.ts).
+  if (ex.paramCheck) {
+    try {
+      await checkParamHeaders(ex, ex.paramCheck.tool, ex.paramCheck.args);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      sendError(ex.res, err, rpcIdOf(c));
+      return;
+    }
   }
   await forward(ex, body, headers);
 }

@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { modernCall } from './support/gateway.ts';
 import { tempDataDir } from '../support/data-dir.ts';
+import { FAKE_AWS_KEY } from '../../src/demo/tools.ts';
 
 let demo: DemoServer;
 let gw: Gateway;
@@ -60,9 +61,9 @@ after(async () => {
 });
 
 test('hot reload adds an inspector; a bad edit keeps the last good config', async () => {
-  assert.match(await leak(), /AKIAIOSFODNN7EXAMPLE/, 'no redaction before the reload');
+  assert.ok((await leak()).includes(FAKE_AWS_KEY), 'no redaction before the reload');
   await writeFile(file, yaml(demo.url, true));
-  await until(async () => !(await leak()).includes('AKIAIOSFODNN7EXAMPLE'), 'the redact inspector to take effect');
+  await until(async () => !(await leak()).includes(FAKE_AWS_KEY), 'the redact inspector to take effect');
   await writeFile(file, 'routes: [ { name: BAD } ]\n');
   await new Promise((r) => setTimeout(r, 400));
   const text = await leak();
@@ -80,4 +81,9 @@ test('admin: livez, readyz and request metrics by route, method and era', async 
   const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   assert.match(metrics, /portcullis_requests_total\{route="demo",method="tools\/call",era="modern",status="2xx"\} \d+/);
   assert.match(metrics, /portcullis_verdicts_total\{inspector="redact",verdict="redact",reason="redact\/aws-key"\} \d+/);
+  // The audit trail's health: accepting calls, records appended, the default SQLite sink healthy.
+  assert.match(metrics, /^portcullis_audit_accepting 1$/m);
+  assert.match(metrics, /^portcullis_audit_records\{state="appended"\} [1-9]\d*$/m);
+  assert.match(metrics, /^portcullis_audit_sink_healthy\{sink="sqlite"\} 1$/m);
+  assert.match(metrics, /^portcullis_audit_sink_spool_bytes\{sink="sqlite"\} 0$/m);
 });
