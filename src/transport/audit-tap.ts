@@ -7,7 +7,7 @@
  * Records per call: one API Activity record when the exchange ends (the decision, every
  * inspector's verdict, digests of arguments and result, bytes, timing), one Data Security
  * Finding per finding type, and for SSE streams an `opened` record, `segment` records as events
- * pass (every SEGMENT_EVENTS events) and exactly one `closed` record saying how it ended —
+ * pass (every SEGMENT_EVENTS events, or SEGMENT_MAX_MS after a segment's first) and exactly one `closed` record saying how it ended —
  * completed, cancelled (the client left: what it received is the partial record), cut (the
  * gateway ended it) or failed (the upstream broke).
  */
@@ -22,6 +22,8 @@ import type { Principal } from '../pipeline/types.ts';
 
 /** Events per stream segment record: one record per event would double the trail for chatty streams. */
 const SEGMENT_EVENTS = 100;
+/** …and a segment is recorded at most this long after its first event, however few it holds. */
+const SEGMENT_MAX_MS = 5000;
 /** Response bodies kept by reference for their digest only up to this size. */
 export const MAX_DIGESTED_BODY = 1024 * 1024;
 
@@ -212,12 +214,13 @@ export class AuditTap {
   watchStream(ex: Exchange, stream: RelayStream): { onEmit: (text: string, seq: number) => void; onClose: () => void } {
     const started = Date.now();
     let opened = false;
-    let segment: { first: number; texts: string[]; bytes: number } | undefined;
+    let segment: { first: number; texts: string[]; bytes: number; timer: NodeJS.Timeout } | undefined;
     const base = (): Pick<StreamEventFacts, 'context' | 'streamId' | 'transport'> => ({ context: this.context(ex), streamId: stream.id, transport: 'sse' });
     const flush = (): void => {
       if (!segment) return;
       const s = segment;
       segment = undefined;
+      clearTimeout(s.timer);
       this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'segment', firstIndex: s.first, count: s.texts.length, bytes: s.bytes, messages: s.texts }));
     };
     return {
@@ -226,7 +229,12 @@ export class AuditTap {
           opened = true;
           this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'opened' }));
         }
-        segment ??= { first: seq, texts: [], bytes: 0 };
+        if (!segment) {
+          // A slow stream's events reach the trail within SEGMENT_MAX_MS, not only at its end.
+          const timer = setTimeout(flush, SEGMENT_MAX_MS);
+          timer.unref();
+          segment = { first: seq, texts: [], bytes: 0, timer };
+        }
         segment.texts.push(text);
         segment.bytes += Buffer.byteLength(text);
         if (segment.texts.length >= SEGMENT_EVENTS) flush();
