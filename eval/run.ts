@@ -80,6 +80,8 @@ const chunkRecall = sec.split.chunkDetected / sec.split.cases;
 const sseRecall = sec.split.sseDetected / sec.split.cases;
 const benignToolFpRate = poison.benignFlagged / poison.benignTools;
 const poisonRecall = poison.detected / poison.poisoned;
+const poisonHiddenRecall = poison.hiddenByGateway / poison.poisoned;
+const gatewayDefaults = `hideSuspicious=${poison.gatewayDefaults.hideSuspicious}`;
 
 say('# Detector evaluation');
 say();
@@ -93,7 +95,9 @@ say(`| secrets recall | ≥ 0.95 | ${pct(secRecall)} (${sec.detected}/${sec.posi
 say(`| secrets precision | ≥ 0.95 | ${pct(secPrecision)} (${sec.falsePositives} false positives) | ${pass(secPrecision >= 0.95)} |`);
 say(`| secrets split across two chunks, every offset | ≥ 0.95 | ${pct(chunkRecall)} (${sec.split.chunkDetected}/${sec.split.cases}) | ${pass(chunkRecall >= 0.95)} |`);
 say(`| secrets split across two SSE events, every offset | ≥ 0.95 | ${pct(sseRecall)} (${sec.split.sseDetected}/${sec.split.cases}) | ${pass(sseRecall >= 0.95)} |`);
-say(`| poisoned tools recall (poisoned or suspicious) | ≥ 0.9 | ${pct(poisonRecall)} (${poison.detected}/${poison.poisoned}) | ${pass(poisonRecall >= 0.9)} |`);
+say(`| poisoned tools FLAGGED (detector verdict poisoned or suspicious; suspicious ones are reported, not hidden, by default) | ≥ 0.9 | ${pct(poisonRecall)} (${poison.detected}/${poison.poisoned}) | ${pass(poisonRecall >= 0.9)} |`);
+// What actually stops a poisoned tool reaching the model at default settings; no goal was set for it.
+say(`| poisoned tools HIDDEN by the gateway at default settings (${gatewayDefaults}) | no goal set | ${pct(poisonHiddenRecall)} (${poison.hiddenByGateway}/${poison.poisoned}) | — |`);
 say(`| false positives on benign official tool definitions | ≤ 0.02 | ${pct(benignToolFpRate)} (${poison.benignFlagged}/${poison.benignTools}) | ${pass(benignToolFpRate <= 0.02)} |`);
 const slowest = Math.min(...speed.map((x) => x.all));
 say(`| DLP scan throughput, full built-in pack, one core (issue target; the bench owns it) | ≥ 200 MB/s | ${slowest.toFixed(0)}–${Math.max(...speed.map((x) => x.all)).toFixed(0)} MB/s (secrets alone ${Math.min(...speed.map((x) => x.secret)).toFixed(0)}–${Math.max(...speed.map((x) => x.secret)).toFixed(0)}) | ${pass(slowest >= 200)} |`);
@@ -173,13 +177,14 @@ say('| measure | value |');
 say('|---|---|');
 say(`| benign flagged (suspicious or poisoned) | ${poison.benignFlagged}/${poison.benignTools} tools, ${poison.benignOtherFlagged}/${poison.benignOther} prompts/resources |`);
 say(`| benign marked poisoned | ${poison.benignPoisoned} |`);
-say(`| poisoned detected (suspicious or poisoned) | ${poison.detected}/${poison.poisoned} (${pct(poisonRecall)}) |`);
+say(`| poisoned flagged (suspicious or poisoned) | ${poison.detected}/${poison.poisoned} (${pct(poisonRecall)}) |`);
 say(`| poisoned marked poisoned | ${poison.detectedStrict}/${poison.poisoned} (${pct(poison.detectedStrict / poison.poisoned)}) |`);
+say(`| poisoned hidden by the tool-poisoning inspector at default settings (${gatewayDefaults}) | ${poison.hiddenByGateway}/${poison.poisoned} (${pct(poisonHiddenRecall)}) |`);
 say(`| name shadowing (a server re-exposing another's tool names) | ${poison.shadowing.detected}/${poison.shadowing.cases} |`);
 say();
-say('| technique (set) | detected | poisoned |');
-say('|---|---:|---:|');
-for (const [k, v] of [...poison.byTechnique].sort()) say(`| ${k} | ${v.hit}/${v.n} | ${v.strict}/${v.n} |`);
+say('| technique (set) | flagged | poisoned | hidden at defaults |');
+say('|---|---:|---:|---:|');
+for (const [k, v] of [...poison.byTechnique].sort()) say(`| ${k} | ${v.hit}/${v.n} | ${v.strict}/${v.n} | ${v.hidden}/${v.n} |`);
 if (poison.flaggedExamples.length) {
   say();
   for (const e of poison.flaggedExamples) say(`- benign flagged: ${e}`);

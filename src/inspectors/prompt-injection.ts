@@ -10,6 +10,13 @@
  * An optional external classifier (HTTP POST `{ text }` → `{ score }`, e.g. a model) is asked
  * too, and the higher score wins. It has its own time budget; failing to answer counts as the
  * configured `classifier.onFailure` ('open': keep the local score; 'closed': treat as injection).
+ *
+ * The local detector scores the WHOLE text: scoring only a head let a server pad a result past
+ * it and put the injection at the end. Its cost is linear (every pattern has bounded gaps; about
+ * 50 ms per million characters) and the text is bounded already, since this inspector only sees
+ * messages the gateway buffered (`limits.maxBufferedMessageBytes`). `maxChars` now bounds what the
+ * classifier is sent — a model has a context limit and a time budget — as head AND tail, so the
+ * same padding cannot push the end of a result out of its view either.
  */
 import { request } from 'undici';
 import { collectStringLeaves } from '../codec/json-pointer.ts';
@@ -23,7 +30,7 @@ export interface PromptInjectionOptions {
   name?: string;
   threshold: number;
   action: 'block' | 'alert';
-  /** Longest text scored per message (the head of longer ones): bounds the cost. */
+  /** Longest text sent to the classifier (head and tail of longer ones). The detector reads all. */
   maxChars: number;
   classifier?: { url: string; timeoutMs: number; onFailure: 'open' | 'closed' } | undefined;
   memory?: FindingMemory | undefined;
@@ -51,6 +58,20 @@ async function classify(url: string, text: string, timeoutMs: number): Promise<n
   return score;
 }
 
+const ELISION = '\n[…]\n';
+
+/**
+ * At most `max` characters for the classifier: the text itself, or its head and its tail. Both
+ * ends because padding moves a payload to either; the middle is what the local score covers.
+ */
+export function classifierView(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max <= ELISION.length * 2) return text.slice(text.length - max);
+  const head = Math.floor((max - ELISION.length) / 2);
+  const tail = max - ELISION.length - head;
+  return text.slice(0, head) + ELISION + text.slice(text.length - tail);
+}
+
 export function createPromptInjectionInspector(opts: PromptInjectionOptions): Inspector {
   const name = opts.name ?? 'prompt-injection';
   return {
@@ -62,14 +83,13 @@ export function createPromptInjectionInspector(opts: PromptInjectionOptions): In
       if (frame.direction !== 's2c' || frame.kind !== 'result') return { kind: 'allow' };
       const leaves = collectStringLeaves(frame.message).filter((l) => !OPAQUE.test(l.pointer) && !l.pointer.endsWith('/type') && !l.pointer.endsWith('/mimeType'));
       if (leaves.length === 0) return { kind: 'allow' };
-      let text = leaves.map((l) => l.text).join('\n');
-      if (text.length > opts.maxChars) text = text.slice(0, opts.maxChars);
+      const text = leaves.map((l) => l.text).join('\n');
       const local = scoreInjection(text);
       let score = local.score;
       let classifierNote: string | undefined;
       if (opts.classifier) {
         try {
-          score = Math.max(score, await classify(opts.classifier.url, text, opts.classifier.timeoutMs));
+          score = Math.max(score, await classify(opts.classifier.url, classifierView(text, opts.maxChars), opts.classifier.timeoutMs));
         } catch (err) {
           classifierNote = (err as Error).message;
           if (opts.classifier.onFailure === 'closed') score = 1;

@@ -30,6 +30,14 @@ export async function runScanCli(argv: readonly string[], io: ScanIo): Promise<n
     io.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
+  // Checked before anything is contacted: a typo must not silently become another CI gate.
+  const FAIL_ON = ['poisoned', 'suspicious'] as const;
+  const failOnArg = values['fail-on'] ?? 'suspicious';
+  if (!(FAIL_ON as readonly string[]).includes(failOnArg)) {
+    io.stderr.write(`--fail-on must be one of ${FAIL_ON.join(', ')}; got ${JSON.stringify(failOnArg)}\n`);
+    return 2;
+  }
+  const failOn = failOnArg as (typeof FAIL_ON)[number];
   let target: ScanTarget;
   if (command.length > 0) target = { kind: 'command', command: command[0]!, args: command.slice(1) };
   else if (positionals[0]) {
@@ -47,7 +55,6 @@ export async function runScanCli(argv: readonly string[], io: ScanIo): Promise<n
     io.stderr.write('usage: portcullis scan URL [--header "Name: value"]… | portcullis scan -- COMMAND [ARGS…]\n');
     return 2;
   }
-  const failOn = values['fail-on'] === 'poisoned' ? 'poisoned' : 'suspicious';
   try {
     const inventory = await collectInventory(target, Number(values['timeout-ms'] ?? 30_000));
     const report = analyse(inventory, { failOn });
