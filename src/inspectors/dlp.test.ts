@@ -88,3 +88,27 @@ describe('mayContinue: could the text still grow into a secret in the next event
     for (const t of ['', 'line one\n', 'step 3 done.\r\n', `${PEM}\n`]) assert.equal(mayContinue(t), false, JSON.stringify(t));
   });
 });
+
+describe('DLP inspector: base64 content', () => {
+  const ctx = { session: { era: 'modern' as const, protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 's', method: 'none' } }, route: 'r', request: undefined, signal: new AbortController().signal, note: () => {} };
+  const frameOf = (result: unknown) => ({ id: 'f', direction: 's2c' as const, kind: 'result' as const, method: 'resources/read', rpcId: 1, target: undefined, message: { jsonrpc: '2.0', id: 1, result }, carrier: { transport: 'json' as const, bytes: 0 } });
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const apply = async (result: unknown) => {
+    const { applyPatches } = await import('../pipeline/patch.ts');
+    const f = frameOf(result);
+    const v = dlp().onMessage!(f, ctx) as { kind: string; patches?: [] };
+    return { v, out: v.kind === 'redact' ? (applyPatches(f.message, v.patches!) as { result: { contents: Array<Record<string, string>> } }).result : (f.message.result as { contents: Array<Record<string, string>> }) };
+  };
+
+  it('a text blob is scanned decoded and re-encoded whole with the mask', async () => {
+    const { v, out } = await apply({ contents: [{ uri: 'file:///app/.env', mimeType: 'text/plain', blob: b64(`AWS_ACCESS_KEY_ID=${AWS}\nDEBUG=1\n`) }] });
+    assert.equal(v.kind, 'redact');
+    assert.equal(Buffer.from(out.contents[0]!['blob']!, 'base64').toString('utf8'), 'AWS_ACCESS_KEY_ID=[REDACTED:aws-access-key-id]\nDEBUG=1\n');
+  });
+
+  it('binary blobs and image data are neither scanned nor patched', async () => {
+    const binary = b64(`\u0000\u0001 ${AWS} \u00ff`);
+    const { v } = await apply({ contents: [{ uri: 'file:///x.bin', mimeType: 'application/octet-stream', blob: binary }], content: [{ type: 'image', mimeType: 'image/png', data: b64(`${AWS}`) }] });
+    assert.equal(v.kind, 'allow');
+  });
+});

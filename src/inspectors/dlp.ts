@@ -32,6 +32,7 @@ import { collectStringLeaves } from '../codec/json-pointer.ts';
 import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, Patch, Reason, Verdict } from '../pipeline/types.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
 import { principalKey } from '../session/sessions.ts';
+import { base64Kind, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
 import { OPAQUE } from './redact.ts';
 
 export type DlpAction = 'redact' | 'block' | 'alert';
@@ -139,6 +140,20 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       let lastSpans = new Set<string>();
       leaves.forEach((leaf, i) => {
         const spans = new Set<string>();
+        const b64 = base64Kind(frame.message, leaf.pointer);
+        if (b64 !== undefined) {
+          // Base64 content (dlp-binary.ts): a text blob is scanned decoded and, on redaction,
+          // re-encoded whole; binary is not scanned. Never the continuation of an event.
+          const text = b64 === 'text-blob' ? decodeTextBlob(leaf.text) : undefined;
+          if (text === undefined) return;
+          const masks: Array<{ start: number; end: number; mask: string }> = [];
+          for (const f of scanText(text, scan)) {
+            apply(f, leaf.pointer, f.start, f.end, undefined, text.slice(f.start, f.end));
+            if (actionOf(f) === 'redact') masks.push({ start: f.start, end: f.end, mask: `[REDACTED:${f.type}]` });
+          }
+          if (masks.length > 0) patches.push({ pointer: leaf.pointer, start: 0, end: leaf.text.length, replacement: maskedBlob(text, masks) });
+          return;
+        }
         if (i !== continued || !prev) {
           for (const f of scanText(leaf.text, scan)) {
             apply(f, leaf.pointer, f.start, f.end, patches, leaf.text.slice(f.start, f.end));
@@ -182,7 +197,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // Could the last string's tail be the beginning of a secret the next event completes?
       let holdMs: number | undefined;
       const last = leaves.at(-1);
-      if (streamKey && last && mayContinue(last.text)) {
+      if (streamKey && last && base64Kind(frame.message, last.pointer) === undefined && mayContinue(last.text)) {
         // Its tail only (a secret's first part is never longer); amend patches add the offset.
         const offset = Math.max(0, last.text.length - TAIL_CHARS);
         previous.set(streamKey, { pointer: last.pointer, text: offset > 0 ? last.text.slice(offset) : last.text, offset, spans: lastSpans });
