@@ -105,7 +105,7 @@ export const PromptInjectionInspectorSchema = z
     name: inspectorName.optional(),
     threshold: z.number().min(0).max(1).default(0.5).describe('Score (0..1) at or above which a result counts as an injection.'),
     action: z.enum(['block', 'alert']).default('block').describe("'block': the client gets an error instead of the content; 'alert': forwarded and reported."),
-    maxChars: positiveInt.default(200_000).describe('Longest text scored per message (its head): bounds the cost.'),
+    maxChars: positiveInt.default(200_000).describe('Longest text sent to the external classifier per message (its head and tail); the local detector scores the whole text.'),
     classifier: z
       .object({
         url: httpUrl.describe('POST {"text"} → {"score": 0..1}, e.g. a model behind an HTTP endpoint.'),

@@ -97,7 +97,9 @@ export const SecuritySchema = z
     allowedHosts: z
       .array(host)
       .default([])
-      .describe('Host header values accepted. Empty: localhost names when bound to loopback, otherwise any.'),
+      .describe(
+        'Host header values accepted (name or name:port), against DNS rebinding. Empty: localhost names, server.publicUrl\'s host and the bind address, plus any IP address when bound off loopback; other names are refused (403). Listed: only those (and publicUrl\'s host). ["*"]: any Host.',
+      ),
     requireProtocolHeaderValidation: z
       .boolean()
       .default(true)

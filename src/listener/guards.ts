@@ -13,7 +13,10 @@ import { GatewayError } from '../core/errors.ts';
 export interface GuardConfig {
   /** Exact origins (scheme://host[:port]); empty = loopback origins only. */
   allowedOrigins: readonly string[];
-  /** Host header values (name or name:port); empty = derived from the bind address. */
+  /**
+   * Host header values (name or name:port). Empty = the defaults below; `["*"]` = any Host (an
+   * explicit opt-out of the rebinding check on Host; Origin is still checked).
+   */
   allowedHosts: readonly string[];
   /** The listener's bind address. */
   bindHost: string;
@@ -22,6 +25,10 @@ export interface GuardConfig {
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The client-visible hint of a refused Host (never echoes the value: it is request data). */
+export const HOST_HINT = 'list the name clients use in security.allowedHosts, or set server.publicUrl';
 
 export function isLoopbackAddress(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
@@ -40,16 +47,34 @@ export function hostName(hostHeader: string): string {
   return colon < 0 ? h : h.slice(0, colon);
 }
 
+/**
+ * Which Host values pass (DNS-rebinding protection, on by default whatever the bind address):
+ *
+ * - `allowedHosts: ["*"]`: any.
+ * - `allowedHosts` listed: exactly those, plus `publicUrl`'s host. Nothing else, loopback names
+ *   included: the list is the whole answer.
+ * - Empty (the default): loopback names, `publicUrl`'s host and the bind address; and, when bound
+ *   off loopback, any IP literal. A rebinding attack needs a DNS name the attacker controls (the
+ *   browser sends that name as Host); an IP literal or a loopback name cannot be one, so a
+ *   `--host 0.0.0.0` quick start is reachable by address (also through NAT or a container port
+ *   mapping, where the address is not the listener's own) while an unlisted DNS name is refused
+ *   with a hint saying which setting to use.
+ */
 export class RequestGuard {
   private readonly origins: Set<string>;
   private readonly hosts: Set<string>;
-  /** When true, any Host is accepted (bound to a non-loopback address with no allow list). */
+  /** `allowedHosts: ["*"]`: the operator opted out of Host checks. */
   private readonly anyHost: boolean;
+  /** No `allowedHosts`: the defaults above apply. */
+  private readonly defaults: boolean;
   private readonly loopbackOnly: boolean;
 
   constructor(cfg: GuardConfig) {
     this.origins = new Set(cfg.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
-    this.hosts = new Set(cfg.allowedHosts.map((h) => h.toLowerCase()));
+    const listed = cfg.allowedHosts.map((h) => h.trim().toLowerCase());
+    this.anyHost = listed.includes('*');
+    this.defaults = listed.length === 0;
+    this.hosts = new Set(listed.filter((h) => h !== '*'));
     this.loopbackOnly = isLoopbackAddress(cfg.bindHost);
     if (cfg.publicUrl) {
       const u = new URL(cfg.publicUrl);
@@ -57,16 +82,22 @@ export class RequestGuard {
       this.hosts.add(u.host.toLowerCase());
       this.hosts.add(u.hostname.toLowerCase());
     }
-    this.anyHost = this.hosts.size === 0 && !this.loopbackOnly;
+    const bind = cfg.bindHost.trim().toLowerCase();
+    if (this.defaults && !WILDCARD_BINDS.has(bind)) {
+      this.hosts.add(isIP(bind) === 6 ? `[${bind}]` : bind);
+    }
   }
 
   private hostAllowed(host: string | undefined): boolean {
-    if (host === undefined || host === '') return false;
-    const lower = host.trim().toLowerCase();
-    if (this.hosts.has(lower) || this.hosts.has(hostName(lower))) return true;
+    if (host === undefined || host.trim() === '') return false;
     if (this.anyHost) return true;
-    // With no explicit list on a loopback listener, only loopback names (the rebinding case).
-    return this.hosts.size === 0 && LOOPBACK_NAMES.has(hostName(lower));
+    const lower = host.trim().toLowerCase();
+    const name = hostName(lower);
+    if (this.hosts.has(lower) || this.hosts.has(name)) return true;
+    if (!this.defaults) return false;
+    if (LOOPBACK_NAMES.has(name)) return true;
+    // Off loopback: an address, never a name (see the class comment).
+    return !this.loopbackOnly && isIP(/^\[(.*)\]$/.exec(name)?.[1] ?? name) !== 0;
   }
 
   private originAllowed(origin: string): boolean {
@@ -84,7 +115,7 @@ export class RequestGuard {
 
   /** Throws a GatewayError (403) when the request must be refused. */
   check(host: string | undefined, origin: string | undefined): void {
-    if (!this.hostAllowed(host)) throw new GatewayError('host_forbidden');
+    if (!this.hostAllowed(host)) throw new GatewayError('host_forbidden', HOST_HINT);
     if (origin !== undefined && !this.originAllowed(origin)) throw new GatewayError('origin_forbidden');
   }
 }

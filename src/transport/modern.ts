@@ -12,6 +12,12 @@ import { GatewayError } from '../core/errors.ts';
 
 export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
 export const LEGACY_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
+/**
+ * Every version the gateway serves, newest first: what `data.supported` of a -32022 lists in
+ * either era. The gateway is dual-era, so a client refused in one era learns it may use the other
+ * (basic/versioning's example lists both: `["2026-07-28", "2025-11-25"]`).
+ */
+export const SUPPORTED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...LEGACY_VERSIONS];
 const META_VERSION = 'io.modelcontextprotocol/protocolVersion';
 const META_CAPS = 'io.modelcontextprotocol/clientCapabilities';
 
@@ -53,6 +59,19 @@ function single(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * 2025-06-18+ "subsequent requests" (POST after initialize, GET, DELETE): an invalid or unsupported
+ * `MCP-Protocol-Version` header MUST get 400. Absent is fine (assume 2025-03-26). A modern version
+ * is supported too: where the era has no such request (GET/DELETE), the upstream answers 405.
+ */
+export function checkVersionHeader(h: IncomingHttpHeaders): void {
+  const raw = single(h, 'mcp-protocol-version');
+  if (raw === undefined) return;
+  const v = raw.trim();
+  if (SUPPORTED_VERSIONS.includes(v)) return;
+  throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...SUPPORTED_VERSIONS], requested: v.slice(0, 64) });
+}
+
 export interface ModernCheck {
   protocolVersion: string;
   target: string | undefined;
@@ -86,7 +105,7 @@ export function validateModernRequest(
   }
   if (!MODERN_VERSIONS.includes(version)) {
     // The gateway cannot inspect a protocol it does not know: refuse rather than pass it blind.
-    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...MODERN_VERSIONS], requested: version });
+    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...SUPPORTED_VERSIONS], requested: version });
   }
   const params = msg['params'] as Record<string, unknown>;
   const source = NAME_SOURCE[method];

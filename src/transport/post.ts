@@ -16,7 +16,7 @@ import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader
 import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
-import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest } from './modern.ts';
+import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest, SUPPORTED_VERSIONS } from './modern.ts';
 import { passesJsonUnread } from './inspect-s2c.ts';
 import { checkParamHeaders } from './param-headers.ts';
 import { pumpSse, relayIntoStream } from './relay-sse.ts';
@@ -59,7 +59,7 @@ function classifyEra(ex: Exchange, c: Classified): void {
   ex.era = 'legacy';
   // 2025-06-18+: an invalid or unsupported MCP-Protocol-Version MUST get 400.
   if (headerVersion !== undefined && c.method !== 'initialize' && !LEGACY_VERSIONS.includes(headerVersion)) {
-    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...LEGACY_VERSIONS], requested: headerVersion });
+    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...SUPPORTED_VERSIONS], requested: headerVersion });
   }
   const sid = requestHeader(ex, 'mcp-session-id');
   if (c.method === 'initialize') {

@@ -100,7 +100,9 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     const reason: unknown = ex.abort.signal.aborted ? ex.abort.signal.reason : undefined;
     // Aborted without a gateway reason: the client left (2026 cancellation); nothing to tell.
     if (ex.abort.signal.aborted && !(reason instanceof GatewayError)) return out;
-    const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : undefined;
+    // An idle timeout is the gateway's decision, not a dropped connection to resume from.
+    const mapped = mapUpstreamError(err);
+    const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : mapped.code === 'idle_timeout' ? mapped : undefined;
     metrics.countError(e?.code ?? mapUpstreamError(err).code);
     ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
     if (ex.session && stream.upstreamLastEventId !== undefined && !e) {

@@ -8,6 +8,7 @@ import { RelayStream } from '../session/relay-stream.ts';
 import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import { openRelayStream, requestHeader, type Exchange } from './context.ts';
+import { checkVersionHeader } from './modern.ts';
 import { answerUpstream } from './post.ts';
 import { pumpSse } from './relay-sse.ts';
 import { relayStatus } from './relay.ts';
@@ -47,6 +48,8 @@ export async function handleGet(ex: Exchange): Promise<void> {
   const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
   if (!accept.includes('text/event-stream') && !accept.includes('*/*')) throw new GatewayError('not_acceptable', 'GET must accept text/event-stream');
   ex.era = 'legacy';
+  // Like POST: an invalid or unsupported MCP-Protocol-Version is a 400, before the session is looked up.
+  checkVersionHeader(ex.req.headers);
   const session = sessionFor(ex);
   const lastEventId = requestHeader(ex, 'last-event-id');
   const metrics = ex.services.metrics;
@@ -123,6 +126,7 @@ export async function handleGet(ex: Exchange): Promise<void> {
 
 export async function handleDelete(ex: Exchange): Promise<void> {
   ex.era = 'legacy';
+  checkVersionHeader(ex.req.headers);
   const session = sessionFor(ex);
   if (!session) throw new GatewayError('session_required');
   const up = await ex.route.upstream.request({

@@ -64,8 +64,9 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined): Promi
     clientHeaders,
     body,
     sessionId: ex.session?.upstreamSessionId,
-    // Not the exchange's signal: a re-check outlives the call that announced the change (its
-    // timeouts bound it).
+    // Not the exchange's signal: a re-check outlives the call that announced the change. Its
+    // own ceiling: an upstream streaming only comments would otherwise hold it (and calls).
+    signal: AbortSignal.timeout(route.cfg.timeouts.requestMs),
     principal: ex.principal,
     headersTimeoutMs: route.cfg.timeouts.requestMs,
     idleMs: route.cfg.timeouts.idleMs,
