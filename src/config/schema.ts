@@ -114,7 +114,9 @@ export const LimitsSchema = z
     maxEventBytes: positiveInt.default(16 * 1024 * 1024).describe('Largest single SSE event or JSON response from upstream.'),
     maxBufferedMessageBytes: positiveInt
       .default(1024 * 1024)
-      .describe('Messages above this size are inspected chunk by chunk instead of being buffered whole.'),
+      .describe(
+        'Upstream JSON responses above this size take the chunk path (string leaves inspected piece by piece with a hold-back window) when every inspector can, else are refused. An SSE event is inspected whole, up to maxEventBytes; a request body whole, up to maxBodyBytes.',
+      ),
     maxHeaderBytes: positiveInt.default(16 * 1024).describe('Largest total size of request headers.'),
   })
   .strict();
