@@ -18,10 +18,10 @@ test('SUPPORTED_VERSIONS is every version of both eras, newest first', () => {
   assert.deepEqual([...SUPPORTED_VERSIONS].sort().reverse(), [...SUPPORTED_VERSIONS]);
 });
 
-test('-32022 from a modern request lists the legacy versions the gateway also serves', () => {
+test('-32022 from a modern request lists the versions server/discover reports (the modern ones)', () => {
   const e = thrown(() => validateModernRequest({}, modernBody('2099-01-01'), 'tools/list', false));
   assert.equal(e?.code, 'unsupported_protocol_version');
-  assert.deepEqual(e?.data, { supported: [...SUPPORTED_VERSIONS], requested: '2099-01-01' });
+  assert.deepEqual(e?.data, { supported: [...MODERN_VERSIONS], requested: '2099-01-01' });
 });
 
 test('checkVersionHeader: absent or any served version passes; anything else is -32022 with every version', () => {

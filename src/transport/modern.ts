@@ -13,9 +13,10 @@ import { GatewayError } from '../core/errors.ts';
 export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
 export const LEGACY_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
 /**
- * Every version the gateway serves, newest first: what `data.supported` of a -32022 lists in
- * either era. The gateway is dual-era, so a client refused in one era learns it may use the other
- * (basic/versioning's example lists both: `["2026-07-28", "2025-11-25"]`).
+ * Every version the gateway serves, newest first: what `data.supported` of a -32022 lists for a
+ * 2025-era request (GET, DELETE, a POST's header), so a client refused there learns it may use
+ * either era. A 2026-07-28 request's -32022 lists the modern versions only: every version listed
+ * there must be one `server/discover` reports (conformance sep-2575 checks it).
  */
 export const SUPPORTED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...LEGACY_VERSIONS];
 const META_VERSION = 'io.modelcontextprotocol/protocolVersion';
@@ -105,7 +106,7 @@ export function validateModernRequest(
   }
   if (!MODERN_VERSIONS.includes(version)) {
     // The gateway cannot inspect a protocol it does not know: refuse rather than pass it blind.
-    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...SUPPORTED_VERSIONS], requested: version });
+    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...MODERN_VERSIONS], requested: version });
   }
   const params = msg['params'] as Record<string, unknown>;
   const source = NAME_SOURCE[method];

@@ -148,7 +148,8 @@ describe('portcullis run --upstream', () => {
       const [, base] = await run.waitFor(/portcullis listening on (http:\/\/127\.0\.0\.1:\d+) \(routes: \/mcp\)/);
       const [, admin] = await run.waitFor(/admin: (http:\/\/127\.0\.0\.1:\d+)\/livez/);
       const mcp = `${base}/mcp`;
-      assert.match(run.stdout(), new RegExp(`claude mcp add --transport http portcullis ${mcp}\\b`));
+      // The client snippet follows in a later write: wait for it rather than read too early.
+      await run.waitFor(new RegExp(`claude mcp add --transport http portcullis ${mcp}\\b`));
 
       // 2026-07-28, stateless: tools/list through the gateway is the demo's catalog.
       const list = (await responseOf(await modernCall(mcp, 'tools/list'))) as Loose;

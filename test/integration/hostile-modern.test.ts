@@ -14,7 +14,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { textOf } from '../../src/demo/testkit.ts';
-import { SUPPORTED_VERSIONS } from '../../src/transport/modern.ts';
+import { MODERN_VERSIONS, SUPPORTED_VERSIONS } from '../../src/transport/modern.ts';
 import { assertServes, expectGatewayError, modernEcho, post, startStack, type Loose, type Stack } from './support/hostile-harness.ts';
 import { startHostileUpstream, type HostileUpstream } from './support/hostile-upstream.ts';
 
@@ -104,7 +104,7 @@ describe('hostile 2026-07-28 requests (demo upstream)', () => {
       const body = { jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: { [V]: version, [CAPS]: {} } } };
       const r = await post(s.port, body, { 'mcp-protocol-version': version, 'mcp-method': 'tools/list' });
       const msg = expectGatewayError(r, 'unsupported_protocol_version', 3, `version ${version.slice(0, 20)}`);
-      assert.deepEqual(msg.error.data.supported, [...SUPPORTED_VERSIONS]);
+      assert.deepEqual(msg.error.data.supported, [...MODERN_VERSIONS]);
     }
     await assertServes(s.port);
   });
