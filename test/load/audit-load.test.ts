@@ -138,7 +138,8 @@ async function drive(gw: Gateway, from: number, to: number, opts: { hooks?: Reco
   const worker = async () => {
     while (next < to && !opts.stop?.()) {
       const n = next++;
-      void opts.hooks?.[n]?.();
+      // A hook may wait for the sink to reach a state (this worker pauses; the others go on).
+      await opts.hooks?.[n]?.();
       await callOnce(pool, n);
     }
   };
@@ -290,7 +291,12 @@ describe(`audit under load: ${CALLS.toLocaleString('en-US')} calls; the sink sta
       hooks: {
         [at(AT.down)]: () => receiver.setMode('down'),
         [at(AT.slow)]: () => receiver.setMode('slow'),
-        [at(AT.up)]: () => receiver.setMode('up'),
+        // The lane may still be backing off after the outage: stay slow until it has answered
+        // slowly at least once (bounded), so the slow phase is exercised however the timing falls.
+        [at(AT.up)]: async () => {
+          for (let i = 0; i < 600 && receiver.slowResponses === 0; i++) await new Promise((r) => setTimeout(r, 100));
+          receiver.setMode('up');
+        },
       },
     });
     phase(`gateway B: ${CALLS - at(AT.restart)} calls (sink stalled, down, slow, up)`);
