@@ -290,7 +290,12 @@ describe(`audit under load: ${CALLS.toLocaleString('en-US')} calls; the sink sta
     await drive(gw, at(AT.restart), CALLS, {
       hooks: {
         [at(AT.down)]: () => receiver.setMode('down'),
-        [at(AT.slow)]: () => receiver.setMode('slow'),
+        // Likewise: down until the lane has found it down (connection refused) at least once.
+        [at(AT.slow)]: async () => {
+          const refused = () => sinkErrors.slice(errorsBeforeDown).some((e) => e.mode === 'down' && /ECONNREFUSED/.test(e.err));
+          for (let i = 0; i < 600 && !refused(); i++) await new Promise((r) => setTimeout(r, 100));
+          receiver.setMode('slow');
+        },
         // The lane may still be backing off after the outage: stay slow until it has answered
         // slowly at least once (bounded), so the slow phase is exercised however the timing falls.
         [at(AT.up)]: async () => {
