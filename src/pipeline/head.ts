@@ -9,7 +9,7 @@
  * message to patch, so a redact or rewrite verdict here is a broken inspector and is handled as
  * its failure (fail closed by default) rather than silently dropped.
  */
-import { failureVerdict, isPromise, withDeadline, type InspectorOutcome, type VerdictObserver } from './pipeline.ts';
+import { failureVerdict, isPromise, recordOutcome, withDeadline, type InspectorOutcome, type VerdictObserver } from './pipeline.ts';
 import type { ExchangeHead, Inspector, InspectorContext, Verdict } from './types.ts';
 
 /** The verdicts a head phase can fold to. */
@@ -43,15 +43,7 @@ export async function inspectHead(
       failed = true;
       verdict = failureVerdict(inspector, err);
     }
-    const outcome: InspectorOutcome = {
-      inspector: inspector.name,
-      verdict: verdict.kind,
-      reasons: verdict.reasons ?? [],
-      ms: performance.now() - started,
-      ...(failed ? { failed } : {}),
-    };
-    outcomes.push(outcome);
-    observe?.(outcome);
+    recordOutcome(outcomes, observe, inspector, verdict, started, failed);
     if (verdict.kind === 'block') return { verdict, outcomes };
     if (verdict.kind === 'require-approval') approval ??= verdict;
   }

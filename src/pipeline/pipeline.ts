@@ -80,6 +80,19 @@ function withMessage(frame: Frame, message: JsonRpcMessage): Frame {
   return { ...frame, message };
 }
 
+/** One inspector's answer as the audit record and metrics see it (both phases). */
+export function recordOutcome(outcomes: InspectorOutcome[], observe: VerdictObserver | undefined, inspector: Inspector, verdict: Verdict, started: number, failed: boolean): void {
+  const outcome: InspectorOutcome = {
+    inspector: inspector.name,
+    verdict: verdict.kind,
+    reasons: verdict.reasons ?? [],
+    ms: performance.now() - started,
+    ...(failed ? { failed } : {}),
+  };
+  outcomes.push(outcome);
+  observe?.(outcome);
+}
+
 export async function inspectFrame(
   inspectors: readonly Inspector[],
   frame: Frame,
@@ -107,15 +120,7 @@ export async function inspectFrame(
       failed = true;
       verdict = failureVerdict(inspector, err);
     }
-    const outcome: InspectorOutcome = {
-      inspector: inspector.name,
-      verdict: verdict.kind,
-      reasons: verdict.reasons ?? [],
-      ms: performance.now() - started,
-      ...(failed ? { failed } : {}),
-    };
-    outcomes.push(outcome);
-    observe?.(outcome);
+    recordOutcome(outcomes, observe, inspector, verdict, started, failed);
     if (verdict.kind === 'block') return { verdict, message: current.message, outcomes, ...(verdict.amendPrevious?.length ? { amendPrevious: [...amend, ...verdict.amendPrevious] } : {}) };
     if ((verdict.kind === 'allow' || verdict.kind === 'redact') && !failed) {
       if (verdict.holdMs !== undefined && verdict.holdMs > 0) holdMs = Math.max(holdMs, verdict.holdMs);
