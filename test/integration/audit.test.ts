@@ -34,6 +34,21 @@ async function cli(argv: string[]): Promise<{ code: number; out: string }> {
   return { code, out };
 }
 
+/** A gateway (audit on, SQLite in a private directory) in front of the demo upstream. */
+function auditStack(input: (demoUrl: string) => ConfigInput) {
+  const stack = { demo: undefined as unknown as DemoServer, gw: undefined as unknown as Gateway, dir: '' };
+  before(async () => {
+    stack.demo = await startDemoServer({ port: 0 });
+    stack.dir = tempDataDir();
+    stack.gw = await startGateway({ config: ConfigSchema.parse(input(stack.demo.url)), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: stack.dir });
+  });
+  after(async () => {
+    await stack.gw?.close();
+    await stack.demo?.close();
+  });
+  return stack;
+}
+
 describe('audit trail through the gateway', () => {
   let demo: DemoServer;
   let gw: Gateway;
@@ -163,37 +178,25 @@ describe('audit trail through the gateway', () => {
 });
 
 describe("audit trail with includeContent: 'redacted'", () => {
-  let demo: DemoServer;
-  let gw: Gateway;
-  let dir: string;
-  before(async () => {
-    demo = await startDemoServer({ port: 0 });
-    dir = tempDataDir();
-    const input: ConfigInput = {
-      server: { port: 0 },
-      logging: { level: 'silent' },
-      audit: { includeContent: 'redacted' },
-      routes: [
-        { name: 'tools', path: '/mcp', upstream: { url: demo.url }, inspectors: [{ type: 'redact', patterns: [{ name: 'demo-key', regex: 'sk-demo-[A-Za-z0-9]{8,}' }] }] },
-        { name: 'raw', path: '/raw', upstream: { url: demo.url } },
-      ],
-    };
-    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: dir });
-  });
-  after(async () => {
-    await gw?.close();
-    await demo.close();
-  });
+  const stack = auditStack((url) => ({
+    server: { port: 0 },
+    logging: { level: 'silent' },
+    audit: { includeContent: 'redacted' },
+    routes: [
+      { name: 'tools', path: '/mcp', upstream: { url }, inspectors: [{ type: 'redact', patterns: [{ name: 'demo-key', regex: 'sk-demo-[A-Za-z0-9]{8,}' }] }] },
+      { name: 'raw', path: '/raw', upstream: { url } },
+    ],
+  }));
 
   it('records arguments and result as forwarded after redaction, and no content on a route that does not redact', async () => {
-    assert.equal((await call(gw, 'erin', 'echo', { text: 'key sk-demo-ABCDEFGH1234 here' }, 1)).status, 200);
-    const raw = await send(gw.port, {
+    assert.equal((await call(stack.gw, 'erin', 'echo', { text: 'key sk-demo-ABCDEFGH1234 here' }, 1)).status, 200);
+    const raw = await send(stack.gw.port, {
       path: '/raw',
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'plain words' }, _meta: meta } }),
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'erin', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
     });
     assert.equal(raw.status, 200, raw.text);
-    const db = join(dir, '.portcullis', 'audit.db');
+    const db = join(stack.dir, '.portcullis', 'audit.db');
     let rows: Array<Record<string, any>> = [];
     for (let i = 0; i < 100 && rows.length < 2; i++) {
       rows = (await cli(['query', '--db', db, '--kind', 'exchange', '--json'])).out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -210,32 +213,20 @@ describe("audit trail with includeContent: 'redacted'", () => {
 });
 
 describe('audit trail: a 2025-era client that leaves a stream and never resumes', () => {
-  let demo: DemoServer;
-  let gw: Gateway;
-  let dir: string;
-  before(async () => {
-    demo = await startDemoServer({ port: 0 });
-    dir = tempDataDir();
-    // A detached stream waits this long for a resume before it is dropped (and recorded closed).
-    const input: ConfigInput = { server: { port: 0 }, logging: { level: 'silent' }, sessions: { idleTtlMs: 500 }, routes: [{ name: 'tools', path: '/mcp', upstream: { url: demo.url } }] };
-    gw = await startGateway({ config: ConfigSchema.parse(input), identify: identifyByHeader, admin: false, logger: silentLogger, dataDir: dir });
-  });
-  after(async () => {
-    await gw?.close();
-    await demo.close();
-  });
+  // A detached stream waits sessions.idleTtlMs for a resume before it is dropped (and recorded closed).
+  const stack = auditStack((url) => ({ server: { port: 0 }, logging: { level: 'silent' }, sessions: { idleTtlMs: 500 }, routes: [{ name: 'tools', path: '/mcp', upstream: { url } }] }));
 
   it('is recorded as partial, with what reached the client and what the stream produced', async () => {
     const LEGACY = '2025-11-25';
-    const init = await post(gw.port, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'audit-test', version: '1' } } }, { 'x-test-user': 'dave' });
+    const init = await post(stack.gw.port, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'audit-test', version: '1' } } }, { 'x-test-user': 'dave' });
     const sid = init.headers['mcp-session-id'] as string;
     assert.ok(sid, 'a session');
-    await post(gw.port, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY });
+    await post(stack.gw.port, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY });
     const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'countdown', arguments: { from: 20, intervalMs: 10 }, _meta: { progressToken: 'p2' } } });
     let received = 0;
     await new Promise<void>((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: gw.port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY } },
+        { host: '127.0.0.1', port: stack.gw.port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY } },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => {
@@ -254,7 +245,7 @@ describe('audit trail: a 2025-era client that leaves a stream and never resumes'
       req.end(body);
       setTimeout(() => reject(new Error('no events')), 5000).unref();
     });
-    const db = join(dir, '.portcullis', 'audit.db');
+    const db = join(stack.dir, '.portcullis', 'audit.db');
     let closed: Record<string, any> | undefined;
     for (let i = 0; i < 100 && !closed; i++) {
       const out = (await cli(['query', '--db', db, '--kind', 'stream', '--json'])).out;
