@@ -34,6 +34,30 @@ async function cli(argv: string[]): Promise<{ code: number; out: string }> {
   return { code, out };
 }
 
+/** POSTs `body` as a streaming call, reads `events` SSE events, then walks away mid-stream. */
+function readThenLeave(port: number, headers: Record<string, string>, body: string, events = 3): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+          if (text.split('\n\n').length - 1 >= events) {
+            req.destroy(); // the client walks away mid-stream
+            resolve();
+          }
+        });
+        res.on('error', () => {});
+      },
+    );
+    req.on('error', () => {});
+    req.on('close', () => resolve());
+    req.end(body);
+    setTimeout(() => reject(new Error('no events')), 5000).unref();
+  });
+}
+
 /** A gateway (audit on, SQLite in a private directory) in front of the demo upstream. */
 function auditStack(input: (demoUrl: string) => ConfigInput) {
   const stack = { demo: undefined as unknown as DemoServer, gw: undefined as unknown as Gateway, dir: '' };
@@ -112,32 +136,7 @@ describe('audit trail through the gateway', () => {
 
   it('a streaming call whose client disconnects mid-stream is recorded as partial, with what was sent', async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'countdown', arguments: { from: 50, intervalMs: 20 }, _meta: { ...meta, progressToken: 'p9' } } });
-    await new Promise<void>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: gw.port,
-          path: '/mcp',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'carol', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'countdown' },
-        },
-        (res) => {
-          let events = 0;
-          res.on('data', (c: Buffer) => {
-            events += c.toString().split('\n\n').length - 1;
-            if (events >= 3) {
-              req.destroy(); // the client walks away mid-stream
-              resolve();
-            }
-          });
-          res.on('error', () => {});
-        },
-      );
-      req.on('error', () => {});
-      req.on('close', () => resolve());
-      req.end(body);
-      setTimeout(() => reject(new Error('no events')), 5000).unref();
-    });
+    await readThenLeave(gw.port, { 'x-test-user': 'carol', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'countdown' }, body);
     let closed: Record<string, any> | undefined;
     for (let i = 0; i < 100 && !closed; i++) {
       const out = (await cli(['query', '--db', db(), '--kind', 'stream', '--json'])).out;
@@ -223,28 +222,8 @@ describe('audit trail: a 2025-era client that leaves a stream and never resumes'
     assert.ok(sid, 'a session');
     await post(stack.gw.port, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY });
     const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'countdown', arguments: { from: 20, intervalMs: 10 }, _meta: { progressToken: 'p2' } } });
-    let received = 0;
-    await new Promise<void>((resolve, reject) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port: stack.gw.port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY } },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => {
-            text += c.toString();
-            received = text.split('\n\n').length - 1;
-            if (received >= 3) {
-              req.destroy(); // gone, and never resumes (2025: not a cancellation)
-              resolve();
-            }
-          });
-          res.on('error', () => {});
-        },
-      );
-      req.on('error', () => {});
-      req.on('close', () => resolve());
-      req.end(body);
-      setTimeout(() => reject(new Error('no events')), 5000).unref();
-    });
+    // Gone after three events, and never resumes (2025: not a cancellation).
+    await readThenLeave(stack.gw.port, { 'x-test-user': 'dave', 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY }, body);
     const db = join(stack.dir, '.portcullis', 'audit.db');
     let closed: Record<string, any> | undefined;
     for (let i = 0; i < 100 && !closed; i++) {
