@@ -27,15 +27,22 @@ function sessionFor(ex: Exchange): Session | undefined {
 /** Open (or re-open) the upstream side of a GET stream and pump it into `stream`. */
 async function openUpstream(ex: Exchange, stream: RelayStream, lastEventId: string | undefined): Promise<UpstreamResponse> {
   const route = ex.route;
+  // A re-opened leg continues a call (it resumes with the upstream's event id): the call's
+  // idle timer applies again, and a fresh whole-call ceiling from the resume, so a resumed call
+  // cannot hold an upstream stream open forever. The standalone stream (no id) is long-lived and
+  // quiet by design; the gateway's keep-alives cover its client.
+  const resumesCall = lastEventId !== undefined && stream.origin !== undefined;
+  const ceiling = resumesCall ? route.cfg.timeouts.requestMs : 0;
+  const signal = ceiling > 0 ? AbortSignal.any([ex.abort.signal, AbortSignal.timeout(ceiling)]) : ex.abort.signal;
   const up = await route.upstream.request({
     method: 'GET',
     clientHeaders: { ...ex.req.headers, accept: 'text/event-stream' },
     sessionId: ex.session?.upstreamSessionId,
     lastEventId,
-    signal: ex.abort.signal,
+    signal,
     principal: ex.principal,
     headersTimeoutMs: route.cfg.timeouts.requestMs,
-    idleMs: 0, // quiet standalone streams are normal; the gateway's keep-alives cover the client
+    idleMs: resumesCall ? route.cfg.timeouts.idleMs : 0,
   });
   stream.abortUpstream = () => {
     ex.abort.abort();
