@@ -39,14 +39,15 @@ export interface PromptInjectionOptions {
 /** Results that carry content the model will read. */
 const METHODS = ['tools/call', 'resources/read', 'prompts/get'] as const;
 
-async function classify(url: string, text: string, timeoutMs: number): Promise<number> {
+/** `cancel`: the exchange's signal — a call the client abandoned needs no verdict. */
+async function classify(url: string, text: string, timeoutMs: number, cancel: AbortSignal): Promise<number> {
   const r = await request(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ text }),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: AbortSignal.any([cancel, AbortSignal.timeout(timeoutMs)]),
   });
   if (r.statusCode !== 200) {
     await r.body.dump();
@@ -89,7 +90,7 @@ export function createPromptInjectionInspector(opts: PromptInjectionOptions): In
       let classifierNote: string | undefined;
       if (opts.classifier) {
         try {
-          score = Math.max(score, await classify(opts.classifier.url, classifierView(text, opts.maxChars), opts.classifier.timeoutMs));
+          score = Math.max(score, await classify(opts.classifier.url, classifierView(text, opts.maxChars), opts.classifier.timeoutMs, ctx.signal));
         } catch (err) {
           classifierNote = (err as Error).message;
           if (opts.classifier.onFailure === 'closed') score = 1;
