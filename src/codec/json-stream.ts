@@ -36,54 +36,9 @@ const { QUOTE, BSLASH, STOP, ESCAPES } = BYTES;
 // The JSON Pointer helpers live in json-pointer.ts; re-exported: this module is the public entry point.
 export { collectStringLeaves, escapePointerSegment, pointerSegments } from './json-pointer.ts';
 
-export interface StringChunk {
-  /** RFC 6901 JSON Pointer of the string leaf ("" for a top-level string). */
-  pointer: string;
-  /** Decoded text of this piece; a surrogate pair is never split across pieces. */
-  text: string;
-  /** Offset of `text` (UTF-16 code units) within the whole decoded string. */
-  offset: number;
-  /** Last piece of this string leaf (an empty string yields exactly one piece, with end: true). */
-  end: boolean;
-  /** Object keys are never handed out: they are bounded by maxKeyBytes and re-emitted as-is. */
-  isKey: false;
-}
-
-/** undefined = emit the piece unchanged; a string = emit this text instead (any length). */
-export type ChunkDecision = string | undefined | Promise<string | undefined>;
-
-export interface JsonStreamOptions {
-  onString: (chunk: StringChunk) => ChunkDecision;
-  /** Max decoded UTF-16 units per piece (default 16384; at least 4, so any UTF-8 sequence fits). */
-  maxStringPiece?: number;
-  /** Max nesting of arrays/objects (default 64). */
-  maxDepth?: number;
-  /** Max raw bytes between the quotes of an object key (default 4096). */
-  maxKeyBytes?: number;
-  /** Max bytes of a number token (default 256). */
-  maxNumberBytes?: number;
-}
-
-export type JsonStreamErrorCode =
-  | 'json_syntax'
-  | 'json_too_deep'
-  | 'json_key_too_long'
-  | 'json_number_too_long'
-  | 'json_trailing_data';
-
-/** Invalid or over-limit input. The message never quotes input bytes (they may be secrets). */
-export class JsonStreamError extends Error {
-  readonly code: JsonStreamErrorCode;
-  /** Byte offset in the input stream where the problem was detected. */
-  readonly offset: number;
-
-  constructor(code: JsonStreamErrorCode, offset: number, message: string) {
-    super(`${message} at byte ${offset}`);
-    this.name = 'JsonStreamError';
-    this.code = code;
-    this.offset = offset;
-  }
-}
+// The rewriter's public shapes and its error: json-stream-types.ts.
+export { JsonStreamError, type ChunkDecision, type JsonStreamErrorCode, type JsonStreamOptions, type StringChunk } from './json-stream-types.ts';
+import { checkDecision, isThenable, JsonStreamError, type ChunkDecision, type JsonStreamErrorCode, type JsonStreamOptions, type StringChunk } from './json-stream-types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The rewriter.
@@ -126,15 +81,6 @@ const ASCII_WINDOW = 65536;
 
 function isWhitespace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
-}
-
-function checkDecision(v: unknown): string | undefined {
-  if (v === undefined || typeof v === 'string') return v;
-  throw new TypeError('JsonStreamRewriter: onString must return a string or undefined');
 }
 
 interface Container {
