@@ -117,6 +117,8 @@ const MD_LINK = /(!?)\[[^\]\n]{0,200}\]\(\s*<?(https?:\/\/[^\s)>]{1,2000})>?(?:\
 const HTML_IMG = /<img\b[^>]{0,300}?\bsrc\s*=\s*["']?(https?:\/\/[^\s"'>]{1,2000})/gi;
 const BASE64_RUN = /[A-Za-z0-9+/]{40,4096}={0,2}/g;
 const HEX_RUN = /(?:[0-9a-fA-F]{2}){24,2048}/g;
+/** Encoded characters decoded per text at most (bounded work on base64-heavy content). */
+const MAX_DECODED_CHARS = 4 * 1024 * 1024;
 const INSTRUCTION_WORDS = /\b(?:ignore|instruction|system|assistant|prompt|you are|you must|execute|send|forward|do not tell|password|secret|reveal)\b/i;
 
 /** Does a URL carry data: long or encoded query values, template holes, or a long opaque path. */
@@ -225,11 +227,13 @@ function dangerousCode(t: string, add: (type: string, s: number, e: number, w: n
 }
 
 function encodedPayloads(t: string, add: (type: string, s: number, e: number, w: number) => void): void {
-  let budget = 64; // decode at most this many runs per text: bounded work on base64-heavy content
+  // Decoding is linear in what is decoded, so the budget counts characters, not runs: a count
+  // let a text padded with harmless base64 runs push a payload past it.
+  let budget = MAX_DECODED_CHARS;
   BASE64_RUN.lastIndex = 0;
   for (let m = BASE64_RUN.exec(t); m !== null && budget > 0; m = BASE64_RUN.exec(t)) {
-    budget--;
     const s = m[0];
+    budget -= s.length;
     const d = decodeBase64(s.length % 4 === 1 ? s.slice(0, -1) : s);
     if (d === undefined || printableRatio(d) < 0.9) continue;
     const text = d.toString('latin1');
@@ -238,7 +242,7 @@ function encodedPayloads(t: string, add: (type: string, s: number, e: number, w:
   }
   HEX_RUN.lastIndex = 0;
   for (let m = HEX_RUN.exec(t); m !== null && budget > 0; m = HEX_RUN.exec(t)) {
-    budget--;
+    budget -= m[0].length;
     const d = Buffer.from(m[0], 'hex');
     if (printableRatio(d) < 0.9) continue;
     const text = d.toString('latin1');
