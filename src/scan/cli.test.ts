@@ -36,6 +36,12 @@ test('--fail-on with an unknown value is a usage error (exit 2) naming the allow
     const { out, io: sink } = io();
     assert.equal(await runScanCli(['--fail-on=bogus', '--', process.execPath, '-e', 'process.exit(3)'], sink), 2);
     assert.match(out.stderr, /--fail-on.*poisoned.*suspicious/s);
+    // --timeout-ms that is not a positive whole number: the same (it became NaN before).
+    for (const value of ['abc', '0', '-5', '1.5']) {
+      const bad = io();
+      assert.equal(await runScanCli([url, '--timeout-ms', value], bad.io), 2, value);
+      assert.match(bad.out.stderr, /--timeout-ms/, value);
+    }
     assert.equal(contacted, 0);
   } finally {
     server.closeAllConnections();

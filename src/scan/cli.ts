@@ -38,6 +38,11 @@ export async function runScanCli(argv: readonly string[], io: ScanIo): Promise<n
     return 2;
   }
   const failOn = failOnArg as (typeof FAIL_ON)[number];
+  const timeoutMs = Number(values['timeout-ms'] ?? 30_000);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    io.stderr.write(`--timeout-ms must be a positive whole number of milliseconds, got ${JSON.stringify(values['timeout-ms'])}\n`);
+    return 2;
+  }
   let target: ScanTarget;
   if (command.length > 0) target = { kind: 'command', command: command[0]!, args: command.slice(1) };
   else if (positionals[0]) {
@@ -56,7 +61,7 @@ export async function runScanCli(argv: readonly string[], io: ScanIo): Promise<n
     return 2;
   }
   try {
-    const inventory = await collectInventory(target, Number(values['timeout-ms'] ?? 30_000));
+    const inventory = await collectInventory(target, timeoutMs);
     const report = analyse(inventory, { failOn });
     io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatScanReport(report)}\n`);
     return report.exitCode;
