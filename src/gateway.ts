@@ -140,7 +140,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   });
   if (audit) metrics.watchAudit(() => audit.log.metrics());
-  const auditTap = audit ? new AuditTap(audit, () => policyVersion, { includeContent: opts.config.audit.includeContent }) : undefined;
+  const auditTap = audit ? new AuditTap(audit, () => policyVersion, { includeContent: opts.config.audit.includeContent, streamSegmentMs: opts.config.audit.streamSegmentMs }) : undefined;
   // DLP findings carry a fingerprint keyed like the trail's digests (the audit thread has made
   // the key by now); without a trail, a per-process key still correlates within this run.
   const fingerprintKey = audit

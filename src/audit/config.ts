@@ -127,6 +127,9 @@ export const AuditSchema = z
       .describe(
         'Records are chained and handed to the sinks in rounds this far apart (0: as soon as possible). Larger rounds cost less per record (fewer fsyncs, commits and thread messages); records not yet in a round are lost if the process crashes.',
       ),
+    streamSegmentMs: positiveInt
+      .default(5000)
+      .describe("A stream's events are recorded in segment records of up to 100 events, and at most this long after a segment's first event, so a slow stream shows in the trail while it runs."),
     checkpoint: z
       .object({
         everyRecords: positiveInt.default(1000).describe('Sign a checkpoint after this many records…'),

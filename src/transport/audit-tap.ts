@@ -7,7 +7,7 @@
  * Records per call: one API Activity record when the exchange ends (the decision, every
  * inspector's verdict, digests of arguments and result, bytes, timing), one Data Security
  * Finding per finding type, and for SSE streams an `opened` record, `segment` records as events
- * pass (every SEGMENT_EVENTS events, or SEGMENT_MAX_MS after a segment's first) and exactly one `closed` record saying how it ended —
+ * pass (every SEGMENT_EVENTS events, or `audit.streamSegmentMs` after a segment's first) and exactly one `closed` record saying how it ended —
  * completed, cancelled (the client left: what it received is the partial record), cut (the
  * gateway ended it) or failed (the upstream broke).
  */
@@ -22,8 +22,6 @@ import type { Principal } from '../pipeline/types.ts';
 
 /** Events per stream segment record: one record per event would double the trail for chatty streams. */
 const SEGMENT_EVENTS = 100;
-/** …and a segment is recorded at most this long after its first event, however few it holds. */
-const SEGMENT_MAX_MS = 5000;
 /** Response bodies kept by reference for their digest only up to this size. */
 export const MAX_DIGESTED_BODY = 1024 * 1024;
 
@@ -96,7 +94,11 @@ export class AuditTap {
 
   readonly #includeContent: boolean;
 
-  constructor(audit: ThreadedAudit, policyVersion: () => string | undefined, opts: { includeContent?: 'none' | 'redacted' } = {}) {
+  /** A segment is recorded at most this long after its first event, however few it holds. */
+  readonly #segmentMs: number;
+
+  constructor(audit: ThreadedAudit, policyVersion: () => string | undefined, opts: { includeContent?: 'none' | 'redacted'; streamSegmentMs?: number } = {}) {
+    this.#segmentMs = opts.streamSegmentMs ?? 5000;
     this.#audit = audit;
     this.#policyVersion = policyVersion;
     this.#includeContent = opts.includeContent === 'redacted';
@@ -230,8 +232,8 @@ export class AuditTap {
           this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'opened' }));
         }
         if (!segment) {
-          // A slow stream's events reach the trail within SEGMENT_MAX_MS, not only at its end.
-          const timer = setTimeout(flush, SEGMENT_MAX_MS);
+          // A slow stream's events reach the trail within streamSegmentMs, not only at its end.
+          const timer = setTimeout(flush, this.#segmentMs);
           timer.unref();
           segment = { first: seq, texts: [], bytes: 0, timer };
         }

@@ -242,6 +242,27 @@ describe('audit trail: a 2025-era client that leaves a stream and never resumes'
   });
 });
 
+describe('audit trail: a slow stream is recorded while it runs', () => {
+  const stack = auditStack((url) => ({ server: { port: 0 }, logging: { level: 'silent' }, audit: { streamSegmentMs: 150 }, routes: [{ name: 'tools', path: '/mcp', upstream: { url } }] }));
+
+  it('a segment record at most streamSegmentMs after its first event, not one at the end', async () => {
+    const body = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'countdown', arguments: { from: 4, intervalMs: 400 }, _meta: { ...meta, progressToken: 'p5' } } };
+    const r = await post(stack.gw.port, body, { 'x-test-user': 'gina', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'countdown' });
+    assert.equal(r.status, 200);
+    const db = join(stack.dir, '.portcullis', 'audit.db');
+    let stream: Array<Record<string, any>> = [];
+    for (let i = 0; i < 100 && !stream.some((x) => x.unmapped?.stream?.phase === 'closed'); i++) {
+      stream = (await cli(['query', '--db', db, '--kind', 'stream', '--json'])).out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const segments = stream.filter((x) => x.unmapped?.stream?.phase === 'segment');
+    // Events 400 ms apart, segments flushed 150 ms after their first event: several, each early.
+    assert.ok(segments.length >= 3, `segments: ${segments.length}`);
+    const closed = stream.find((x) => x.unmapped?.stream?.phase === 'closed')!;
+    assert.ok(segments[0]!.time <= closed.time - 600, `first segment at ${closed.time - segments[0]!.time} ms before the end`);
+  });
+});
+
 describe('audit posture: fail closed when the trail cannot keep up', () => {
   let demo: DemoServer;
   let gw: Gateway;
