@@ -23,6 +23,7 @@ describe('AuditSchema', () => {
       spoolMaxBytes: 1024 * 1024 * 1024,
       posture: 'fail-closed',
       batchMs: 100,
+      streamSegmentMs: 5000,
       checkpoint: { everyRecords: 1000, everyMs: 60_000 },
       keyDir: '.portcullis/audit-keys',
       retention: { everyMs: 3_600_000 },
