@@ -136,10 +136,11 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // The string that continues the previous event's: same pointer (the same field of the next
       // log line or progress message), else the first string of this event.
       const continued = prev ? Math.max(0, leaves.findIndex((l) => l.pointer === prev.pointer)) : -1;
-      // Spans found in the last string, in its own offsets: the next event's joined scan skips them.
-      let lastSpans = new Set<string>();
+      // Spans found in the last string, in its own offsets: the next event's joined scan skips
+      // them. Only an SSE stream has a next event.
+      let lastSpans: Set<string> | undefined;
       leaves.forEach((leaf, i) => {
-        const spans = new Set<string>();
+        const spans = streamKey ? new Set<string>() : undefined;
         const b64 = base64Kind(frame.message, leaf.pointer);
         if (b64 !== undefined) {
           // Base64 content (dlp-binary.ts): a text blob is scanned decoded and, on redaction,
@@ -157,7 +158,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         if (i !== continued || !prev) {
           for (const f of scanText(leaf.text, scan)) {
             apply(f, leaf.pointer, f.start, f.end, patches, leaf.text.slice(f.start, f.end));
-            spans.add(`${f.start}:${f.end}`);
+            spans?.add(`${f.start}:${f.end}`);
           }
           lastSpans = spans;
           return;
@@ -178,8 +179,8 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
             continue;
           }
           if (f.start >= cut) {
-            apply({ ...f, start: f.start - cut, end: f.end - cut }, leaf.pointer, f.start - cut, f.end - cut, patches, value);
-            spans.add(`${f.start - cut}:${f.end - cut}`);
+            apply(f, leaf.pointer, f.start - cut, f.end - cut, patches, value);
+            spans?.add(`${f.start - cut}:${f.end - cut}`);
             continue;
           }
           // The first part is cut from the held event; the mask stands where the rest was, so
@@ -200,7 +201,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       if (streamKey && last && base64Kind(frame.message, last.pointer) === undefined && mayContinue(last.text)) {
         // Its tail only (a secret's first part is never longer); amend patches add the offset.
         const offset = Math.max(0, last.text.length - TAIL_CHARS);
-        previous.set(streamKey, { pointer: last.pointer, text: offset > 0 ? last.text.slice(offset) : last.text, offset, spans: lastSpans });
+        previous.set(streamKey, { pointer: last.pointer, text: offset > 0 ? last.text.slice(offset) : last.text, offset, spans: lastSpans ?? new Set() });
         holdMs = opts.crossEventHoldMs;
       }
       const hints = { ...(holdMs ? { holdMs } : {}), ...(amend.length ? { amendPrevious: amend } : {}) };

@@ -97,7 +97,7 @@ export class RelayStream {
     this.subscriber = res;
     for (const b of this.store.after(afterSeq)) {
       res.write(b.text);
-      this.delivered(b.seq, b.text);
+      this.delivered(b.seq, Buffer.byteLength(b.text));
     }
     res.on('close', () => {
       if (this.subscriber === res) this.onClientGone();
@@ -134,14 +134,15 @@ export class RelayStream {
       ...(this.opts.resumable ? { id: `${this.id}.${seq}` } : {}),
       ...(opts.retry !== undefined ? { retry: opts.retry } : {}),
     });
+    const bytes = Buffer.byteLength(text);
     this.eventsSent++;
-    this.bytesSent += Buffer.byteLength(text);
+    this.bytesSent += bytes;
     this.opts.onEmit?.(data, seq);
     if (this.opts.resumable) this.store.append({ seq, text });
     const res = this.subscriber;
     if (res) {
       this.wroteSinceTick = true;
-      this.delivered(seq, text);
+      this.delivered(seq, bytes);
       if (!res.write(text) && !res.destroyed) await new Promise<void>((resolve) => {
         const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);
@@ -155,11 +156,11 @@ export class RelayStream {
     }
   }
 
-  private delivered(seq: number, text: string): void {
+  private delivered(seq: number, bytes: number): void {
     if (seq <= this.deliveredThrough) return;
     this.deliveredThrough = seq;
     this.eventsDelivered++;
-    this.bytesDelivered += Buffer.byteLength(text);
+    this.bytesDelivered += bytes;
   }
 
   /** Write raw bytes that must reach the live client only (e.g. an unterminated cut). */

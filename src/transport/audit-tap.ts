@@ -39,6 +39,7 @@ function attemptedMethod(req: IncomingMessage, apiKeyHeader: string | undefined)
   return 'none';
 }
 
+/** Where a request came from: the peer address and its User-Agent (self-reported). */
 function clientOf(req: IncomingMessage): { address?: string; userAgent?: string } {
   const ua = req.headers['user-agent'];
   return { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof ua === 'string' ? { userAgent: ua } : {}) };
@@ -155,7 +156,7 @@ export class AuditTap {
         method: attemptedMethod(req, apiKeyHeader),
         reason: code,
         route,
-        client: { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof req.headers['user-agent'] === 'string' ? { userAgent: req.headers['user-agent'] } : {}) },
+        client: clientOf(req),
       }),
     );
   }
@@ -168,7 +169,6 @@ export class AuditTap {
   edgeRefusal(req: IncomingMessage, code: ErrorCode, status: number): void {
     if (code !== 'origin_forbidden' && code !== 'host_forbidden') return;
     const { records, log } = this.#audit;
-    const ua = req.headers['user-agent'];
     log.append(
       records.refusal({
         time: Date.now(),
@@ -178,7 +178,7 @@ export class AuditTap {
         path: (req.url ?? '/').split('?', 1)[0]!,
         ...(typeof req.headers.origin === 'string' && { origin: req.headers.origin }),
         ...(typeof req.headers.host === 'string' && { host: req.headers.host }),
-        client: { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof ua === 'string' ? { userAgent: ua } : {}) },
+        client: clientOf(req),
       }),
     );
   }
@@ -195,8 +195,7 @@ export class AuditTap {
       client: {
         ...(info?.name !== undefined ? { name: info.name } : {}),
         ...(info?.version !== undefined ? { version: info.version } : {}),
-        ...(ex.req.socket.remoteAddress ? { address: ex.req.socket.remoteAddress } : {}),
-        ...(typeof ex.req.headers['user-agent'] === 'string' ? { userAgent: ex.req.headers['user-agent'] } : {}),
+        ...clientOf(ex.req),
       },
       route: ex.route.name,
       upstream: { name: ex.route.name, url: ex.route.cfg.upstream.url },

@@ -80,8 +80,6 @@ export interface Exchange {
   forwarded?: JsonRpcMessage;
   /** The answer as the client got it (after redaction), when it was parsed. */
   responseForwarded?: JsonRpcMessage;
-  /** A 2026-07-28 tools/call whose Mcp-Param-* headers are checked once the era is settled. */
-  paramCheck?: { tool: string | undefined; args: unknown };
   /** Request body size (bytes). */
   bytesIn?: number;
 }

@@ -9,7 +9,7 @@ import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
 import { inspect, makeFrame, type Exchange } from './context.ts';
 import { blockError, errorMessage } from './respond.ts';
-import { recheckUpstreamTools } from './upstream-tools.ts';
+import { learnToolList, recheckUpstreamTools } from './upstream-tools.ts';
 
 /** What the relay learned that the caller needs (initialize capture, completion). */
 export interface RelayOutcome {
@@ -96,8 +96,7 @@ async function inspectMessage(
     if (msg.kind === 'result') {
       out.result = msg.message;
       if (ex.request?.method === 'tools/list') {
-        ex.route.paramHeaders.learn(msg.message['result']);
-        ex.route.tools.learn(msg.message['result']);
+        learnToolList(ex.route, msg.message['result']);
       }
     }
   }

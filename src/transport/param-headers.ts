@@ -14,7 +14,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../core/errors.ts';
 import type { Exchange } from './context.ts';
 import { decodeHeaderValue } from './modern.ts';
-import { fetchUpstreamToolPages } from './upstream-tools.ts';
+import { fetchUpstreamToolPages, learnToolList } from './upstream-tools.ts';
 
 /** A tool missing from the upstream's full list is not looked up again for this long. */
 const ABSENT_TTL_MS = 60_000;
@@ -46,10 +46,7 @@ export class ParamHeaderIndex {
   async learnFromUpstream(ex: Exchange, tool: string): Promise<void> {
     this.fetching ??= fetchUpstreamToolPages(ex)
       .then((pages) => {
-        for (const p of pages) {
-          this.learn(p);
-          ex.route.tools.learn(p);
-        }
+        for (const p of pages) learnToolList(ex.route, p);
       })
       .finally(() => {
         this.fetching = undefined;

@@ -36,8 +36,18 @@ function checkContentNegotiation(ex: Exchange): void {
   }
 }
 
-/** Decide era, protocol version and session for a single message; throws GatewayError. */
-function classifyEra(ex: Exchange, c: Classified): void {
+/** What a 2026-07-28 tools/call's Mcp-Param-* headers are checked against, once the era is settled. */
+interface ParamCheck {
+  tool: string | undefined;
+  args: unknown;
+}
+
+/**
+ * Decide era, protocol version and session for a single message; throws GatewayError. Returns
+ * the Mcp-Param-* check a modern tools/call needs (run after the inspectors: the tool's
+ * annotations may need fetching from the upstream).
+ */
+function classifyEra(ex: Exchange, c: Classified): ParamCheck | undefined {
   const msg = c.message;
   const headerVersion = requestHeader(ex, 'mcp-protocol-version')?.trim();
   const bodyVersion = c.kind === 'request' || c.kind === 'notification' ? bodyProtocolVersion(msg) : undefined;
@@ -50,11 +60,8 @@ function classifyEra(ex: Exchange, c: Classified): void {
     const checkHeaders = ex.services.config.security.requireProtocolHeaderValidation;
     const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', checkHeaders);
     ex.protocolVersion = check.protocolVersion;
-    if (checkHeaders && c.method === 'tools/call') {
-      // Checked once the era is settled (handlePost): the tool's annotations may need fetching.
-      ex.paramCheck = { tool: check.target, args: (msg['params'] as Record<string, unknown>)['arguments'] };
-    }
-    return;
+    if (checkHeaders && c.method === 'tools/call') return { tool: check.target, args: (msg['params'] as Record<string, unknown>)['arguments'] };
+    return undefined;
   }
   ex.era = 'legacy';
   // 2025-06-18+: an invalid or unsupported MCP-Protocol-Version MUST get 400.
@@ -96,8 +103,9 @@ export async function handlePost(ex: Exchange): Promise<void> {
   }
   const c = outcome.value;
   ex.rpcMethod = c.method;
+  let paramCheck: ParamCheck | undefined;
   try {
-    classifyEra(ex, c);
+    paramCheck = classifyEra(ex, c);
   } catch (err) {
     if (err instanceof GatewayError) {
       sendError(ex.res, err, rpcIdOf(c));
@@ -148,9 +156,9 @@ export async function handlePost(ex: Exchange): Promise<void> {
   }
   // Mcp-Param-* against the body, after the inspectors: a call they refuse costs no upstream
   // traffic, not even the tool-list fetch an unseen tool needs (param-headers.ts).
-  if (ex.paramCheck) {
+  if (paramCheck) {
     try {
-      await checkParamHeaders(ex, ex.paramCheck.tool, ex.paramCheck.args);
+      await checkParamHeaders(ex, paramCheck.tool, paramCheck.args);
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       sendError(ex.res, err, rpcIdOf(c));

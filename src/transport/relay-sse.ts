@@ -103,17 +103,17 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     // An idle timeout is the gateway's decision, not a dropped connection to resume from.
     const mapped = mapUpstreamError(err);
     const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : mapped.code === 'idle_timeout' ? mapped : undefined;
-    metrics.countError(e?.code ?? mapUpstreamError(err).code);
+    metrics.countError(e?.code ?? mapped.code);
     ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
     if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
       // Connection-level failure in the 2025 era: resumable through the upstream's event ids.
       stream.upstreamClosed();
       return out;
     }
-    stream.end(e?.code === 'upstream_event_too_large' || e?.code === 'idle_timeout' || e?.code === 'upstream_timeout' ? 'cut' : 'failed', e?.code ?? mapUpstreamError(err).code);
+    stream.end(e?.code === 'upstream_event_too_large' || e?.code === 'idle_timeout' || e?.code === 'upstream_timeout' ? 'cut' : 'failed', e?.code ?? mapped.code);
     if (!out.responded && ex.request?.rpcId !== undefined) {
       // Connection-level failures keep `e` undefined (resumable above); say which one it was.
-      const ge = e ?? mapUpstreamError(err);
+      const ge = e ?? mapped;
       await stream.emit(JSON.stringify(errorMessage(ex.request.rpcId, ge)));
       out.responded = true;
     }

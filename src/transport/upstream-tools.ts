@@ -27,6 +27,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What a route learns from one tools/list result page, relayed or fetched: annotations and definitions. */
+export function learnToolList(route: Exchange['route'], result: unknown): void {
+  route.paramHeaders.learn(result);
+  route.tools.learn(result);
+}
+
 /** Every tools/list result page of the exchange's upstream, as the upstream sent them. */
 export async function fetchUpstreamToolPages(ex: Exchange): Promise<Record<string, unknown>[]> {
   const pages: Record<string, unknown>[] = [];
@@ -123,8 +129,7 @@ export function recheckUpstreamTools(ex: Exchange): void {
   const work = fetchUpstreamToolPages(ex).then(async (pages) => {
     const quarantined: string[] = [];
     for (const page of pages) {
-      route.paramHeaders.learn(page);
-      route.tools.learn(page);
+      learnToolList(route, page);
       const tools = page['tools'];
       if (pinner && Array.isArray(tools)) {
         const r = await pinner.check(route.name, tools);
