@@ -141,6 +141,8 @@ export class RuleSet {
       }
     });
     this.scanner = new KeywordScanner(kwList, triggers);
+    this.ws = new Int32Array(this.compiled.length).fill(-1);
+    this.we = new Int32Array(this.compiled.length);
   }
 
   /** Longest match any rule of the set can produce (0 for an empty set). */
@@ -148,37 +150,61 @@ export class RuleSet {
     return this.compiled.reduce((m, c) => Math.max(m, c.maxLength), 0);
   }
 
+  /**
+   * Per-rule current window (start, end), -1 = none, and the rules that have one: reused by
+   * every scan (scans are synchronous and do not nest). Why: two fresh Int32Arrays of one entry
+   * per rule (~250) are off-heap allocations; with the final sweep over every rule they cost
+   * ~6 µs per scan whatever the text, and the DLP inspector scans every string leaf of a
+   * message. Measured per scan: a 10-character leaf 6.7 → 0.6 µs, a 200-character tool
+   * argument 6.6 → 2.9 µs.
+   */
+  private readonly ws: Int32Array;
+  private readonly we: Int32Array;
+  private readonly open: number[] = [];
+
   /** `triggered`, when given, receives the positions of the set's triggers in `text`. */
   scan(text: string, out: RawMatch[] = [], triggered?: Positions[]): RawMatch[] {
     const n = text.length;
     // Current (not yet run) window per rule: merged on the fly since hits come in order.
-    const ws = new Int32Array(this.compiled.length).fill(-1);
-    const we = new Int32Array(this.compiled.length);
+    const { ws, we, open } = this;
     const hits = this.scanner.scan(text);
-    triggered?.push(...hits.triggered);
+    if (triggered !== undefined) for (const t of hits.triggered) triggered.push(t);
     const kws = this.scanner.keywords;
-    for (let h = 0; h < hits.count; h++) {
-      const ki = hits.keyword[h]!;
-      const p = hits.start[h]!;
-      const klen = kws[ki]!.length;
-      for (const ri of this.byKeyword[ki]!) {
-        const c = this.compiled[ri]!;
-        const L = c.shape.maxLength;
-        const s = Math.max(0, p - c.before);
-        const e = Math.min(n, p + klen + (c.rule.contextBefore ?? 0) + L + (c.rule.lookahead ?? 0));
-        if (ws[ri] === -1) {
-          ws[ri] = s;
-          we[ri] = e;
-        } else if (s <= we[ri]!) {
-          if (e > we[ri]!) we[ri] = e;
-        } else {
-          this.runWindow(c, text, ws[ri]!, we[ri]!, out);
-          ws[ri] = s;
-          we[ri] = e;
+    try {
+      for (let h = 0; h < hits.count; h++) {
+        const ki = hits.keyword[h]!;
+        const p = hits.start[h]!;
+        const klen = kws[ki]!.length;
+        for (const ri of this.byKeyword[ki]!) {
+          const c = this.compiled[ri]!;
+          const L = c.shape.maxLength;
+          const s = Math.max(0, p - c.before);
+          const e = Math.min(n, p + klen + (c.rule.contextBefore ?? 0) + L + (c.rule.lookahead ?? 0));
+          if (ws[ri] === -1) {
+            ws[ri] = s;
+            we[ri] = e;
+            open.push(ri);
+          } else if (s <= we[ri]!) {
+            if (e > we[ri]!) we[ri] = e;
+          } else {
+            this.runWindow(c, text, ws[ri]!, we[ri]!, out);
+            ws[ri] = s;
+            we[ri] = e;
+          }
         }
       }
+      // In rule order, as a sweep over every rule would run them.
+      if (open.length > 1) open.sort((a, b) => a - b);
+      for (const ri of open) {
+        const s = ws[ri]!;
+        ws[ri] = -1;
+        this.runWindow(this.compiled[ri]!, text, s, we[ri]!, out);
+      }
+    } finally {
+      // A throwing rule (a validator bug) must not leave windows open for the next scan.
+      for (const ri of open) ws[ri] = -1;
+      open.length = 0;
     }
-    for (let ri = 0; ri < this.compiled.length; ri++) if (ws[ri] !== -1) this.runWindow(this.compiled[ri]!, text, ws[ri]!, we[ri]!, out);
     for (const ri of this.always) this.runWindow(this.compiled[ri]!, text, 0, n, out);
     return out;
   }
