@@ -45,8 +45,8 @@ describe('AuditSchema', () => {
       { type: 'file', path: '.portcullis/audit/audit.jsonl', rotateBytes: 64 * 1024 * 1024, rotateAgeMs: 86_400_000, fsync: 'batch' },
       { type: 'postgres', url: 'postgres://u@db/audit', table: 'portcullis_audit' },
       { type: 'syslog', host: 'siem.example', port: 6514, tls: true, appName: 'portcullis' },
-      { type: 'splunk-hec', url: 'https://splunk.example:8088', token: 't', sourcetype: 'ocsf' },
-      { type: 'webhook', url: 'https://hooks.example/audit', secret: '0123456789abcdef' },
+      { type: 'splunk-hec', url: 'https://splunk.example:8088', token: 't', sourcetype: 'ocsf', timeoutMs: 15_000 },
+      { type: 'webhook', url: 'https://hooks.example/audit', secret: '0123456789abcdef', timeoutMs: 15_000 },
     ]);
   });
 

@@ -69,6 +69,13 @@ export const SyslogSinkSchema = z
   .strict()
   .describe('RFC 5424 syslog over TCP with octet-counting framing (RFC 6587).');
 
+/**
+ * How long one delivery may take (connect, headers, body) before it counts as failed and the
+ * batch is retried from the spool. A receiver that accepts connections and never answers would
+ * otherwise hold the lane for the default.
+ */
+const httpTimeout = z.number().int().min(100).max(600_000).default(15_000).describe('Per-request timeout (ms) of a delivery; on expiry the batch stays spooled and is retried.');
+
 export const SplunkHecSinkSchema = z
   .object({
     type: z.literal('splunk-hec'),
@@ -77,6 +84,7 @@ export const SplunkHecSinkSchema = z
     token: z.string().min(1).describe('HEC token. Use ${ENV_VAR}.'),
     index: z.string().min(1).optional(),
     sourcetype: z.string().min(1).default('ocsf'),
+    timeoutMs: httpTimeout,
   })
   .strict()
   .describe('Splunk HTTP Event Collector.');
@@ -87,6 +95,7 @@ export const WebhookSinkSchema = z
     name: sinkName.optional(),
     url: httpUrl,
     secret: z.string().min(16, 'use at least 16 characters').describe('HMAC-SHA256 key for the x-portcullis-signature header. Use ${ENV_VAR}.'),
+    timeoutMs: httpTimeout,
   })
   .strict()
   .describe('HTTPS POST of signed batches.');

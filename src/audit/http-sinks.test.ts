@@ -164,3 +164,35 @@ describe('WebhookSink signatures', () => {
     server.close();
   });
 });
+
+describe('HTTP sink timeout from config', () => {
+  it('a receiver that never answers fails the delivery after audit.sinks[].timeoutMs, not the 15 s default', async () => {
+    const { openSink } = await import('./open.ts');
+    const { AuditSinkSchema } = await import('./config.ts');
+    const { server, url } = await serve(() => {
+      // Accepts the request and never answers.
+    });
+    try {
+      for (const cfg of [
+        { type: 'webhook', url: `${url}/hook`, secret: 'webhook-secret-0123456789', timeoutMs: 300 },
+        { type: 'splunk-hec', url, token: TOKEN, timeoutMs: 300 },
+      ]) {
+        const parsed = AuditSinkSchema.parse(cfg);
+        const sink = await openSink(parsed, `slow-${cfg.type}`, { baseDir: dir, statePath: join(dir, `slow-${cfg.type}.json`) });
+        const started = Date.now();
+        await assert.rejects(sink.write(makeContractRecords(new Chain(), 1)));
+        const took = Date.now() - started;
+        assert.ok(took < 5000, `${cfg.type}: gave up after ${took} ms`);
+        await sink.close();
+      }
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('refuses a timeout below 100 ms', async () => {
+    const { AuditSinkSchema } = await import('./config.ts');
+    assert.equal(AuditSinkSchema.safeParse({ type: 'webhook', url: 'https://x.example/h', secret: 'webhook-secret-0123456789', timeoutMs: 10 }).success, false);
+  });
+});

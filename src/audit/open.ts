@@ -98,8 +98,8 @@ export async function openSink(
       return SyslogSink.open({ host: s.host, port: s.port, tls, appName: s.appName, name, ...state });
     }
     case 'splunk-hec':
-      return SplunkHecSink.open({ url: s.url, token: s.token, sourcetype: s.sourcetype, name, ...(s.index !== undefined && { index: s.index }), ...state });
+      return SplunkHecSink.open({ url: s.url, token: s.token, sourcetype: s.sourcetype, timeoutMs: s.timeoutMs, name, ...(s.index !== undefined && { index: s.index }), ...state });
     case 'webhook':
-      return WebhookSink.open({ url: s.url, secret: s.secret, name, ...state });
+      return WebhookSink.open({ url: s.url, secret: s.secret, timeoutMs: s.timeoutMs, name, ...state });
   }
 }

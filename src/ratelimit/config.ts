@@ -24,7 +24,7 @@ export const RateScopeSchema = z
   .enum(RATE_SCOPES)
   .describe(
     'What one bucket counts: "principal" (per authenticated subject), "tool" (per tool, across callers), ' +
-      '"principal-tool" (per subject and tool), "upstream" (per upstream URL, protecting it), "route" (per gateway route).',
+      '"principal-tool" (per caller and tool), "upstream" (per upstream URL, protecting it), "route" (per gateway route).',
   );
 
 /** `*` matches any run of characters; everything else is literal. */
