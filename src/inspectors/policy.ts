@@ -17,7 +17,7 @@ import type { Frame, Inspector, InspectorContext, Phase, Reason, Verdict } from 
 import { ALLOW } from '../pipeline/types.ts';
 import type { ToolCatalog } from '../routing/tool-catalog.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
-import { principalKey } from '../session/sessions.ts';
+import { callerKey } from '../session/sessions.ts';
 
 const LIST_METHODS = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list'] as const;
 /** Where a warn rule's notice reaches the client (implementation `_meta` keys are reverse-DNS). */
@@ -37,7 +37,8 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     const s = ctx.session;
     const patch: PolicyInputPatch = { upstream: { route: ctx.route, url: opts.upstreamUrl } };
     if (s.clientInfo) patch.client = { ...s.clientInfo };
-    const remembered = opts.memory?.counters(principalKey(s.principal));
+    // The same key the inspectors record under: an anonymous caller sees only its own findings.
+    const remembered = opts.memory?.counters(callerKey(s.principal, s.clientAddress));
     if (s.counters || remembered) {
       patch.session = { id: s.sessionId ?? '', counters: { ...(s.counters ? Object.fromEntries(s.counters) : {}), ...remembered } };
     }

@@ -23,7 +23,7 @@ import { collectStringLeaves } from '../codec/json-pointer.ts';
 import { scoreInjection } from '../detectors/injection.ts';
 import type { Frame, Inspector, InspectorContext, Reason, Verdict } from '../pipeline/types.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
-import { principalKey } from '../session/sessions.ts';
+import { callerKey } from '../session/sessions.ts';
 import { OPAQUE } from './redact.ts';
 
 export interface PromptInjectionOptions {
@@ -101,7 +101,7 @@ export function createPromptInjectionInspector(opts: PromptInjectionOptions): In
       const reasons: Reason[] = ['injection/detected', ...types.map((t): Reason => `injection/${t}`)];
       ctx.note('injection', { score: Math.round(score * 1000) / 1000, signals: types, ...(classifierNote ? { classifier: classifierNote } : {}) });
       ctx.finding?.({ inspector: name, type: 'prompt-injection', pointer: leaves[0]!.pointer, action: opts.action === 'block' ? 'blocked' : 'observed' });
-      if (opts.memory) opts.memory.record(principalKey(ctx.session.principal), 'injection_findings');
+      if (opts.memory) opts.memory.record(callerKey(ctx.session.principal, ctx.session.clientAddress), 'injection_findings');
       if (opts.action === 'block') return { kind: 'block', reasons, message: 'the content looks like a prompt injection' };
       return { kind: 'allow', reasons };
     },

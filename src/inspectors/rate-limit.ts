@@ -8,7 +8,7 @@
  */
 import type { Frame, Inspector, InspectorContext, Verdict } from '../pipeline/types.ts';
 import type { RateLimiter } from '../ratelimit/limiter.ts';
-import { principalKey } from '../session/sessions.ts';
+import { callerKey } from '../session/sessions.ts';
 
 export interface RateLimitInspectorOptions {
   limiter: RateLimiter;
@@ -29,7 +29,8 @@ export function createRateLimitInspector(opts: RateLimitInspectorOptions): Inspe
       // Client requests only: notifications and the server's own requests are not calls.
       if (frame.direction !== 'c2s' || frame.kind !== 'request') return ALLOW;
       const decision = await opts.limiter.check({
-        principal: principalKey(ctx.session.principal),
+        // Anonymous callers by address: one must not spend everyone's quota.
+        principal: callerKey(ctx.session.principal, ctx.session.clientAddress),
         tool: frame.method === 'tools/call' ? frame.target : undefined,
         method: frame.method,
         upstream: opts.upstream,

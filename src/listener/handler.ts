@@ -83,6 +83,7 @@ export function createHandler(deps: HandlerDeps) {
         route,
         services,
         principal,
+        clientAddress: req.socket.remoteAddress,
         era: 'legacy',
         protocolVersion: '',
         session: undefined,

@@ -94,6 +94,11 @@ export interface SessionView {
   /** Gateway-issued session id (legacy era) or undefined (modern era is stateless). */
   readonly sessionId: string | undefined;
   readonly principal: Principal;
+  /**
+   * The client's address as the gateway saw it (socket peer, never a forwarded header). With the
+   * principal it names the caller for per-caller state: `callerKey` in session/sessions.ts.
+   */
+  readonly clientAddress?: string | undefined;
   /** What the client said about itself (legacy: initialize clientInfo). Self-reported. */
   readonly clientInfo?: { readonly name?: string; readonly version?: string } | undefined;
   /** Per-session counters (legacy session) that policy can read and inspectors may bump. */

@@ -17,7 +17,11 @@ import type { RateLimitStore, RateOp } from './store.ts';
 
 /** What the limiter needs to know about a call. */
 export interface RateFacts {
-  /** Authenticated subject (`Principal.subject`; 'anonymous' when the route needs none). */
+  /**
+   * Who is calling, as `callerKey` (session/sessions.ts) names them: issuer + subject when
+   * authenticated, subject + client address when anonymous, so the `principal` scopes give each
+   * anonymous client its own bucket instead of one shared by every caller of an open route.
+   */
   readonly principal: string;
   /** Tool name for `tools/call` (params.name), absent for other methods. */
   readonly tool?: string | undefined;

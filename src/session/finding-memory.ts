@@ -2,9 +2,11 @@
  * Session memory: what the inspectors found, counted per caller over time, so policy can act
  * on accumulation ("block after the third PII finding this hour") rather than on one message.
  *
- * Counts are kept per principal (issuer + subject), in one-minute buckets over the last hour,
- * plus a running total. That covers both eras: a 2026-07-28 caller has no session, and a 2025
- * caller opening a fresh session must not reset its history. Policy reads them as
+ * Counts are kept per caller, under the key `callerKey` (session/sessions.ts) gives: issuer +
+ * subject for an authenticated principal, subject + client address for an anonymous one (else
+ * one anonymous caller's findings would count against every caller of an open route). One-minute
+ * buckets over the last hour, plus a running total. That covers both eras: a 2026-07-28 caller
+ * has no session, and a 2025 caller opening a fresh session must not reset its history. Policy reads them as
  * `session.counters["<kind>"]` (total) and `session.counters["<kind>_1h"]` (last 60 minutes).
  *
  * Memory is bounded: at most `maxPrincipals` callers (least recently active evicted), 60 buckets
@@ -29,13 +31,13 @@ export class FindingMemory {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** Adds `n` occurrences of `kind` (e.g. `dlp_findings`, `pii_findings`) for `principal`. */
-  record(principal: string, kind: string, n = 1): void {
+  /** Adds `n` occurrences of `kind` (e.g. `dlp_findings`, `pii_findings`) for `caller` (a callerKey). */
+  record(caller: string, kind: string, n = 1): void {
     if (!(n > 0)) return;
-    let kinds = this.#byPrincipal.get(principal);
+    let kinds = this.#byPrincipal.get(caller);
     if (kinds) {
       // Re-insert: Map order is the LRU order.
-      this.#byPrincipal.delete(principal);
+      this.#byPrincipal.delete(caller);
     } else {
       kinds = new Map();
       if (this.#byPrincipal.size >= this.#max) {
@@ -43,7 +45,7 @@ export class FindingMemory {
         if (!oldest.done) this.#byPrincipal.delete(oldest.value);
       }
     }
-    this.#byPrincipal.set(principal, kinds);
+    this.#byPrincipal.set(caller, kinds);
     let c = kinds.get(kind);
     if (!c) {
       c = { total: 0, minutes: new Map() };
@@ -55,9 +57,9 @@ export class FindingMemory {
     for (const m of c.minutes.keys()) if (m <= minute - BUCKETS) c.minutes.delete(m);
   }
 
-  /** `{ kind: total, kind_1h: last hour }` for every kind recorded for `principal`. */
-  counters(principal: string): Record<string, number> {
-    const kinds = this.#byPrincipal.get(principal);
+  /** `{ kind: total, kind_1h: last hour }` for every kind recorded for `caller` (a callerKey). */
+  counters(caller: string): Record<string, number> {
+    const kinds = this.#byPrincipal.get(caller);
     if (!kinds) return {};
     const minute = Math.floor(this.#now() / BUCKET_MS);
     const out: Record<string, number> = {};

@@ -32,7 +32,7 @@ import type { Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
-import { principalKey } from '../session/sessions.ts';
+import { callerKey } from '../session/sessions.ts';
 import { openRelayStream, type Exchange } from './context.ts';
 import { errorMessage, sendJson, SSE_HEADERS } from './respond.ts';
 
@@ -96,7 +96,8 @@ export async function seekApproval(ex: Exchange, c: Classified, message: JsonRpc
 
 function binding(ex: Exchange, message: JsonRpcMessage) {
   return {
-    principal: principalKey(ex.principal),
+    // The caller (an anonymous one by address): another anonymous client cannot redeem it.
+    principal: callerKey(ex.principal, ex.clientAddress),
     tool: subjectOf(message),
     argsHash: argsHash(paramsOf(message)['arguments']),
     policyVersion: ex.services.approvals.policyVersion,

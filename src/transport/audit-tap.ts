@@ -39,10 +39,14 @@ function attemptedMethod(req: IncomingMessage, apiKeyHeader: string | undefined)
   return 'none';
 }
 
-/** Where a request came from: the peer address and its User-Agent (self-reported). */
-function clientOf(req: IncomingMessage): { address?: string; userAgent?: string } {
+/**
+ * Where a request came from: the peer address and its User-Agent (self-reported). An exchange
+ * passes the address it read at its start: Node forgets it once the socket closes, and a
+ * stream's records are written after its client left.
+ */
+function clientOf(req: IncomingMessage, address = req.socket.remoteAddress): { address?: string; userAgent?: string } {
   const ua = req.headers['user-agent'];
-  return { ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}), ...(typeof ua === 'string' ? { userAgent: ua } : {}) };
+  return { ...(address ? { address } : {}), ...(typeof ua === 'string' ? { userAgent: ua } : {}) };
 }
 
 const BLOCKING: ReadonlySet<ErrorCode> = new Set([
@@ -195,7 +199,7 @@ export class AuditTap {
       client: {
         ...(info?.name !== undefined ? { name: info.name } : {}),
         ...(info?.version !== undefined ? { version: info.version } : {}),
-        ...clientOf(ex.req),
+        ...clientOf(ex.req, ex.clientAddress),
       },
       route: ex.route.name,
       upstream: { name: ex.route.name, url: ex.route.cfg.upstream.url },

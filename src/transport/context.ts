@@ -46,6 +46,12 @@ export interface Exchange {
   readonly route: Route;
   readonly services: GatewayServices;
   readonly principal: Principal;
+  /**
+   * The socket's peer address, read when the exchange starts: Node forgets it once the socket
+   * closes, and a 2025 stream is still inspected after its client left. Anonymous callers are
+   * told apart by it (callerKey).
+   */
+  readonly clientAddress: string | undefined;
   era: Era;
   protocolVersion: string;
   session: Session | undefined;
@@ -127,6 +133,7 @@ export function sessionView(ex: Exchange): SessionView {
     protocolVersion: ex.protocolVersion,
     sessionId: s?.id,
     principal: ex.principal,
+    clientAddress: ex.clientAddress,
     clientInfo: s?.clientInfo,
     counters: s?.counters,
   };
@@ -205,7 +212,7 @@ export function exchangeHead(ex: Exchange, frame: Frame): ExchangeHead {
     httpMethod: ex.req.method ?? 'POST',
     path: q < 0 ? url : url.slice(0, q),
     headers,
-    remoteAddress: ex.req.socket.remoteAddress,
+    remoteAddress: ex.clientAddress,
     kind: frame.kind,
     method: frame.method,
     rpcId: frame.rpcId,

@@ -70,13 +70,13 @@ function classifyEra(ex: Exchange, c: Classified): ParamCheck | undefined {
   }
   const sid = requestHeader(ex, 'mcp-session-id');
   if (c.method === 'initialize') {
-    if (!ex.services.sessions.canCreate(ex.principal)) throw new GatewayError('session_limit');
+    if (!ex.services.sessions.canCreate(ex.principal, ex.clientAddress)) throw new GatewayError('session_limit');
     const pv = (msg['params'] as Record<string, unknown> | undefined)?.['protocolVersion'];
     ex.protocolVersion = typeof pv === 'string' ? pv : '2025-03-26';
     return;
   }
   if (sid !== undefined) {
-    const session = ex.services.sessions.get(sid, ex.principal);
+    const session = ex.services.sessions.get(sid, ex.principal, ex.clientAddress);
     if (!session || session.route !== ex.route.name) throw new GatewayError('session_not_found');
     ex.session = session;
     ex.protocolVersion = session.protocolVersion;
@@ -286,6 +286,7 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
         ex.session = ex.services.sessions.create({
           route: ex.route.name,
           principal: ex.principal,
+          clientAddress: ex.clientAddress,
           protocolVersion: ex.protocolVersion,
           upstreamSessionId: upstreamSid,
         });

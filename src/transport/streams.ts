@@ -17,7 +17,7 @@ import { SSE_HEADERS } from './respond.ts';
 function sessionFor(ex: Exchange): Session | undefined {
   const sid = requestHeader(ex, 'mcp-session-id');
   if (sid === undefined) return undefined;
-  const s = ex.services.sessions.get(sid, ex.principal);
+  const s = ex.services.sessions.get(sid, ex.principal, ex.clientAddress);
   if (!s || s.route !== ex.route.name) throw new GatewayError('session_not_found');
   ex.session = s;
   ex.protocolVersion = s.protocolVersion;
