@@ -5,7 +5,10 @@
  */
 
 export interface StringChunk {
-  /** RFC 6901 JSON Pointer of the string leaf ("" for a top-level string). */
+  /**
+   * RFC 6901 JSON Pointer of the string leaf ("" for a top-level string); for a key (`isKey`),
+   * its object's pointer plus `/~key` (json-pointer.ts KEY_SEGMENT), never the key itself.
+   */
   pointer: string;
   /** Decoded text of this piece; a surrogate pair is never split across pieces. */
   text: string;
@@ -13,8 +16,11 @@ export interface StringChunk {
   offset: number;
   /** Last piece of this string leaf (an empty string yields exactly one piece, with end: true). */
   end: boolean;
-  /** Object keys are never handed out: they are bounded by maxKeyBytes and re-emitted as-is. */
-  isKey: false;
+  /**
+   * An object key (only with the `keys` option): handed out whole, as one piece with end: true
+   * whatever maxStringPiece (it is bounded by maxKeyBytes). A replacement renames the member.
+   */
+  isKey: boolean;
 }
 
 /** undefined = emit the piece unchanged; a string = emit this text instead (any length). */
@@ -22,6 +28,13 @@ export type ChunkDecision = string | undefined | Promise<string | undefined>;
 
 export interface JsonStreamOptions {
   onString: (chunk: StringChunk) => ChunkDecision;
+  /**
+   * Hand object keys to onString too (default false: keys are re-emitted as they came). A key
+   * replaced with a name another replaced key of the same object already took gets " #2", " #3"…
+   * so no member is lost to a duplicate; a replacement equal to an original key of the object is
+   * not detected (that would mean remembering every key).
+   */
+  keys?: boolean;
   /** Max decoded UTF-16 units per piece (default 16384; at least 4, so any UTF-8 sequence fits). */
   maxStringPiece?: number;
   /** Max nesting of arrays/objects (default 64). */

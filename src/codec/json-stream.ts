@@ -1,14 +1,16 @@
 /**
  * Streaming JSON rewriter for the chunk path: a message too large to parse whole is fed through
  * chunk by chunk, re-emitted as compact JSON, and every string *value* is handed to `onString`
- * in bounded pieces so an inspector can rewrite (redact, hold back) text in flight.
+ * in bounded pieces so an inspector can rewrite (redact, hold back) text in flight; with the
+ * `keys` option every object key too, whole (a secret can travel as a key).
  *
  * Grammar: exactly one JSON text per RFC 8259 §2 (one value, insignificant whitespace around
  * tokens); anything else is a JsonStreamError with the byte offset.
  *
  * Memory: whatever the input size, the rewriter keeps at most one piece of decoded text
  * (maxStringPiece UTF-16 units), one key (maxKeyBytes), a ≤ 4-byte UTF-8 carry and a stack of
- * maxDepth containers; each push returns the output it produced.
+ * maxDepth containers (with `keys`, plus the new names of keys replaced in open objects); each
+ * push returns the output it produced.
  *
  * Output: a piece the inspector leaves unchanged is forwarded as its original input bytes when
  * they are all in the current chunk and valid UTF-8 (validated JSON string content, equal in
@@ -18,7 +20,7 @@
  * whole-message path (UTF-8 decode + JSON.parse) does, so both paths see the same text.
  */
 
-import { escapePointerSegment } from './json-pointer.ts';
+import { escapePointerSegment, keyPointer } from './json-pointer.ts';
 import {
   BYTES,
   Output,
@@ -91,10 +93,13 @@ interface Container {
   index: number;
   /** Objects: escaped pointer segment of the current member's key. */
   key: string;
+  /** Objects, with `keys`: the names replaced keys took, so two never end up alike. */
+  renamed?: Set<string>;
 }
 
 export class JsonStreamRewriter {
   private readonly onString: (chunk: StringChunk) => ChunkDecision;
+  private readonly keys: boolean;
   private readonly maxPiece: number;
   private readonly maxDepth: number;
   private readonly maxKeyBytes: number;
@@ -143,6 +148,7 @@ export class JsonStreamRewriter {
   constructor(opts: JsonStreamOptions) {
     if (typeof opts?.onString !== 'function') throw new TypeError('JsonStreamRewriter: onString must be a function');
     this.onString = opts.onString;
+    this.keys = opts.keys === true;
     this.maxPiece = intOption('maxStringPiece', opts.maxStringPiece, 16384, 4);
     this.maxDepth = intOption('maxDepth', opts.maxDepth, 64, 0);
     this.maxKeyBytes = intOption('maxKeyBytes', opts.maxKeyBytes, 4096, 0);
@@ -246,6 +252,7 @@ export class JsonStreamRewriter {
       }
       if (state === KEY) {
         i = this.keyBody(buf, i, n);
+        if (this.waiting !== undefined) return i;
         continue;
       }
       if (state === NUMBER) {
@@ -291,10 +298,12 @@ export class JsonStreamRewriter {
           if (b === 0x7d) i = this.close(i, 0x7d);
           else if (b === QUOTE) i = this.keyStart(buf, i, n);
           else this.fail('json_syntax', i, "expected a key or '}'");
+          if (this.waiting !== undefined) return i;
           break;
         case OBJ_KEY:
           if (b === QUOTE) i = this.keyStart(buf, i, n);
           else this.fail('json_syntax', i, 'expected a key');
+          if (this.waiting !== undefined) return i;
           break;
         case OBJ_COLON:
           if (b !== 0x3a) this.fail('json_syntax', i, "expected ':'");
@@ -447,6 +456,10 @@ export class JsonStreamRewriter {
         if (!escaped && (seen & 4) === 0) {
           // Plain ASCII: the input bytes are already the canonical encoding.
           const key = this.asciiSlice(buf, i + 1, j, n);
+          if (this.keys) {
+            this.setKey(key, buf, i, j + 1);
+            return j + 1;
+          }
           this.stack[this.stack.length - 1]!.key = (seen & 2) === 0 ? key : escapePointerSegment(key);
           this.out.bytes(buf, i, j + 1);
           this.state = OBJ_COLON;
@@ -479,12 +492,35 @@ export class JsonStreamRewriter {
     return this.ascii.slice(s - from, e - from);
   }
 
-  private setKey(key: string): void {
-    this.stack[this.stack.length - 1]!.key = escapePointerSegment(key);
-    this.out.byte(QUOTE);
-    writeJsonText(this.out, key);
-    this.out.byte(QUOTE);
+  /** A whole key read: handed out (`keys`), then written. buf[rawFrom, rawTo): its quoted bytes, if reusable. */
+  private setKey(key: string, buf?: Buffer, rawFrom = -1, rawTo = -1): void {
     this.state = OBJ_COLON;
+    if (!this.keys) return this.writeKey(key, undefined, buf, rawFrom, rawTo);
+    const r = this.onString({ pointer: keyPointer(this.stack[this.stack.length - 1]!.pointer), text: key, offset: 0, end: true, isKey: true });
+    if (r === undefined || typeof r === 'string') this.writeKey(key, r, buf, rawFrom, rawTo);
+    else if (isThenable(r)) this.waiting = Promise.resolve(r).then((v) => this.writeKey(key, checkDecision(v), buf, rawFrom, rawTo));
+    else checkDecision(r);
+  }
+
+  private writeKey(key: string, answer: string | undefined, buf: Buffer | undefined, rawFrom: number, rawTo: number): void {
+    const top = this.stack[this.stack.length - 1]!;
+    let name = key;
+    if (answer !== undefined && answer !== key) {
+      // Two keys masked alike would be duplicates, and a client keeps only one of them.
+      const taken = (top.renamed ??= new Set());
+      name = answer;
+      for (let k = 2; taken.has(name); k++) name = `${answer} #${k}`;
+      taken.add(name);
+    }
+    // Values below a renamed key are named by its new name: the old one may be the secret.
+    top.key = escapePointerSegment(name);
+    if (name === key && buf !== undefined && rawFrom >= 0) {
+      this.out.bytes(buf, rawFrom, rawTo);
+      return;
+    }
+    this.out.byte(QUOTE);
+    writeJsonText(this.out, name);
+    this.out.byte(QUOTE);
   }
 
   private keyBody(buf: Buffer, i: number, n: number): number {

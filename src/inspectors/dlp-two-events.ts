@@ -36,7 +36,8 @@ export function twoEvents(inspector: Inspector, first: string, second: string, o
   };
   const texts: string[] = [];
   const dataOf = (m: JsonRpcMessage) => (m['params'] as { data: string }).data;
-  const apply = (f: Frame, v: Verdict): JsonRpcMessage => (v.kind === 'redact' ? applyPatches(f.message, v.patches) : f.message);
+  // A rewrite (an object key renamed) replaces the message and, like the pipeline, holds nothing.
+  const apply = (f: Frame, v: Verdict): JsonRpcMessage => (v.kind === 'redact' ? applyPatches(f.message, v.patches) : v.kind === 'rewrite' ? v.message : f.message);
 
   const f1 = frame('e1', first);
   const v1 = inspector.onMessage!(f1, ctx) as Verdict;

@@ -11,6 +11,11 @@
  * Findings go to audit (type, JSON pointer, offsets — never the value) and to session memory
  * (`dlp_findings`, `<family>_findings` per caller, for policy).
  *
+ * Object keys are scanned like string values (a tool can return a secret as a key): a finding
+ * in a key is located at its object's pointer plus `/~key` (json-pointer.ts), offsets within the
+ * key, and pointers through a flagged key name it masked. `redact` renames the key to its masked
+ * form (dlp-keys.ts says how, and where the other paths differ).
+ *
  * Three paths, one scheme (detectors/stream-window.ts):
  * - a buffered message: each string leaf scanned whole;
  * - an oversized message (chunk path): each leaf scanned piece by piece with a hold-back window,
@@ -28,11 +33,13 @@
  */
 import { fingerprint, scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
-import { collectStringLeaves } from '../codec/json-pointer.ts';
-import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, Patch, Reason, Verdict } from '../pipeline/types.ts';
+import { collectStringLeaves, escapePointerSegment, isKeyPointer, keyObject, keyPointer, renameKeys } from '../codec/json-pointer.ts';
+import { applyPatches } from '../pipeline/patch.ts';
+import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, JsonRpcMessage, Patch, Reason, Verdict } from '../pipeline/types.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
-import { principalKey } from '../session/sessions.ts';
+import { callerKey } from '../session/sessions.ts';
 import { base64Kind, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
+import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
 import { OPAQUE } from './redact.ts';
 
 export type DlpAction = 'redact' | 'block' | 'alert';
@@ -59,8 +66,6 @@ const TAIL_CHARS = 8192;
 const ARMOUR_BEGIN = /-{4,5} ?BEGIN /g;
 const ARMOUR_END = /-{4,5} ?END /;
 
-/** Per-stream state is keyed by the client request frame; bounded for streams that never end. */
-const MAX_CHUNK_STATES = 1024;
 
 function isLineBreak(c: number): boolean {
   return c === 10 || c === 13 || c === 0x85 || c === 0x2028 || c === 0x2029;
@@ -91,16 +96,22 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   const scan = { families, minConfidence: opts.minConfidence, ...(custom ? { custom } : {}) };
   const wants = (direction: 'c2s' | 's2c') => opts.direction === 'both' || (opts.direction === 'request' ? direction === 'c2s' : direction === 's2c');
   const actionOf = (f: Finding): DlpAction => opts.actions.types[f.type] ?? opts.actions.families[f.detector as ContentFamily] ?? opts.actions.default;
-  // The last string of the previous SSE event of each stream, when it ended riskily.
-  const previous = new WeakMap<object, { pointer: string; text: string; offset: number; spans: ReadonlySet<string> }>();
-  const chunkStates = new Map<string, StreamState>();
+  // The last string of the previous SSE event of each stream, when it ended riskily (`shown`: its
+  // pointer as reported, with any flagged key masked).
+  const previous = new WeakMap<object, { pointer: string; shown: string; text: string; offset: number; spans: ReadonlySet<string> }>();
+  // Chunk path, per oversized message: keyed by its chain's context, not by frame id (frame ids
+  // count per exchange, so two exchanges streaming at once would share "s2c-1" and one would
+  // emit the other's held-back text).
+  const chunkStates = new WeakMap<object, Map<string, StreamState>>();
+  const chunkKeys = new WeakMap<object, ShownKeys>();
+  const cleanKeys = new CleanKeys(scan);
 
   const key = opts.fingerprintKey;
   const fingerprintOf = (type: string, value: string): { fingerprint?: string } => (key ? { fingerprint: fingerprint(key, type, value) } : {});
 
   const remember = (ctx: InspectorContext, found: readonly Finding[]) => {
     if (!opts.memory || found.length === 0) return;
-    const who = principalKey(ctx.session.principal);
+    const who = callerKey(ctx.session.principal, ctx.session.clientAddress);
     opts.memory.record(who, 'dlp_findings', found.length);
     for (const fam of new Set(found.map((f) => f.detector))) opts.memory.record(who, `${fam}_findings`, found.filter((f) => f.detector === fam).length);
   };
@@ -119,16 +130,29 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       const reasons = new Set<Reason>();
       const found: Finding[] = [];
       let block: Finding | undefined;
-      const leaves = collectStringLeaves(frame.message).filter((l) => !OPAQUE.test(l.pointer));
+      // Keys not known clean (almost always none) are scanned below, before the values, so that
+      // every location reported can name a flagged key masked.
+      const suspects: Array<{ object: string; key: string }> = [];
+      const leaves = collectStringLeaves(frame.message, (object, key) => {
+        if (!cleanKeys.has(key)) suspects.push({ object, key });
+      }).filter((l) => !OPAQUE.test(l.pointer));
+      const hits: KeyHit[] = [];
+      for (const { object, key } of suspects) {
+        if (OPAQUE.test(object)) continue;
+        const findings = cleanKeys.scan(key);
+        if (findings.length > 0) hits.push({ object, key, findings });
+      }
+      const shownNames = hits.length > 0 ? maskedNames(frame.message, hits, () => true) : undefined;
+      const shown = (pointer: string) => (shownNames ? shownPointer(pointer, shownNames) : pointer);
       const streamKey = frame.carrier.transport === 'sse' ? ctx.request : undefined;
       const prev = streamKey ? previous.get(streamKey) : undefined;
       if (streamKey) previous.delete(streamKey);
 
-      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[] | undefined, value: string) => {
+      const apply = (f: Finding, pointer: string, start: number, end: number, target: Patch[] | undefined, value: string, where = shown(pointer)) => {
         const action = actionOf(f);
         reasons.add(`dlp/${f.type}`);
         found.push(f);
-        ctx.finding?.({ inspector: name, type: f.type, pointer, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
+        ctx.finding?.({ inspector: name, type: f.type, pointer: where, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
         if (action === 'block') block ??= f;
         if (action === 'redact') target?.push({ pointer, start, end, replacement: `[REDACTED:${f.type}]` });
       };
@@ -174,7 +198,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
             // Whole in the held event: masked there (cut out if blocked), unless that event's
             // own scan found it.
             if (prev.spans.has(`${prev.offset + f.start}:${prev.offset + f.end}`)) continue;
-            apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend, value);
+            apply(f, prev.pointer, prev.offset + f.start, prev.offset + f.end, amend, value, prev.shown);
             if (actionOf(f) === 'block') amend.push({ pointer: prev.pointer, start: prev.offset + f.start, end: prev.offset + f.end, replacement: '' });
             continue;
           }
@@ -186,13 +210,27 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
           // The first part is cut from the held event; the mask stands where the rest was, so
           // it still stands if the held event had to go out unamended (hold expired).
           const start = prev.offset + f.start;
-          apply(f, prev.pointer, start, prev.offset + cut, undefined, value);
+          apply(f, prev.pointer, start, prev.offset + cut, undefined, value, prev.shown);
           // Blocked: the held event still goes out before the stream is cut, without its part.
           if (actionOf(f) !== 'alert') amend.push({ pointer: prev.pointer, start, end: prev.offset + cut, replacement: '' });
           if (actionOf(f) === 'redact') patches.push({ pointer: leaf.pointer, start: 0, end: f.end - cut, replacement: `[REDACTED:${f.type}]` });
         }
         lastSpans = spans;
       });
+      // Keys: a redact rule renames the key (a `rewrite`, which cannot also amend the held
+      // previous SSE event: then the message is blocked, with that event amended).
+      const renames = hits.length > 0 ? maskedNames(frame.message, hits, (f) => actionOf(f) === 'redact') : undefined;
+      const unmaskable = renames !== undefined && renames.size > 0 && amend.length > 0 && !block;
+      for (const h of hits) {
+        const where = keyPointer(shown(h.object));
+        for (const f of h.findings) {
+          const action = actionOf(f);
+          reasons.add(`dlp/${f.type}`);
+          found.push(f);
+          ctx.finding?.({ inspector: name, type: f.type, pointer: where, start: f.start, end: f.end, action: action === 'alert' ? 'observed' : action === 'block' || unmaskable ? 'blocked' : 'redacted', ...fingerprintOf(f.type, h.key.slice(f.start, f.end)) });
+          if (action === 'block') block ??= f;
+        }
+      }
       remember(ctx, found);
 
       // Could the last string's tail be the beginning of a secret the next event completes?
@@ -201,25 +239,37 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       if (streamKey && last && base64Kind(frame.message, last.pointer) === undefined && mayContinue(last.text)) {
         // Its tail only (a secret's first part is never longer); amend patches add the offset.
         const offset = Math.max(0, last.text.length - TAIL_CHARS);
-        previous.set(streamKey, { pointer: last.pointer, text: offset > 0 ? last.text.slice(offset) : last.text, offset, spans: lastSpans ?? new Set() });
+        previous.set(streamKey, { pointer: last.pointer, shown: shown(last.pointer), text: offset > 0 ? last.text.slice(offset) : last.text, offset, spans: lastSpans ?? new Set() });
         holdMs = opts.crossEventHoldMs;
       }
       const hints = { ...(holdMs ? { holdMs } : {}), ...(amend.length ? { amendPrevious: amend } : {}) };
       if (block) return { kind: 'block', reasons: [...reasons], message: `${block.type} detected`, ...(amend.length ? { amendPrevious: amend } : {}) };
+      if (unmaskable) {
+        return { kind: 'block', reasons: [...reasons, KEY_NOT_MASKABLE], message: 'a secret in an object key and one split across two events cannot be masked together', amendPrevious: amend };
+      }
+      if (renames !== undefined && renames.size > 0) {
+        // A rewrite carries no hold: this event goes out now. Its last string is still kept
+        // (above), so a secret the next event completes is masked there as after an expired
+        // hold, and the relay notes it (`dlp_split_sent`).
+        const patched = patches.length > 0 ? applyPatches(frame.message, patches) : frame.message;
+        return { kind: 'rewrite', message: renameKeys(patched, renames) as JsonRpcMessage, reasons: [...reasons] };
+      }
       if (patches.length > 0) return { kind: 'redact', patches, reasons: [...reasons], ...hints };
       return { kind: 'allow', ...(reasons.size > 0 ? { reasons: [...reasons] } : {}), ...hints };
     },
     onChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
-      if (!wants(chunk.direction) || OPAQUE.test(chunk.pointer)) return { kind: 'pass' };
-      const key = `${chunk.frameId}\u0000${chunk.pointer}`;
-      const state = chunkStates.get(key) ?? INITIAL_STREAM_STATE;
+      if (!wants(chunk.direction)) return { kind: 'pass' };
+      const isKey = isKeyPointer(chunk.pointer);
+      if (OPAQUE.test(isKey ? keyObject(chunk.pointer) : chunk.pointer)) return { kind: 'pass' };
+      if (isKey) return keyChunk(chunk, ctx);
+      const flagged = chunkKeys.get(ctx);
+      let states = chunkStates.get(ctx);
+      if (!states) chunkStates.set(ctx, (states = new Map()));
+      const state = states.get(chunk.pointer) ?? INITIAL_STREAM_STATE;
       const step = scanChunk(state, chunk.text, chunk.end, scan);
-      if (chunk.end) chunkStates.delete(key);
-      else {
-        chunkStates.set(key, step.state);
-        // A stream cut mid-leaf never sends `end`: bound what such leftovers can hold.
-        if (chunkStates.size > MAX_CHUNK_STATES) chunkStates.delete(chunkStates.keys().next().value!);
-      }
+      // One leaf at a time is open; a message cut mid-leaf leaves its state to go with the context.
+      if (chunk.end) states.delete(chunk.pointer);
+      else states.set(chunk.pointer, step.state);
       // This chunk's text lives at absolute [state.released .. ) of the leaf, after the carry.
       const from = state.released;
       const text = state.carry.slice(from - state.carryStart) + chunk.text;
@@ -233,7 +283,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         reasons.add(`dlp/${f.type}`);
         // The match lies in the window the scan saw: the carry (from carryStart) and this chunk.
         const value = (state.carry + chunk.text).slice(f.start - state.carryStart, f.end - state.carryStart);
-        ctx.finding?.({ inspector: name, type: f.type, pointer: chunk.pointer, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
+        ctx.finding?.({ inspector: name, type: f.type, pointer: flagged ? flagged.show(chunk.pointer) : chunk.pointer, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
         if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
         if (action !== 'redact') continue;
         const s = Math.max(0, f.start - from);
@@ -247,4 +297,34 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       return { kind: 'pass', emit: out, ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
     },
   };
+
+  /** A key of an oversized message, handed out whole (see dlp-keys.ts for why redact blocks). */
+  function keyChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
+    const key = chunk.text;
+    const findings = cleanKeys.scan(key);
+    if (findings.length === 0) return { kind: 'pass' };
+    const flagged = chunkKeys.get(ctx);
+    const object = keyObject(chunk.pointer);
+    const shownObject = flagged ? flagged.show(object) : object;
+    const reasons = new Set<Reason>();
+    let stop: Finding | undefined;
+    let unmaskable = false;
+    for (const f of findings) {
+      const action = actionOf(f);
+      reasons.add(`dlp/${f.type}`);
+      if (action !== 'alert') stop ??= f;
+      if (action === 'redact') unmaskable = true;
+      ctx.finding?.({ inspector: name, type: f.type, pointer: keyPointer(shownObject), start: f.start, end: f.end, action: action === 'alert' ? 'observed' : 'blocked', ...fingerprintOf(f.type, key.slice(f.start, f.end)) });
+    }
+    remember(ctx, findings);
+    if (stop) {
+      if (unmaskable) reasons.add(KEY_NOT_MASKABLE);
+      return { kind: 'block', reasons: [...reasons], message: `${stop.type} detected in an object key${unmaskable ? ' (keys are not masked in an oversized message)' : ''}` };
+    }
+    // Alerted only: the key goes out as it is, and names the members below it masked from now on.
+    let keys = flagged;
+    if (!keys) chunkKeys.set(ctx, (keys = new ShownKeys()));
+    keys.add(`${object}/${escapePointerSegment(key)}`, `${shownObject}/${escapePointerSegment(maskKey(key, findings))}`);
+    return { kind: 'pass', reasons: [...reasons] };
+  }
 }

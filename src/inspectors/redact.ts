@@ -8,6 +8,7 @@
  * moves user patterns to a linear-time engine (RE2) — until then, only trusted configs.
  */
 import { collectStringLeaves } from '../codec/json-stream.ts';
+import { isKeyPointer } from '../codec/json-pointer.ts';
 import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, Patch, Reason, Verdict } from '../pipeline/types.ts';
 
 export interface RedactPattern {
@@ -90,8 +91,12 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
     reason: `redact/${p.name}` as Reason,
     mask: template.replaceAll('{name}', p.name),
   }));
-  /** Held-back tail per (frame, leaf) on the chunk path. */
-  const carry = new Map<string, string>();
+  /**
+   * Held-back tail per leaf on the chunk path, per oversized message: keyed by its chain's
+   * context, not by frame id (frame ids count per exchange, so two exchanges streaming at once
+   * would both be "s2c-1" and one would emit the other's held-back text).
+   */
+  const carries = new WeakMap<InspectorContext, Map<string, string>>();
 
   const name = opts.name ?? 'redact';
   return {
@@ -113,8 +118,11 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
       return patches.length === 0 ? { kind: 'allow' } : { kind: 'redact', patches, reasons: [...reasons] };
     },
     onChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
-      if (OPAQUE.test(chunk.pointer)) return { kind: 'pass' };
-      const key = `${chunk.frameId}\u0000${chunk.pointer}`;
+      // Values only, as onMessage: object keys (handed out on the chunk path for DLP) pass.
+      if (OPAQUE.test(chunk.pointer) || isKeyPointer(chunk.pointer)) return { kind: 'pass' };
+      let carry = carries.get(ctx);
+      if (!carry) carries.set(ctx, (carry = new Map()));
+      const key = chunk.pointer;
       const buf = (carry.get(key) ?? '') + chunk.text;
       const matches = findMatches(buf, rules);
       let safe = chunk.end ? buf.length : Math.max(0, buf.length - window);
@@ -124,7 +132,7 @@ export function createRedactInspector(opts: RedactOptions): Inspector {
       if (chunk.end) carry.delete(key);
       else {
         carry.set(key, buf.slice(safe));
-        // A stream cut mid-leaf never sends `end`; bound what such leftovers can hold.
+        // One leaf is open at a time; bound it anyway (the map goes with the context).
         if (carry.size > MAX_OPEN_LEAVES) carry.delete(carry.keys().next().value!);
       }
       const reasons = [...new Set(emitted.map((m) => m.rule.reason))];

@@ -124,3 +124,18 @@ test('a rewrite replaces the message whole, folds as a redaction, and the next i
   const r2 = await inspectFrame([hide, fixed('b', { kind: 'block', reasons: ['policy/no'] })], frame(list, { direction: 's2c', kind: 'result' }), ctx, 100);
   assert.equal(r2.verdict.kind, 'block');
 });
+
+test('redact chunk path: two oversized messages streaming at once (same frame id) never share held-back text', () => {
+  const redact = createRedactInspector({ patterns: [{ name: 'k', regex: 'sk-[a-z]{20,}' }], windowChars: 256 });
+  const base = { frameId: 's2c-1', direction: 's2c' as const, method: 'tools/call', pointer: '/result/content/0/text', offset: 0 };
+  const a = redact.onChunk!({ ...base, text: 'tenant A private text. '.repeat(20), end: false }, { ...ctx }) as { emit: string };
+  const b = redact.onChunk!({ ...base, text: 'b'.repeat(10), end: true }, { ...ctx }) as { emit: string };
+  assert.ok(a.emit.length < 23 * 20, 'A held its tail back');
+  assert.equal(b.emit, 'b'.repeat(10));
+});
+
+test('redact chunk path: object keys pass unchanged (values only, as on whole messages)', () => {
+  const redact = createRedactInspector({ patterns: [{ name: 'k', regex: 'sk-[a-z]{20,}' }] });
+  const v = redact.onChunk!({ frameId: 's2c-1', direction: 's2c', method: 'tools/call', pointer: '/result/~key', text: 'sk-abcdefghijklmnopqrstuvwx', offset: 0, end: true }, { ...ctx }) as { kind: string; emit?: string };
+  assert.deepEqual(v, { kind: 'pass' });
+});

@@ -135,6 +135,8 @@ async function relayJsonChunks(
   const frameId = `s2c-${ex.frameSeq++}`;
   let blocked: { reasons: string[]; message?: string } | undefined;
   const rewriter = new JsonStreamRewriter({
+    // Keys too (as `<object>/~key`): a secret can travel as an object key.
+    keys: true,
     onString: async (piece) => {
       const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
       if (v.kind === 'block') {

@@ -40,7 +40,9 @@ describe('streaming DLP through the gateway', () => {
           name: 'tools',
           path: '/mcp',
           upstream: { url: up.url },
-          inspectors: [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } }],
+          // A hold well above the 5 ms gaps below, so a busy CI machine cannot make the second
+          // part "late"; the late-part test waits 1.2 s, well past it.
+          inspectors: [{ type: 'dlp', crossEventHoldMs: 400, actions: { default: 'redact', types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } }],
         },
       ],
       // Session memory: a caller who already leaked two secrets this hour is stopped.
@@ -112,7 +114,7 @@ describe('streaming DLP through the gateway', () => {
 
   it('a second part that comes after the hold: the first part went out, the rest is still masked', async () => {
     const cut = 12;
-    const r = await call('late', 'parts-sse', { partsB64: [`the key is ${AWS.slice(0, cut)}`, `${AWS.slice(cut)} and more text`].map(b64), gapMs: 300 }, 150);
+    const r = await call('late', 'parts-sse', { partsB64: [`the key is ${AWS.slice(0, cut)}`, `${AWS.slice(cut)} and more text`].map(b64), gapMs: 1200 }, 150);
     const texts = events(r.text).filter((e) => e.method).map((e) => e.params.data as string);
     assert.deepEqual(texts, [`the key is ${AWS.slice(0, cut)}`, '[REDACTED:aws-access-key-id] and more text']);
   });
