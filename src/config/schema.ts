@@ -127,6 +127,11 @@ export const StreamsSchema = z
     eventReplayBuffer: nonNegativeInt
       .default(1000)
       .describe('Events kept per stream for Last-Event-ID resumption; 0 disables resumption.'),
+    eventReplayBytes: positiveInt
+      .default(8 * 1024 * 1024)
+      .describe(
+        'Text of the events kept per stream for resumption, at most (one event may be up to limits.maxEventBytes). A detached stream pauses its upstream at this bound; an event larger than it is sent live but cannot be replayed.',
+      ),
     revalidateMs: positiveInt
       .default(60_000)
       .describe("How often an authenticated stream re-checks its caller's credential (also at its expiry); a revoked or expired one ends the stream."),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryEventStore, type EventStore } from './event-store.ts';
 
-export function eventStoreContract(name: string, make: (capacity: number) => EventStore): void {
+export function eventStoreContract(name: string, make: (capacity: number, maxBytes?: number) => EventStore): void {
   describe(`event store contract: ${name}`, () => {
     const fill = (s: EventStore, from: number, to: number) => {
       for (let seq = from; seq <= to; seq++) s.append({ seq, text: `id: s.${seq}\ndata: ${seq}\n\n` });
@@ -32,6 +32,22 @@ export function eventStoreContract(name: string, make: (capacity: number) => Eve
       assert.equal(s.canReplayFrom(5, 6), true, 'saw everything');
     });
 
+    it('keeps at most maxBytes of event text: the oldest go first, and one event over the bound alone is not kept', () => {
+      const ev = (seq: number, size: number) => ({ seq, text: `id: s.${seq}\ndata: ${'x'.repeat(size)}\n\n` });
+      const len = (size: number) => ev(0, size).text.length;
+      const s = make(100, 3 * len(100));
+      for (let seq = 0; seq < 5; seq++) s.append(ev(seq, 100));
+      assert.deepEqual(seqs(s.after(-1)), [2, 3, 4], 'three events fit the bytes');
+      assert.equal(s.fits(ev(5, 100).text), false, 'a fourth would push out event 2');
+      assert.equal(s.canReplayFrom(1, 5), true);
+      assert.equal(s.canReplayFrom(0, 5), false, 'event 1 went for bytes');
+      s.append(ev(5, 10_000));
+      assert.deepEqual(seqs(s.after(-1)), [], 'an event larger than the bound pushes everything out, itself included');
+      assert.equal(s.canReplayFrom(4, 6), false, 'so a client that saw 4 cannot get 5');
+      assert.equal(s.canReplayFrom(5, 6), true);
+      assert.equal(s.fits(ev(6, 100).text), true);
+    });
+
     it('with nothing kept, only a client that saw the last event issued can resume', () => {
       const s = make(3);
       assert.equal(s.canReplayFrom(-1, 0), true, 'nothing issued yet');
@@ -44,7 +60,7 @@ export function eventStoreContract(name: string, make: (capacity: number) => Eve
   });
 }
 
-eventStoreContract('memory', (capacity) => new MemoryEventStore(capacity));
+eventStoreContract('memory', (capacity, maxBytes) => new MemoryEventStore(capacity, maxBytes));
 
 describe('MemoryEventStore', () => {
   it('with capacity 0 keeps nothing (no replay)', () => {

@@ -4,8 +4,11 @@
  * been sent after the last event ID, on the stream that was disconnected).
  *
  * One store per stream; sequence numbers are the stream's own (`<stream>.<seq>` event ids, see
- * relay-stream.ts). The store is bounded: it keeps the newest `capacity` events, and its owner
- * pauses the upstream read while a detached stream's store is full rather than lose events.
+ * relay-stream.ts). The store is bounded twice: it keeps the newest `capacity` events and at most
+ * `maxBytes` of their text, since one event may be as large as `limits.maxEventBytes` (16 MiB by
+ * default) and a count alone would let an upstream park gigabytes per stream in the gateway. Its
+ * owner pauses the upstream read while a detached stream's store is full rather than lose events;
+ * an event larger than `maxBytes` on its own is sent live but cannot be replayed.
  * In memory now; a shared store (Redis) lets another replica resume the stream later.
  */
 
@@ -28,6 +31,8 @@ export interface EventStore {
   /** Events kept now. */
   readonly size: number;
   readonly capacity: number;
+  /** Would appending an event of this text keep every event kept now (no bound passed)? */
+  fits(text: string): boolean;
   /** Forget everything (the stream is over). */
   clear(): void;
 }
@@ -35,34 +40,55 @@ export interface EventStore {
 /** The in-process store: an array bounded at `capacity` (0: keep nothing, no replay). */
 export class MemoryEventStore implements EventStore {
   readonly capacity: number;
+  readonly maxBytes: number;
   #events: StoredEvent[] = [];
+  /** Index of the oldest kept event in #events (dropped ones are cut off in batches). */
+  #head = 0;
+  /** UTF-16 code units of the kept events' text (~bytes for the ASCII-heavy JSON of MCP). */
+  #bytes = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.capacity = Math.max(0, Math.floor(capacity));
+    this.maxBytes = Math.max(0, maxBytes);
   }
 
   append(event: StoredEvent): void {
     if (this.capacity === 0) return;
     this.#events.push(event);
-    if (this.#events.length > this.capacity) this.#events.shift();
+    this.#bytes += event.text.length;
+    while (this.size > this.capacity || (this.#bytes > this.maxBytes && this.size > 0)) {
+      this.#bytes -= this.#events[this.#head]!.text.length;
+      this.#head++;
+    }
+    // Cut the dropped prefix off now and then, not per event (shift is O(n)).
+    if (this.#head > 64 && this.#head * 2 > this.#events.length) {
+      this.#events = this.#events.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   *after(seq: number): Iterable<StoredEvent> {
-    for (const e of this.#events) if (e.seq > seq) yield e;
+    for (let i = this.#head; i < this.#events.length; i++) if (this.#events[i]!.seq > seq) yield this.#events[i]!;
   }
 
   canReplayFrom(seq: number, next: number): boolean {
-    const first = this.#events[0];
+    const first = this.#events[this.#head];
     // Nothing kept: only a client that already saw the last event issued (or none was issued).
     if (first === undefined) return seq >= next - 1 || next === 0;
     return first.seq <= seq + 1;
   }
 
   get size(): number {
-    return this.#events.length;
+    return this.#events.length - this.#head;
+  }
+
+  fits(text: string): boolean {
+    return this.size < this.capacity && this.#bytes + text.length <= this.maxBytes;
   }
 
   clear(): void {
     this.#events = [];
+    this.#head = 0;
+    this.#bytes = 0;
   }
 }

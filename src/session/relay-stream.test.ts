@@ -74,6 +74,25 @@ test('while detached, the reader pauses once the replay buffer is full, and resu
   c.close();
 });
 
+test('while detached, the reader pauses before an event would push out unseen ones by bytes, and none is lost', async () => {
+  const big = 'y'.repeat(400);
+  const stream = new RelayStream({ ...opts, capacity: 100, capacityBytes: 1000 });
+  await stream.emit(`a${big}`);
+  await stream.emit(`b${big}`);
+  let thirdDone = false;
+  const third = stream.emit(`c${big}`).then(() => (thirdDone = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(thirdDone, false, 'paused: a third event would push out the first, which no client saw');
+  const c = await clientPair();
+  stream.attach(c.res, -1);
+  await third;
+  stream.complete();
+  const text = await c.body;
+  assert.deepEqual([...text.matchAll(/data: ([abc])y/g)].map((m) => m[1]), ['a', 'b', 'c'], 'every event reached the client, in order');
+  assert.equal(stream.canReplayFrom(-1), false, 'the first has since left the buffer');
+  c.close();
+});
+
 test('a modern (non-resumable) stream closes and aborts upstream when the client leaves', async () => {
   const stream = new RelayStream({ ...opts, resumable: false });
   let aborted = false;

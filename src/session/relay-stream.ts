@@ -28,6 +28,8 @@ export interface RelayStreamOptions {
   /** Re-issue event ids (2025 era). Modern streams are not resumable and carry none. */
   resumable: boolean;
   capacity: number;
+  /** Bytes of event text kept for replay, at most (see event-store.ts). */
+  capacityBytes?: number;
   keepAliveMs: number;
   /** How long a detached stream waits for a client to resume before it is dropped. */
   detachedTtlMs: number;
@@ -78,7 +80,7 @@ export class RelayStream {
   constructor(opts: RelayStreamOptions) {
     this.id = opts.id;
     this.opts = opts;
-    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0);
+    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0, opts.capacityBytes);
   }
 
   get attached(): boolean {
@@ -138,7 +140,17 @@ export class RelayStream {
     this.eventsSent++;
     this.bytesSent += bytes;
     this.opts.onEmit?.(data, seq);
-    if (this.opts.resumable) this.store.append({ seq, text });
+    if (this.opts.resumable) {
+      // Detached: wait for the client before this event would push out one it has not seen
+      // (events or bytes bound). An event that alone exceeds the byte bound goes in anyway and
+      // is dropped from replay at once: sent live if a client is there, else lost to replay.
+      if (this.subscriber === undefined && this.store.size > 0 && !this.store.fits(text)) {
+        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+        // Dropped while waiting (no client came back within detachedTtlMs).
+        if ((this.state as string) === 'closed') return;
+      }
+      this.store.append({ seq, text });
+    }
     const res = this.subscriber;
     if (res) {
       this.wroteSinceTick = true;
@@ -150,8 +162,8 @@ export class RelayStream {
       });
       return;
     }
-    if (!this.opts.resumable) return;
-    if (this.store.size >= this.store.capacity) {
+    // Detached with the buffer at its count: pause the reader here, before it parses another.
+    if (this.opts.resumable && this.store.size >= this.store.capacity) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
   }

@@ -242,6 +242,7 @@ export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
     id,
     resumable: ex.era === 'legacy' && session !== undefined,
     capacity: cfg.streams.eventReplayBuffer,
+    capacityBytes: cfg.streams.eventReplayBytes,
     keepAliveMs: cfg.streams.keepAliveMs,
     detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
     onEmit: (text, seq) => audit?.onEmit(text, seq),
