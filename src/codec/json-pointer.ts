@@ -95,7 +95,11 @@ function renamed(node: unknown, names: ReadonlyMap<string, string>): unknown {
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [names.get(k) ?? k, v]));
 }
 
-function updateAt(node: unknown, segs: readonly string[], i: number, fn: (node: unknown) => unknown): unknown {
+/**
+ * `fn` applied to the node at `segs[i..]` below `node`, copying only the objects and arrays on
+ * the way (copy-on-write); a path that does not exist leaves `node` as it is.
+ */
+export function updateAt(node: unknown, segs: readonly string[], i: number, fn: (node: unknown) => unknown): unknown {
   if (i === segs.length) return fn(node);
   if (node === null || typeof node !== 'object') return node;
   const seg = segs[i]!;

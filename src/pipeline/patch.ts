@@ -2,7 +2,7 @@
  * Applies redaction patches to string leaves of a JSON-RPC message without mutating it.
  * Only the objects on the paths to patched leaves are copied (copy-on-write).
  */
-import { pointerSegments } from '../codec/json-stream.ts';
+import { pointerSegments, updateAt } from '../codec/json-pointer.ts';
 import type { JsonRpcMessage, Patch } from './types.ts';
 
 function patchString(text: string, patches: Patch[]): string {
@@ -20,26 +20,6 @@ function patchString(text: string, patches: Patch[]): string {
   return out;
 }
 
-function setAt(node: unknown, segments: string[], index: number, patches: Patch[]): unknown {
-  if (index === segments.length) {
-    return typeof node === 'string' ? patchString(node, patches) : node;
-  }
-  const seg = segments[index]!;
-  if (Array.isArray(node)) {
-    const i = Number(seg);
-    if (!Number.isInteger(i) || i < 0 || i >= node.length) return node;
-    const copy = node.slice();
-    copy[i] = setAt(node[i], segments, index + 1, patches);
-    return copy;
-  }
-  if (node !== null && typeof node === 'object') {
-    const obj = node as Record<string, unknown>;
-    if (!Object.hasOwn(obj, seg)) return node;
-    return { ...obj, [seg]: setAt(obj[seg], segments, index + 1, patches) };
-  }
-  return node;
-}
-
 export function applyPatches(message: Readonly<JsonRpcMessage>, patches: readonly Patch[]): JsonRpcMessage {
   const byPointer = new Map<string, Patch[]>();
   for (const p of patches) {
@@ -48,6 +28,6 @@ export function applyPatches(message: Readonly<JsonRpcMessage>, patches: readonl
     else byPointer.set(p.pointer, [p]);
   }
   let out: unknown = message;
-  for (const [pointer, list] of byPointer) out = setAt(out, pointerSegments(pointer), 0, list);
+  for (const [pointer, list] of byPointer) out = updateAt(out, pointerSegments(pointer), 0, (node) => (typeof node === 'string' ? patchString(node, list) : node));
   return out as JsonRpcMessage;
 }
