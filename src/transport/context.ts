@@ -95,16 +95,29 @@ const MAX_FINDINGS = 256;
 /** Outcomes kept per exchange for audit; a long stream's later ones are only counted. */
 const MAX_OUTCOMES = 64;
 
-const PARAM_TARGET_KEYS = ['name', 'uri'] as const;
+/**
+ * Which param names a method's target (what method-deny rules and policy match as
+ * `method:target`). By method, never "the first of name or uri": a `resources/read` that also
+ * carries a decoy `name` must be judged by the `uri` the upstream reads.
+ */
+const TARGET_PARAM: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'resources/subscribe': 'uri',
+  'resources/unsubscribe': 'uri',
+  'notifications/resources/updated': 'uri',
+};
 
 export function targetOf(message: JsonRpcMessage): string | undefined {
   const params = message['params'];
   if (typeof params !== 'object' || params === null) return undefined;
-  for (const key of PARAM_TARGET_KEYS) {
-    const v = (params as Record<string, unknown>)[key];
-    if (typeof v === 'string') return v;
-  }
-  return undefined;
+  const p = params as Record<string, unknown>;
+  const key = TARGET_PARAM[String(message['method'])];
+  if (key !== undefined) return typeof p[key] === 'string' ? p[key] : undefined;
+  // Other methods (extensions): whichever they carry, name first.
+  if (typeof p['name'] === 'string') return p['name'];
+  return typeof p['uri'] === 'string' ? p['uri'] : undefined;
 }
 
 export function makeFrame(

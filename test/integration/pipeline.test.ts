@@ -13,7 +13,7 @@ describe('pipeline through the gateway', () => {
     h = await startHarness((c) => {
       c.limits.maxBufferedMessageBytes = 64 * 1024;
       c.routes[0]!.inspectors = [
-        { type: 'method-deny', methods: ['tools/call:slow'] },
+        { type: 'method-deny', methods: ['tools/call:slow', 'resources/read:demo://config'] },
         { type: 'redact', patterns: [{ name: 'aws-key', regex: 'AKIA[0-9A-Z]{16}' }, { name: 'dog', regex: 'lazy dog' }], replacement: '[REDACTED:{name}]', windowChars: 64 },
       ];
     });
@@ -30,6 +30,18 @@ describe('pipeline through the gateway', () => {
     assert.equal(body.error.data.code, 'blocked');
     assert.deepEqual(body.error.data.reasons, ['policy/method-denied']);
     assert.equal(h.demo.stats().requests, before, 'upstream saw nothing');
+  });
+
+  test('a resource read is judged by its uri, even with a decoy name beside it', async () => {
+    const before = h.demo.stats().requests;
+    for (const params of [{ uri: 'demo://config' }, { name: 'readme', uri: 'demo://config' }]) {
+      const { res } = await modernCall(h.url, 'resources/read', params, { 'mcp-name': params.uri });
+      const body = (await res.json()) as { error?: { data: { reasons: string[] } } };
+      assert.deepEqual(body.error?.data.reasons, ['policy/method-denied'], JSON.stringify(params));
+    }
+    assert.equal(h.demo.stats().requests, before, 'upstream saw neither');
+    const { res } = await modernCall(h.url, 'resources/read', { name: 'config', uri: 'demo://readme' }, { 'mcp-name': 'demo://readme' });
+    assert.ok(((await res.json()) as { result?: unknown }).result, 'a decoy name does not block an allowed uri either');
   });
 
   test('a secret in a tool result is redacted before the client sees it', async () => {
