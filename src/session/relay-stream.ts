@@ -13,6 +13,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { encodeSseComment, encodeSseEvent } from '../codec/sse.ts';
+import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Frame } from '../pipeline/types.ts';
 import { MemoryEventStore, type EventStore } from './event-store.ts';
 
@@ -57,6 +58,8 @@ export class RelayStream {
   upstreamLastEventId: string | undefined;
   /** The client request this stream answers (inspecting a re-opened upstream leg needs it). */
   origin: Frame | undefined;
+  /** For a 2025-03-26 batch's stream: its request ids and methods (what its answers may be). */
+  originBatch: ReadonlyMap<JsonRpcId, string> | undefined;
   /** Abort the upstream read (set by whoever owns the upstream request). */
   abortUpstream: (() => void) | undefined;
   /** Events emitted on the stream (relayed from the upstream or the gateway's own). */

@@ -35,6 +35,11 @@ export function blockedError(id: JsonRpcId | null, message: string | undefined, 
   return { jsonrpc: '2.0', id, error: rpcError('blocked', message, { reasons }) };
 }
 
+/** Does an answer with this id belong here: the exchange's request, or one of its batch? Strict (JSON-RPC ids: 2 is not "2"). */
+function answersThisExchange(ex: Exchange, id: JsonRpcId): boolean {
+  return (ex.request !== undefined && ex.request.rpcId === id) || ex.batchMethods?.has(id) === true;
+}
+
 /** The method a server→client message is about: its own, or the request it answers. */
 function s2cMethod(ex: Exchange, c: Classified): string {
   if (c.kind === 'request' || c.kind === 'notification') return c.method;
@@ -83,6 +88,18 @@ async function inspectMessage(
   if (!c.ok) throw new GatewayError('upstream_protocol', c.reason);
   let data = text;
   const msg = c.value;
+  if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && !answersThisExchange(ex, msg.id)) {
+    // An answer for another id (or the same number as a string): which inspectors apply is
+    // decided by the request an answer belongs to, and clients match ids loosely (the TS SDK
+    // by Number(id), on any stream), so relaying it would let the upstream pick the checks a
+    // result gets (e.g. a tools/list answered on a ping's stream skips pinning). 2025-11-25
+    // transports: a POST stream carries the answers to that POST's requests; the standalone GET
+    // stream none. Not relayed: the client's own answer may still come.
+    ex.services.metrics.countError('upstream_protocol');
+    ex.services.logger.warn({ route: ex.route.name }, 'upstream answered a request id this stream did not carry; not relayed');
+    if (carrier === 'json') throw new GatewayError('upstream_protocol', 'the upstream answered another request id');
+    return { text: undefined };
+  }
   if ((msg.kind === 'result' || msg.kind === 'error') && msg.id !== undefined && msg.id === ex.request?.rpcId) {
     out.responded = true;
     ex.response = msg.message;

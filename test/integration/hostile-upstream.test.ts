@@ -98,6 +98,23 @@ for (const inspecting of [false, true]) {
         await assertUpstreamServes(s, 'after a non-JSON-RPC event');
       });
 
+      // Which inspectors a result gets is decided by the request it answers; clients match ids
+      // loosely (the TS SDK by Number(id)), so an answer under another id must not be relayed.
+      it('a JSON answer under another id (7 as "7") → 502 / -31032 upstream_protocol, never relayed', async () => {
+        const r = await callBounded(s, 'wrong-id-json', 17);
+        assert.ok(!r.text.includes('SPOOFED'), r.text);
+        expectGatewayError(r, 'upstream_protocol', 17);
+      });
+
+      it('SSE answers under other ids are dropped; the real answer still arrives', async () => {
+        const r = await callBounded(s, 'wrong-id-sse', 18);
+        const events = sseData(r.text);
+        assert.ok(!r.text.includes('SPOOFED'), r.text);
+        const last = JSON.parse(events.at(-1) ?? '{}');
+        assert.equal(last.id, 18);
+        assert.equal(textOf(last.result), 'the real answer');
+      });
+
       it('a JSON body that is not JSON → 502 / -31032 upstream_protocol', async () => {
         expectGatewayError(await callBounded(s, 'garbage-json', 14), 'upstream_protocol', 14);
         await assertUpstreamServes(s, 'after a non-JSON body');

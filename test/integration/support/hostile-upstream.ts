@@ -36,7 +36,11 @@ export type Behaviour =
   /** application/json declaring (and sending) a Content-Length of `arguments.bytes`. */
   | 'huge-json-declared'
   /** SSE: one notifications/message per `arguments.parts` entry, `arguments.gapMs` apart, then the result. */
-  | 'parts-sse';
+  | 'parts-sse'
+  /** JSON: the result under the request's id as a string ("7" for 7), text SPOOFED. */
+  | 'wrong-id-json'
+  /** SSE: a result for the id as a string and one for another id (text SPOOFED), then the real one. */
+  | 'wrong-id-sse';
 
 export interface SeenRequest {
   method: string;
@@ -149,6 +153,18 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
       res.end(text);
       return;
     }
+    case 'wrong-id-json': {
+      const text = result(String(id), 'SPOOFED');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
+      return;
+    }
+    case 'wrong-id-sse':
+      res.writeHead(200, SSE);
+      res.write(`data: ${result(String(id), 'SPOOFED')}\n\n`);
+      res.write(`data: ${result(typeof id === 'number' ? id + 1 : 0, 'SPOOFED')}\n\n`);
+      res.end(`data: ${result(id, 'the real answer')}\n\n`);
+      return;
     case 'garbage-sse':
       res.writeHead(200, SSE);
       res.end('data: this is not json {\n\n');
