@@ -181,6 +181,24 @@ describe('prompt-injection: what is scored', () => {
     assert.ok((JSON.parse(c.seen[0]!.body) as { text: string }).text.includes(BENIGN));
   });
 
+  it('task results and the server instructions (initialize, server/discover) are scored too', async () => {
+    const methods = inspector({}).methods;
+    for (const m of ['tasks/result', 'tasks/get', 'initialize', 'server/discover']) assert.equal(methods[m], 'response', m);
+    const answer = (method: string, result: Record<string, unknown>): Frame => ({
+      id: 'f3', direction: 's2c', kind: 'result', method, rpcId: 9, target: undefined, message: { jsonrpc: '2.0', id: 9, result }, carrier: { transport: 'json', bytes: 0 },
+    });
+    const init = (instructions: string) => answer('initialize', { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'srv', version: '1.0.0' }, instructions });
+    assert.equal((await run({}, init(INJECTION))).kind, 'block');
+    assert.deepEqual(await run({}, init(BENIGN)), { kind: 'allow' });
+    assert.equal((await run({}, answer('tasks/result', { content: [{ type: 'text', text: INJECTION }] }))).kind, 'block');
+  });
+
+  it('a string under a key named type or mimeType is skipped only when it is a type token', async () => {
+    assert.equal((await run({}, toolResult(BENIGN))).kind, 'allow');
+    const hidden: Frame = { ...toolResult(BENIGN), message: { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: BENIGN }], structuredContent: { type: INJECTION, mimeType: INJECTION } } } };
+    assert.equal((await run({}, hidden)).kind, 'block');
+  });
+
   it('an injection after 300 KB of padding is found (the whole text is scored, not its head)', async () => {
     const padding = `${BENIGN}\n`.repeat(Math.ceil(300_000 / (BENIGN.length + 1)));
     assert.ok(padding.length > 300_000);

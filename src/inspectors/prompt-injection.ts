@@ -36,8 +36,18 @@ export interface PromptInjectionOptions {
   memory?: FindingMemory | undefined;
 }
 
-/** Results that carry content the model will read. */
-const METHODS = ['tools/call', 'resources/read', 'prompts/get'] as const;
+/**
+ * Results that carry content the model will read: tool results (also when a task delivers them:
+ * `tasks/result`, `tasks/get`), resources, prompts, and the server's `instructions`, which
+ * clients put into the system prompt (`initialize`, 2026-07-28 `server/discover`).
+ */
+const METHODS = ['tools/call', 'resources/read', 'prompts/get', 'tasks/result', 'tasks/get', 'initialize', 'server/discover'] as const;
+
+/**
+ * A content block's `type` or a `mimeType`: a short token, not prose. Only such values are
+ * skipped; an injection placed under a key named `type` is still read.
+ */
+const TYPE_TOKEN = /^[\w.+/-]{1,80}(?:;[ \w=.+/-]{0,80})?$/;
 
 /** `cancel`: the exchange's signal — a call the client abandoned needs no verdict. */
 async function classify(url: string, text: string, timeoutMs: number, cancel: AbortSignal): Promise<number> {
@@ -82,7 +92,9 @@ export function createPromptInjectionInspector(opts: PromptInjectionOptions): In
     onFailure: 'closed',
     async onMessage(frame: Frame, ctx: InspectorContext): Promise<Verdict> {
       if (frame.direction !== 's2c' || frame.kind !== 'result') return { kind: 'allow' };
-      const leaves = collectStringLeaves(frame.message).filter((l) => !OPAQUE.test(l.pointer) && !l.pointer.endsWith('/type') && !l.pointer.endsWith('/mimeType'));
+      const leaves = collectStringLeaves(frame.message).filter(
+        (l) => !OPAQUE.test(l.pointer) && !((l.pointer.endsWith('/type') || l.pointer.endsWith('/mimeType')) && TYPE_TOKEN.test(l.text)),
+      );
       if (leaves.length === 0) return { kind: 'allow' };
       const text = leaves.map((l) => l.text).join('\n');
       const local = scoreInjection(text);
