@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { normalize } from './normalize.ts';
+import { hasHidden, normalize } from './normalize.ts';
+import { scanText } from './index.ts';
 
 test('ASCII text is its own normalization (no map allocated)', () => {
   const n = normalize('plain ascii, nothing to do');
@@ -105,4 +106,26 @@ test('property: normalization is idempotent on its output', () => {
     }),
     { numRuns: 1000 },
   );
+});
+
+test('every Default_Ignorable_Code_Point is removed (not only the usual zero-width ones), and a key hidden by one is still found', () => {
+  const ignorable = /\p{Default_Ignorable_Code_Point}/u;
+  const key = 'AKIAQ3EGRZ7XK5M2VPLN';
+  let checked = 0;
+  for (let cp = 0x80; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const ch = String.fromCodePoint(cp);
+    const di = ignorable.test(ch);
+    assert.equal(hasHidden(ch), di, `U+${cp.toString(16)}`);
+    if (!di) continue;
+    checked++;
+    const hidden = `key ${key.slice(0, 8)}${ch}${key.slice(8)} here`;
+    assert.equal(normalize(hidden).text, `key ${key} here`, `U+${cp.toString(16)}`);
+  }
+  assert.ok(checked > 4000, `${checked} code points`);
+  // The ones a red-team review found slipping through before, end to end through the scanner.
+  for (const cp of [0x034f, 0x206a, 0x115f, 0x3164, 0xffa0, 0x17b4, 0x1d173, 0xfff9 - 1, 0x1bca0]) {
+    const text = `key ${key.slice(0, 8)}${String.fromCodePoint(cp)}${key.slice(8)} here`;
+    assert.deepEqual(scanText(text).map((f) => f.type), ['aws-access-key-id'], `U+${cp.toString(16)}`);
+  }
 });

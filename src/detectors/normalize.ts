@@ -56,18 +56,43 @@ export interface Normalized {
 
 const ZERO_COUNTS: HiddenCounts = Object.freeze({ zeroWidth: 0, bidi: 0, tag: 0, softHyphen: 0, variationSelector: 0 });
 const NON_ASCII_RUNS = /[^\x00-\x7f]+/g;
-/** Any removable character (BMP ranges, and the lead surrogate of the U+E0000 plane). */
-const HIDDEN_ANY = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\ufeff]|\udb40[\udc00-\udc7f\udd00-\uddef]/;
+/**
+ * Any removable character: Unicode's Default_Ignorable_Code_Point set (DerivedCoreProperties;
+ * rendered as nothing), as BMP ranges and the surrogate pairs of the astral ones (U+1BCA0–3,
+ * U+1D173–A, U+E0000–E0FFF). The whole set, not a list of favourites: a Hangul filler (U+3164)
+ * or a combining grapheme joiner (U+034F) inside a key hides it as well as a zero-width space.
+ */
+const HIDDEN_ANY =
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]|\ud82f[\udca0-\udca3]|\ud834[\udd73-\udd7a]|[\udb40-\udb43][\udc00-\udfff]/;
 const COMBINING = /^[\p{M}]$/u;
 
 /** Classifies a code point as removable, or returns undefined to keep it. */
 export function hiddenClass(cp: number): HiddenClass | undefined {
   if (cp < 0xad) return undefined;
   if (cp === 0xad) return 'softHyphen';
-  if ((cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) || cp === 0xfeff || cp === 0x180e) return 'zeroWidth';
   if (cp === 0x200e || cp === 0x200f || cp === 0x061c || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 'bidi';
   if (cp >= 0xe0000 && cp <= 0xe007f) return 'tag';
-  if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return 'variationSelector';
+  if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef) || (cp >= 0x180b && cp <= 0x180d) || cp === 0x180f) return 'variationSelector';
+  // The rest of Default_Ignorable_Code_Point (see HIDDEN_ANY): invisible, counted as zero-width.
+  if (
+    (cp >= 0x200b && cp <= 0x200d) ||
+    (cp >= 0x2060 && cp <= 0x206f) ||
+    cp === 0xfeff ||
+    cp === 0x180e ||
+    cp === 0x034f ||
+    cp === 0x115f ||
+    cp === 0x1160 ||
+    cp === 0x17b4 ||
+    cp === 0x17b5 ||
+    cp === 0x3164 ||
+    cp === 0xffa0 ||
+    (cp >= 0xfff0 && cp <= 0xfff8) ||
+    (cp >= 0x1bca0 && cp <= 0x1bca3) ||
+    (cp >= 0x1d173 && cp <= 0x1d17a) ||
+    (cp >= 0xe0080 && cp <= 0xe0fff)
+  ) {
+    return 'zeroWidth';
+  }
   return undefined;
 }
 
