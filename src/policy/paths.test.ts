@@ -42,3 +42,13 @@ test('normalizeUri refuses encoded separators and non-URIs', () => {
   assert.throws(() => normalizeUri('file:///srv/docs/..%5csecrets'), /encoded/);
   assert.throws(() => normalizeUri('not a uri'), /valid absolute URI/);
 });
+
+test('normalizeUri refuses a file: URI with a query or fragment, and a fragment shaped like a path', () => {
+  // A server that cuts off `file://` and resolves the rest reads these as /etc/passwd.
+  assert.throws(() => normalizeUri('file:///srv/docs/#/../../../etc/passwd'), /query or fragment/);
+  assert.throws(() => normalizeUri('file:///srv/docs/x?/../../../../etc/passwd'), /query or fragment/);
+  assert.throws(() => normalizeUri('file:///srv/docs/readme.md#'), /query or fragment/);
+  assert.throws(() => normalizeUri('docs://manual/#/../../secrets'), /fragment/);
+  assert.equal(normalizeUri('https://example.com/search?q=a/b#section-2'), 'https://example.com/search?q=a/b#section-2');
+  assert.equal(normalizeUri('docs://manual/intro#part-1'), 'docs://manual/intro#part-1');
+});

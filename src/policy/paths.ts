@@ -77,5 +77,14 @@ export function normalizeUri(uri: string): string {
     throw new PathError('not a valid absolute URI');
   }
   if (ENCODED_SEPARATOR.test(url.pathname)) throw new PathError('URI path contains an encoded "/" or "\\"');
+  // A query or fragment is not part of the path to the parser, but a server that turns the URI
+  // into a file name by cutting off `file://` reads `file:///srv/docs/#/../../etc/passwd` as
+  // /etc/passwd: a prefix rule would allow what it meant to deny. A file has no query or
+  // fragment, so one is refused; elsewhere a fragment (never sent to an HTTP server, so never
+  // needed) that looks like a path is.
+  if (url.protocol === 'file:' && (url.search !== '' || url.hash !== '' || uri.includes('?') || uri.includes('#'))) {
+    throw new PathError('a file: URI with a query or fragment');
+  }
+  if (/[/\\]|\.\./.test(url.hash)) throw new PathError('URI fragment looks like a path');
   return url.href;
 }
