@@ -68,6 +68,12 @@ export const ERRORS = {
   inspector_failed: { status: 503, rpc: -31021, message: 'Blocked: an inspector failed (fail closed)' },
   message_too_large: { status: 413, rpc: -31022, message: 'Message exceeds the inspection limit' },
   approval_required: { status: 403, rpc: -31023, message: 'Human approval required' },
+  // Parser differentials: the gateway forwards the client's bytes after judging its own parse of
+  // them, so input another parser could read differently is refused, never passed on.
+  unsupported_charset: { status: 415, rpc: -31060, message: 'Content-Type charset must be utf-8' },
+  ambiguous_json: { status: 400, rpc: -31061, message: 'Ambiguous JSON member names' },
+  duplicate_request_id: { status: 400, rpc: -31062, message: 'Duplicate id in a JSON-RPC batch' },
+  request_as_notification: { status: 400, rpc: -31063, message: 'Only notifications/* methods may be sent without an id' },
   // Upstream.
   upstream_unavailable: { status: 502, rpc: -31030, message: 'Upstream unavailable' },
   upstream_timeout: { status: 504, rpc: -31031, message: 'Upstream timed out' },

@@ -5,7 +5,8 @@
  * envelope validation → session → c2s inspection → upstream → s2c relay.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { classify, parseBody, type Classified } from '../codec/jsonrpc.ts';
+import { isUtf8 } from 'node:buffer';
+import { ambiguousMember, classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import { SessionLimitError } from '../session/sessions.ts';
 import { endUpstreamSession } from '../upstream/lifecycle.ts';
@@ -25,9 +26,54 @@ import { seekApproval, takeGatewayAnswer } from './approval.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 
-function checkContentNegotiation(ex: Exchange): void {
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const MEDIA_TYPE = new RegExp(`(${TOKEN})/(${TOKEN})`, 'y');
+/** RFC 9110 §5.6.6: `OWS ";" OWS [ token "=" ( token / quoted-string ) ]`. */
+const PARAMETER = new RegExp(`[ \\t]*;[ \\t]*(?:(${TOKEN})=(?:(${TOKEN})|"((?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*)"))?`, 'y');
+
+/**
+ * Content-Type of a POST (RFC 9110 §8.3): `application/json`, whose only charset is UTF-8
+ * (RFC 8259 §8.1: JSON exchanged between systems "MUST be encoded using UTF-8"; §11: the media
+ * type defines no charset parameter). The gateway reads the body as UTF-8 whatever the header
+ * says, and the upstream gets `application/json` (upstream/client.ts), never the client's header:
+ * a receiver that honours `charset=utf-7` (body-parser via iconv-lite, as the MCP SDK's
+ * createMcpExpressApp uses) would decode a message other than the one inspected. So a charset
+ * other than utf-8 (any case, quoted or not), a repeated or extended (`charset*`) one, a second
+ * Content-Type header or a header that does not parse is refused rather than guessed at.
+ */
+function checkContentType(ex: Exchange): void {
   const ct = requestHeader(ex, 'content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(ct)) throw new GatewayError('unsupported_media_type');
+  // Node keeps the first of repeated Content-Type headers; an intermediary may keep the last.
+  const raw = ex.req.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 12 && raw[i]!.toLowerCase() === 'content-type') seen++;
+  }
+  if (seen > 1) throw new GatewayError('unsupported_media_type', 'more than one Content-Type header');
+  if (ct === 'application/json') return;
+  MEDIA_TYPE.lastIndex = 0;
+  const mt = MEDIA_TYPE.exec(ct);
+  if (!mt || mt[1]!.toLowerCase() !== 'application' || mt[2]!.toLowerCase() !== 'json') throw new GatewayError('unsupported_media_type');
+  let at = MEDIA_TYPE.lastIndex;
+  let charset: string | undefined;
+  while (at < ct.length) {
+    PARAMETER.lastIndex = at;
+    const p = PARAMETER.exec(ct);
+    if (!p || PARAMETER.lastIndex === at) {
+      if (/^[ \t]*$/.test(ct.slice(at))) break;
+      throw new GatewayError('unsupported_media_type', 'malformed Content-Type parameters');
+    }
+    at = PARAMETER.lastIndex;
+    const name = p[1]?.toLowerCase();
+    if (name === undefined || !name.startsWith('charset')) continue;
+    if (charset !== undefined || name !== 'charset') throw new GatewayError('unsupported_charset', 'one charset parameter at most, and only utf-8');
+    charset = p[2] ?? p[3]!.replace(/\\(.)/g, '$1');
+  }
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw new GatewayError('unsupported_charset');
+}
+
+function checkContentNegotiation(ex: Exchange): void {
+  checkContentType(ex);
   // Streamable HTTP: the client MUST list both application/json and text/event-stream.
   const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
   const any = accept.includes('*/*');
@@ -91,9 +137,18 @@ export async function handlePost(ex: Exchange): Promise<void> {
   const limits = ex.services.config.limits;
   const raw = await readBody(ex.req, limits.maxBodyBytes);
   ex.bytesIn = raw.length;
-  const parsed = parseBody(raw.toString('utf8'));
+  // RFC 8259 §8.1: JSON text MUST be UTF-8. Decoding replaces a malformed sequence with U+FFFD
+  // while the raw bytes go upstream, where a lax decoder may read it as something else (an
+  // overlong `C0 A2` as a quote): what the gateway inspects must be what it forwards.
+  if (!isUtf8(raw)) throw new GatewayError('parse_error', 'the body is not valid UTF-8');
+  const text = raw.toString('utf8');
+  const parsed = parseBody(text);
   // JSON-RPC 2.0 §6: "[]" is valid JSON but an Invalid Request (-32600), not a Parse error.
   if (!parsed.ok) throw new GatewayError(parsed.reason === 'empty batch' ? 'invalid_request' : 'parse_error', parsed.reason);
+  // Duplicate or case-folded member names: read one way here, another by the upstream
+  // (codec/jsonrpc.ts ambiguousMember). Refused before anything reads the message.
+  const ambiguous = ambiguousMember(text);
+  if (ambiguous !== undefined) throw new GatewayError('ambiguous_json', ambiguous);
   if (parsed.batch) return handleBatch(ex, parsed.items);
 
   const outcome = classify(parsed.items[0]);
@@ -103,6 +158,8 @@ export async function handlePost(ex: Exchange): Promise<void> {
   }
   const c = outcome.value;
   ex.rpcMethod = c.method;
+  // A notification "cannot be accepted": an HTTP error status, an error without id (streamable-http).
+  if (c.kind === 'notification' && !isNotificationMethod(c.method)) throw notificationRefusal(c.method);
   let paramCheck: ParamCheck | undefined;
   try {
     paramCheck = classifyEra(ex, c);
@@ -331,6 +388,7 @@ async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Recor
     up.body.destroy();
   };
   stream.origin = ex.request;
+  stream.originBatch = ex.batchMethods;
   const closeGauge = ex.services.metrics.streamOpened(ex.route.name, 'post-sse');
   ex.res.writeHead(up.statusCode, { ...SSE_HEADERS, ...extra });
   ex.res.flushHeaders();
@@ -373,8 +431,15 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
   for (const item of items) {
     const o = classify(item);
     if (!o.ok) throw new GatewayError('invalid_request', `batch element: ${o.reason}`);
+    if (o.value.kind === 'notification' && !isNotificationMethod(o.value.method)) throw notificationRefusal(o.value.method);
     classified.push(o.value);
   }
+  // The answers are matched to their requests by id (`ex.batchMethods`): two requests with one
+  // id would let the answer of one (tools/list) be inspected as the other's (ping), skipping
+  // pinning and poisoning checks. JSON-RPC 2.0 §6 pairs responses by id; MCP: an id MUST NOT
+  // be reused by the requestor. The whole batch is refused: no per-id answer would be unambiguous.
+  const dup = duplicateBatchId(classified);
+  if (dup !== undefined) throw new GatewayError('duplicate_request_id', `id ${JSON.stringify(dup).slice(0, 40)} occurs twice`);
   const first = classified[0]!;
   if (classified.some((c) => c.method === 'initialize')) throw new GatewayError('invalid_request', 'initialize MUST NOT be part of a batch');
   classifyEra(ex, first);
@@ -405,6 +470,17 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
   }
   ex.batchMethods = new Map(classified.flatMap((c) => (c.kind === 'request' ? [[c.id, c.method] as const] : [])));
   await forward(ex, JSON.stringify(classified.map((c) => c.message)));
+}
+
+/**
+ * A request method sent without an id. JSON-RPC 2.0 §4.1: a notification gets no response, so
+ * policy and pinning (which judge requests) let it pass, while an upstream that dispatches on
+ * `method` before looking at the id runs the call. MCP's client notifications are all
+ * `notifications/*` (initialized, cancelled, progress, roots/list_changed, tasks/status);
+ * everything else a client sends without an id is a response (an error whose id is unknown).
+ */
+function notificationRefusal(method: string): GatewayError {
+  return new GatewayError('request_as_notification', `"${method.slice(0, 64)}" without an id`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -86,6 +86,7 @@ export async function handleGet(ex: Exchange): Promise<void> {
         }
         // Inspect the re-opened leg as the stream it continues: same originating request.
         ex.request = stream.origin;
+        if (stream.originBatch) ex.batchMethods = new Map(stream.originBatch);
         await pumpSse(ex, up.body, stream, { answerDropped: (id) => void answerUpstream(ex, id) });
       } catch {
         stream.complete();

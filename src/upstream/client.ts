@@ -28,7 +28,14 @@ export interface UpstreamConfig {
 }
 
 /** Client request headers that are part of the MCP wire protocol and go upstream unchanged. */
-const FORWARDED = ['accept', 'content-type', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'user-agent', 'traceparent', 'tracestate'];
+const FORWARDED = ['accept', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'user-agent', 'traceparent', 'tracestate'];
+/**
+ * The Content-Type of every body sent upstream, whatever the client's header said: the gateway
+ * inspected the body as UTF-8 JSON (RFC 8259 §8.1), so that is how the upstream must read it. A
+ * client's `charset=utf-7` passed on would make an SDK upstream (body-parser) decode different
+ * text than the gateway judged. A request without a body (GET, DELETE) carries none.
+ */
+const BODY_CONTENT_TYPE = 'application/json';
 const PARAM_PREFIX = 'mcp-param-';
 
 export interface UpstreamRequest {
@@ -90,6 +97,7 @@ export class UpstreamClient {
         if (typeof v === 'string') out[name] = v;
       }
     }
+    if (req.body !== undefined) out['content-type'] = BODY_CONTENT_TYPE;
     if (req.sessionId !== undefined) out['mcp-session-id'] = req.sessionId;
     if (req.lastEventId !== undefined) out['last-event-id'] = req.lastEventId;
     Object.assign(out, this.staticHeaders);
