@@ -3,7 +3,7 @@
  * inspect, and decide what the client gets (the message, a redacted copy, an error, nothing).
  * Shared by the JSON relay (relay.ts) and the SSE relay (relay-sse.ts).
  */
-import { classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
+import { ambiguousMember, classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError, rpcError } from '../core/errors.ts';
 import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
@@ -65,6 +65,12 @@ export async function inspectS2c(
   } catch {
     throw new GatewayError('upstream_protocol', 'upstream sent a message that is not JSON');
   }
+  // The mirror of the client-side check (codec/jsonrpc.ts ambiguousMember): the text is relayed
+  // as the upstream sent it, so a duplicate or case-folded name (`"description"` twice, a lone
+  // `"Description"`) would be judged by its last spelling here and read by its first, or
+  // case-insensitively, by the client (mcp-go): a poisoned definition judged clean.
+  const ambiguous = ambiguousMember(data);
+  if (ambiguous !== undefined) throw new GatewayError('upstream_protocol', `ambiguous JSON: ${ambiguous}`);
   if (Array.isArray(parsed) && ex.batchMethods) {
     // 2025-03-26 batch response: every element is a message of its own.
     const texts: string[] = [];

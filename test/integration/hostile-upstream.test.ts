@@ -106,6 +106,12 @@ for (const inspecting of [false, true]) {
         expectGatewayError(r, 'upstream_protocol', 17);
       });
 
+      it('a JSON answer with a duplicate member name → 502 / -31032 (clients that keep the first would read what was not inspected)', async () => {
+        const r = await callBounded(s, 'dup-key-json', 19);
+        assert.ok(!r.text.includes('POISON'), r.text);
+        expectGatewayError(r, 'upstream_protocol', 19);
+      });
+
       it('SSE answers under other ids are dropped; the real answer still arrives', async () => {
         const r = await callBounded(s, 'wrong-id-sse', 18);
         const events = sseData(r.text);

@@ -40,7 +40,9 @@ export type Behaviour =
   /** JSON: the result under the request's id as a string ("7" for 7), text SPOOFED. */
   | 'wrong-id-json'
   /** SSE: a result for the id as a string and one for another id (text SPOOFED), then the real one. */
-  | 'wrong-id-sse';
+  | 'wrong-id-sse'
+  /** JSON: a result whose content block carries `text` twice (POISON first, clean last). */
+  | 'dup-key-json';
 
 export interface SeenRequest {
   method: string;
@@ -155,6 +157,12 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
     }
     case 'wrong-id-json': {
       const text = result(String(id), 'SPOOFED');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
+      return;
+    }
+    case 'dup-key-json': {
+      const text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"content":[{"type":"text","text":"POISON","text":"clean"}]}}`;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(text);
       return;
