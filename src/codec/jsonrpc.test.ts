@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ambiguousMember, classify, duplicateBatchId, errorResponse, foldName, isNotification, isNotificationMethod, isRequest, isResponse, parseBody, type Classified } from './jsonrpc.ts';
+import { ambiguousMember, classify, duplicateBatchId, errorResponse, foldName, isNotification, isNotificationMethod, isRequest, isResponse, nestsDeeperThan, parseBody, type Classified } from './jsonrpc.ts';
 
 function ok(msg: unknown): Classified {
   const r = classify(msg);
@@ -303,5 +303,24 @@ describe('isNotificationMethod / duplicateBatchId', () => {
       ]),
       undefined,
     );
+  });
+});
+
+describe('nesting depth', () => {
+  const nested = (n: number, open = '{"a":', close = '}') => `${open.repeat(n)}1${close.repeat(n)}`;
+  it('finds nesting deeper than the bound, objects and arrays, and ignores brackets inside strings', () => {
+    assert.equal(nestsDeeperThan(nested(64), 64), false);
+    assert.equal(nestsDeeperThan(nested(65), 64), true);
+    assert.equal(nestsDeeperThan(nested(65, '[', ']'), 64), true);
+    assert.equal(nestsDeeperThan(`{"s":"${'['.repeat(500)}\\"${'{'.repeat(500)}"}`, 64), false);
+    assert.equal(nestsDeeperThan(`{"s":"\\\\"${',{"a":'.repeat(1)}1}}`, 64), false);
+    assert.equal(nestsDeeperThan(`["\\\\\\"[[[[", ${'['.repeat(70)}${']'.repeat(70)}]`, 64), true);
+  });
+
+  it('a body nested past MAX_JSON_DEPTH is refused by parseBody before it is built', () => {
+    const r = parseBody(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":${nested(100_000)}}}`);
+    assert.equal(r.ok, false);
+    assert.match((r as { reason: string }).reason, /deeper than 64/);
+    assert.equal(parseBody(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":${nested(50)}}}`).ok, true);
   });
 });

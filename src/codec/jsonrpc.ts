@@ -46,7 +46,7 @@ export type ClassifyOutcome =
   /** `id`: the message's id when it is a valid one, else null (what an error reply must echo). */
   | { ok: false; reason: string; id: JsonRpcId | null };
 
-export type ParseBodyOutcome = { ok: true; batch: boolean; items: unknown[] } | { ok: false; reason: string };
+export type ParseBodyOutcome = { ok: true; batch: boolean; items: unknown[] } | { ok: false; reason: string; tooDeep?: boolean };
 
 function isObject(v: unknown): v is JsonRpcObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -122,7 +122,47 @@ export function isResponse(c: Classified): c is ResultMessage | ErrorMessage {
  * `[]` is invalid. The reason never quotes the body (V8's JSON errors can include a snippet of
  * it, which may hold a secret); only the position is kept.
  */
+/**
+ * Deepest nesting of arrays and objects a message may have: the same bound as the chunk path
+ * (json-stream.ts maxDepth) and policy input (policy/cel.ts). Everything that walks a parsed
+ * message (string leaves with their pointers, copy-on-write patches, canonical JSON digests)
+ * costs more per level, some of it recursively: an upstream answer nested 100,000 deep pegged
+ * the event loop for tens of seconds and then exhausted the heap.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Does the JSON text nest arrays/objects deeper than `max`? One pass, strings skipped with
+ * indexOf; run before JSON.parse so a hostile document is refused before it is built. Text that
+ * is not JSON may get either answer; the parse reports it.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // To the closing quote: one preceded by an even number of backslashes.
+      for (let q = text.indexOf('"', i + 1); ; q = text.indexOf('"', q + 1)) {
+        if (q < 0) return false;
+        let b = q - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        if ((q - 1 - b) % 2 === 0) {
+          i = q;
+          break;
+        }
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 export function parseBody(text: string): ParseBodyOutcome {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, reason: `nesting deeper than ${MAX_JSON_DEPTH} levels`, tooDeep: true };
   let value: unknown;
   try {
     value = JSON.parse(text);

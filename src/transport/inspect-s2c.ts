@@ -3,7 +3,7 @@
  * inspect, and decide what the client gets (the message, a redacted copy, an error, nothing).
  * Shared by the JSON relay (relay.ts) and the SSE relay (relay-sse.ts).
  */
-import { ambiguousMember, classify, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
+import { ambiguousMember, classify, MAX_JSON_DEPTH, nestsDeeperThan, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError, rpcError } from '../core/errors.ts';
 import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
@@ -59,6 +59,8 @@ export async function inspectS2c(
   carrier: 'json' | 'sse',
   out: RelayOutcome,
 ): Promise<S2cResult> {
+  // Bounded before it is built (codec/jsonrpc.ts MAX_JSON_DEPTH says why).
+  if (nestsDeeperThan(data, MAX_JSON_DEPTH)) throw new GatewayError('upstream_protocol', `nesting deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);

@@ -99,7 +99,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
   const text = raw.toString('utf8');
   const parsed = parseBody(text);
   // JSON-RPC 2.0 §6: "[]" is valid JSON but an Invalid Request (-32600), not a Parse error.
-  if (!parsed.ok) throw new GatewayError(parsed.reason === 'empty batch' ? 'invalid_request' : 'parse_error', parsed.reason);
+  if (!parsed.ok) throw new GatewayError(parsed.reason === 'empty batch' || parsed.tooDeep ? 'invalid_request' : 'parse_error', parsed.reason);
   // Duplicate or case-folded member names: read one way here, another by the upstream
   // (codec/jsonrpc.ts ambiguousMember). Refused before anything reads the message.
   const ambiguous = ambiguousMember(text);

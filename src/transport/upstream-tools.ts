@@ -16,6 +16,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../codec/sse.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { Exchange } from './context.ts';
 
@@ -103,6 +104,8 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined): Promi
   }
   for (const text of messages) {
     let msg: unknown;
+    // Pins hash the whole definition recursively: bounded as every upstream message is.
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new GatewayError('upstream_protocol', `nesting deeper than ${MAX_JSON_DEPTH} levels`);
     try {
       msg = JSON.parse(text);
     } catch {

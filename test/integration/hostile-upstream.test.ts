@@ -112,6 +112,16 @@ for (const inspecting of [false, true]) {
         expectGatewayError(r, 'upstream_protocol', 19);
       });
 
+      it('an answer nested 1,000 deep (the limit is 64) is refused (502 / in-band -31032) in bounded time, and the gateway keeps serving', async () => {
+        const started = Date.now();
+        expectGatewayError(await callBounded(s, 'deep', 20, { depth: 1000 }), 'upstream_protocol', 20);
+        expectStreamError(sseData((await callBounded(s, 'deep', 21, { depth: 1000, sse: true })).text), 'upstream_protocol', 21);
+        assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+        const ok = await callBounded(s, 'deep', 22, { depth: 40 });
+        assert.equal(parseJson(ok).id, 22, 'a document within the bound still passes');
+        await assertUpstreamServes(s, 'after a deeply nested answer');
+      });
+
       it('SSE answers under other ids are dropped; the real answer still arrives', async () => {
         const r = await callBounded(s, 'wrong-id-sse', 18);
         const events = sseData(r.text);

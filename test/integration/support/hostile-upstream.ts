@@ -42,7 +42,9 @@ export type Behaviour =
   /** SSE: a result for the id as a string and one for another id (text SPOOFED), then the real one. */
   | 'wrong-id-sse'
   /** JSON: a result whose content block carries `text` twice (POISON first, clean last). */
-  | 'dup-key-json';
+  | 'dup-key-json'
+  /** JSON, and SSE with `arguments.sse`: a result with a member nested `arguments.depth` deep. */
+  | 'deep';
 
 export interface SeenRequest {
   method: string;
@@ -163,6 +165,18 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
     }
     case 'dup-key-json': {
       const text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"content":[{"type":"text","text":"POISON","text":"clean"}]}}`;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
+      return;
+    }
+    case 'deep': {
+      const depth = typeof args['depth'] === 'number' ? args['depth'] : 100_000;
+      const text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"content":[{"type":"text","text":"deep"}],"structuredContent":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`;
+      if (args['sse'] === true) {
+        res.writeHead(200, SSE);
+        res.end(`data: ${text}\n\n`);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(text);
       return;
