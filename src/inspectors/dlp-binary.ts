@@ -4,14 +4,20 @@
  * `type`. A secret in a text file served as a blob would pass a scan of the base64 characters,
  * and masking part of the base64 would corrupt the content. So:
  *
- * - a blob whose MIME type is text (text/*, JSON, XML, YAML, JavaScript, +json/+xml) is decoded
- *   (UTF-8), scanned as text, and on redaction re-encoded whole with the masks in place;
- * - other blobs, image and audio data are binary: not scanned (the base64 alphabet would only
- *   yield false "high-entropy" findings), and never patched.
+ * - a blob is decoded and, when its bytes are text (valid UTF-8, no NUL, hardly any control
+ *   characters), scanned as text and on redaction re-encoded whole with the masks in place. By
+ *   content, not by label: a credentials file served as `application/octet-stream`, without a
+ *   `mimeType`, or as `application/x-pem-file` is as much a leak as one labelled text/plain;
+ * - blobs labelled image, audio, video, font or a binary archive, and image and audio `data`,
+ *   are binary: not scanned (the base64 alphabet would only yield false "high-entropy"
+ *   findings), and never patched. So is a blob whose bytes are not text.
+ *
+ * Known gap: text in another encoding (UTF-16) is not decoded, so it is not scanned.
  */
 import { pointerSegments } from '../codec/json-pointer.ts';
 
-const TEXT_MIME = /^(?:text\/[\w.+-]+|application\/(?:json|xml|yaml|x-yaml|javascript|x-sh|x-www-form-urlencoded|toml|x-toml|sql)|application\/[\w.-]+\+(?:json|xml|yaml))\s*(?:;|$)/i;
+/** Labels that are binary whatever the bytes look like (no scan, no patch). */
+const BINARY_MIME = /^\s*(?:image|audio|video|font)\/|^\s*application\/(?:zip|gzip|x-gzip|x-tar|x-7z-compressed|x-bzip2|x-xz|zstd|pdf|wasm|vnd\.ms-cab-compressed|java-archive|x-rar-compressed)\s*(?:;|$)/i;
 
 /** The object holding the leaf at `pointer`, in `root`. */
 function parentOf(root: unknown, pointer: string): Record<string, unknown> | undefined {
@@ -32,12 +38,25 @@ export function base64Kind(root: unknown, pointer: string): 'text-blob' | 'binar
   if (!parent) return undefined;
   if (last === 'data') return parent['type'] === 'image' || parent['type'] === 'audio' ? 'binary' : undefined;
   const mime = parent['mimeType'];
-  return typeof mime === 'string' && TEXT_MIME.test(mime) ? 'text-blob' : 'binary';
+  return typeof mime === 'string' && BINARY_MIME.test(mime) ? 'binary' : 'text-blob';
 }
 
-/** A text blob's text, or undefined when it does not decode as UTF-8 (a mislabelled binary). */
+/** Control characters other than tab, LF, FF and CR allowed per 100 characters of text. */
+const MAX_CONTROL_PERCENT = 1;
+
+/**
+ * A blob's text when its bytes are text: valid UTF-8, no NUL, and at most 1% other control
+ * characters. Else undefined (binary content: not scanned, never patched).
+ */
 export function decodeTextBlob(value: string): string | undefined {
-  const text = Buffer.from(value, 'base64').toString('utf8');
+  const bytes = Buffer.from(value, 'base64');
+  let controls = 0;
+  for (const b of bytes) {
+    if (b === 0) return undefined;
+    if (b < 0x20 && b !== 9 && b !== 10 && b !== 12 && b !== 13) controls++;
+  }
+  if (controls * 100 > bytes.length * MAX_CONTROL_PERCENT) return undefined;
+  const text = bytes.toString('utf8');
   return text.includes('\uFFFD') ? undefined : text;
 }
 
