@@ -23,6 +23,7 @@
  */
 import { escapePointerSegment, pointerSegments } from '../codec/json-pointer.ts';
 import { scanText, type Finding, type ScanOptions } from '../detectors/index.ts';
+import { patchString } from '../pipeline/patch.ts';
 import type { Reason } from '../pipeline/types.ts';
 
 /** A redact rule matched a key where keys cannot be renamed: the message was blocked instead. */
@@ -64,16 +65,13 @@ export class CleanKeys {
   }
 }
 
-/** `key` with each finding's span replaced by its mask (overlaps: the earlier span wins). */
+/**
+ * `key` with each finding's span replaced by its mask. Overlapping spans mask their union
+ * (patchString): keeping only the earlier one would leave the rest of a longer match, such as a
+ * private key's body after its header marker, in the name.
+ */
 export function maskKey(key: string, findings: readonly Finding[]): string {
-  let out = '';
-  let at = 0;
-  for (const f of [...findings].sort((a, b) => a.start - b.start)) {
-    if (f.start < at) continue;
-    out += `${key.slice(at, f.start)}[REDACTED:${f.type}]`;
-    at = f.end;
-  }
-  return out + key.slice(at);
+  return patchString(key, findings.map((f) => ({ start: f.start, end: f.end, replacement: `[REDACTED:${f.type}]` })));
 }
 
 /**

@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fingerprint } from '../detectors/index.ts';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { fingerprint, scanText } from '../detectors/index.ts';
+import { applyPatches } from '../pipeline/patch.ts';
+import type { Frame, Patch, Verdict } from '../pipeline/types.ts';
 import { createDlpInspector, mayContinue, type DlpOptions } from './dlp.ts';
-import { twoEvents } from './dlp-two-events.ts';
+import { maskKey } from './dlp-keys.ts';
+import { streamEvents, twoEvents } from './dlp-two-events.ts';
 
 const AWS = 'AKIA' + 'QYLPMN5HHHFPZAM2';
 const STRIPE = 'sk_' + 'live_' + '4eC39HqLyjWDarjtT1zdp7dc';
@@ -110,5 +114,193 @@ describe('DLP inspector: base64 content', () => {
     const binary = b64(`\u0000\u0001 ${AWS} \u00ff`);
     const { v } = await apply({ contents: [{ uri: 'file:///x.bin', mimeType: 'application/octet-stream', blob: binary }], content: [{ type: 'image', mimeType: 'image/png', data: b64(`${AWS}`) }] });
     assert.equal(v.kind, 'allow');
+  });
+});
+
+/**
+ * Private keys with the default families: the marker `private-key-header` (the BEGIN line) and
+ * the secret `private-key-*` (the whole block) start at the same offset. Both patches must mask
+ * their union on every path; keeping only one left the key body in clear. Keys are generated at
+ * run time (no key material in the source).
+ */
+describe('DLP inspector: private keys with the default families, every path', () => {
+  const { privateKey: rsaKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey: ecKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const wrap = (label: string, b64: string) => [`-----BEGIN ${label}-----`, ...(b64.match(/.{1,70}/g) ?? []), `-----END ${label}-----`, ''].join('\n');
+  const KEYS: Record<string, string> = {
+    pkcs8: rsaKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    rsa: rsaKey.export({ type: 'pkcs1', format: 'pem' }) as string,
+    ec: ecKey.export({ type: 'sec1', format: 'pem' }) as string,
+    // OpenSSH's own format (node cannot write it): its magic, then key bytes.
+    openssh: wrap('OPENSSH ' + 'PRIVATE KEY', Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(380)]).toString('base64')),
+  };
+  /** Body lines of a key: none of them may reach the other side, nor any 16 characters of one. */
+  const leaks = (pem: string, out: string): string[] =>
+    pem.split('\n').filter((l) => l && !l.startsWith('-----')).flatMap((l) => (out.includes(l.slice(0, 16)) || out.includes(l.slice(-16)) ? [l.slice(0, 16)] : []));
+  const ctx = (request?: Frame) => ({ session: { era: 'modern' as const, protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 's', method: 'none' } }, route: 'r', request, signal: new AbortController().signal, note: () => {} });
+  const frameOf = (message: Record<string, unknown>, transport: 'json' | 'sse', direction: 'c2s' | 's2c'): Frame => ({ id: 'f', direction, kind: direction === 'c2s' ? 'request' : 'result', method: 'tools/call', rpcId: 1, target: 'cat', message, carrier: { transport, bytes: 0 } });
+  const redacted = (f: Frame, c = ctx()) => {
+    const v = dlp().onMessage!(f, c) as Verdict;
+    assert.equal(v.kind, 'redact');
+    return applyPatches(f.message, (v as { patches: Patch[] }).patches);
+  };
+
+  for (const [kind, pem] of Object.entries(KEYS)) {
+    const text = `here is the key:\n${pem}and after it`;
+    it(`${kind}: a tool result (JSON and SSE) and tool arguments are masked whole`, () => {
+      for (const transport of ['json', 'sse'] as const) {
+        const out = redacted(frameOf({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }] } }, transport, 's2c'), ctx(frameOf({}, 'json', 'c2s')));
+        const got = (out['result'] as { content: Array<{ text: string }> }).content[0]!.text;
+        assert.deepEqual(leaks(pem, got), [], `${transport}: ${got}`);
+        assert.match(got, /^here is the key:\n\[REDACTED:private-key-[a-z0-9]+\]\[REDACTED:private-key-header\]\nand after it$/, transport);
+      }
+      const args = redacted(frameOf({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'upload', arguments: { content: text } } }, 'json', 'c2s'));
+      assert.deepEqual(leaks(pem, JSON.stringify(args)), []);
+    });
+
+    it(`${kind}: the chunk path masks it whole, wherever the chunks fall`, () => {
+      for (const size of [7, 50, 333, 4096]) {
+        const inspector = dlp();
+        const c = ctx();
+        let out = '';
+        for (let at = 0; at < text.length; at += size) {
+          const piece = text.slice(at, at + size);
+          const v = inspector.onChunk!({ frameId: 's2c-1', direction: 's2c', method: 'tools/call', pointer: '/result/content/0/text', text: piece, offset: at, end: at + size >= text.length }, c) as { kind: string; emit?: string };
+          assert.equal(v.kind, 'pass');
+          out += v.emit ?? piece;
+        }
+        assert.deepEqual(leaks(pem, out), [], `chunks of ${size}: ${out}`);
+        assert.ok(out.startsWith('here is the key:\n[REDACTED:private-key-') && out.endsWith('and after it'), `chunks of ${size}: ${out}`);
+      }
+    });
+
+    it(`${kind}: a text blob and an object key are masked whole`, () => {
+      const blob = redacted(frameOf({ jsonrpc: '2.0', id: 1, result: { contents: [{ uri: 'file:///id', mimeType: 'text/plain', blob: Buffer.from(text).toString('base64') }] } }, 'json', 's2c'));
+      const decoded = Buffer.from((blob['result'] as { contents: Array<{ blob: string }> }).contents[0]!.blob, 'base64').toString('utf8');
+      assert.deepEqual(leaks(pem, decoded), [], decoded);
+      assert.deepEqual(leaks(pem, maskKey(text, scanText(text))), []);
+    });
+  }
+
+  it('a key split across two SSE events at every offset: no key material reaches the client', () => {
+    const pem = KEYS['ec']!;
+    for (let cut = 1; cut < pem.length; cut++) {
+      const r = twoEvents(dlp(), `here it is: ${pem.slice(0, cut)}`, `${pem.slice(cut)}done\n`);
+      const out = r.texts.join('');
+      assert.deepEqual(leaks(pem, out), [], `cut ${cut}: ${JSON.stringify(r.texts)}`);
+      assert.ok(out.startsWith('here it is: ') && out.endsWith('done\n') && !out.includes('-----'), `cut ${cut}: ${JSON.stringify(r.texts)}`);
+    }
+  });
+});
+
+/**
+ * The held event goes out with this inspector's own masks in: the next event's amend patches
+ * must be in ITS offsets. They were in the offsets of the text before masking, so a mask earlier
+ * in the held event shifted the cut and part of the split key went out.
+ */
+describe('DLP inspector: amending a held event that has masks of its own', () => {
+  const K1 = 'AKIA' + 'Q3EGRZ7XK5M2VPLN';
+  const K2 = 'AKIA' + 'W7J2NP4TQ6XV3R5M';
+  const K3 = 'AKIA' + 'GYT3P6XLNVQJN23Y';
+  const MASK = '[REDACTED:aws-access-key-id]';
+
+  it('a key split at every offset after one, or three, masked keys: masked once, nothing of it in clear', () => {
+    for (const [lead, shown] of [
+      [`old key ${K1} rotated, new key `, `old key ${MASK} rotated, new key `],
+      [`old keys ${K1} ${K3} ${AWS} rotated, new key `, `old keys ${MASK} ${MASK} ${MASK} rotated, new key `],
+    ] as const) {
+      for (let cut = 1; cut < K2.length; cut++) {
+        const r = twoEvents(dlp(), lead + K2.slice(0, cut), `${K2.slice(cut)} active\n`);
+        assert.deepEqual(r.texts, [shown, `${MASK} active\n`], `cut ${cut}`);
+      }
+    }
+  });
+
+  it('a finding the joined scan adds inside the held event lands on its own text, not on a mask before it', () => {
+    // `user:pass` before `@host`: the password is only a finding once the next event shows the
+    // host, and it lies whole in the held event, after a mask.
+    const r = twoEvents(dlp(), `key ${K1} then postgres://app:Zq8vP2xLmW4tR9`, '@db.internal:5432/app ok\n');
+    assert.deepEqual(r.texts, [`key ${MASK} then postgres://app:[REDACTED:db-url-postgres]`, '@db.internal:5432/app ok\n']);
+  });
+});
+
+describe('DLP inspector: every SSE stream has its own cross-event state', () => {
+  const note = (data: string): Frame => ({ id: 'e', direction: 's2c', kind: 'notification', method: 'notifications/message', rpcId: undefined, target: undefined, message: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data } }, carrier: { transport: 'sse', bytes: data.length } });
+  // The standalone GET stream and a 2025-03-26 batch's stream: no request, one exchange each
+  // (its abort signal), and a fresh context object per frame as the transport makes them.
+  const ctxOf = (signal: AbortSignal) => ({ session: { era: 'legacy' as const, protocolVersion: '2025-03-26', sessionId: 's', principal: { subject: 's', method: 'none' } }, route: 'r', request: undefined, signal, note: () => {} });
+
+  it('a stream without a request: a key split across two of its events is joined', () => {
+    const inspector = dlp();
+    const signal = new AbortController().signal;
+    const v1 = inspector.onMessage!(note(`aws key ${AWS.slice(0, 10)}`), ctxOf(signal)) as Verdict;
+    assert.ok((v1 as { holdMs?: number }).holdMs, 'the first event is held');
+    const v2 = inspector.onMessage!(note(`${AWS.slice(10)} end\n`), ctxOf(signal)) as Verdict;
+    assert.deepEqual((v2 as { amendPrevious?: Patch[] }).amendPrevious, [{ pointer: '/params/data', start: 8, end: 18, replacement: '' }]);
+    assert.equal(v2.kind, 'redact');
+  });
+
+  it('two such streams do not share state', () => {
+    const inspector = dlp();
+    inspector.onMessage!(note(`aws key ${AWS.slice(0, 10)}`), ctxOf(new AbortController().signal));
+    const other = inspector.onMessage!(note(`${AWS.slice(10)} end\n`), ctxOf(new AbortController().signal)) as Verdict;
+    assert.equal(other.kind, 'allow', 'another exchange: its event is not joined to the first stream');
+  });
+});
+
+/**
+ * A match across more than two events. Only the held event can still be amended, so the
+ * inspector keeps the stream's continuing text (a bounded run) and masks each event's part as it
+ * passes: a key block streamed as many log events is masked whole (its header is in the run);
+ * a token cut into several pieces is found and masked in the held event and the current one, the
+ * pieces in events already sent having gone out (noted for the audit record).
+ */
+describe('DLP inspector: a match across three or more events', () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const PKCS8 = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const lines = PKCS8.split('\n');
+  const bodyLeaks = (out: string) => lines.filter((l) => l && !l.startsWith('-----') && (out.includes(l.slice(0, 16)) || out.includes(l.slice(-16))));
+  const MASK = '[REDACTED:aws-access-key-id]';
+
+  it('a key block streamed as log events of 1 to 5 lines: no line of its body reaches the client, and it is reported once', () => {
+    for (let per = 1; per <= 5; per++) {
+      const parts = ['starting\n'];
+      for (let i = 0; i < lines.length - 1; i += per) parts.push(`${lines.slice(i, i + per).join('\n')}\n`);
+      parts.push('done\n');
+      const r = streamEvents(dlp(), parts);
+      const out = r.texts.join('');
+      assert.deepEqual(bodyLeaks(out), [], `${per} per event: ${JSON.stringify(r.texts)}`);
+      assert.ok(out.startsWith('starting\n') && out.endsWith('done\n') && !out.includes('-----'), `${per} per event: ${JSON.stringify(r.texts)}`);
+      assert.deepEqual(r.findings.map((f) => f.type).sort(), ['private-key-header', 'private-key-pkcs8'], `${per} per event`);
+    }
+  });
+
+  it('the same when every hold runs out (a slow stream): each event is masked as it passes', () => {
+    const parts = lines.slice(0, -1).map((l) => `${l}\n`);
+    const r = streamEvents(dlp(), parts, { late: parts.map((_, i) => i) });
+    assert.deepEqual(bodyLeaks(r.texts.join('')), [], JSON.stringify(r.texts));
+  });
+
+  it('a key cut into three to six pieces: found, reported once, masked in the held and the last event; what went out before is noted', () => {
+    for (let n = 3; n <= 6; n++) {
+      for (let first = 1; first + n - 1 < AWS.length; first += 3) {
+        // `first` characters in the first event, then n - 1 pieces as even as they come.
+        const rest = AWS.slice(first);
+        const size = Math.ceil(rest.length / (n - 1));
+        const pieces = [AWS.slice(0, first), ...Array.from({ length: n - 1 }, (_, i) => rest.slice(i * size, (i + 1) * size))].filter((p) => p !== '');
+        const r = streamEvents(dlp(), [`the key is ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.at(-1)} and more\n`]);
+        const label = `${JSON.stringify(pieces)}: ${JSON.stringify(r.texts)}`;
+        // Sent before the held event could be amended: every piece but the last two.
+        assert.equal(r.texts.join(''), `the key is ${pieces.slice(0, -2).join('')}${MASK} and more\n`, label);
+        assert.equal(r.findings.length, 1, label);
+        assert.equal(r.notes['dlp_split_sent_earlier'], 1, label);
+      }
+    }
+  });
+
+  it('a key cut into two pieces is masked whole, with nothing noted', () => {
+    const r = streamEvents(dlp(), [`the key is ${AWS.slice(0, 9)}`, `${AWS.slice(9)} and more\n`]);
+    assert.deepEqual(r.texts, ['the key is ', `${MASK} and more\n`]);
+    assert.deepEqual(r.notes, {});
   });
 });

@@ -45,6 +45,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
         const opts = { ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.retry !== undefined ? { retry: ev.retry } : {}) };
         // Empty data is the 2025-11-25 priming event; not a JSON-RPC message.
         if (parse && ev.data !== '') {
+          held.nextArrived();
           const r = await inspectS2c(ex, ev.data, 'sse', out);
           if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
           if (r.amendPrevious?.length && !held.holding) {
@@ -164,7 +165,8 @@ type EmitOptions = { event?: string; retry?: number };
 /**
  * At most one SSE event kept back at the request of an inspector that looks across events (see
  * StreamHints): it goes out when the next event has been inspected (amended if that one asks),
- * when its hold time passes on a quiet stream, or when the stream ends. Emissions are chained so
+ * when its hold time passes on a quiet stream (before the next event arrives), or when the
+ * stream ends. Emissions are chained so
  * a timer release can never overtake or interleave with the reader's own.
  */
 class HeldEvent {
@@ -186,6 +188,17 @@ class HeldEvent {
     const timer = setTimeout(() => void this.release(), ms);
     timer.unref();
     this.#held = { text, message, opts, timer };
+  }
+
+  /**
+   * The next event has arrived: the held one now waits for that event's inspection (bounded by
+   * the inspectors' time budget), which releases it, amended if need be. Its hold bounds how
+   * long the upstream may take to send the next event, not how long the gateway takes to inspect
+   * it: a slow inspector (a classifier over HTTP) used to let the timer send the held event,
+   * unamended, while the event that completes a secret split across the two was being inspected.
+   */
+  nextArrived(): void {
+    if (this.#held) clearTimeout(this.#held.timer);
   }
 
   /** Sends the held event (if any), with `amend` applied to it. */

@@ -90,3 +90,38 @@ describe('SSE: holding an event for cross-event inspection', () => {
     assert.ok(last.at(-1).result, 'the result follows the released event');
   });
 });
+
+describe('SSE: a held event waits for the inspection of the next one', () => {
+  let up: HostileUpstream;
+  let s: Stack;
+  // Inspects the event that completes the token slowly (an HTTP classifier, say): 1.2 s, four
+  // times the 300 ms hold, under the 2 s inspector budget. The next event arrived in time: its
+  // inspection must not let the held event out unamended.
+  const slow: Inspector = {
+    name: 'slow',
+    methods: { 'notifications/message': 'request' },
+    needs: 'message',
+    onFailure: 'closed',
+    async onMessage(frame: Frame): Promise<Verdict> {
+      const data = (frame.message['params'] as { data?: unknown } | undefined)?.data;
+      if (typeof data === 'string' && data.startsWith('3456')) await new Promise((r) => setTimeout(r, 1200));
+      return { kind: 'allow' };
+    },
+  };
+  before(async () => {
+    up = await startHostileUpstream();
+    s = await startStack({ upstream: up.url, extraInspectors: [splitTokenInspector(), slow] });
+  });
+  after(async () => {
+    await s.close();
+    await up.close();
+  });
+
+  it('a slow inspection of the next event: the held event still goes out amended', async () => {
+    const { body, headers } = modernEcho('', 4);
+    body.params = { ...body.params, name: 'parts-sse', arguments: { parts: ['key is TOK12', '3456 and more'], gapMs: 20 } };
+    const r = await post(s.port, body, { ...headers, 'mcp-name': 'parts-sse' });
+    const texts = sseData(r.text).map((d) => JSON.parse(d)).filter((e) => e.method).map((e) => e.params.data);
+    assert.deepEqual(texts, ['key is [REDACTED]', ' and more']);
+  });
+});

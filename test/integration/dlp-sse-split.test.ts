@@ -1,0 +1,187 @@
+/**
+ * Secrets split across SSE events, through the gateway, on every kind of stream a 2025-03-26
+ * session has: a POST's stream, the standalone GET stream and a batch's stream (the last two
+ * answer no single request, and used to get no cross-event state at all); and a held event that
+ * carries masks of its own before the split key (its amend used to land at the offsets of the
+ * unmasked text, sending part of the key in clear).
+ *
+ * The upstream writes its events back to back (a few ms apart) and the hold is a generous 1 s, so
+ * a busy machine cannot make a second part "late". Test secrets are assembled at run time and
+ * travel to the upstream base64-encoded (the GET stream's are set on the upstream directly).
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/telemetry/logger.ts';
+import { tempDataDir } from '../support/data-dir.ts';
+import { post, send, sseData, type Loose } from './support/hostile-harness.ts';
+
+const K1 = 'AKIA' + 'Q3EGRZ7XK5M2VPLN';
+const K2 = 'AKIA' + 'W7J2NP4TQ6XV3R5M';
+const K3 = 'AKIA' + 'GYT3P6XLNVQJN23Y';
+const MASK = '[REDACTED:aws-access-key-id]';
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const PKCS8 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+const PEM_LINES = PKCS8.split('\n');
+/** Body lines of the key found in `out` (whole, or their first or last 16 characters). */
+const bodyLeaks = (out: string) => PEM_LINES.filter((l) => l && !l.startsWith('-----') && (out.includes(l.slice(0, 16)) || out.includes(l.slice(-16))));
+/** The key as a `tail` tool streams a file: `per` lines per log event. */
+const pemEvents = (per: number) => {
+  const parts: string[] = [];
+  for (let i = 0; i < PEM_LINES.length - 1; i += per) parts.push(`${PEM_LINES.slice(i, i + per).join('\n')}\n`);
+  return parts;
+};
+
+/**
+ * A 2025-03-26 upstream with a session. `tools/call` (alone or in a batch) answers on an SSE
+ * stream: one notifications/message per part of the first call's `arguments.partsB64`, 5 ms
+ * apart, then a result per request. GET opens the standalone stream with the parts in `getParts`
+ * and ends it 300 ms later.
+ */
+async function startUpstream(): Promise<{ url: string; server: Server; getParts: string[] }> {
+  const state = { getParts: [] as string[] };
+  const note = (data: string) => `data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'tail', data } })}\n\n`;
+  const writeParts = (res: ServerResponse, parts: string[], then: () => void) => {
+    let i = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (i < parts.length) {
+        res.write(note(parts[i++]!));
+        setTimeout(next, 5);
+      } else then();
+    };
+    next();
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        writeParts(res, state.getParts, () => setTimeout(() => res.end(), 300));
+        return;
+      }
+      if (req.method !== 'POST') return void res.writeHead(405).end();
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Loose;
+      const msgs: Loose[] = Array.isArray(parsed) ? parsed : [parsed];
+      if (msgs[0].method === 'initialize') {
+        res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'up-1' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: msgs[0].id, result: { protocolVersion: '2025-03-26', capabilities: { tools: {}, logging: {} }, serverInfo: { name: 'up', version: '1' } } }));
+        return;
+      }
+      const requests = msgs.filter((m) => m.id !== undefined);
+      if (requests.length === 0) return void res.writeHead(202).end();
+      const parts = ((msgs.find((m) => m.method === 'tools/call')?.params?.arguments?.partsB64 ?? []) as string[]).map((p) => Buffer.from(p, 'base64').toString('utf8'));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      writeParts(res, parts, () => res.end(requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: 'done' }] } })}\n\n`).join('')));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    server,
+    get getParts() {
+      return state.getParts;
+    },
+    set getParts(v: string[]) {
+      state.getParts = v;
+    },
+  };
+}
+
+describe('DLP: secrets split across SSE events, on every kind of stream', () => {
+  let up: Awaited<ReturnType<typeof startUpstream>>;
+  let gw: Gateway;
+  let session: Record<string, string>;
+  let id = 1;
+
+  before(async () => {
+    up = await startUpstream();
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      routes: [{ name: 'tools', path: '/mcp', upstream: { url: up.url }, inspectors: [{ type: 'dlp', crossEventHoldMs: 1000 }] }],
+    };
+    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir: tempDataDir() });
+    const init = await post(gw.port, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+    assert.equal(init.status, 200, init.text);
+    session = { 'mcp-session-id': String(init.headers['mcp-session-id']) };
+    await post(gw.port, { jsonrpc: '2.0', method: 'notifications/initialized' }, session);
+  });
+  after(async () => {
+    await gw.close();
+    await new Promise<void>((resolve) => {
+      up.server.closeAllConnections();
+      up.server.close(() => resolve());
+    });
+  });
+
+  /** The log lines the client got, in order. */
+  const logLines = (text: string): string[] =>
+    sseData(text)
+      .map((d) => JSON.parse(d) as Loose)
+      .flatMap((m: Loose) => (Array.isArray(m) ? m : [m]))
+      .filter((m: Loose) => m.method === 'notifications/message')
+      .map((m: Loose) => m.params.data as string);
+  const callWith = async (parts: string[]) => {
+    const r = await post(gw.port, { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'tail', arguments: { partsB64: parts.map(b64) } } }, session);
+    assert.equal(r.status, 200, r.text);
+    return logLines(r.text);
+  };
+
+  it('a POST stream: the key split across two events is masked (the control)', async () => {
+    assert.deepEqual(await callWith([`aws key ${K2.slice(0, 10)}`, `${K2.slice(10)} end\n`]), ['aws key ', `${MASK} end\n`]);
+  });
+
+  it('a held event with masks of its own before the split key: its amend lands on the key, not before it', async () => {
+    for (const cut of [1, 10, 19]) {
+      assert.deepEqual(await callWith([`old key ${K1} rotated, new key ${K2.slice(0, cut)}`, `${K2.slice(cut)} active\n`]), [`old key ${MASK} rotated, new key `, `${MASK} active\n`], `cut ${cut}`);
+      assert.deepEqual(
+        await callWith([`old keys ${K1} ${K3} rotated, new key ${K2.slice(0, cut)}`, `${K2.slice(cut)} active\n`]),
+        [`old keys ${MASK} ${MASK} rotated, new key `, `${MASK} active\n`],
+        `cut ${cut}, two masks before`,
+      );
+    }
+  });
+
+  it('the standalone GET stream: a key split across two of its events is masked', async () => {
+    up.getParts = [`aws key ${K2.slice(0, 10)}`, `${K2.slice(10)} end\n`];
+    const r = await send(gw.port, { method: 'GET', headers: { accept: 'text/event-stream', ...session } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(logLines(r.text), ['aws key ', `${MASK} end\n`]);
+  });
+
+  it("a 2025-03-26 batch's stream: a key split across two of its events is masked", async () => {
+    const batch = [
+      { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'tail', arguments: { partsB64: [`aws key ${K2.slice(0, 10)}`, `${K2.slice(10)} end\n`].map(b64) } } },
+      { jsonrpc: '2.0', id: id++, method: 'ping' },
+    ];
+    const r = await post(gw.port, batch, session);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(logLines(r.text), ['aws key ', `${MASK} end\n`]);
+    assert.equal(sseData(r.text).filter((d) => (JSON.parse(d) as Loose).result).length, 2, 'both answers follow');
+  });
+
+  // More than two events: the run of continuing text (dlp.ts) masks each event's part as it passes.
+  it('a private key streamed as many log events (a POST stream, then the GET stream): no line of its body reaches the client', async () => {
+    for (const per of [1, 3, 9]) {
+      const lines = await callWith(['reading id_rsa\n', ...pemEvents(per), 'done\n']);
+      const out = lines.join('');
+      assert.deepEqual(bodyLeaks(out), [], `${per} lines per event: ${JSON.stringify(lines)}`);
+      assert.ok(out.startsWith('reading id_rsa\n') && out.endsWith('done\n') && out.includes('[REDACTED:private-key-pkcs8]'), `${per} per event: ${out}`);
+    }
+    up.getParts = pemEvents(4);
+    const r = await send(gw.port, { method: 'GET', headers: { accept: 'text/event-stream', ...session } });
+    assert.deepEqual(bodyLeaks(logLines(r.text).join('')), [], 'GET stream');
+  });
+
+  it('a key cut into three events: the parts in the held and the last event are masked, never the whole key', async () => {
+    const lines = await callWith([`aws key ${K2.slice(0, 7)}`, K2.slice(7, 14), `${K2.slice(14)} end\n`]);
+    // The first event had gone out when the third completed the key (only the held one can be amended).
+    assert.deepEqual(lines, [`aws key ${K2.slice(0, 7)}`, '', `${MASK} end\n`]);
+  });
+});
