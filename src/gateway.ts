@@ -3,11 +3,23 @@
  * and hot reload. Everything a reload changes (routes, inspectors, guard, limits) is rebuilt
  * and swapped atomically; exchanges in flight keep the objects they started with. Listener
  * addresses are fixed at start (a changed port needs a restart, and the reload says so).
+ *
+ * Shutdown (`close()`, once however often it is called; see docs/lifecycle.md):
+ *   1. stop accepting connections; /readyz turns 503; calls waiting for approval are withdrawn
+ *      (answered with an error, recorded `withdrawn`/`shutdown`); standalone GET streams, which
+ *      never finish on their own, are cut;
+ *   2. drain: calls in flight get `shutdownGraceMs` (default 10 s) to finish, or less when a
+ *      later `close({ graceMs })` shortens it (the CLI's second signal);
+ *   3. whatever is left is cut: streams recorded `cut` with cause `shutdown`, exchanges noted
+ *      `shutdown: cut`; client connections and upstream requests destroyed (never a graceful
+ *      pool close, which waits for every upstream request however long it takes);
+ *   4. once their records are queued: the `stop` lifecycle record, then the audit trail closes
+ *      with its final signed checkpoint. Nothing before it waits without a bound.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { MemoryNonceStore } from './approval/nonce-store.ts';
 import { handleApprovalsRequest } from './approval/admin-api.ts';
@@ -19,10 +31,11 @@ import { MemoryRateLimitStore } from './ratelimit/memory-store.ts';
 import { ERRORS, GatewayError } from './core/errors.ts';
 import { errorMessage } from './transport/respond.ts';
 import type { AddressInfo } from 'node:net';
-import { startAdminServer, type AdminServer } from './admin/server.ts';
+import { adminGuard, startAdminServer, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigStore } from './config/store.ts';
 import { RequestGuard } from './listener/guards.ts';
+import { RelayStream } from './session/relay-stream.ts';
 import { ANONYMOUS, createHandler, type Identify } from './listener/handler.ts';
 import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
@@ -35,7 +48,7 @@ import { AuditTap } from './transport/audit-tap.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
-import type { ApprovalServices, GatewayServices } from './transport/context.ts';
+import type { ApprovalServices, Exchange, GatewayServices } from './transport/context.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -52,7 +65,20 @@ export interface GatewayOptions {
    * default the working directory. Tests give each gateway its own.
    */
   dataDir?: string;
+  /**
+   * How long `close()` lets calls in flight finish before it cuts them. Default 10 s: inside
+   * Kubernetes' default 30 s termination grace, with room for the audit trail's own drain.
+   */
+  shutdownGraceMs?: number;
 }
+
+/** Default of GatewayOptions.shutdownGraceMs. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** After the cut, how long to wait for the cut exchanges' 'close' events (their records). */
+const SETTLE_MS = 2_000;
+/** Bound on destroying upstream pools and on the audit trail's close beyond its own drain. */
+const DESTROY_MS = 2_000;
+const AUDIT_DRAIN_MS = 5_000;
 
 export interface Gateway {
   readonly url: string;
@@ -65,14 +91,65 @@ export interface Gateway {
   readonly approvals: ApprovalQueue;
   /** Swap to a new config (what hot reload does). */
   apply(config: Config): void;
-  close(): Promise<void>;
+  /**
+   * Shut down (see the module comment). Idempotent: every call returns the same promise; a later
+   * call with a shorter `graceMs` (0: now) cuts the drain short.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 interface Live {
   config: Config;
   router: Router;
   guard: RequestGuard;
+  adminGuard: RequestGuard;
   services: GatewayServices;
+}
+
+/**
+ * The audit tap plus what shutdown needs from it: the client-facing streams alive now (to
+ * record the ones shutdown cuts as `cut`/`shutdown` rather than the client leaving), and a note
+ * on the exchanges shutdown cuts.
+ */
+class ShutdownAwareTap extends AuditTap {
+  readonly streams = new Map<RelayStream, Exchange>();
+  /** Set once shutdown cuts what the drain left. */
+  cutting = false;
+
+  override watchStream(ex: Exchange, stream: RelayStream): ReturnType<AuditTap['watchStream']> {
+    const hooks = super.watchStream(ex, stream);
+    this.streams.set(stream, ex);
+    return {
+      ...hooks,
+      onClose: () => {
+        this.streams.delete(stream);
+        hooks.onClose();
+      },
+    };
+  }
+
+  override exchangeEnd(...args: Parameters<AuditTap['exchangeEnd']>): void {
+    const ex = args[0];
+    if (this.cutting && !ex.res.writableFinished) ex.notes['shutdown'] = 'cut';
+    super.exchangeEnd(...args);
+  }
+}
+
+/** A standalone GET stream (no Last-Event-ID, or resuming a `g` stream): it never ends by itself. */
+function isStandaloneGet(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const last = req.headers['last-event-id'];
+  if (typeof last !== 'string') return true;
+  return RelayStream.parseEventId(last)?.stream.startsWith('g') === true;
+}
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 const PRODUCT_VERSION = '0.1.0';
@@ -140,7 +217,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
   });
   if (audit) metrics.watchAudit(() => audit.log.metrics());
-  const auditTap = audit ? new AuditTap(audit, () => policyVersion, { includeContent: opts.config.audit.includeContent, streamSegmentMs: opts.config.audit.streamSegmentMs }) : undefined;
+  const auditTap = audit
+    ? new ShutdownAwareTap(audit, () => policyVersion, { includeContent: opts.config.audit.includeContent, streamSegmentMs: opts.config.audit.streamSegmentMs })
+    : undefined;
   // DLP findings carry a fingerprint keyed like the trail's digests (the audit thread has made
   // the key by now); without a trail, a per-process key still correlates within this run.
   const fingerprintKey = audit
@@ -172,6 +251,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         bindHost: config.server.host,
         publicUrl: config.server.publicUrl,
       }),
+      // The bind address is the one listened on at start (a reload does not rebind).
+      adminGuard: adminGuard({ bindHost: opts.config.admin.host, allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins }),
       services: { config, sessions, metrics, logger, approvals, audit: auditTap },
     };
   };
@@ -190,6 +271,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   // requestTimeout bounds *receiving* the request (headers + body), not the response: long SSE
   // responses are unaffected, a client that stalls mid-body is answered 408 and dropped.
+  // Responses not yet closed, for the shutdown drain (one Set entry and one listener per request).
+  const inflight = new Set<ServerResponse>();
+  let onIdle: (() => void) | undefined;
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    inflight.add(res);
+    res.once('close', () => {
+      inflight.delete(res);
+      if (inflight.size === 0) onIdle?.();
+    });
+    void handler(req, res);
+  };
   const httpOptions = { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
   const tls = opts.config.server.tls;
   const server: Server = tls
@@ -205,9 +297,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           rejectUnauthorized: tls.clientCertificates === 'required',
           minVersion: 'TLSv1.2',
         },
-        (req, res) => void handler(req, res),
+        serve,
       )
-    : createServer(httpOptions, (req, res) => void handler(req, res));
+    : createServer(httpOptions, serve);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Node's own default handler makes the same check: a pipelined request can be malformed while
     // the response before it (an SSE stream) is on the wire; a status line written now would land
@@ -234,6 +326,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   currentRouter = live.router;
   audit?.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'start', ...(policyVersion ? { policyVersion } : {}), controls: controlsOf(opts.config) }));
 
+  let closing: Promise<void> | undefined;
   let admin: AdminServer | undefined;
   if (opts.admin !== false) {
     admin = await startAdminServer({
@@ -243,11 +336,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger,
       readiness: () => {
         const auditOk = audit ? audit.log.accepting() : true;
+        // Draining: not ready, so a load balancer stops sending new calls here.
+        const listening = server.listening && closing === undefined;
         return {
-          ready: server.listening && auditOk,
-          checks: { listener: { ok: server.listening }, ...(audit ? { audit: { ok: auditOk, ...(auditOk ? {} : { detail: audit.log.refusal() ?? 'not accepting' }) } } : {}) },
+          ready: listening && auditOk,
+          checks: {
+            listener: { ok: listening, ...(closing !== undefined ? { detail: 'shutting down' } : {}) },
+            ...(audit ? { audit: { ok: auditOk, ...(auditOk ? {} : { detail: audit.log.refusal() ?? 'not accepting' }) } } : {}),
+          },
         };
       },
+      guard: () => current().adminGuard,
+      // Recorded like the data plane's Origin/Host refusals (an HTTP Activity record, blocked).
+      onRefused: (req, code, status) => auditTap?.edgeRefusal(req, code, status),
       apis: [
         (req, res) => {
           const token = current().config.admin.token;
@@ -257,6 +358,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   }
 
+  /** Routers replaced by a reload whose pools have not been closed yet (shutdown destroys them). */
+  const retired = new Set<Router>();
   const apply = (config: Config): void => {
     const old = current();
     live = build(config);
@@ -267,7 +370,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       logger.warn('listener address changed in config: takes effect on restart');
     }
     // Let exchanges on the old routes finish before their pools close.
-    setTimeout(() => void old.router.close(), 30_000).unref();
+    retired.add(old.router);
+    setTimeout(() => {
+      retired.delete(old.router);
+      void old.router.close();
+    }, 30_000).unref();
   };
 
   let store: ConfigStore | undefined;
@@ -284,6 +391,93 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     store.watch(opts.configPath);
   }
 
+  const graceMs = opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  let endDrain: (() => void) | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  let drainDeadline = Number.POSITIVE_INFINITY;
+  const armDrain = (): void => {
+    clearTimeout(drainTimer);
+    if (!endDrain) return;
+    const left = drainDeadline - Date.now();
+    if (left <= 0) endDrain();
+    else drainTimer = setTimeout(() => endDrain?.(), left);
+  };
+  /** The drain ends `ms` from now at the latest (a second signal: 0, now). */
+  const shorten = (ms: number): void => {
+    drainDeadline = Math.min(drainDeadline, Date.now() + Math.max(0, ms));
+    armDrain();
+  };
+
+  const shutdown = async (grace: number): Promise<void> => {
+    const started = Date.now();
+    logger.info({ graceMs: grace, inFlight: inflight.size }, 'shutting down: draining calls in flight');
+    store?.close();
+    // 1. No new connections (idle keep-alive ones are closed too).
+    server.close();
+    // A call waiting for a person cannot be approved once the process is gone: withdraw it now
+    // (its client is answered, its record says withdrawn by shutdown, not approval_timeout).
+    approvalQueue.close();
+    // A standalone GET stream never ends by itself: it would hold the drain for the whole grace.
+    if (auditTap) {
+      for (const [stream] of auditTap.streams) {
+        if (!stream.id.startsWith('g')) continue;
+        stream.end('cut', 'shutdown');
+        stream.close();
+      }
+    }
+    for (const res of inflight) if (isStandaloneGet(res.req) && !res.writableEnded) res.headersSent ? res.end() : res.destroy();
+
+    // 2. Drain, bounded.
+    shorten(grace);
+    if (inflight.size > 0) {
+      await new Promise<void>((resolve) => {
+        endDrain = resolve;
+        onIdle = resolve;
+        armDrain();
+      });
+    }
+    clearTimeout(drainTimer);
+    endDrain = undefined;
+
+    // 3. Cut what is left. Streams first, so they are recorded as cut by shutdown.
+    if (inflight.size > 0 || (auditTap?.streams.size ?? 0) > 0) {
+      logger.warn({ inFlight: inflight.size, afterMs: Date.now() - started }, 'shutdown: cutting calls still in flight');
+    }
+    if (auditTap) {
+      auditTap.cutting = true;
+      for (const [stream] of auditTap.streams) stream.end('cut', 'shutdown');
+    }
+    sessions.close();
+    server.closeAllConnections();
+    // destroy(), not close(): undici's Pool.close() waits for every request in flight (a 2025 call
+    // whose client left runs on), which made SIGTERM take as long as the slowest tool.
+    const pools = [current().router, ...retired].flatMap((r) => r.routes.map((route) => route.upstream.destroy().catch(() => {})));
+    await within(Promise.all(pools), DESTROY_MS);
+    // The cut exchanges' 'close' events queue their records; wait for them (bounded).
+    if (inflight.size > 0) {
+      await within(new Promise<void>((resolve) => (onIdle = resolve)), SETTLE_MS);
+      if (inflight.size > 0) logger.error({ count: inflight.size }, 'shutdown: exchanges still open after the cut; their audit records may be missing');
+    }
+    // The record of an exchange is queued one event-loop turn after its 'close' at the latest
+    // (listener/handler.ts): let that turn pass before the stop record goes after them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    pinner?.store.close();
+    rateStore.close();
+    await admin?.close();
+
+    // 4. The stop record, then the final checkpoint (written by the audit thread's close).
+    if (audit) {
+      audit.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'stop' }));
+      try {
+        const r = await within(audit.close({ drainMs: AUDIT_DRAIN_MS }), AUDIT_DRAIN_MS + DESTROY_MS);
+        if (r === 'timeout') logger.error('audit trail did not close in time: the last records may lack their checkpoint');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'audit trail close failed');
+      }
+    }
+    logger.info({ ms: Date.now() - started }, 'shut down');
+  };
+
   return {
     url,
     port: addr.port,
@@ -295,20 +489,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     approvals: approvalQueue,
     apply,
-    async close() {
-      store?.close();
-      sessions.close();
-      approvalQueue.close();
-      pinner?.store.close();
-      rateStore.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await admin?.close();
-      await current().router.close();
-      if (audit) {
-        audit.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'stop' }));
-        await audit.close({ drainMs: 5000 });
-      }
+    close(o = {}) {
+      if (closing === undefined) closing = shutdown(o.graceMs ?? graceMs);
+      else if (o.graceMs !== undefined) shorten(o.graceMs);
+      return closing;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startAdminServer } from './server.ts';
+import { adminGuard, startAdminServer } from './server.ts';
 import type { AdminServer, ReadinessReport } from './server.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
 
@@ -117,12 +117,76 @@ describe('admin server', () => {
   it('survives malformed requests and keeps answering', async () => {
     const garbage = await raw(admin.port, 'GARBAGE \x00\x01 nonsense\r\n\r\n');
     assert.match(garbage, /^HTTP\/1\.1 400/);
-    const star = await raw(admin.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const star = await raw(admin.port, 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     assert.match(star, /^HTTP\/1\.1 404/);
+    // Absolute-form: the target's authority is the host, Host is ignored (RFC 9112 §3.2.2).
     const absolute = await raw(admin.port, `GET http://127.0.0.1:${admin.port}/livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.match(absolute, /^HTTP\/1\.1 200/);
+    const absoluteForeign = await raw(admin.port, `GET http://attacker.example:${admin.port}/livez HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    assert.match(absoluteForeign, /^HTTP\/1\.1 403/);
     const res = await fetch(`${admin.url}/livez`);
     assert.equal(res.status, 200);
+  });
+});
+
+describe('admin server: Host and Origin guard (DNS rebinding)', () => {
+  const opts = { metrics: new GatewayMetrics({ defaultMetrics: false }), readiness: () => ({ ready: true, checks: {} }) };
+
+  function get(port: number, path: string, headers: Record<string, string>): Promise<string> {
+    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    return raw(port, `GET ${path} HTTP/1.1\r\n${lines}Connection: close\r\n\r\n`);
+  }
+
+  it('loopback bind (the default): loopback names pass; a foreign name or any browser Origin gets 403 JSON', async () => {
+    const refused: string[] = [];
+    const admin = await startAdminServer({ ...opts, port: 0, onRefused: (_req, code, status) => refused.push(`${code} ${status}`) });
+    try {
+      for (const host of [`127.0.0.1:${admin.port}`, `localhost:${admin.port}`, `[::1]:${admin.port}`, 'localhost']) {
+        assert.match(await get(admin.port, '/livez', { Host: host }), /^HTTP\/1\.1 200/, host);
+      }
+      const foreign = await get(admin.port, '/livez', { Host: `attacker.example:${admin.port}` });
+      assert.match(foreign, /^HTTP\/1\.1 403/);
+      assert.match(foreign, /content-type: application\/json/i);
+      assert.match(foreign, /"error":"host_forbidden"/);
+      assert.match(foreign, /admin\.allowedHosts/, 'the refusal names the setting');
+      assert.ok(!foreign.includes('attacker.example'), 'the refused value is not echoed');
+      // Off loopback an IP literal would pass; on a loopback bind only loopback names do.
+      assert.match(await get(admin.port, '/livez', { Host: `10.0.0.5:${admin.port}` }), /^HTTP\/1\.1 403/);
+      assert.match(await get(admin.port, '/livez', {}), /^HTTP\/1\.1 (400|403)/, 'no Host at all');
+      for (const origin of ['http://attacker.example', 'http://localhost:3000', 'null']) {
+        const r = await get(admin.port, '/metrics', { Host: `127.0.0.1:${admin.port}`, Origin: origin });
+        assert.match(r, /^HTTP\/1\.1 403/, origin);
+        assert.match(r, /"error":"origin_forbidden"/, origin);
+      }
+      assert.deepEqual(refused.slice(0, 2), ['host_forbidden 403', 'host_forbidden 403']);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('off loopback: IP addresses (a kubelet probing the pod IP) and listed names pass, other names do not', async () => {
+    const guard = adminGuard({ bindHost: '0.0.0.0', allowedHosts: ['metrics.internal'], allowedOrigins: ['https://ops.example.com'] });
+    const admin = await startAdminServer({ ...opts, port: 0, guard: () => guard });
+    try {
+      for (const host of [`10.244.0.12:${admin.port}`, `[fd00::12]:${admin.port}`, `metrics.internal:${admin.port}`, 'metrics.internal', `localhost:${admin.port}`]) {
+        assert.match(await get(admin.port, '/readyz', { Host: host }), /^HTTP\/1\.1 200/, host);
+      }
+      assert.match(await get(admin.port, '/readyz', { Host: `evil.example:${admin.port}` }), /^HTTP\/1\.1 403/);
+      assert.match(await get(admin.port, '/readyz', { Host: 'metrics.internal', Origin: 'https://ops.example.com' }), /^HTTP\/1\.1 200/);
+      assert.match(await get(admin.port, '/readyz', { Host: 'metrics.internal', Origin: 'https://evil.example.com' }), /^HTTP\/1\.1 403/);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('["*"] opts out of the Host check (Origin still checked)', async () => {
+    const admin = await startAdminServer({ ...opts, port: 0, guard: () => adminGuard({ bindHost: '127.0.0.1', allowedHosts: ['*'] }) });
+    try {
+      assert.match(await get(admin.port, '/livez', { Host: 'anything.example' }), /^HTTP\/1\.1 200/);
+      assert.match(await get(admin.port, '/livez', { Host: 'anything.example', Origin: 'http://anything.example' }), /^HTTP\/1\.1 403/);
+    } finally {
+      await admin.close();
+    }
   });
 });
 

@@ -10,10 +10,24 @@
  * - `GET /metrics` Prometheus text exposition.
  * HEAD is answered like GET without a body (RFC 9110 §9.3.2: general-purpose servers MUST support
  * GET and HEAD); other methods get 405 with `Allow` (RFC 9110 §15.5.6); other paths 404.
+ *
+ * DNS rebinding: every request, probes included, first passes a Host/Origin guard
+ * (listener/guards.ts, as on the data plane). Loopback binding alone does not protect this
+ * listener: a page on a name the attacker controls, re-resolved to 127.0.0.1, is same-origin to
+ * the victim's browser, so it can read `GET /approvals` (argument previews) and send
+ * `POST /approvals/:id/approve` with a JSON body without any CORS preflight; a browser sends no
+ * Origin on a same-origin GET (Fetch §3.1), so the Host it sends (the attacker's name) is what
+ * gives it away. By default only loopback names, the bind address and, off loopback, IP
+ * addresses pass: a Kubernetes probe (kubelet sends `Host: <pod IP>:<port>`) and a Prometheus
+ * scrape of a pod address keep working; a scrape by DNS name needs `admin.allowedHosts`. No
+ * browser Origin is accepted unless listed (`admin.allowedOrigins`): nothing legitimate here is
+ * a web page. Refusals are 403 with a JSON error, and reported through `onRefused` (audit).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatewayError, type ErrorCode } from '../core/errors.ts';
+import { RequestGuard } from '../listener/guards.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface ReadinessCheck {
@@ -48,6 +62,33 @@ export interface AdminServerOptions {
    * false when the path is not its own. Tried before the built-in endpoints' 404.
    */
   apis?: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => boolean>;
+  /**
+   * The Host/Origin guard, asked on every request (a function so a config reload can swap it).
+   * Default: adminGuard() for the bind address with no lists.
+   */
+  guard?: () => Pick<RequestGuard, 'check'>;
+  /** A request the guard refused (for the audit trail); must not throw. */
+  onRefused?: (req: IncomingMessage, code: ErrorCode, status: number) => void;
+}
+
+/** The client-visible hint of a Host the admin listener refused (never echoes the value). */
+export const ADMIN_HOST_HINT = 'list the name clients use in admin.allowedHosts';
+
+/**
+ * The admin listener's DNS-rebinding guard: the data plane's default Host rule (listener/guards.ts:
+ * loopback names, the bind address, IP addresses off loopback), plus the names in
+ * `admin.allowedHosts` (added, not instead: probes address a pod by IP whatever else is listed);
+ * and no browser origin unless listed.
+ */
+export function adminGuard(opts: { bindHost: string; allowedHosts?: readonly string[] | undefined; allowedOrigins?: readonly string[] | undefined }): RequestGuard {
+  return new RequestGuard({
+    allowedHosts: opts.allowedHosts ?? [],
+    allowedOrigins: opts.allowedOrigins ?? [],
+    bindHost: opts.bindHost,
+    defaultOrigins: 'none',
+    hostHint: ADMIN_HOST_HINT,
+    keepDefaultHosts: true,
+  });
 }
 
 export interface AdminServer {
@@ -71,7 +112,9 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     throw new RangeError(`readinessTimeoutMs must be a positive number, got ${String(readinessTimeoutMs)}`);
   }
 
-  const handler = createHandler(opts.metrics, opts.readiness, readinessTimeoutMs, opts.logger, opts.apis ?? []);
+  const fallbackGuard = opts.guard ? undefined : adminGuard({ bindHost: host });
+  const guard = opts.guard ?? (() => fallbackGuard!);
+  const handler = createHandler(opts.metrics, opts.readiness, readinessTimeoutMs, opts.logger, opts.apis ?? [], guard, opts.onRefused);
   // Probes are tiny GETs: a client slower than this is stuck or hostile, not a scraper.
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => {
     handler(req, res).catch((err: unknown) => {
@@ -116,8 +159,25 @@ function createHandler(
   timeoutMs: number,
   logger: Logger | undefined,
   apis: ReadonlyArray<(req: IncomingMessage, res: ServerResponse) => boolean>,
+  guard: () => Pick<RequestGuard, 'check'>,
+  onRefused: AdminServerOptions['onRefused'],
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
+    // First, before any path is served or any body read (as the data plane's handler does).
+    try {
+      guard().check(effectiveHost(req), req.headers.origin);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      // Refused before its body was read: close rather than drain it on a keep-alive connection.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendJson(res, err.status, { error: err.code, message: err.message });
+      try {
+        onRefused?.(req, err.code, err.status);
+      } catch (e) {
+        logger?.error({ err: e }, 'admin refusal hook failed');
+      }
+      return;
+    }
     const path = pathOf(req.url);
     if (path !== '/livez' && path !== '/readyz' && path !== '/metrics') {
       for (const api of apis) if (api(req, res)) return;
@@ -195,6 +255,23 @@ function normalizeReport(value: unknown): ReadinessReport {
     }
   }
   return { ready: raw.ready === true, checks };
+}
+
+/**
+ * The host a request is for: the authority of an absolute-form target, else the Host header
+ * (RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore Host). Browsers only
+ * send origin-form, so a rebinding page is always judged by its Host.
+ */
+function effectiveHost(req: IncomingMessage): string | undefined {
+  const target = req.url ?? '';
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      return new URL(target).host;
+    } catch {
+      return undefined;
+    }
+  }
+  return req.headers.host;
 }
 
 /**

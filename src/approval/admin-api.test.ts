@@ -89,6 +89,20 @@ describe('approvals admin API (no token)', () => {
     assert.equal((await post(`${url}/approvals/apr_AAAAAAAAAAAAAAAAAAAAAA/deny`, { by: 'bob' })).status, 404);
   });
 
+  it('POST approve of a withdrawn request is 409 "withdrawn" saying why, and nothing is decided', async () => {
+    const a = queue.request(req);
+    queue.withdraw(a.id, 'client-disconnect');
+    assert.equal((await fetch(`${url}/approvals/${a.id}`)).status, 404, 'no longer pending');
+    const res = await post(`${url}/approvals/${a.id}/approve`, { by: 'bob' });
+    assert.equal(res.status, 409);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(body['error'], 'withdrawn');
+    assert.equal(body['decision'], 'withdrawn');
+    assert.equal(body['reason'], 'client-disconnect');
+    assert.match(String(body['message']), /withdrawn before a decision \(its caller disconnected\); the call was not run/);
+    assert.equal(await a.decision, 'withdrawn');
+  });
+
   it('POST deny resolves denied', async () => {
     const a = queue.request(req);
     assert.equal((await post(`${url}/approvals/${a.id}/deny`, { by: 'bob' })).status, 200);

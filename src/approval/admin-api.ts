@@ -4,14 +4,17 @@
  *   GET  /approvals                  200 { approvals: PendingApproval[] }
  *   GET  /approvals/:id              200 PendingApproval | 404
  *   POST /approvals/:id/approve      { by, note? } → 200 decision | 404 unknown | 409 already decided
+ *                                    (or withdrawn: its caller left or the gateway is shutting
+ *                                    down, so nothing can run it; `error: "withdrawn"`)
  *   POST /approvals/:id/deny         same
  *
  * Authentication: when a token is configured (even an empty one, which then refuses everything)
  * every request needs `Authorization: Bearer <token>`
  * (RFC 6750 §2.1), compared in constant time; failures get 401 with `WWW-Authenticate`
  * (RFC 6750 §3). Without a token the endpoints are open, which is only acceptable because the
- * admin listener binds loopback by default; the integrator should refuse a non-loopback admin bind
- * without a token.
+ * admin listener binds loopback by default (the config refuses a non-loopback admin bind without
+ * a token) and refuses a foreign Host or a browser Origin before this code runs
+ * (admin/server.ts: DNS rebinding would otherwise make "loopback" reachable from any web page).
  *
  * POST bodies must be `application/json`: a browser cannot send that cross-origin without a CORS
  * preflight this server never approves, so a web page the operator visits cannot approve calls
@@ -107,6 +110,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, path: string, q
   if (result.ok) {
     const e = result.event;
     sendJson(res, 200, { id, decision: e.decision, by: e.by, ...(e.note !== undefined ? { note: e.note } : {}), decidedAt: e.decidedAt });
+  } else if (result.error === 'already_decided' && result.decision === 'withdrawn') {
+    const why = result.reason === 'shutdown' ? 'the gateway shut down' : 'its caller disconnected';
+    sendJson(res, 409, { error: 'withdrawn', message: `Approval ${id} was withdrawn before a decision (${why}); the call was not run`, decision: 'withdrawn', reason: result.reason });
   } else if (result.error === 'already_decided') {
     sendJson(res, 409, { error: 'already_decided', message: `Approval ${id} was already decided`, decision: result.decision });
   } else {

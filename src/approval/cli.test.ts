@@ -107,6 +107,11 @@ describe('portcullis approvals CLI against a real admin API', () => {
     const again = await run(['deny', a.id, '--by', 'eve']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already decided as approved \(HTTP 409\)/);
+    const gone = queue.request(req());
+    queue.withdraw(gone.id, 'client-disconnect');
+    const late = await run(['approve', gone.id, '--by', 'eve']);
+    assert.equal(late.code, 1);
+    assert.match(late.stderr, /was withdrawn before a decision \(its caller disconnected\); the call was not run \(HTTP 409\)/);
     const unknown = await run(['approve', 'apr_AAAAAAAAAAAAAAAAAAAAAA', '--by', 'eve']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /HTTP 404/);

@@ -186,7 +186,8 @@ class AdminClient {
     const detail = typeof message === 'string' ? clean(message) : `unexpected response`;
     const hint = res.status === 401 ? ' (pass --token or set PORTCULLIS_ADMIN_TOKEN)' : '';
     const decision = (json as { decision?: unknown } | undefined)?.decision;
-    const already = res.status === 409 && typeof decision === 'string' ? ` as ${clean(decision)}` : '';
+    // A withdrawn approval's message already says so ("…withdrawn before a decision…").
+    const already = res.status === 409 && typeof decision === 'string' && decision !== 'withdrawn' ? ` as ${clean(decision)}` : '';
     throw new Error(`${detail}${already} (HTTP ${res.status})${hint}`);
   }
 }

@@ -164,13 +164,46 @@ describe('ApprovalQueue', () => {
     assert.deepEqual(seen, ['approved']);
   });
 
-  it('close() resolves every pending request as timeout', async () => {
-    const { queue } = setup();
+  it('close() withdraws every pending request (shutdown, not a timeout), refuses new ones and tells waiters', async () => {
+    const { queue, events } = setup();
     const a = queue.request(req());
     const b = queue.request(req());
+    let told = 0;
+    queue.onClose(() => told++);
     queue.close();
-    assert.deepEqual(await Promise.all([a.decision, b.decision]), ['timeout', 'timeout']);
+    queue.close();
+    assert.deepEqual(await Promise.all([a.decision, b.decision]), ['withdrawn', 'withdrawn']);
+    assert.deepEqual(events.map((e) => [e.decision, e.reason, e.by]), [['withdrawn', 'shutdown', undefined], ['withdrawn', 'shutdown', undefined]]);
     assert.deepEqual(queue.list(), []);
+    assert.equal(told, 1, 'close listeners run once');
+    assert.ok(queue.closed);
+    assert.throws(
+      () => queue.request(req()),
+      (err: unknown) => err instanceof GatewayError && err.code === 'approval_denied' && (err.data as { reason?: string }).reason === 'shutdown',
+    );
+    let late = 0;
+    queue.onClose(() => late++);
+    assert.equal(late, 1, 'a listener added after close is told at once');
+    assert.deepEqual(queue.approve(a.id, 'bob'), { ok: false, error: 'already_decided', decision: 'withdrawn', reason: 'shutdown' });
+  });
+
+  it('withdraw takes a request back: gone from the list, resolved withdrawn, a later approve is already_decided', async () => {
+    const { queue, events, time } = setup();
+    const a = queue.request(req());
+    const r = queue.withdraw(a.id, 'client-disconnect');
+    assert.equal(r.ok, true);
+    assert.equal(await a.decision, 'withdrawn');
+    assert.equal(queue.get(a.id), undefined);
+    assert.deepEqual(queue.list(), []);
+    assert.deepEqual([events[0]!.decision, events[0]!.reason], ['withdrawn', 'client-disconnect']);
+    assert.deepEqual(queue.approve(a.id, 'bob'), { ok: false, error: 'already_decided', decision: 'withdrawn', reason: 'client-disconnect' });
+    assert.deepEqual(queue.withdraw(a.id, 'client-disconnect'), { ok: false, error: 'already_decided', decision: 'withdrawn', reason: 'client-disconnect' });
+    assert.equal(time.live, 0, 'its timer is cancelled');
+    // Withdrawing a decided request changes nothing.
+    const b = queue.request(req());
+    queue.approve(b.id, 'bob');
+    assert.deepEqual(queue.withdraw(b.id, 'client-disconnect'), { ok: false, error: 'already_decided', decision: 'approved' });
+    assert.equal(await b.decision, 'approved');
   });
 
   it('cuts over-long text without splitting a surrogate pair', () => {

@@ -11,13 +11,19 @@
  *   queueing work no one will get to, since every pending request pins a waiting client call.
  * - Decided requests are remembered briefly (`maxDecided`) so a second approve/deny answers
  *   "already decided" (HTTP 409) instead of "unknown" (404).
+ * - A request nobody can act on any more is withdrawn, not decided: its caller left (a call whose
+ *   answer no one receives must not start) or the gateway is shutting down. It leaves the list
+ *   at once; approving it afterwards is a 409 saying it was withdrawn, and nothing runs.
  * - The queue is per process. With several replicas, an operator must reach the replica holding
  *   the request; a shared queue is future work.
  */
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../core/errors.ts';
 
-export type ApprovalDecision = 'approved' | 'denied' | 'timeout';
+export type ApprovalDecision = 'approved' | 'denied' | 'timeout' | 'withdrawn';
+
+/** Why a request was withdrawn before anyone decided it. */
+export type WithdrawReason = 'client-disconnect' | 'shutdown';
 
 export interface ApprovalRequest {
   /** `Principal.subject` of the caller. */
@@ -51,16 +57,18 @@ export interface PendingApproval {
 export interface DecisionEvent {
   readonly request: PendingApproval;
   readonly decision: ApprovalDecision;
-  /** Who decided, as they named themselves (absent for 'timeout'). */
+  /** Who decided, as they named themselves (absent for 'timeout' and 'withdrawn'). */
   readonly by?: string;
   readonly note?: string;
+  /** Why it was withdrawn ('withdrawn' only). */
+  readonly reason?: WithdrawReason;
   readonly decidedAt: number;
 }
 
 export type DecideResult =
   | { readonly ok: true; readonly event: DecisionEvent }
   | { readonly ok: false; readonly error: 'not_found' }
-  | { readonly ok: false; readonly error: 'already_decided'; readonly decision: ApprovalDecision };
+  | { readonly ok: false; readonly error: 'already_decided'; readonly decision: ApprovalDecision; readonly reason?: WithdrawReason };
 
 /** Schedules `fn` after `ms`; returns a cancel function. Injectable so tests need no sleeping. */
 export type Scheduler = (fn: () => void, ms: number) => () => void;
@@ -93,8 +101,10 @@ const defaultScheduler: Scheduler = (fn, ms) => {
 
 export class ApprovalQueue {
   readonly #pending = new Map<string, Entry>();
-  readonly #decided = new Map<string, ApprovalDecision>();
+  readonly #decided = new Map<string, { decision: ApprovalDecision; reason?: WithdrawReason }>();
   readonly #listeners = new Set<(e: DecisionEvent) => void>();
+  readonly #closeListeners = new Set<() => void>();
+  #closed = false;
   readonly #maxPending: number;
   readonly #maxTtlMs: number;
   readonly #maxDecided: number;
@@ -116,9 +126,14 @@ export class ApprovalQueue {
 
   /**
    * File a request. Throws GatewayError('approval_denied', …, { reason: 'queue_full' }) when
-   * `maxPending` requests are already waiting, and RangeError for a TTL outside (0, maxTtlMs].
+   * `maxPending` requests are already waiting, (…, { reason: 'shutdown' }) once the queue is
+   * closed, and RangeError for a TTL outside (0, maxTtlMs].
    */
   request(input: ApprovalRequest): { id: string; decision: Promise<ApprovalDecision> } {
+    if (this.#closed) {
+      // Shutting down: nobody would be left to decide it.
+      throw new GatewayError('approval_denied', 'the gateway is shutting down; the call was not run', { reason: 'shutdown' });
+    }
     if (!Number.isFinite(input.ttlMs) || input.ttlMs <= 0 || input.ttlMs > this.#maxTtlMs) {
       throw new RangeError(`ttlMs must be in (0, ${this.#maxTtlMs}], got ${String(input.ttlMs)}`);
     }
@@ -162,31 +177,73 @@ export class ApprovalQueue {
     return this.#decide(id, 'denied', by, note);
   }
 
+  /**
+   * Take a request back before anyone decided it (its caller left). It resolves 'withdrawn' and
+   * later decisions get already_decided with that decision; not_found / already_decided as for
+   * approve when there is nothing pending to withdraw.
+   */
+  withdraw(id: string, reason: WithdrawReason): DecideResult {
+    return this.#decide(id, 'withdrawn', undefined, undefined, reason);
+  }
+
   /** Subscribe to decisions (audit). Returns the unsubscribe function. */
   onDecision(listener: (e: DecisionEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Resolve every pending request as 'timeout' (shutdown): callers fail closed, none hang. */
-  close(): void {
-    for (const id of [...this.#pending.keys()]) this.#decide(id, 'timeout');
+  /**
+   * Called once when the queue closes (shutdown): approvals asked some other way (elicitation)
+   * end their wait too. Called at once if it is already closed. Returns the unsubscribe function.
+   */
+  onClose(listener: () => void): () => void {
+    if (this.#closed) {
+      listener();
+      return () => {};
+    }
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
   }
 
-  #decide(id: string, decision: ApprovalDecision, by?: string, note?: string): DecideResult {
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Shutdown: withdraw every pending request ('withdrawn', reason 'shutdown': callers fail closed,
+   * none hang, and the record does not claim an operator timed out) and refuse new ones.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const id of [...this.#pending.keys()]) this.withdraw(id, 'shutdown');
+    for (const listener of [...this.#closeListeners]) {
+      try {
+        listener();
+      } catch {
+        // One waiter's failure must not keep the others waiting.
+      }
+    }
+    this.#closeListeners.clear();
+  }
+
+  #decide(id: string, decision: ApprovalDecision, by?: string, note?: string, reason?: WithdrawReason): DecideResult {
     const entry = this.#pending.get(id);
     if (!entry) {
       const earlier = this.#decided.get(id);
-      return earlier ? { ok: false, error: 'already_decided', decision: earlier } : { ok: false, error: 'not_found' };
+      return earlier
+        ? { ok: false, error: 'already_decided', decision: earlier.decision, ...(earlier.reason !== undefined ? { reason: earlier.reason } : {}) }
+        : { ok: false, error: 'not_found' };
     }
     this.#pending.delete(id);
     entry.cancelTimer();
-    this.#remember(id, decision);
+    this.#remember(id, decision, reason);
     const event: DecisionEvent = Object.freeze({
       request: entry.view,
       decision,
       ...(by !== undefined ? { by: this.#cut(by) } : {}),
       ...(note !== undefined ? { note: this.#cut(note) } : {}),
+      ...(reason !== undefined ? { reason } : {}),
       decidedAt: this.#now(),
     });
     entry.resolve(decision);
@@ -200,8 +257,8 @@ export class ApprovalQueue {
     return { ok: true, event };
   }
 
-  #remember(id: string, decision: ApprovalDecision): void {
-    this.#decided.set(id, decision);
+  #remember(id: string, decision: ApprovalDecision, reason?: WithdrawReason): void {
+    this.#decided.set(id, reason !== undefined ? { decision, reason } : { decision });
     if (this.#decided.size > this.#maxDecided) this.#decided.delete(this.#decided.keys().next().value!);
   }
 

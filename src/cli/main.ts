@@ -4,6 +4,8 @@
  *   portcullis run --config FILE                    run from a config file (hot-reloaded)
  *   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
  *   portcullis run --demo [--port N]                embedded default: bundled demo upstream
+ *       (every run form: [--shutdown-grace-ms N], how long SIGTERM/SIGINT lets calls in flight
+ *       finish, default 10000; a second signal cuts them at once)
  *   portcullis validate FILE                        check a config file; exit 1 with errors
  *   portcullis policy test FILE                     run table-driven policy tests; exit 1 on a failure
  *   portcullis approvals list|show|approve|deny     act on calls waiting for approval (admin API)
@@ -18,7 +20,8 @@ import { quickConfig } from '../config/quick.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../config/issues.ts';
 import { startDemoServer } from '../demo/server.ts';
-import { startGateway } from '../gateway.ts';
+import { DEFAULT_SHUTDOWN_GRACE_MS, startGateway } from '../gateway.ts';
+import { createLogger } from '../telemetry/logger.ts';
 import { runApprovalsCli } from '../approval/cli.ts';
 import { formatReport, runPolicyTestFile } from '../policy/test-runner.ts';
 import { runPinsCli } from '../pinning/cli.ts';
@@ -29,6 +32,7 @@ const USAGE = `usage:
   portcullis run --config FILE
   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
   portcullis run --demo [--port N] [--admin-port M]
+      run also takes [--shutdown-grace-ms N] (default ${DEFAULT_SHUTDOWN_GRACE_MS})
   portcullis validate FILE
   portcullis policy test FILE
   portcullis approvals list|show ID|approve ID|deny ID [--admin URL] [--token T] [--by NAME] [--note TEXT]
@@ -54,9 +58,13 @@ async function run(args: string[]): Promise<void> {
       port: { type: 'string' },
       'admin-port': { type: 'string' },
       host: { type: 'string' },
+      'shutdown-grace-ms': { type: 'string' },
     },
     strict: true,
   });
+  const graceText = values['shutdown-grace-ms'];
+  const graceMs = graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : Number(graceText);
+  if (!/^\d+$/.test(graceText ?? '0') || !Number.isSafeInteger(graceMs)) throw new UsageError(`--shutdown-grace-ms must be a whole number of milliseconds, got ${JSON.stringify(graceText)}`);
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   let config: Config;
   let cleanup: (() => Promise<void>) | undefined;
@@ -81,19 +89,52 @@ async function run(args: string[]): Promise<void> {
   } else {
     throw new UsageError('run needs --config FILE, --upstream URL or --demo');
   }
-  const gw = await startGateway({ config, ...(values.config ? { configPath: values.config } : {}) });
+  const logger = createLogger({ level: config.logging.level });
+  const gw = await startGateway({ config, logger, shutdownGraceMs: graceMs, ...(values.config ? { configPath: values.config } : {}) });
   const mcpUrl = `${gw.url}${config.routes[0]!.path}`;
   process.stdout.write(`portcullis listening on ${gw.url} (routes: ${config.routes.map((r) => r.path).join(', ')})\n`);
   if (gw.adminUrl) process.stdout.write(`admin: ${gw.adminUrl}/livez /readyz /metrics /approvals\n`);
   process.stdout.write(`${clientSnippet(mcpUrl)}\n`);
+  // One shutdown however many signals arrive (SIGTERM from the orchestrator, then Ctrl-C, …):
+  // two concurrent close() runs lost the stop record and the final checkpoint. A second signal
+  // cuts the calls still in flight instead of waiting out the grace; the audit trail is still
+  // closed (stop record, signed checkpoint) before the process exits.
+  let stopping = false;
   const stop = async () => {
-    await gw.close();
-    await cleanup?.();
-    process.exit(0);
+    let code = 0;
+    try {
+      await gw.close();
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'shutdown failed');
+      code = 1;
+    }
+    // The bundled demo upstream: a call it still serves must not hold the exit.
+    if (cleanup) await Promise.race([cleanup().catch(() => {}), new Promise((r) => setTimeout(r, CLEANUP_MS).unref())]);
+    process.exit(code);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: cutting calls in flight now (the audit trail is still closed before exit)');
+      void gw.close({ graceMs: 0 });
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, graceMs }, 'signal received: shutting down; send another to stop without waiting for calls in flight');
+    // Last resort if something still hangs: every step of close() is bounded, so this only fires
+    // on a bug, and says so.
+    setTimeout(() => {
+      logger.fatal({ afterMs: graceMs + BACKSTOP_MS }, 'shutdown did not finish: exiting anyway');
+      process.exit(1);
+    }, graceMs + BACKSTOP_MS).unref();
+    void stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
+
+/** Beyond the grace: the cut, the settle and the audit trail's drain all have their own bounds. */
+const BACKSTOP_MS = 30_000;
+const CLEANUP_MS = 2_000;
 
 class UsageError extends Error {}
 

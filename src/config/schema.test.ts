@@ -34,6 +34,17 @@ describe('ConfigSchema', () => {
     });
   });
 
+  it('admin Host/Origin allow lists (DNS rebinding): optional, exact origins only', () => {
+    const cfg = ConfigSchema.parse({ routes: [route], admin: { allowedHosts: ['metrics.internal', 'ops.example:9090'], allowedOrigins: ['https://ops.example.com'] } });
+    assert.deepEqual(cfg.admin.allowedHosts, ['metrics.internal', 'ops.example:9090']);
+    assert.deepEqual(cfg.admin.allowedOrigins, ['https://ops.example.com']);
+    assert.equal(ConfigSchema.parse({ routes: [route] }).admin.allowedHosts, undefined, 'absent: the guard defaults apply');
+    assert.deepEqual(messages({ routes: [route], admin: { allowedOrigins: ['https://ops.example.com/'] } }), [
+      'admin.allowedOrigins.0: must be an exact origin like https://app.example.com (lowercase, no path or trailing slash)',
+    ]);
+    assert.deepEqual(messages({ routes: [route], admin: { allowedHosts: ['bad host'] } }), ['admin.allowedHosts.0: must not contain whitespace']);
+  });
+
   it('requires an admin token when the admin listener (which approves calls) leaves loopback', () => {
     assert.deepEqual(messages({ routes: [route], admin: { host: '0.0.0.0' } }), ['admin.token: required when admin.host (0.0.0.0) is not loopback']);
     assert.ok(ConfigSchema.safeParse({ routes: [route], admin: { host: '0.0.0.0', token: 'x'.repeat(20) } }).success);

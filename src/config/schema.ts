@@ -61,19 +61,6 @@ export const ServerSchema = z
   .strict()
   .describe('The data-plane listener (MCP traffic).');
 
-export const AdminSchema = z
-  .object({
-    host: host.default(LOOPBACK).describe('Bind address.'),
-    port: port.default(9090).describe('Listen port; 0 picks an ephemeral port.'),
-    token: z
-      .string()
-      .min(16, 'use at least 16 characters')
-      .optional()
-      .describe('Bearer token for the admin write APIs (approvals). Required when the admin listener is not on loopback. Use ${ENV_VAR}.'),
-  })
-  .strict()
-  .describe('Separate listener for /livez, /readyz and /metrics.');
-
 /** An origin as browsers send it (RFC 6454 §6.1): scheme://host[:port], nothing after. */
 const origin = z.string().refine(
   (s) => {
@@ -86,6 +73,31 @@ const origin = z.string().refine(
   },
   { error: 'must be an exact origin like https://app.example.com (lowercase, no path or trailing slash)' },
 );
+
+export const AdminSchema = z
+  .object({
+    host: host.default(LOOPBACK).describe('Bind address.'),
+    port: port.default(9090).describe('Listen port; 0 picks an ephemeral port.'),
+    token: z
+      .string()
+      .min(16, 'use at least 16 characters')
+      .optional()
+      .describe('Bearer token for the admin write APIs (approvals). Required when the admin listener is not on loopback. Use ${ENV_VAR}.'),
+    // DNS rebinding: a page on a name the attacker controls, re-resolved to the admin address, is
+    // same-origin to the browser, so CORS does not stop it; only the Host it sends gives it away.
+    allowedHosts: z
+      .array(host)
+      .optional()
+      .describe(
+        'Host header names (name or name:port) the admin listener accepts besides its defaults, against DNS rebinding. Always accepted: localhost names, the bind address, and any IP address when bound off loopback (Kubernetes probes and Prometheus scraping a pod address send one). List the DNS names scrapers or operators use; other names are refused (403). ["*"]: any Host.',
+      ),
+    allowedOrigins: z
+      .array(origin)
+      .optional()
+      .describe('Exact browser Origin values the admin listener accepts. Absent or empty: none (probes, the CLI and curl send no Origin; a request carrying one is refused with 403).'),
+  })
+  .strict()
+  .describe('Separate listener for /livez, /readyz, /metrics and the approvals API.');
 
 export const SecuritySchema = z
   .object({

@@ -69,3 +69,30 @@ test('an explicit host list is the whole answer; ["*"] opts out of Host checks (
   assert.equal(code(() => any.check('anything.example:1', 'http://evil.example.com')), 'origin_forbidden');
   assert.equal(code(() => any.check(undefined, undefined)), 'host_forbidden');
 });
+
+test('defaultOrigins none: no browser origin unless listed (the admin listener); the data-plane default is unchanged', () => {
+  const admin = new RequestGuard({ allowedOrigins: [], allowedHosts: [], bindHost: '127.0.0.1', defaultOrigins: 'none', hostHint: 'use admin.allowedHosts' });
+  assert.equal(code(() => admin.check('localhost:9090', undefined)), undefined);
+  assert.equal(code(() => admin.check('localhost:9090', 'http://localhost:3000')), 'origin_forbidden');
+  let detail: string | undefined;
+  try {
+    admin.check('evil.example', undefined);
+  } catch (e) {
+    detail = (e as GatewayError).detail;
+  }
+  assert.equal(detail, 'use admin.allowedHosts');
+  const listed = new RequestGuard({ allowedOrigins: ['https://ops.example.com'], allowedHosts: [], bindHost: '127.0.0.1', defaultOrigins: 'none' });
+  assert.equal(code(() => listed.check('localhost', 'https://ops.example.com')), undefined);
+  const data = new RequestGuard({ allowedOrigins: [], allowedHosts: [], bindHost: '127.0.0.1' });
+  assert.equal(code(() => data.check('localhost:8080', 'http://localhost:3000')), undefined);
+});
+
+test('keepDefaultHosts: listed names are added to the defaults instead of replacing them', () => {
+  const g = new RequestGuard({ allowedOrigins: [], allowedHosts: ['metrics.internal'], bindHost: '0.0.0.0', keepDefaultHosts: true });
+  assert.equal(code(() => g.check('metrics.internal:9090', undefined)), undefined);
+  assert.equal(code(() => g.check('10.1.2.3:9090', undefined)), undefined);
+  assert.equal(code(() => g.check('localhost', undefined)), undefined);
+  assert.equal(code(() => g.check('evil.example', undefined)), 'host_forbidden');
+  const replacing = new RequestGuard({ allowedOrigins: [], allowedHosts: ['metrics.internal'], bindHost: '0.0.0.0' });
+  assert.equal(code(() => replacing.check('10.1.2.3:9090', undefined)), 'host_forbidden', 'the data plane: a list is the whole answer');
+});

@@ -22,6 +22,20 @@ export interface GuardConfig {
   bindHost: string;
   /** The gateway's canonical public URL, if configured: its host and origin are always allowed. */
   publicUrl?: string | undefined;
+  /**
+   * What an empty `allowedOrigins` accepts: 'loopback' (the data plane: browser-based MCP clients
+   * on localhost) or 'none' (the admin listener, which no browser page needs to reach).
+   * Default 'loopback'.
+   */
+  defaultOrigins?: 'loopback' | 'none';
+  /** The detail of a refused Host (which setting to use). Default HOST_HINT. */
+  hostHint?: string;
+  /**
+   * Listed `allowedHosts` add to the defaults instead of replacing them (the admin listener:
+   * listing the name Prometheus scrapes must not lock out the kubelet, which probes by address).
+   * Default false.
+   */
+  keepDefaultHosts?: boolean;
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -68,12 +82,16 @@ export class RequestGuard {
   /** No `allowedHosts`: the defaults above apply. */
   private readonly defaults: boolean;
   private readonly loopbackOnly: boolean;
+  private readonly loopbackOrigins: boolean;
+  private readonly hostHint: string;
 
   constructor(cfg: GuardConfig) {
+    this.loopbackOrigins = (cfg.defaultOrigins ?? 'loopback') === 'loopback';
+    this.hostHint = cfg.hostHint ?? HOST_HINT;
     this.origins = new Set(cfg.allowedOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
     const listed = cfg.allowedHosts.map((h) => h.trim().toLowerCase());
     this.anyHost = listed.includes('*');
-    this.defaults = listed.length === 0;
+    this.defaults = listed.length === 0 || cfg.keepDefaultHosts === true;
     this.hosts = new Set(listed.filter((h) => h !== '*'));
     this.loopbackOnly = isLoopbackAddress(cfg.bindHost);
     if (cfg.publicUrl) {
@@ -103,7 +121,7 @@ export class RequestGuard {
   private originAllowed(origin: string): boolean {
     const lower = origin.toLowerCase().replace(/\/$/, '');
     if (this.origins.has(lower)) return true;
-    if (this.origins.size > 0) return false;
+    if (this.origins.size > 0 || !this.loopbackOrigins) return false;
     // Default: loopback origins only (any port, http or https).
     try {
       const u = new URL(lower);
@@ -115,7 +133,7 @@ export class RequestGuard {
 
   /** Throws a GatewayError (403) when the request must be refused. */
   check(host: string | undefined, origin: string | undefined): void {
-    if (!this.hostAllowed(host)) throw new GatewayError('host_forbidden', HOST_HINT);
+    if (!this.hostAllowed(host)) throw new GatewayError('host_forbidden', this.hostHint);
     if (origin !== undefined && !this.originAllowed(origin)) throw new GatewayError('origin_forbidden');
   }
 }

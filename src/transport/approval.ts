@@ -14,6 +14,19 @@
  *
  * Elicitation lets the caller's own user approve; where that is not separation of duties
  * enough, `approvals.channel: queue` sends every approval to an operator.
+ *
+ * A wait ends when the client leaves, in both eras, and the call is not run. 2026-07-28:
+ * "Closing the SSE response stream MUST be treated by the server as cancellation". 2025-11-25
+ * says a disconnect SHOULD NOT be read as cancelling a request, but that is about a request the
+ * server is already processing, whose answer the client can still fetch by resuming: a call
+ * still waiting for approval has not started, and its answer (an operator queue wait has no
+ * stream at all) could reach no one, so starting it then would run a side effect nobody asked to
+ * see. The pending approval is withdrawn at once (the operator sees it gone; approving it later
+ * is a 409) and the exchange's record says `cancelled`. Shutdown withdraws waits the same way,
+ * recorded `withdrawn` with reason `shutdown`.
+ *
+ * The record of the exchange is written at the response's 'close' (listener/handler.ts), so the
+ * note saying how the wait ended is set by a 'close' listener put ahead of it (prependListener).
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -155,42 +168,85 @@ export function wrapApprovedInputRequired(ex: Exchange, response: JsonRpcMessage
   return { ...response, result: wrapUpstreamInputRequired(result, sealed) };
 }
 
+/** How an elicitation wait ended: the client's answer, no answer in time, or nobody left to ask. */
+type LegacyWait =
+  | { kind: 'answer'; reply: Readonly<Record<string, unknown>> }
+  | { kind: 'timeout' }
+  | { kind: 'gone'; reason: 'client-disconnect' | 'shutdown' };
+
 /** 2025 era: ask through the client with the gateway's own elicitation/create on an SSE stream. */
 async function askLegacy(ex: Exchange, c: Classified, message: JsonRpcMessage, v: ApprovalVerdict): Promise<ApprovalOutcome> {
   const session = ex.session!;
+  if (ex.res.destroyed) return cancelled(ex, 'elicitation');
   const stream = openRelayStream(ex, 'p');
   ex.res.writeHead(200, SSE_HEADERS);
   ex.res.flushHeaders();
   stream.attach(ex.res);
   const id = `portcullis-approval-${randomBytes(9).toString('base64url')}`;
-  const answer = new Promise<Readonly<Record<string, unknown>> | undefined>((resolve) => {
-    const timer = setTimeout(() => finish(undefined), ex.services.approvals.config.timeoutMs);
+  const { queue, config } = ex.services.approvals;
+  ex.notes['approval'] = { channel: 'elicitation', decision: 'pending' };
+  const answer = new Promise<LegacyWait>((resolve) => {
+    const timer = setTimeout(() => finish({ kind: 'timeout' }), config.timeoutMs);
     timer.unref();
-    const onClose = () => finish(undefined);
-    const finish = (a: Readonly<Record<string, unknown>> | undefined) => {
+    const onClose = () => {
+      // Shutdown cuts the stream with cause 'shutdown'; anything else closing it is the client.
+      const reason = stream.endCause === 'shutdown' ? 'shutdown' : 'client-disconnect';
+      ex.notes['approval'] = reason === 'shutdown' ? { channel: 'elicitation', decision: 'withdrawn', reason } : { channel: 'elicitation', decision: 'cancelled', reason };
+      finish({ kind: 'gone', reason });
+    };
+    const offShutdown = queue.onClose(() => finish({ kind: 'gone', reason: 'shutdown' }));
+    const finish = (w: LegacyWait) => {
       clearTimeout(timer);
+      offShutdown();
       ex.res.off('close', onClose);
       session.gatewayRequests.delete(id);
-      resolve(a);
+      resolve(w);
     };
-    session.gatewayRequests.set(id, finish);
-    ex.res.once('close', onClose);
+    session.gatewayRequests.set(id, (reply) => finish({ kind: 'answer', reply }));
+    // Ahead of the listener that writes the exchange's record, so the record says cancelled.
+    ex.res.prependListener('close', onClose);
   });
   const params = buildApprovalElicitation({ tool: subjectOf(message), summary: v.summary, argumentsPreview: preview(message) }, session.protocolVersion);
   await stream.emit(JSON.stringify({ jsonrpc: '2.0', id, method: ELICITATION_METHOD, params }));
-  const reply = await answer;
-  const outcome = reply === undefined ? { decision: 'denied' as const, reason: 'timeout' } : interpretApprovalElicitResult(reply['result']);
-  ex.notes['approval'] = { channel: 'elicitation', decision: outcome.decision, reason: outcome.reason };
-  if (outcome.decision === 'approved') return { kind: 'proceed', message, stream };
-  const error = reply === undefined ? new GatewayError('approval_timeout') : new GatewayError('approval_denied', 'the user did not approve');
+  const wait = await answer;
+  if (wait.kind === 'gone' && wait.reason === 'client-disconnect') {
+    // Note set by onClose. Nothing to answer, and nothing to keep for a resume: the prompt's
+    // answer would no longer be taken. Closed, the stream is recorded cancelled by the client
+    // (not completed).
+    stream.close();
+    return { kind: 'answered' };
+  }
+  let error: GatewayError;
+  if (wait.kind === 'gone') {
+    ex.notes['approval'] = { channel: 'elicitation', decision: 'withdrawn', reason: 'shutdown' };
+    error = new GatewayError('approval_denied', 'the gateway is shutting down; the call was not run');
+  } else {
+    const outcome = wait.kind === 'timeout' ? { decision: 'timeout' as const, reason: 'timeout' } : interpretApprovalElicitResult(wait.reply['result']);
+    ex.notes['approval'] = { channel: 'elicitation', decision: outcome.decision, reason: outcome.reason };
+    if (outcome.decision === 'approved') {
+      ex.approved = true;
+      return { kind: 'proceed', message, stream };
+    }
+    error = wait.kind === 'timeout' ? new GatewayError('approval_timeout') : new GatewayError('approval_denied', 'the user did not approve');
+  }
+  // The error on the wire is the exchange's outcome (its record is written when the stream ends).
+  ex.errorCode = error.code;
   if (!ex.res.destroyed) await stream.emit(JSON.stringify(errorMessage(c.id ?? null, error)));
   stream.complete();
+  return { kind: 'answered' };
+}
+
+/** The client left before the approval was asked: nothing is asked, nothing runs. */
+function cancelled(ex: Exchange, channel: 'queue' | 'elicitation'): ApprovalOutcome {
+  ex.notes['approval'] = { channel, decision: 'cancelled', reason: 'client-disconnect' };
   return { kind: 'answered' };
 }
 
 /** Wait for an operator (admin API / `portcullis approvals`), up to `approvals.timeoutMs`. */
 async function askOperator(ex: Exchange, c: Classified, message: JsonRpcMessage, v: ApprovalVerdict): Promise<ApprovalOutcome> {
   const { queue, config } = ex.services.approvals;
+  // Left while the pipeline ran: no operator should be asked about a call no one waits for.
+  if (ex.res.destroyed) return cancelled(ex, 'queue');
   let pending;
   try {
     pending = queue.request({
@@ -205,15 +261,35 @@ async function askOperator(ex: Exchange, c: Classified, message: JsonRpcMessage,
   } catch (err) {
     return refuse(ex, c, err instanceof GatewayError ? err : new GatewayError('approval_denied'));
   }
-  ex.notes['approval'] = { channel: 'queue', id: pending.id, decision: 'pending' };
-  ex.services.logger.info({ route: ex.route.name, approval: pending.id, tool: subjectOf(message) }, 'call waiting for approval');
+  const id = pending.id;
+  ex.notes['approval'] = { channel: 'queue', id, decision: 'pending' };
+  ex.services.logger.info({ route: ex.route.name, approval: id, tool: subjectOf(message) }, 'call waiting for approval');
   // Who decided, for the audit record (the listener runs before this await resumes).
   let by: string | undefined;
+  let reason: string | undefined;
   const off = queue.onDecision((e) => {
-    if (e.request.id === pending.id) by = e.by;
+    if (e.request.id !== id) return;
+    by = e.by;
+    reason = e.reason;
   });
-  const decision = await pending.decision.finally(off);
-  ex.notes['approval'] = { channel: 'queue', id: pending.id, decision, ...(by !== undefined && { by }) };
+  // The client leaving withdraws the request at once: it leaves the operators' list, a later
+  // approve is a 409, and the record written at this same 'close' (listener/handler.ts; this
+  // listener goes ahead of it) says cancelled instead of a pending call that looks allowed.
+  const onClose = () => {
+    if (queue.withdraw(id, 'client-disconnect').ok) ex.notes['approval'] = { channel: 'queue', id, decision: 'cancelled', reason: 'client-disconnect' };
+  };
+  ex.res.prependListener('close', onClose);
+  const decision = await pending.decision.finally(() => {
+    off();
+    ex.res.off('close', onClose);
+  });
+  if (decision === 'withdrawn') {
+    // Client gone: noted by onClose, nothing to answer. Shutdown: the client is still there.
+    if (reason !== 'shutdown' || ex.res.destroyed) return { kind: 'answered' };
+    ex.notes['approval'] = { channel: 'queue', id, decision: 'withdrawn', reason };
+    return refuse(ex, c, new GatewayError('approval_denied', 'the gateway is shutting down; the call was not run'));
+  }
+  ex.notes['approval'] = { channel: 'queue', id, decision, ...(by !== undefined && { by }) };
   if (decision === 'approved') {
     ex.approved = true;
     return { kind: 'proceed', message };

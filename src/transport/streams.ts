@@ -111,10 +111,21 @@ export async function handleGet(ex: Exchange): Promise<void> {
     ex.abort.abort();
     stream.close();
   });
-  const up = await openUpstream(ex, stream, undefined);
+  let up: UpstreamResponse;
+  try {
+    up = await openUpstream(ex, stream, undefined);
+  } catch (err) {
+    // The stream is already in the session (openRelayStream), but nothing will ever feed it: left
+    // there, every later GET of the session would re-attach to it (`idle` above) and get only
+    // keep-alives, never an upstream GET again. Close it; the client gets the error (handler.ts).
+    stream.end('failed', err instanceof GatewayError ? err.code : 'upstream_unavailable');
+    stream.close();
+    throw err;
+  }
   const ct = String(up.headers['content-type'] ?? '');
   if (up.statusCode !== 200 || !ct.startsWith('text/event-stream')) {
     stream.abortUpstream = undefined; // the relay below still reads this body
+    stream.end('failed', `upstream status ${up.statusCode}`);
     stream.close();
     return relayStatus(ex, up);
   }
