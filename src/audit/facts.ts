@@ -33,7 +33,8 @@ export interface ExchangeContext {
   client?: ClientFacts;
   route: string;
   upstream?: { name?: string; url?: string };
-  era: Era;
+  /** 'unknown': refused before its message was read, and its headers did not say. */
+  era: Era | 'unknown';
   protocolVersion?: string;
   /** Stored as a keyed digest: a 2025-era session id lets its holder act in the session. */
   sessionId?: string;
@@ -44,7 +45,12 @@ export interface ExchangeContext {
   policyVersion?: string;
 }
 
-export type VerdictKind = Verdict['kind'];
+/**
+ * The pipeline's verdicts, and `error`: refused before it went upstream, but not by a control of
+ * the gateway (malformed, unsupported, too large, the client gone mid-upload, a check that could
+ * not be made). A refusal by a control is `block`.
+ */
+export type VerdictKind = Verdict['kind'] | 'error';
 
 export interface InspectorFacts {
   name: string;
@@ -88,8 +94,21 @@ export interface ExchangeFacts extends ExchangeContext {
   /** Already-redacted content, recorded only when `includeContent` is 'redacted'. */
   redacted?: { arguments?: unknown; result?: unknown };
   bytes?: { request?: number; response?: number };
-  /** Upstream HTTP status, when the request reached upstream. */
+  /** The HTTP status the client was sent, when one was (the upstream's, relayed, or the gateway's). */
   upstreamStatus?: number;
+  /** The client did not get the whole answer. `bytes.response` is what reached it. */
+  partial?: boolean;
+  /**
+   * Why, when no error code says it: 'client-disconnect' (the client left: status Cancelled) or
+   * the gateway's reason, e.g. 'shutdown' (status Failure).
+   */
+  cause?: string;
+  /**
+   * One of the records of a 2025-03-26 batch (they share the exchange id): `size` elements in
+   * all, `elements` of them with this record's method, target and outcome, the first of their
+   * ids; `unrecorded`: elements in none of the batch's records (past the per-batch cap).
+   */
+  batch?: { size: number; elements: number; ids: readonly JsonRpcId[]; unrecorded?: number };
   /** Notes inspectors attached (`ctx.note`); keep them free of secrets. */
   notes?: Readonly<Record<string, unknown>>;
 }

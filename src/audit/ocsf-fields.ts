@@ -17,6 +17,9 @@ export const OUTCOME: Record<VerdictKind, { action: [number, string]; dispositio
   rewrite: { action: [4, 'Modified'], disposition: [11, 'Corrected'], severity: 2 },
   block: { action: [2, 'Denied'], disposition: [2, 'Blocked'], severity: 3 },
   'require-approval': { action: [2, 'Denied'], disposition: [14, 'Delayed'], severity: 3 },
+  // Refused, but not by a security control (malformed, unsupported…): OCSF 1.3+ "Rejected: a
+  // request or submission was rejected", distinct from Blocked.
+  error: { action: [2, 'Denied'], disposition: [25, 'Rejected'], severity: 2 },
 };
 
 /** OCSF `auth_protocol_id` (Authentication [3002]). */

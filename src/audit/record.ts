@@ -129,16 +129,19 @@ export class RecordBuilder {
   exchange(f: ExchangeFacts): AuditEvent {
     const [activityId, activityName] = apiActivity(f.method);
     const outcome = OUTCOME[f.verdict] ?? OUTCOME.block;
-    const failed = f.errorCode !== undefined;
+    // Failure: the gateway put an error on the wire (or cut the answer with one), or relayed the
+    // upstream's HTTP error. Cancelled (as a stream's `closed` says it): the client left first.
+    const cancelled = f.errorCode === undefined && f.partial === true && f.cause === 'client-disconnect';
+    const failed = !cancelled && (f.errorCode !== undefined || f.partial === true || (f.upstreamStatus !== undefined && f.upstreamStatus >= 400));
     const e = this.#base(6003, 'API Activity', 6, 'Application Activity', activityId, activityName, f.time, outcome.severity, 'exchange', f.exchangeId);
     e.metadata.profiles = ['security_control'];
     e.metadata.event_code = f.method;
     Object.assign(e.unmapped, exchangeUnmapped(f));
     Object.assign(e, this.#context(f), {
-      status_id: failed ? 2 : 1,
-      status: failed ? 'Failure' : 'Success',
+      status_id: failed ? 2 : cancelled ? 99 : 1,
+      status: failed ? 'Failure' : cancelled ? 'Cancelled' : 'Success',
       ...(f.errorCode !== undefined && { status_code: f.errorCode }),
-      ...(f.reasons?.length && { status_detail: f.reasons.join(' ') }),
+      ...(f.reasons?.length ? { status_detail: f.reasons.join(' ') } : f.cause !== undefined && { status_detail: f.cause }),
       ...timing(f.time, f.endTime),
       action_id: outcome.action[0],
       action: outcome.action[1],
@@ -169,6 +172,11 @@ export class RecordBuilder {
         ...(f.resultBytes && { result_bytes: d.digestBytes(f.resultBytes) }),
       },
       ...(f.bytes && { bytes: numbers(f.bytes) }),
+      ...(f.partial && { partial: true }),
+      ...(f.cause !== undefined && { cause: f.cause }),
+      ...(f.batch && {
+        batch: { size: f.batch.size, elements: f.batch.elements, ids: [...f.batch.ids], ...(f.batch.unrecorded && { unrecorded: f.batch.unrecorded }) },
+      }),
       ...(f.notes && { notes: boundedJson(f.notes, 8 * 1024) }),
     });
     return e;

@@ -80,6 +80,9 @@ export const ERRORS = {
   upstream_protocol: { status: 502, rpc: -31032, message: 'Upstream sent an invalid response' },
   upstream_event_too_large: { status: 502, rpc: -31033, message: 'Upstream event exceeds the size limit' },
   idle_timeout: { status: 504, rpc: -31034, message: 'Stream idle timeout' },
+  // The client left before its request arrived in full (a cut upload). Nobody is left to send it
+  // to: it is the stable code of logs, metrics and the audit record (nginx's 499 for the status).
+  client_closed: { status: 499, rpc: -31096, message: 'Client closed the request' },
   not_ready: { status: 503, rpc: -31097, message: 'Gateway starting' },
   auth_unavailable: { status: 503, rpc: -31098, message: 'Authorization server unavailable' },
   // Last resort.

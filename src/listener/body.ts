@@ -20,6 +20,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
       if (err) {
         // Stop reading: the rest of an oversized body is discarded, not buffered.
         req.resume();
@@ -34,9 +35,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       else chunks.push(chunk);
     };
     const onEnd = () => finish();
-    const onError = (err: Error) => finish(err);
+    // The client went away mid-body (Node reports it as an `aborted` ECONNRESET error, or only
+    // closes): its own doing, with a stable code, not an internal error of the gateway.
+    const cut = () => new GatewayError('client_closed', 'the request body ended early');
+    const onError = (err: Error) => finish(req.complete ? err : cut());
+    const onClose = () => finish(cut());
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }

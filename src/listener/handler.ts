@@ -15,6 +15,7 @@ import type { Authenticator } from '../identity/authenticator.ts';
 import type { ProtectedResourceMetadata } from '../identity/metadata.ts';
 import type { Route, Router } from '../routing/route.ts';
 import type { Exchange, GatewayServices } from '../transport/context.ts';
+import { isModernVersion } from '../transport/modern.ts';
 import { handlePost } from '../transport/post.ts';
 import { sendError } from '../transport/respond.ts';
 import { handleDelete, handleGet } from '../transport/streams.ts';
@@ -49,15 +50,32 @@ export function createHandler(deps: HandlerDeps) {
     let route: Route | undefined;
     const socketBytes = req.socket.bytesWritten;
     res.on('finish', () => {
-      const era: Era | 'unknown' = ex?.era ?? 'unknown';
+      const era: Era | 'unknown' = ex?.eraFromHeaders ?? ex?.era ?? 'unknown';
       const method = ex?.rpcMethod ?? req.method ?? '';
       services.metrics.observeRequest(routeName, method, era, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    // Finished or abandoned, every exchange that reached a route leaves one audit record.
+    // Finished or abandoned, every exchange that reached a route leaves one audit record, made
+    // when the response closed and the handler is done with it: a response can close before the
+    // handler has said how the exchange ended (a cut upload closes it before readBody rejects).
+    // A handler still busy after that (a 2025 call going on without its client) is not waited
+    // for beyond one turn of the event loop: the record says what the client got.
+    let settled = false;
+    let recordEnd: (() => void) | undefined;
     if (services.audit) {
       const audit = services.audit;
+      let recorded = false;
       res.on('close', () => {
-        if (ex) audit.exchangeEnd(ex, res.statusCode, req.socket.bytesWritten - socketBytes);
+        // Measured now: the socket may carry the next keep-alive response soon after.
+        const bytes = req.socket.bytesWritten - socketBytes;
+        // A status only when one went out: Node's default 200 would say an answer nobody sent.
+        const status = res.headersSent && bytes > 0 ? res.statusCode : 0;
+        recordEnd = () => {
+          if (recorded || !ex) return;
+          recorded = true;
+          audit.exchangeEnd(ex, status, bytes);
+        };
+        if (settled) recordEnd();
+        else setImmediate(recordEnd);
       });
     }
     try {
@@ -77,6 +95,7 @@ export function createHandler(deps: HandlerDeps) {
       // Fail-closed audit: a call that could not be recorded is not made.
       const refused = services.audit?.refusal();
       if (refused) throw refused;
+      const eraFromHeaders = headerEra(req);
       ex = {
         req,
         res,
@@ -85,6 +104,7 @@ export function createHandler(deps: HandlerDeps) {
         principal,
         clientAddress: req.socket.remoteAddress,
         era: 'legacy',
+        eraFromHeaders,
         protocolVersion: '',
         session: undefined,
         rpcMethod: undefined,
@@ -102,9 +122,12 @@ export function createHandler(deps: HandlerDeps) {
           await handlePost(ex);
           break;
         case 'GET':
+          // Both 2025-era only (2026-07-28 has neither): the method settles the era (streams.ts).
+          ex.eraFromHeaders = undefined;
           await handleGet(ex);
           break;
         case 'DELETE':
+          ex.eraFromHeaders = undefined;
           await handleDelete(ex);
           break;
         default:
@@ -112,10 +135,23 @@ export function createHandler(deps: HandlerDeps) {
       }
     } catch (err) {
       const e = toGatewayError(err);
+      if (ex && clientLeft(ex, e)) {
+        // The client left after its request arrived, and this is only the consequence (the
+        // upstream call its leaving aborted, an answer with nobody to take it): not a failure
+        // of the gateway or the upstream. The audit record says the client went.
+        services.metrics.countError('client_closed');
+        if (!res.destroyed) res.destroy();
+        return;
+      }
       services.metrics.countError(e.code);
       if (ex) ex.errorCode = e.code;
       else services.audit?.edgeRefusal(req, e.code, e.status);
       if (e.code === 'internal') services.logger.error({ err, route: routeName }, 'internal error');
+      // Nobody to answer (a cut upload): its stable code is recorded, nothing is sent.
+      if (e.code === 'client_closed') {
+        if (!res.destroyed) res.destroy();
+        return;
+      }
       if (res.headersSent) {
         // Mid-stream failure: end the response without a partial event terminated as complete.
         res.destroy();
@@ -130,8 +166,37 @@ export function createHandler(deps: HandlerDeps) {
         if (challenge !== undefined) headers['www-authenticate'] = challenge;
         sendError(res, e, ex?.request?.rpcId ?? null, headers);
       }
+    } finally {
+      settled = true;
+      recordEnd?.();
     }
   };
+}
+
+/**
+ * The era a request's headers claim, before its message is read: 2026-07-28 sends its version
+ * on every request; a 2025 client after initialize sends its session, and from 2025-06-18 its
+ * version. Nothing at all: unknown (a 2025-03-26 client's first message, or not MCP).
+ */
+function headerEra(req: IncomingMessage): Era | 'unknown' {
+  const v = req.headers['mcp-protocol-version'];
+  const version = (Array.isArray(v) ? v[0] : v)?.trim();
+  if (isModernVersion(version)) return 'modern';
+  if (version !== undefined || req.headers['mcp-session-id'] !== undefined) return 'legacy';
+  return 'unknown';
+}
+
+/**
+ * The client left after its request arrived in full, and `e` is only what its leaving caused:
+ * the abort of the upstream call (2026-07-28 cancels on close, without a gateway reason: see
+ * post.ts forward), or a write with nobody to read it. A cut upload is not this: the request
+ * never arrived, and is recorded with its code (client_closed).
+ */
+function clientLeft(ex: Exchange, e: GatewayError): boolean {
+  if (!ex.req.complete || ex.res.writableFinished) return false;
+  if (e.code === 'client_closed') return true;
+  const signal = ex.abort.signal;
+  return signal.aborted && !(signal.reason instanceof GatewayError);
 }
 
 const WELL_KNOWN_PREFIX = '/.well-known/oauth-protected-resource';

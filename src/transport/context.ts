@@ -53,14 +53,28 @@ export interface Exchange {
    */
   readonly clientAddress: string | undefined;
   era: Era;
+  /**
+   * What the request's headers said of its era (MCP-Protocol-Version, Mcp-Session-Id), until
+   * the message itself settles it (post.ts classifyEra): the era of a request refused before it
+   * was read, for its audit record and metrics. 'unknown' when the headers say nothing.
+   */
+  eraFromHeaders?: Era | 'unknown';
   protocolVersion: string;
   session: Session | undefined;
   /** The JSON-RPC method of the client's message (for metrics and logs), when known. */
   rpcMethod: string | undefined;
   /** 2025-03-26 batch: method of each request id, for correlating the responses. */
   batchMethods?: Map<JsonRpcId, string>;
+  /** 2025-03-26 batch: its elements as the client sent them, and what the gateway made of each (audit). */
+  batch?: BatchElement[];
   /** The client request this exchange carries, when it is one. */
   request: Frame | undefined;
+  /**
+   * The client's message once it is a valid JSON-RPC message, before any check of it: a record
+   * of a call refused before it became `request` (a header mismatch, an unknown session) still
+   * names its method, id and tool.
+   */
+  clientMessage?: Classified;
   /** Aborts the upstream request (client gone in the modern era, timeouts). */
   readonly abort: AbortController;
   readonly notes: Record<string, unknown>;
@@ -72,22 +86,49 @@ export interface Exchange {
   /** ms since epoch. */
   readonly startedAt: number;
   /** Inspector outcomes of this exchange, in order (bounded; `outcomesDropped` counts the rest). */
-  readonly outcomes: InspectorOutcome[];
+  readonly outcomes: ExchangeOutcome[];
   outcomesDropped: number;
   /** The error put on the wire for this exchange, if any. */
   errorCode?: ErrorCode;
   /** What content inspectors found, by direction (bounded; for audit). */
-  findings?: Array<FindingReport & { direction: Direction; frameId?: string }>;
+  findings?: Array<FindingReport & { direction: Direction } & FrameTag>;
   /** The response message, when the gateway parsed it (its result is digested for audit). */
   response?: JsonRpcMessage;
   /** A response body relayed unparsed, kept by reference for its audit digest (small bodies only). */
   responseBytes?: Uint8Array[];
   /** The request as forwarded, when inspection changed it (redaction, an approved rewrite). */
   forwarded?: JsonRpcMessage;
+  /**
+   * The client's message was handed to the upstream (post.ts forward): the gateway let it
+   * through, whatever became of it. Audit records content only of what was sent, and tells a
+   * call refused before it went upstream from one that failed after.
+   */
+  upstreamSent?: boolean;
   /** The answer as the client got it (after redaction), when it was parsed. */
   responseForwarded?: JsonRpcMessage;
   /** Request body size (bytes). */
   bytesIn?: number;
+}
+
+/**
+ * Which message an outcome or finding is about: the client message's frame, or the request a
+ * server→client answer answers. Audit attributes a batch's decisions to its elements by it.
+ */
+export interface FrameTag {
+  frameId?: string;
+  answers?: JsonRpcId;
+}
+
+export type ExchangeOutcome = InspectorOutcome & FrameTag;
+
+/** One element of a 2025-03-26 batch. */
+export interface BatchElement {
+  /** The element as the client sent it (not necessarily a valid message). */
+  readonly message: unknown;
+  /** Its client→server frame, once it was classified and inspected. */
+  frameId?: string;
+  /** The inspectors refused it (the whole batch was refused): their reasons. */
+  refused?: readonly string[];
 }
 
 const MAX_FINDINGS = 256;
@@ -152,7 +193,15 @@ export function sessionView(ex: Exchange): SessionView {
   };
 }
 
-export function inspectorContext(ex: Exchange, direction: Direction): InspectorContext {
+/** The tag of a frame: a client message by its frame id, an answer by the request it answers. */
+function frameTag(frame: Frame | undefined): FrameTag {
+  if (!frame) return {};
+  if (frame.direction === 'c2s') return { frameId: frame.id };
+  return (frame.kind === 'result' || frame.kind === 'error') && frame.rpcId !== undefined ? { answers: frame.rpcId } : {};
+}
+
+export function inspectorContext(ex: Exchange, direction: Direction, frame?: Frame): InspectorContext {
+  const tag = frameTag(frame);
   return {
     session: sessionView(ex),
     route: ex.route.name,
@@ -163,17 +212,18 @@ export function inspectorContext(ex: Exchange, direction: Direction): InspectorC
     },
     finding: (f) => {
       const list = (ex.findings ??= []);
-      if (list.length < MAX_FINDINGS) list.push({ ...f, direction });
+      if (list.length < MAX_FINDINGS) list.push({ ...f, direction, ...tag });
     },
   };
 }
 
-export function observer(ex: Exchange): (o: InspectorOutcome) => void {
+export function observer(ex: Exchange, frame?: Frame): (o: InspectorOutcome) => void {
   const m = ex.services.metrics;
+  const tag = frameTag(frame);
   return (o) => {
     m.countVerdict(o.inspector, { kind: o.verdict === 'pass' ? 'allow' : o.verdict, reasons: o.reasons });
     m.observeInspector(o.inspector, o.ms / 1000);
-    if (ex.outcomes.length < MAX_OUTCOMES) ex.outcomes.push(o);
+    if (ex.outcomes.length < MAX_OUTCOMES) ex.outcomes.push(tag.frameId !== undefined || tag.answers !== undefined ? { ...o, ...tag } : o);
     else ex.outcomesDropped++;
   };
 }
@@ -183,7 +233,7 @@ export async function inspect(ex: Exchange, frame: Frame): Promise<FrameResult |
   const hasMethod = frame.kind === 'request' || frame.kind === 'notification';
   const plan = ex.route.plan.plan(frame.direction, hasMethod, frame.method);
   if (plan.inspectors.length === 0) return undefined;
-  const result = await inspectFrame(plan.inspectors, frame, inspectorContext(ex, frame.direction), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+  const result = await inspectFrame(plan.inspectors, frame, inspectorContext(ex, frame.direction, frame), ex.route.cfg.inspectorTimeoutMs, observer(ex, frame));
   logVerdict(ex, frame, 'message', result);
   return result;
 }
@@ -195,7 +245,7 @@ export async function inspect(ex: Exchange, frame: Frame): Promise<FrameResult |
 export async function inspectExchangeHead(ex: Exchange, frame: Frame): Promise<HeadResult | undefined> {
   const inspectors = ex.route.plan.head(frame.kind === 'request' || frame.kind === 'notification', frame.method);
   if (inspectors.length === 0) return undefined;
-  const result = await inspectHead(inspectors, exchangeHead(ex, frame), inspectorContext(ex, 'c2s'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+  const result = await inspectHead(inspectors, exchangeHead(ex, frame), inspectorContext(ex, 'c2s', frame), ex.route.cfg.inspectorTimeoutMs, observer(ex, frame));
   logVerdict(ex, frame, 'head', result);
   return result;
 }

@@ -129,7 +129,7 @@ async function inspectMessage(
   if (msg.kind === 'notification' && msg.method === 'notifications/tools/list_changed' && ex.route.pinner) recheckUpstreamTools(ex);
   const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
   const result = await inspect(ex, frame);
-  if (out.responded && ex.response === msg.message) ex.responseForwarded = result?.message ?? msg.message;
+  if (out.responded && ex.response === msg.message && (!result || result.verdict.kind === 'allow' || result.verdict.kind === 'redact')) ex.responseForwarded = result?.message ?? msg.message;
   if (!result) return { text: data };
   const hints = { message: result.message, ...(result.holdMs ? { holdMs: result.holdMs } : {}), ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
   if (result.verdict.kind === 'allow') return { text: data, ...hints };

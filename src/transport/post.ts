@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
-import { ambiguousMember, classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified } from '../codec/jsonrpc.ts';
+import { ambiguousMember, classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import { SessionLimitError } from '../session/sessions.ts';
 import { endUpstreamSession } from '../upstream/lifecycle.ts';
@@ -14,6 +14,7 @@ import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
 import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
+import { MAX_CLIENT_FIELD } from './audit-tap.ts';
 import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
@@ -58,6 +59,7 @@ function classifyEra(ex: Exchange, c: Classified): ParamCheck | undefined {
       if (bodyVersion === undefined) throw new GatewayError('invalid_params', '_meta protocolVersion is required');
     }
     ex.era = 'modern';
+    ex.eraFromHeaders = undefined;
     const checkHeaders = ex.services.config.security.requireProtocolHeaderValidation;
     const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', checkHeaders);
     ex.protocolVersion = check.protocolVersion;
@@ -65,6 +67,7 @@ function classifyEra(ex: Exchange, c: Classified): ParamCheck | undefined {
     return undefined;
   }
   ex.era = 'legacy';
+  ex.eraFromHeaders = undefined;
   // 2025-06-18+: an invalid or unsupported MCP-Protocol-Version MUST get 400.
   if (headerVersion !== undefined && c.method !== 'initialize' && !LEGACY_VERSIONS.includes(headerVersion)) {
     throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...SUPPORTED_VERSIONS], requested: headerVersion });
@@ -107,22 +110,17 @@ export async function handlePost(ex: Exchange): Promise<void> {
   if (parsed.batch) return handleBatch(ex, parsed.items);
 
   const outcome = classify(parsed.items[0]);
-  if (!outcome.ok) {
-    sendError(ex.res, new GatewayError('invalid_request', outcome.reason), outcome.id);
-    return;
-  }
+  if (!outcome.ok) return answerError(ex, new GatewayError('invalid_request', outcome.reason), outcome.id);
   const c = outcome.value;
   ex.rpcMethod = c.method;
+  ex.clientMessage = c;
   // A notification "cannot be accepted": an HTTP error status, an error without id (streamable-http).
   if (c.kind === 'notification' && !isNotificationMethod(c.method)) throw notificationRefusal(c.method);
   let paramCheck: ParamCheck | undefined;
   try {
     paramCheck = classifyEra(ex, c);
   } catch (err) {
-    if (err instanceof GatewayError) {
-      sendError(ex.res, err, rpcIdOf(c));
-      return;
-    }
+    if (err instanceof GatewayError) return answerError(ex, err, rpcIdOf(c));
     throw err;
   }
 
@@ -172,12 +170,18 @@ export async function handlePost(ex: Exchange): Promise<void> {
     try {
       await checkParamHeaders(ex, paramCheck.tool, paramCheck.args);
     } catch (err) {
+      // A mismatch, or the tool list it needs could not be had (upstream down): refused, never sent.
       if (!(err instanceof GatewayError)) throw err;
-      sendError(ex.res, err, rpcIdOf(c));
-      return;
+      return answerError(ex, err, rpcIdOf(c));
     }
   }
   await forward(ex, body, headers);
+}
+
+/** Answers the client with an error from the table, and says so to the audit record (its stable code). */
+function answerError(ex: Exchange, err: GatewayError, id: JsonRpcId | null): void {
+  ex.errorCode = err.code;
+  sendError(ex.res, err, id);
 }
 
 type Refusal = Extract<Verdict, { kind: 'block' | 'require-approval' }>;
@@ -213,6 +217,7 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
   // Modern: closing the response stream IS the cancellation (2026-07-28): abort upstream.
   if (modern) {
     ex.res.on('close', () => {
+      // No reason: an abort without a GatewayError reason is the client's leaving (relay-sse.ts, handler.ts).
       if (!ex.res.writableFinished) ex.abort.abort();
     });
   }
@@ -221,6 +226,7 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
   const timer = ceiling > 0 ? setTimeout(() => ex.abort.abort(new GatewayError('upstream_timeout')), ceiling) : undefined;
   timer?.unref();
   const started = process.hrtime.bigint();
+  ex.upstreamSent = true;
   try {
     const r = await route.upstream.exchange(
       {
@@ -252,6 +258,7 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
 async function forwardIntoStream(ex: Exchange, body: string, headers: IncomingHttpHeaders, stream: RelayStream): Promise<void> {
   const route = ex.route;
   let up: UpstreamResponse;
+  ex.upstreamSent = true;
   try {
     up = await route.upstream.request({
       method: 'POST',
@@ -264,7 +271,9 @@ async function forwardIntoStream(ex: Exchange, body: string, headers: IncomingHt
       idleMs: route.cfg.timeouts.idleMs,
     });
   } catch (err) {
-    await stream.emit(JSON.stringify(errorMessage(ex.request?.rpcId ?? null, mapUpstreamError(err))));
+    const ge = mapUpstreamError(err);
+    ex.errorCode = ge.code;
+    await stream.emit(JSON.stringify(errorMessage(ex.request?.rpcId ?? null, ge)));
     stream.complete();
     return;
   }
@@ -313,9 +322,11 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
       const info = params?.['clientInfo'];
       const caps = params?.['capabilities'];
       if (isRecord(info)) {
+        // Self-reported and kept for the session's life, copied into every record of it (and
+        // shown to policy): bounded like the 2026 era's `_meta` clientInfo.
         ex.session.clientInfo = {
-          ...(typeof info['name'] === 'string' ? { name: info['name'] } : {}),
-          ...(typeof info['version'] === 'string' ? { version: info['version'] } : {}),
+          ...(typeof info['name'] === 'string' ? { name: info['name'].slice(0, MAX_CLIENT_FIELD) } : {}),
+          ...(typeof info['version'] === 'string' ? { version: info['version'].slice(0, MAX_CLIENT_FIELD) } : {}),
         };
       }
       if (isRecord(caps)) ex.session.clientCapabilities = caps;
@@ -382,6 +393,9 @@ export async function answerUpstream(ex: Exchange, id: string | number): Promise
  */
 async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
   if (items.length === 0) throw new GatewayError('invalid_request', 'empty batch');
+  // Before anything can refuse it: the audit record names the batch's methods and tools, so a
+  // refused batch is found by the tools it carried (audit-tap.ts batchGroups).
+  ex.batch = items.map((message) => ({ message }));
   const classified: Classified[] = [];
   for (const item of items) {
     const o = classify(item);
@@ -400,18 +414,22 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
   classifyEra(ex, first);
   if (ex.era !== 'legacy' || ex.protocolVersion !== '2025-03-26') throw new GatewayError('batch_not_allowed');
   const errors: unknown[] = [];
-  for (const c of classified) {
+  for (const [i, c] of classified.entries()) {
     const method = c.method ?? (c.id !== undefined ? ex.session?.pendingServerRequests.get(c.id) ?? '' : '');
     const frame = makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: 0 });
+    const element = ex.batch[i]!;
+    element.frameId = frame.id;
     // Each element's head first; a refused head refuses the batch without its body being read.
     const head = await inspectExchangeHead(ex, frame);
     if (head && head.verdict.kind !== 'allow') {
       errors.push({ c, reasons: head.verdict.reasons });
+      element.refused = head.verdict.reasons ?? [];
       continue;
     }
     const r = await inspect(ex, frame);
     if (r && (r.verdict.kind === 'block' || r.verdict.kind === 'require-approval')) {
       errors.push({ c, reasons: r.verdict.reasons });
+      element.refused = r.verdict.reasons ?? [];
     } else if (r?.verdict.kind === 'redact') {
       c.message = r.message;
     }
@@ -420,6 +438,7 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
     const answers = classified
       .filter((c) => c.kind === 'request')
       .map((c) => errorMessage(c.id!, new GatewayError('blocked', 'batch refused: an element was blocked')));
+    ex.errorCode = 'blocked';
     sendJson(ex.res, 200, answers);
     return;
   }

@@ -106,12 +106,16 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
       if (plan?.buffering === 'chunks') return relayJsonChunks(ex, up, headers, chunks, iterator, out);
       up.body.destroy();
       const ge = new GatewayError('message_too_large', `over ${limits.maxBufferedMessageBytes} bytes and an inspector needs the whole message`);
+      ex.errorCode = ge.code;
       sendJson(res, 200, errorMessage(ex.request?.rpcId ?? null, ge));
       return out;
     }
   }
   const text = Buffer.concat(chunks, size).toString('utf8');
   const r = await inspectS2c(ex, text, 'json', out);
+  // Nothing to forward (a blocked server request or notification in place of the answer): the
+  // client gets a blocked error instead, and the record says so.
+  if (r.text === undefined) ex.errorCode ??= 'blocked';
   const body = r.text ?? JSON.stringify(blockedError(ex.request?.rpcId ?? null, undefined, []));
   delete headers['content-length'];
   res.writeHead(up.statusCode, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -160,7 +164,7 @@ async function relayJsonChunks(
       if (size > limit) throw new GatewayError('upstream_event_too_large');
       const outBytes = await rewriter.push(chunk);
       if (outBytes.length > 0 && !res.write(outBytes)) await drained(res);
-      if (res.destroyed) throw new GatewayError('upstream_unavailable', 'client left');
+      if (res.destroyed) throw new GatewayError('client_closed', 'the client left mid-answer');
     }
     res.end(await rewriter.end());
     out.responded = true;
@@ -169,9 +173,18 @@ async function relayJsonChunks(
     // never a partial document presented as whole.
     up.body.destroy();
     res.destroy();
-    if (blocked) ex.notes['cut'] = { reasons: blocked.reasons };
-    else if (!(err instanceof JsonStreamError) && !(err instanceof GatewayError)) throw err;
-    ex.notes['cut'] ??= { reason: err instanceof GatewayError ? err.code : 'json_syntax' };
+    if (blocked) {
+      // A DLP block mid-body is a block like any other: the record's verdict, not only a note.
+      ex.errorCode = 'blocked';
+      ex.notes['cut'] = { reasons: blocked.reasons };
+    } else if (err instanceof GatewayError && err.code === 'client_closed') {
+      // The client left: not the gateway's cut (the record says the client went, what it got).
+    } else if (!(err instanceof JsonStreamError) && !(err instanceof GatewayError)) {
+      throw err;
+    } else {
+      ex.errorCode = err instanceof GatewayError ? err.code : 'upstream_protocol';
+      ex.notes['cut'] = { reason: err instanceof GatewayError ? err.code : 'json_syntax' };
+    }
   }
   return out;
 }
