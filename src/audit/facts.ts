@@ -64,7 +64,8 @@ export interface InspectorFacts {
 }
 
 export interface ApprovalFacts {
-  outcome: 'pending' | 'approved' | 'denied' | 'timeout';
+  /** `cancelled`: the client left while it waited; `withdrawn`: the gateway stopped. The call was not run. */
+  outcome: 'pending' | 'approved' | 'denied' | 'timeout' | 'cancelled' | 'withdrawn';
   channel?: 'elicitation' | 'queue' | 'input-required' | string;
   /** Who decided (operator name); never a token. */
   by?: string;

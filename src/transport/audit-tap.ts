@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Entry, ThreadedAudit } from '../audit/threaded.ts';
-import type { ExchangeContext, ExchangeFacts, InspectorFacts, StreamEventFacts, TargetFacts, VerdictKind } from '../audit/facts.ts';
+import type { ApprovalFacts, ExchangeContext, ExchangeFacts, InspectorFacts, StreamEventFacts, TargetFacts, VerdictKind } from '../audit/facts.ts';
 import { inspectorFacts } from '../audit/record.ts';
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError, type ErrorCode } from '../core/errors.ts';
@@ -558,6 +558,7 @@ export class AuditTap {
   }
 }
 
-function approvalOutcome(decision: string): 'pending' | 'approved' | 'denied' | 'timeout' {
-  return decision === 'approved' || decision === 'denied' || decision === 'timeout' ? decision : 'pending';
+/** The approval as recorded: withdrawn ones (client left: cancelled; gateway stopping: withdrawn) are not "pending". */
+function approvalOutcome(decision: string): ApprovalFacts['outcome'] {
+  return decision === 'approved' || decision === 'denied' || decision === 'timeout' || decision === 'cancelled' || decision === 'withdrawn' ? decision : 'pending';
 }

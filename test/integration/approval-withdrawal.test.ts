@@ -200,7 +200,7 @@ async function leaveThenApprove(s: Setup, who: string, body: unknown, headers: R
   assert.equal(rec.unmapped.notes?.approval?.decision, 'cancelled', JSON.stringify(rec.unmapped));
   assert.equal(rec.unmapped.notes.approval.reason, 'client-disconnect');
   assert.equal(rec.unmapped.notes.approval.id, id);
-  assert.notEqual(rec.unmapped.approval?.outcome, 'approved');
+  assert.equal(rec.unmapped.approval?.outcome, 'cancelled', 'the structured outcome, not "pending"');
   assert.equal(rec.unmapped.approval?.by, undefined, 'nobody decided this call');
 }
 
