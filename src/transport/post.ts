@@ -216,6 +216,12 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
   // Legacy: a disconnect is not a cancellation (2025-11-25), the stream stays resumable.
   // Modern: closing the response stream IS the cancellation (2026-07-28): abort upstream.
   if (modern) {
+    // Gone already (while the head phase fetched the tool list, or an inspector ran): the
+    // cancellation came before there was anything to abort. Nothing goes upstream.
+    if (ex.res.destroyed || ex.res.closed || ex.req.socket.destroyed) {
+      ex.abort.abort();
+      return;
+    }
     ex.res.on('close', () => {
       // No reason: an abort without a GatewayError reason is the client's leaving (relay-sse.ts, handler.ts).
       if (!ex.res.writableFinished) ex.abort.abort();
