@@ -89,8 +89,23 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     }
     parser.end();
     await held.release();
-    if (out.responded || !ex.session || stream.upstreamLastEventId === undefined) stream.complete();
-    else stream.upstreamClosed();
+    const resumable = ex.session !== undefined && stream.upstreamLastEventId !== undefined;
+    if (!out.responded && resumable) {
+      stream.upstreamClosed();
+    } else {
+      if (!out.responded && ex.request?.rpcId !== undefined && stream.state !== 'closed') {
+        // The upstream ended the stream without answering, and it cannot be resumed (2026, or
+        // no upstream event ids): the client would wait for an answer that never comes and the
+        // record would say it completed. Its request fails with a table error instead.
+        const ge = new GatewayError('upstream_protocol', 'the upstream ended the stream without answering');
+        ex.errorCode = ge.code;
+        ex.services.metrics.countError(ge.code);
+        stream.end('failed', ge.code);
+        await stream.emit(JSON.stringify(errorMessage(ex.request.rpcId, ge)));
+        out.responded = true;
+      }
+      stream.complete();
+    }
   } catch (err) {
     if (stream.state === 'closed') {
       held.drop();
@@ -115,6 +130,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     if (!out.responded && ex.request?.rpcId !== undefined) {
       // Connection-level failures keep `e` undefined (resumable above); say which one it was.
       const ge = e ?? mapped;
+      ex.errorCode ??= ge.code;
       await stream.emit(JSON.stringify(errorMessage(ex.request.rpcId, ge)));
       out.responded = true;
     }

@@ -69,6 +69,13 @@ for (const inspecting of [false, true]) {
       await up.close();
     });
 
+    it('an SSE stream that ends without answering → in-band -31032 for the request (not a silent end)', async () => {
+      const r = await callBounded(s, 'sse-no-answer', 23);
+      assert.equal(r.status, 200);
+      expectStreamError(sseData(r.text), 'upstream_protocol', 23);
+      await assertUpstreamServes(s, 'after a stream without an answer');
+    });
+
     it('an SSE event over maxEventBytes → in-band -31033 upstream_event_too_large for the request', async () => {
       const r = await callBounded(s, 'huge-event', 11, { bytes: EVENT_LIMIT * 4 });
       assert.equal(r.status, 200);

@@ -44,7 +44,9 @@ export type Behaviour =
   /** JSON: a result whose content block carries `text` twice (POISON first, clean last). */
   | 'dup-key-json'
   /** JSON, and SSE with `arguments.sse`: a result with a member nested `arguments.depth` deep. */
-  | 'deep';
+  | 'deep'
+  /** SSE: one notification, then the stream ends without an answer (and without event ids). */
+  | 'sse-no-answer';
 
 export interface SeenRequest {
   method: string;
@@ -181,6 +183,10 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
       res.end(text);
       return;
     }
+    case 'sse-no-answer':
+      res.writeHead(200, SSE);
+      res.end(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'working' } })}\n\n`);
+      return;
     case 'wrong-id-sse':
       res.writeHead(200, SSE);
       res.write(`data: ${result(String(id), 'SPOOFED')}\n\n`);
