@@ -14,7 +14,7 @@ import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
 import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
-import { MAX_CLIENT_FIELD } from './audit-tap.ts';
+import { MAX_CLIENT_FIELD } from './audit-facts.ts';
 import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
