@@ -61,7 +61,8 @@ const USAGE = `usage:
 STORE:   --db PATH (default .portcullis/audit.db) | --file PATH | --postgres URL [--table NAME]
          (give the PostgreSQL password in PGPASSWORD, not in the URL: command lines are visible to others)
 FILTERS: --principal S --tool T --verdict V --finding TYPE --kind K --since T --until T
-         (T is ISO 8601, e.g. 2026-01-31T00:00:00Z, or milliseconds since the epoch)
+         (V: allow, redact, rewrite, block = refused by a control, error = refused otherwise,
+          require-approval; T is ISO 8601, e.g. 2026-01-31T00:00:00Z, or milliseconds since the epoch)
 `;
 
 class UsageError extends Error {}

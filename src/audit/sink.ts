@@ -66,7 +66,7 @@ export interface AuditQuery {
   principal?: string;
   /** Tool, prompt or resource name. */
   tool?: string;
-  /** Folded verdict: allow, redact, rewrite, block, require-approval. */
+  /** Folded verdict: allow, redact, rewrite, block (a control refused it), error (refused otherwise), require-approval. */
   verdict?: string;
   findingType?: string;
   /** Record kind: exchange, stream, finding, auth, lifecycle, checkpoint, gap, anchor. */
