@@ -9,16 +9,11 @@ import { applyPatches } from '../pipeline/patch.ts';
 import type { Frame, InspectorContext, Verdict } from '../pipeline/types.ts';
 import { base64Kind, decodeTextBlob } from './dlp-binary.ts';
 import { createDlpInspector } from './dlp.ts';
+import { testContext } from '../pipeline/testkit.ts';
 
 const AWS = 'AKIAQ3EGRZ7XK5M2VPLN';
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
-const ctx: InspectorContext = {
-  session: { era: 'modern', protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 'a', method: 'none' } },
-  route: 'r',
-  request: undefined,
-  signal: new AbortController().signal,
-  note() {},
-};
+const ctx: InspectorContext = testContext();
 const dlp = createDlpInspector({ families: ['secret', 'pii', 'marker'], minConfidence: 0.5, actions: { default: 'redact', families: {}, types: {} }, direction: 'both', crossEventHoldMs: 50 });
 
 function read(contents: Array<Record<string, string>>): { verdict: Verdict; blobs: string[] } {

@@ -4,14 +4,9 @@ import { inspectHead } from './head.ts';
 import type { InspectorOutcome } from './pipeline.ts';
 import { RoutePlan } from './plan.ts';
 import type { ExchangeHead, Inspector, InspectorContext, Verdict } from './types.ts';
+import { testContext } from './testkit.ts';
 
-const ctx: InspectorContext = {
-  session: { era: 'modern', protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 'a', method: 'none' } },
-  route: 'r',
-  request: undefined,
-  signal: new AbortController().signal,
-  note() {},
-};
+const ctx: InspectorContext = testContext();
 
 const head: ExchangeHead = {
   httpMethod: 'POST', path: '/mcp', headers: {}, remoteAddress: '127.0.0.1',

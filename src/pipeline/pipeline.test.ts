@@ -5,14 +5,9 @@ import { RoutePlan } from './plan.ts';
 import type { Frame, Inspector, InspectorContext, Verdict } from './types.ts';
 import { createRedactInspector } from '../inspectors/redact.ts';
 import { createMethodDenyInspector } from '../inspectors/method-deny.ts';
+import { testContext } from './testkit.ts';
 
-const ctx: InspectorContext = {
-  session: { era: 'modern', protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 'a', method: 'none' } },
-  route: 'r',
-  request: undefined,
-  signal: new AbortController().signal,
-  note() {},
-};
+const ctx: InspectorContext = testContext();
 
 function frame(message: Record<string, unknown>, over: Partial<Frame> = {}): Frame {
   return {
