@@ -4,57 +4,14 @@
  * nothing feeding it, which only ever sends keep-alives).
  */
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { Pool } from 'undici';
 import { startDemoServer, type DemoServer } from '../../src/demo/server.ts';
 import { expectGatewayError, post, send, startStack, type Stack } from './support/hostile-harness.ts';
+import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.ts';
 
 const LEGACY = '2025-11-25';
-
-/** A hop in front of the demo whose GETs fail (connection dropped) while `down` is set. */
-async function startFlakyHop(target: string): Promise<{ url: string; down: boolean; gets: number; close(): Promise<void> }> {
-  const t = new URL(target);
-  const pool = new Pool(t.origin);
-  const state = { url: '', down: false, gets: 0, close: async () => {} };
-  const server: Server = createServer(async (req, res) => {
-    if (req.method === 'GET') {
-      state.gets++;
-      if (state.down) {
-        req.socket.destroy();
-        return;
-      }
-    }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
-    try {
-      const body = Buffer.concat(chunks);
-      const up = await pool.request({ path: t.pathname, method: (req.method ?? 'GET') as 'GET', headers, body: body.length > 0 ? body : null });
-      const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(up.headers)) if (typeof v === 'string' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
-      res.writeHead(up.statusCode, out);
-      res.flushHeaders();
-      up.body.on('error', () => res.destroy());
-      up.body.pipe(res);
-      res.on('close', () => up.body.destroy());
-    } catch {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
-  state.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await pool.destroy();
-  };
-  return state;
-}
 
 /** Opens a GET stream and collects what arrives until `stop()`. */
 function openGet(port: number, headers: Record<string, string>): { status: Promise<number>; text: () => string; stop: () => void } {
@@ -75,12 +32,15 @@ function openGet(port: number, headers: Record<string, string>): { status: Promi
 
 describe('standalone GET stream after a failed upstream GET', () => {
   let demo: DemoServer;
-  let hop: Awaited<ReturnType<typeof startFlakyHop>>;
+  // A hop in front of the demo whose GETs fail (connection dropped) while `down` is set.
+  let hop: RecordingUpstream;
+  let down = false;
+  const gets = () => hop.requests.filter((r) => r.method === 'GET').length;
   let stack: Stack;
 
   before(async () => {
     demo = await startDemoServer({ port: 0 });
-    hop = await startFlakyHop(demo.url);
+    hop = await startRecordingUpstream(demo.url, { drop: (r) => r.method === 'GET' && down });
     stack = await startStack({ upstream: hop.url, streams: { keepAliveMs: 200 } });
   });
   after(async () => {
@@ -96,18 +56,18 @@ describe('standalone GET stream after a failed upstream GET', () => {
     const h = { 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY };
     await post(stack.port, { jsonrpc: '2.0', method: 'notifications/initialized' }, h);
 
-    hop.down = true;
+    down = true;
     const failed = await send(stack.port, { method: 'GET', headers: { ...h, accept: 'text/event-stream' } });
     expectGatewayError(failed, 'upstream_unavailable', null, 'the first GET fails with the upstream error');
-    hop.down = false;
-    const getsBefore = hop.gets;
+    down = false;
+    const getsBefore = gets();
 
     const get = openGet(stack.port, h);
     assert.equal(await get.status, 200);
     try {
       // The upstream saw a new GET: the gateway did not re-attach the client to a dead stream.
-      for (let i = 0; i < 250 && hop.gets === getsBefore; i++) await sleep(20);
-      assert.equal(hop.gets, getsBefore + 1, 'the second GET reached the upstream');
+      for (let i = 0; i < 250 && gets() === getsBefore; i++) await sleep(20);
+      assert.equal(gets(), getsBefore + 1, 'the second GET reached the upstream');
 
       const notify = await post(stack.port, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'demo_notify', arguments: { message: 'HELLO-ON-GET' } } }, h);
       assert.match(notify.text, /Sent notifications\/message on the standalone GET stream/, notify.text);

@@ -20,7 +20,12 @@ export interface RecordingUpstream {
   close(): Promise<void>;
 }
 
-export async function startRecordingUpstream(target: string): Promise<RecordingUpstream> {
+export interface RecordingOptions {
+  /** Drop the connection instead of relaying (after recording the request): a flaky hop. */
+  drop?: (req: RecordedRequest) => boolean;
+}
+
+export async function startRecordingUpstream(target: string, opts: RecordingOptions = {}): Promise<RecordingUpstream> {
   const t = new URL(target);
   const pool = new Pool(t.origin);
   const requests: RecordedRequest[] = [];
@@ -28,7 +33,12 @@ export async function startRecordingUpstream(target: string): Promise<RecordingU
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
-    requests.push({ method: req.method ?? '', headers: req.headers, body: body.toString('utf8') });
+    const recorded = { method: req.method ?? '', headers: req.headers, body: body.toString('utf8') };
+    requests.push(recorded);
+    if (opts.drop?.(recorded)) {
+      req.socket.destroy();
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
