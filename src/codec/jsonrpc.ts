@@ -262,6 +262,10 @@ const MEMBERS = canon([
   'action', 'content', 'roots', 'model', 'role', 'stopReason', 'resultType',
   // error objects (JSON-RPC 2.0 §5.1)
   'code', 'data',
+  // results a server returns, read by the gateway's inspectors (pinning and poisoning read
+  // `tools`, `prompts`, `resources`; DLP and injection the content) and decoded by clients
+  'tools', 'prompts', 'resources', 'resourceTemplates', 'contents', 'messages', 'nextCursor', 'structuredContent', 'isError',
+  'instructions', 'serverInfo', 'description',
 ]);
 /** `_meta` members the gateway reads (progress correlation, 2026-07-28 era and envelope). */
 const META = canon([

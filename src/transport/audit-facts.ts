@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApprovalFacts, TargetFacts, VerdictKind } from '../audit/facts.ts';
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import type { BatchElement, Exchange, ExchangeOutcome } from './context.ts';
+import { TARGET_PARAM, type BatchElement, type Exchange, type ExchangeOutcome } from './context.ts';
 
 /** How the caller tried to authenticate, from what it presented (before any was verified). */
 export function attemptedMethod(req: IncomingMessage, apiKeyHeader: string | undefined): string {
@@ -104,21 +104,14 @@ export function verdictOf(ex: Exchange, code: ErrorCode | undefined, outcomes: r
   return 'allow';
 }
 
-/** What a message is about, by its method (the param the upstream reads). */
+/** What a message is about, by its method: the same param method-deny and policy judge (context.ts TARGET_PARAM). */
 function targetFacts(method: string, params: unknown): TargetFacts | undefined {
   if (typeof params !== 'object' || params === null) return undefined;
-  const p = params as Record<string, unknown>;
-  const named = (type: TargetFacts['type'], v: unknown): TargetFacts | undefined => (typeof v === 'string' ? { type, name: capped(v, MAX_CLIENT_NAME) } : undefined);
-  switch (method) {
-    case 'tools/call':
-      return named('tool', p['name']);
-    case 'prompts/get':
-      return named('prompt', p['name']);
-    case 'resources/read':
-      return named('resource', p['uri']);
-    default:
-      return undefined;
-  }
+  const key = TARGET_PARAM[method];
+  const v = key === undefined ? undefined : (params as Record<string, unknown>)[key];
+  if (typeof v !== 'string') return undefined;
+  const type: TargetFacts['type'] = key === 'uri' ? 'resource' : method === 'prompts/get' ? 'prompt' : 'tool';
+  return { type, name: capped(v, MAX_CLIENT_NAME) };
 }
 
 export function targetOf(ex: Exchange): TargetFacts | undefined {

@@ -141,7 +141,7 @@ const MAX_OUTCOMES = 64;
  * `method:target`). By method, never "the first of name or uri": a `resources/read` that also
  * carries a decoy `name` must be judged by the `uri` the upstream reads.
  */
-const TARGET_PARAM: Readonly<Record<string, 'name' | 'uri'>> = {
+export const TARGET_PARAM: Readonly<Record<string, 'name' | 'uri'>> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',

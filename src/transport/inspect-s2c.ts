@@ -68,9 +68,11 @@ export async function inspectS2c(
     throw new GatewayError('upstream_protocol', 'upstream sent a message that is not JSON');
   }
   // The mirror of the client-side check (codec/jsonrpc.ts ambiguousMember): the text is relayed
-  // as the upstream sent it, so a duplicate or case-folded name (`"description"` twice, a lone
-  // `"Description"`) would be judged by its last spelling here and read by its first, or
-  // case-insensitively, by the client (mcp-go): a poisoned definition judged clean.
+  // as the upstream sent it, so a duplicate or case-folded name anywhere (`"description"` twice)
+  // would be judged by its last spelling here and read by its first, or case-insensitively, by
+  // the client (mcp-go), and a lone case-variant of a result member (`"Tools"`) would hide the
+  // list from pinning while such a client reads it. Known gap: a lone variant deeper than the
+  // result object (a `"Description"` inside a tool definition) is not refused.
   const ambiguous = ambiguousMember(data);
   if (ambiguous !== undefined) throw new GatewayError('upstream_protocol', `ambiguous JSON: ${ambiguous}`);
   if (Array.isArray(parsed) && ex.batchMethods) {

@@ -129,6 +129,12 @@ for (const inspecting of [false, true]) {
         await assertUpstreamServes(s, 'after a deeply nested answer');
       });
 
+      it('a result member spelled another way (StructuredContent) → 502 / -31032: a case-insensitive client would read it', async () => {
+        const r = await callBounded(s, 'variant-key-json', 24);
+        assert.ok(!r.text.includes('POISON'), r.text);
+        expectGatewayError(r, 'upstream_protocol', 24);
+      });
+
       it('SSE answers under other ids are dropped; the real answer still arrives', async () => {
         const r = await callBounded(s, 'wrong-id-sse', 18);
         const events = sseData(r.text);

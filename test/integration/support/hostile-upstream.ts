@@ -46,7 +46,9 @@ export type Behaviour =
   /** JSON, and SSE with `arguments.sse`: a result with a member nested `arguments.depth` deep. */
   | 'deep'
   /** SSE: one notification, then the stream ends without an answer (and without event ids). */
-  | 'sse-no-answer';
+  | 'sse-no-answer'
+  /** JSON: a result whose `structuredContent` is spelled `StructuredContent` (POISON inside). */
+  | 'variant-key-json';
 
 export interface SeenRequest {
   method: string;
@@ -179,6 +181,12 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
         res.end(`data: ${text}\n\n`);
         return;
       }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
+      return;
+    }
+    case 'variant-key-json': {
+      const text = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"content":[{"type":"text","text":"clean"}],"StructuredContent":{"note":"POISON"}}}`;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(text);
       return;
