@@ -215,16 +215,24 @@ export function batchGroups(ex: Exchange, batch: readonly BatchElement[]): { gro
   return { groups: kept, unrecorded, unattributed };
 }
 
-/** 2026-07-28: the client says who it is in each request's `_meta` (there is no initialize). */
-export function modernClientInfo(ex: Exchange): { name?: string; version?: string } | undefined {
-  if (ex.era !== 'modern') return undefined;
-  const meta = (ex.request?.message['params'] as { _meta?: Record<string, unknown> } | undefined)?._meta;
-  const ci = meta?.['io.modelcontextprotocol/clientInfo'] as { name?: unknown; version?: unknown } | undefined;
-  if (ci === null || typeof ci !== 'object') return undefined;
+/**
+ * A self-reported clientInfo (2025 initialize, 2026 `_meta`), bounded: it is kept for a session's
+ * life and copied into every record, so a client must not be able to inflate them.
+ */
+export function cappedClientInfo(v: unknown): { name?: string; version?: string } | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const ci = v as { name?: unknown; version?: unknown };
   return {
     ...(typeof ci.name === 'string' && { name: ci.name.slice(0, MAX_CLIENT_FIELD) }),
     ...(typeof ci.version === 'string' && { version: ci.version.slice(0, MAX_CLIENT_FIELD) }),
   };
+}
+
+/** 2026-07-28: the client says who it is in each request's `_meta` (there is no initialize). */
+export function modernClientInfo(ex: Exchange): { name?: string; version?: string } | undefined {
+  if (ex.era !== 'modern') return undefined;
+  const meta = (ex.request?.message['params'] as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  return cappedClientInfo(meta?.['io.modelcontextprotocol/clientInfo']);
 }
 
 /** The approval as recorded: withdrawn ones (client left: cancelled; gateway stopping: withdrawn) are not "pending". */

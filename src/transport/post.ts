@@ -14,7 +14,7 @@ import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
 import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
-import { MAX_CLIENT_FIELD } from './audit-facts.ts';
+import { cappedClientInfo } from './audit-facts.ts';
 import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
@@ -325,16 +325,10 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
         throw new GatewayError('session_limit');
       }
       const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
-      const info = params?.['clientInfo'];
       const caps = params?.['capabilities'];
-      if (isRecord(info)) {
-        // Self-reported and kept for the session's life, copied into every record of it (and
-        // shown to policy): bounded like the 2026 era's `_meta` clientInfo.
-        ex.session.clientInfo = {
-          ...(typeof info['name'] === 'string' ? { name: info['name'].slice(0, MAX_CLIENT_FIELD) } : {}),
-          ...(typeof info['version'] === 'string' ? { version: info['version'].slice(0, MAX_CLIENT_FIELD) } : {}),
-        };
-      }
+      // Self-reported, kept for the session's life and shown to policy: bounded.
+      const info = cappedClientInfo(params?.['clientInfo']);
+      if (info) ex.session.clientInfo = info;
       if (isRecord(caps)) ex.session.clientCapabilities = caps;
       extra['mcp-session-id'] = ex.session.id;
       ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
