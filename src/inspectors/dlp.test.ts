@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { fingerprint, scanText } from '../detectors/index.ts';
 import { applyPatches } from '../pipeline/patch.ts';
 import type { Frame, Patch, Verdict } from '../pipeline/types.ts';
 import { createDlpInspector, mayContinue, type DlpOptions } from './dlp.ts';
 import { maskKey } from './dlp-keys.ts';
 import { streamEvents, twoEvents } from './dlp-two-events.ts';
+import { generatePrivateKeys } from '../../test/support/private-keys.ts';
 
 const AWS = 'AKIA' + 'QYLPMN5HHHFPZAM2';
 const STRIPE = 'sk_' + 'live_' + '4eC39HqLyjWDarjtT1zdp7dc';
@@ -124,16 +125,7 @@ describe('DLP inspector: base64 content', () => {
  * run time (no key material in the source).
  */
 describe('DLP inspector: private keys with the default families, every path', () => {
-  const { privateKey: rsaKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const { privateKey: ecKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const wrap = (label: string, b64: string) => [`-----BEGIN ${label}-----`, ...(b64.match(/.{1,70}/g) ?? []), `-----END ${label}-----`, ''].join('\n');
-  const KEYS: Record<string, string> = {
-    pkcs8: rsaKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    rsa: rsaKey.export({ type: 'pkcs1', format: 'pem' }) as string,
-    ec: ecKey.export({ type: 'sec1', format: 'pem' }) as string,
-    // OpenSSH's own format (node cannot write it): its magic, then key bytes.
-    openssh: wrap('OPENSSH ' + 'PRIVATE KEY', Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(380)]).toString('base64')),
-  };
+  const KEYS: Record<string, string> = generatePrivateKeys();
   /** Body lines of a key: none of them may reach the other side, nor any 16 characters of one. */
   const leaks = (pem: string, out: string): string[] =>
     pem.split('\n').filter((l) => l && !l.startsWith('-----')).flatMap((l) => (out.includes(l.slice(0, 16)) || out.includes(l.slice(-16)) ? [l.slice(0, 16)] : []));

@@ -10,7 +10,6 @@
  * so the request itself carries no key.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -19,17 +18,9 @@ import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
 import { tempDataDir } from '../support/data-dir.ts';
 import { identifyByHeader, MODERN, parseJson, post, sseData, type Loose } from './support/hostile-harness.ts';
+import { generatePrivateKeys } from '../support/private-keys.ts';
 
-const { privateKey: rsaKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const { privateKey: ecKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const wrap = (label: string, b64: string) => [`-----BEGIN ${label}-----`, ...(b64.match(/.{1,70}/g) ?? []), `-----END ${label}-----`, ''].join('\n');
-const KEYS: Record<string, string> = {
-  pkcs8: rsaKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-  rsa: rsaKey.export({ type: 'pkcs1', format: 'pem' }) as string,
-  ec: ecKey.export({ type: 'sec1', format: 'pem' }) as string,
-  // OpenSSH's own format (node cannot write it): its magic, then key bytes.
-  openssh: wrap('OPENSSH ' + 'PRIVATE KEY', Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(380)]).toString('base64')),
-};
+const KEYS: Record<string, string> = generatePrivateKeys();
 const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
