@@ -253,7 +253,8 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // When the last string continued the run: the joined text it was scanned in, and where it began.
       let joinedRun: { text: string; cut: number; masked: Array<[number, number]>; sentEarlier: number } | undefined;
       leaves.forEach((leaf, i) => {
-        const reported = streamKey ? new Map<string, number>() : undefined;
+        // Only the last string's findings are kept for the next event (see `last` below).
+        const reported = streamKey && i === leaves.length - 1 ? new Map<string, number>() : undefined;
         const b64 = base64Kind(frame.message, leaf.pointer);
         if (b64 !== undefined) {
           // Base64 content (dlp-binary.ts): a text blob is scanned decoded and, on redaction,
