@@ -310,7 +310,9 @@ describe(`audit under load: ${CALLS.toLocaleString('en-US')} calls; the sink sta
       'the gateway found the sink down (connection refused) and kept the calls flowing',
     );
     assert.ok(receiver.slowResponses > 0, 'the sink answered slowly for a while');
-    assert.ok(receiver.lastSeq > headA.seq, 'the records spooled by gateway A were delivered by gateway B');
+    // The lane may still be backing off from the outage when the last call returns: delivery of
+    // A's spool is asserted as eventually true (bounded), not at that instant.
+    await until('the records spooled by gateway A to be delivered by gateway B', () => receiver.lastSeq > headA.seq, 120_000);
     await caughtUp(180_000);
     phase('gateway B: webhook caught up');
     await gw.close();
