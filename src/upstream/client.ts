@@ -101,6 +101,9 @@ export class UpstreamClient {
     if (req.sessionId !== undefined) out['mcp-session-id'] = req.sessionId;
     if (req.lastEventId !== undefined) out['last-event-id'] = req.lastEventId;
     Object.assign(out, this.staticHeaders);
+    // Bodies are inspected as they stream, so they must come unencoded (RFC 9110 §12.5.3); a
+    // configured static header cannot ask for gzip. dispatch.ts refuses an encoded answer anyway.
+    out['accept-encoding'] = 'identity';
     return out;
   }
 

@@ -12,6 +12,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errors as undiciErrors } from 'undici';
+import { GatewayError } from '../core/errors.ts';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -117,8 +118,15 @@ export function dispatchUpstream(
       onResponseStart(c, statusCode, headers) {
         // 1xx informational heads (RFC 9110 §15.2) are not the response.
         if (statusCode < 200) return;
-        headSeen = true;
         const h = headers as UpstreamHeaders;
+        const coding = contentCoding(h['content-encoding']);
+        if (coding !== undefined) {
+          // The gateway asks for `identity` (client.ts); a body in any other coding could not be
+          // inspected, and relayed as is it would reach the client without its Content-Encoding.
+          c.abort(new GatewayError('upstream_protocol', `upstream sent a ${coding}-encoded body; the gateway asks for identity and inspects only unencoded bodies`));
+          return;
+        }
+        headSeen = true;
         sink = claim?.(statusCode, h);
         if (sink) {
           const done = new Promise<void>((res, rej) => {
@@ -174,4 +182,19 @@ export function dispatchUpstream(
       reject(err);
     }
   });
+}
+
+/**
+ * The response's content coding when it is anything but identity (RFC 9110 §8.4), as a short
+ * token for the error message (an upstream-chosen string is not echoed verbatim), else undefined.
+ */
+function contentCoding(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const codings = (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return undefined;
+  const first = codings[0]!;
+  return /^[a-z0-9._-]{1,32}$/.test(first) ? first : 'unknown';
 }

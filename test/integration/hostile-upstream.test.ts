@@ -76,6 +76,19 @@ for (const inspecting of [false, true]) {
       await assertUpstreamServes(s, 'after a stream without an answer');
     });
 
+    it('a content-encoded (gzip) answer, JSON or SSE → 502 -31032 upstream_protocol: the gateway asked for identity and does not relay bytes it cannot inspect', async () => {
+      const seenBefore = up.seen.length;
+      for (const sse of [false, true]) {
+        const r = await callBounded(s, 'gzip', 31, { sse });
+        const body = expectGatewayError(r, 'upstream_protocol', 31, `gzip ${sse ? 'SSE' : 'JSON'}`);
+        assert.match(String(body.error?.message), /gzip-encoded/);
+        assert.equal(r.headers['content-encoding'], undefined);
+      }
+      const asked = up.seen.slice(seenBefore).map((q) => q.headers['accept-encoding']);
+      assert.deepEqual(asked, ['identity', 'identity'], 'the gateway asks the upstream for unencoded bodies');
+      await assertUpstreamServes(s, 'after a gzip answer');
+    });
+
     it('an SSE event over maxEventBytes → in-band -31033 upstream_event_too_large for the request', async () => {
       const r = await callBounded(s, 'huge-event', 11, { bytes: EVENT_LIMIT * 4 });
       assert.equal(r.status, 200);

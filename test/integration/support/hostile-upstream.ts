@@ -4,6 +4,7 @@
  * a normal call (`ok`) proves the gateway still works after each of them.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Behaviour =
@@ -48,7 +49,9 @@ export type Behaviour =
   /** SSE: one notification, then the stream ends without an answer (and without event ids). */
   | 'sse-no-answer'
   /** JSON: a result whose `structuredContent` is spelled `StructuredContent` (POISON inside). */
-  | 'variant-key-json';
+  | 'variant-key-json'
+  /** A gzip-compressed result (`Content-Encoding: gzip`), as JSON, or as SSE with `arguments.sse`. */
+  | 'gzip';
 
 export interface SeenRequest {
   method: string;
@@ -159,6 +162,14 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
       const text = result(id, 'x'.repeat(bytes));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(text);
+      return;
+    }
+    case 'gzip': {
+      const text = result(id, 'SECRET AKIAQYLPMN5HHHFPZAM2');
+      const sse = args['sse'] === true;
+      const body = gzipSync(sse ? `data: ${text}\n\n` : text);
+      res.writeHead(200, { ...(sse ? SSE : { 'content-type': 'application/json' }), 'content-encoding': 'gzip', 'content-length': body.length });
+      res.end(body);
       return;
     }
     case 'wrong-id-json': {
