@@ -4,23 +4,11 @@
  * and swapped atomically; exchanges in flight keep the objects they started with. Listener
  * addresses are fixed at start (a changed port needs a restart, and the reload says so).
  *
- * Shutdown (`close()`, once however often it is called; see docs/lifecycle.md):
- *   1. stop accepting connections; /readyz turns 503; calls waiting for approval are withdrawn
- *      (answered with an error, recorded `withdrawn`/`shutdown`); standalone GET streams, which
- *      never finish on their own, are cut;
- *   2. drain: calls in flight get `shutdownGraceMs` (default 10 s) to finish, or less when a
- *      later `close({ graceMs })` shortens it (the CLI's second signal);
- *   3. whatever is left is cut: streams recorded `cut` with cause `shutdown`, exchanges noted
- *      `shutdown: cut`; client connections and upstream requests destroyed (never a graceful
- *      pool close, which waits for every upstream request however long it takes);
- *   4. once their records are queued: the `stop` lifecycle record, then the audit trail closes
- *      with its final signed checkpoint. Nothing before it waits without a bound.
+ * Shutdown (`close()`, once however often it is called; a later call with a shorter grace cuts
+ * the drain short) is listener/shutdown.ts: stop accepting, drain for the grace, cut, record.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { MemoryNonceStore } from './approval/nonce-store.ts';
 import { handleApprovalsRequest } from './approval/admin-api.ts';
 import { ApprovalQueue } from './approval/queue.ts';
@@ -28,14 +16,13 @@ import { ApprovalStateSealer, keyRingFromConfig, type SealKey } from './approval
 import { compilePolicy } from './policy/engine.ts';
 import { RateLimiter } from './ratelimit/limiter.ts';
 import { MemoryRateLimitStore } from './ratelimit/memory-store.ts';
-import { ERRORS, GatewayError } from './core/errors.ts';
-import { errorMessage } from './transport/respond.ts';
-import type { AddressInfo } from 'node:net';
+import { GatewayError } from './core/errors.ts';
 import { adminGuard, startAdminServer, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigStore } from './config/store.ts';
 import { RequestGuard } from './listener/guards.ts';
-import { RelayStream } from './session/relay-stream.ts';
+import { DataServer } from './listener/server.ts';
+import { Shutdown, ShutdownAwareTap } from './listener/shutdown.ts';
 import { ANONYMOUS, createHandler, type Identify } from './listener/handler.ts';
 import type { Inspector } from './pipeline/types.ts';
 import { buildRoute, Router } from './routing/route.ts';
@@ -44,11 +31,10 @@ import { createPinner } from './pinning/config.ts';
 import { loadAuditKeys } from './audit/keys.ts';
 import { openThreadedAudit } from './audit/threaded.ts';
 import { FindingMemory } from './session/finding-memory.ts';
-import { AuditTap } from './transport/audit-tap.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
-import type { ApprovalServices, Exchange, GatewayServices } from './transport/context.ts';
+import type { ApprovalServices, GatewayServices } from './transport/context.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -71,14 +57,6 @@ export interface GatewayOptions {
    */
   shutdownGraceMs?: number;
 }
-
-/** Default of GatewayOptions.shutdownGraceMs. */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
-/** After the cut, how long to wait for the cut exchanges' 'close' events (their records). */
-const SETTLE_MS = 2_000;
-/** Bound on destroying upstream pools and on the audit trail's close beyond its own drain. */
-const DESTROY_MS = 2_000;
-const AUDIT_DRAIN_MS = 5_000;
 
 export interface Gateway {
   readonly url: string;
@@ -106,52 +84,6 @@ interface Live {
   services: GatewayServices;
 }
 
-/**
- * The audit tap plus what shutdown needs from it: the client-facing streams alive now (to
- * record the ones shutdown cuts as `cut`/`shutdown` rather than the client leaving), and a note
- * on the exchanges shutdown cuts.
- */
-class ShutdownAwareTap extends AuditTap {
-  readonly streams = new Map<RelayStream, Exchange>();
-  /** Set once shutdown cuts what the drain left. */
-  cutting = false;
-
-  override watchStream(ex: Exchange, stream: RelayStream): ReturnType<AuditTap['watchStream']> {
-    const hooks = super.watchStream(ex, stream);
-    this.streams.set(stream, ex);
-    return {
-      ...hooks,
-      onClose: () => {
-        this.streams.delete(stream);
-        hooks.onClose();
-      },
-    };
-  }
-
-  override exchangeEnd(...args: Parameters<AuditTap['exchangeEnd']>): void {
-    const ex = args[0];
-    if (this.cutting && !ex.res.writableFinished) ex.notes['shutdown'] = 'cut';
-    super.exchangeEnd(...args);
-  }
-}
-
-/** A standalone GET stream (no Last-Event-ID, or resuming a `g` stream): it never ends by itself. */
-function isStandaloneGet(req: IncomingMessage): boolean {
-  if (req.method !== 'GET') return false;
-  const last = req.headers['last-event-id'];
-  if (typeof last !== 'string') return true;
-  return RelayStream.parseEventId(last)?.stream.startsWith('g') === true;
-}
-
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-    timer.unref();
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
 const PRODUCT_VERSION = '0.1.0';
 
 /** The controls in force, as the evidence report lists them (never a secret). */
@@ -168,16 +100,6 @@ function controlsOf(config: Config): Array<{ name: string; detail: string }> {
   out.push({ name: 'tool pinning', detail: config.pinning.enabled ? config.pinning.mode : 'off' });
   out.push({ name: 'audit', detail: `${config.audit.sinks.map((s) => s.type).join(', ')}; posture ${config.audit.posture}` });
   return out;
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -269,59 +191,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     services: () => current().services,
     identify: opts.identify ?? (() => ANONYMOUS),
   });
-  // requestTimeout bounds *receiving* the request (headers + body), not the response: long SSE
-  // responses are unaffected, a client that stalls mid-body is answered 408 and dropped.
-  // Responses not yet closed, for the shutdown drain (one Set entry and one listener per request).
-  const inflight = new Set<ServerResponse>();
-  let onIdle: (() => void) | undefined;
-  const serve = (req: IncomingMessage, res: ServerResponse): void => {
-    inflight.add(res);
-    res.once('close', () => {
-      inflight.delete(res);
-      if (inflight.size === 0) onIdle?.();
-    });
-    void handler(req, res);
-  };
-  const httpOptions = { maxHeaderSize: opts.config.limits.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 };
-  const tls = opts.config.server.tls;
-  const server: Server = tls
-    ? createHttpsServer(
-        {
-          ...httpOptions,
-          cert: readFileSync(tls.certFile),
-          key: readFileSync(tls.keyFile),
-          ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
-          // The certificate is checked against the CA either way; with 'optional' an unverified
-          // one reaches the handler marked unauthorized and authenticates no one (identity/mtls).
-          requestCert: tls.clientCertificates !== 'off',
-          rejectUnauthorized: tls.clientCertificates === 'required',
-          minVersion: 'TLSv1.2',
-        },
-        serve,
-      )
-    : createServer(httpOptions, serve);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Node's own default handler makes the same check: a pipelined request can be malformed while
-    // the response before it (an SSE stream) is on the wire; a status line written now would land
-    // inside that body.
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (socket.writable && !inFlight?.headersSent) {
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'invalid_request';
-      const status = ERRORS[code].status;
-      const body = JSON.stringify(errorMessage(null, new GatewayError(code)));
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    }
-    socket.destroy();
-  });
-  const addr = await listen(server, opts.config.server.port, opts.config.server.host);
+  const data = new DataServer(opts.config, handler);
+  const { server, inflight } = data;
+  const addr = await data.listen(opts.config.server.port, opts.config.server.host);
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  url = `${tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
+  url = `${opts.config.server.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
   live = build(opts.config);
   currentRouter = live.router;
   audit?.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'start', ...(policyVersion ? { policyVersion } : {}), controls: controlsOf(opts.config) }));
@@ -391,92 +265,21 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     store.watch(opts.configPath);
   }
 
-  const graceMs = opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
-  let endDrain: (() => void) | undefined;
-  let drainTimer: NodeJS.Timeout | undefined;
-  let drainDeadline = Number.POSITIVE_INFINITY;
-  const armDrain = (): void => {
-    clearTimeout(drainTimer);
-    if (!endDrain) return;
-    const left = drainDeadline - Date.now();
-    if (left <= 0) endDrain();
-    else drainTimer = setTimeout(() => endDrain?.(), left);
-  };
-  /** The drain ends `ms` from now at the latest (a second signal: 0, now). */
-  const shorten = (ms: number): void => {
-    drainDeadline = Math.min(drainDeadline, Date.now() + Math.max(0, ms));
-    armDrain();
-  };
-
-  const shutdown = async (grace: number): Promise<void> => {
-    const started = Date.now();
-    logger.info({ graceMs: grace, inFlight: inflight.size }, 'shutting down: draining calls in flight');
-    store?.close();
-    // 1. No new connections (idle keep-alive ones are closed too).
-    server.close();
-    // A call waiting for a person cannot be approved once the process is gone: withdraw it now
-    // (its client is answered, its record says withdrawn by shutdown, not approval_timeout).
-    approvalQueue.close();
-    // A standalone GET stream never ends by itself: it would hold the drain for the whole grace.
-    if (auditTap) {
-      for (const [stream] of auditTap.streams) {
-        if (!stream.id.startsWith('g')) continue;
-        stream.end('cut', 'shutdown');
-        stream.close();
-      }
-    }
-    for (const res of inflight) if (isStandaloneGet(res.req) && !res.writableEnded) res.headersSent ? res.end() : res.destroy();
-
-    // 2. Drain, bounded.
-    shorten(grace);
-    if (inflight.size > 0) {
-      await new Promise<void>((resolve) => {
-        endDrain = resolve;
-        onIdle = resolve;
-        armDrain();
-      });
-    }
-    clearTimeout(drainTimer);
-    endDrain = undefined;
-
-    // 3. Cut what is left. Streams first, so they are recorded as cut by shutdown.
-    if (inflight.size > 0 || (auditTap?.streams.size ?? 0) > 0) {
-      logger.warn({ inFlight: inflight.size, afterMs: Date.now() - started }, 'shutdown: cutting calls still in flight');
-    }
-    if (auditTap) {
-      auditTap.cutting = true;
-      for (const [stream] of auditTap.streams) stream.end('cut', 'shutdown');
-    }
-    sessions.close();
-    server.closeAllConnections();
-    // destroy(), not close(): undici's Pool.close() waits for every request in flight (a 2025 call
-    // whose client left runs on), which made SIGTERM take as long as the slowest tool.
-    const pools = [current().router, ...retired].flatMap((r) => r.routes.map((route) => route.upstream.destroy().catch(() => {})));
-    await within(Promise.all(pools), DESTROY_MS);
-    // The cut exchanges' 'close' events queue their records; wait for them (bounded).
-    if (inflight.size > 0) {
-      await within(new Promise<void>((resolve) => (onIdle = resolve)), SETTLE_MS);
-      if (inflight.size > 0) logger.error({ count: inflight.size }, 'shutdown: exchanges still open after the cut; their audit records may be missing');
-    }
-    // The record of an exchange is queued one event-loop turn after its 'close' at the latest
-    // (listener/handler.ts): let that turn pass before the stop record goes after them.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    pinner?.store.close();
-    rateStore.close();
-    await admin?.close();
-
-    // 4. The stop record, then the final checkpoint (written by the audit thread's close).
-    if (audit) {
-      audit.log.append(audit.records.lifecycle({ time: Date.now(), activity: 'stop' }));
-      try {
-        const r = await within(audit.close({ drainMs: AUDIT_DRAIN_MS }), AUDIT_DRAIN_MS + DESTROY_MS);
-        if (r === 'timeout') logger.error('audit trail did not close in time: the last records may lack their checkpoint');
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'audit trail close failed');
-      }
-    }
-    logger.info({ ms: Date.now() - started }, 'shut down');
-  };
+  const shutdown = new Shutdown({
+    logger,
+    data,
+    configStore: () => store,
+    approvals: approvalQueue,
+    auditTap,
+    sessions,
+    routers: () => [current().router, ...retired],
+    closeStores: () => {
+      pinner?.store.close();
+      rateStore.close();
+    },
+    admin: () => admin,
+    audit,
+  });
 
   return {
     url,
@@ -490,8 +293,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     approvals: approvalQueue,
     apply,
     close(o = {}) {
-      if (closing === undefined) closing = shutdown(o.graceMs ?? graceMs);
-      else if (o.graceMs !== undefined) shorten(o.graceMs);
+      if (closing === undefined) closing = shutdown.run(o.graceMs ?? opts.shutdownGraceMs ?? current().config.server.shutdownGraceMs);
+      else if (o.graceMs !== undefined) shutdown.shorten(o.graceMs);
       return closing;
     },
   };

@@ -5,7 +5,7 @@
  *   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
  *   portcullis run --demo [--port N]                embedded default: bundled demo upstream
  *       (every run form: [--shutdown-grace-ms N], how long SIGTERM/SIGINT lets calls in flight
- *       finish, default 10000; a second signal cuts them at once)
+ *       finish, default server.shutdownGraceMs, else 10000; a second signal cuts them at once)
  *   portcullis validate FILE                        check a config file; exit 1 with errors
  *   portcullis policy test FILE                     run table-driven policy tests; exit 1 on a failure
  *   portcullis approvals list|show|approve|deny     act on calls waiting for approval (admin API)
@@ -20,7 +20,8 @@ import { quickConfig } from '../config/quick.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../config/issues.ts';
 import { startDemoServer } from '../demo/server.ts';
-import { DEFAULT_SHUTDOWN_GRACE_MS, startGateway } from '../gateway.ts';
+import { startGateway } from '../gateway.ts';
+import { DEFAULT_SHUTDOWN_GRACE_MS } from '../listener/shutdown.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { runApprovalsCli } from '../approval/cli.ts';
 import { formatReport, runPolicyTestFile } from '../policy/test-runner.ts';
@@ -32,7 +33,7 @@ const USAGE = `usage:
   portcullis run --config FILE
   portcullis run --upstream URL [--port N] [--admin-port M] [--host H]
   portcullis run --demo [--port N] [--admin-port M]
-      run also takes [--shutdown-grace-ms N] (default ${DEFAULT_SHUTDOWN_GRACE_MS})
+      run also takes [--shutdown-grace-ms N] (default: server.shutdownGraceMs, else ${DEFAULT_SHUTDOWN_GRACE_MS})
   portcullis validate FILE
   portcullis policy test FILE
   portcullis approvals list|show ID|approve ID|deny ID [--admin URL] [--token T] [--by NAME] [--note TEXT]
@@ -63,8 +64,8 @@ async function run(args: string[]): Promise<void> {
     strict: true,
   });
   const graceText = values['shutdown-grace-ms'];
-  const graceMs = graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : Number(graceText);
-  if (!/^\d+$/.test(graceText ?? '0') || !Number.isSafeInteger(graceMs)) throw new UsageError(`--shutdown-grace-ms must be a whole number of milliseconds, got ${JSON.stringify(graceText)}`);
+  const graceFlag = graceText === undefined ? undefined : Number(graceText);
+  if (graceText !== undefined && (!/^\d+$/.test(graceText) || !Number.isSafeInteger(graceFlag))) throw new UsageError(`--shutdown-grace-ms must be a whole number of milliseconds, got ${JSON.stringify(graceText)}`);
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   let config: Config;
   let cleanup: (() => Promise<void>) | undefined;
@@ -90,6 +91,9 @@ async function run(args: string[]): Promise<void> {
     throw new UsageError('run needs --config FILE, --upstream URL or --demo');
   }
   const logger = createLogger({ level: config.logging.level });
+  // The flag wins over the config file's server.shutdownGraceMs (read once, at start: the backstop
+  // below is armed from it).
+  const graceMs = graceFlag ?? config.server.shutdownGraceMs;
   const gw = await startGateway({ config, logger, shutdownGraceMs: graceMs, ...(values.config ? { configPath: values.config } : {}) });
   const mcpUrl = `${gw.url}${config.routes[0]!.path}`;
   process.stdout.write(`portcullis listening on ${gw.url} (routes: ${config.routes.map((r) => r.path).join(', ')})\n`);

@@ -12,7 +12,7 @@ describe('quickConfig', () => {
 
   it('applies host to the admin listener only with an admin token; without one the admin API stays on loopback', () => {
     const cfg = quickConfig({ upstream: 'https://up.example/mcp', host: '0.0.0.0', port: 0, adminPort: 9191 });
-    assert.deepEqual(cfg.server, { host: '0.0.0.0', port: 0 });
+    assert.deepEqual(cfg.server, { host: '0.0.0.0', port: 0, shutdownGraceMs: 10_000 });
     assert.deepEqual(cfg.admin, { host: '127.0.0.1', port: 9191 });
     const withToken = quickConfig({ upstream: 'https://up.example/mcp', host: '0.0.0.0', port: 0, adminPort: 9191, adminToken: 't'.repeat(32) });
     assert.deepEqual(withToken.admin, { host: '0.0.0.0', port: 9191, token: 't'.repeat(32) });

@@ -13,7 +13,7 @@ function messages(input: unknown): string[] {
 describe('ConfigSchema', () => {
   it('fills every default from a config holding only one route with an upstream url', () => {
     const cfg = ConfigSchema.parse({ routes: [route] });
-    assert.deepEqual(cfg.server, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(cfg.server, { host: '127.0.0.1', port: 8080, shutdownGraceMs: 10_000 });
     assert.deepEqual(cfg.admin, { host: '127.0.0.1', port: 9090 });
     assert.deepEqual(cfg.security, { allowedOrigins: [], allowedHosts: [], requireProtocolHeaderValidation: true });
     assert.deepEqual(cfg.limits, { maxBodyBytes: 4194304, maxEventBytes: 16777216, maxBufferedMessageBytes: 1048576, maxHeaderBytes: 16384 });
@@ -53,7 +53,7 @@ describe('ConfigSchema', () => {
 
   it('fills defaults inside a partially given section', () => {
     const cfg = ConfigSchema.parse({ server: { port: 0 }, routes: [{ ...route, timeouts: { idleMs: 5 } }] });
-    assert.deepEqual(cfg.server, { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(cfg.server, { host: '127.0.0.1', port: 0, shutdownGraceMs: 10_000 });
     assert.deepEqual(cfg.routes[0]?.timeouts, { connectMs: 5000, requestMs: 300000, idleMs: 5 });
   });
 

@@ -57,6 +57,9 @@ export const ServerSchema = z
     port: port.default(8080).describe('Listen port; 0 picks an ephemeral port.'),
     publicUrl: httpUrl.optional().describe("The gateway's own canonical URL as clients see it (e.g. behind TLS or a load balancer)."),
     tls: TlsSchema.optional(),
+    shutdownGraceMs: nonNegativeInt
+      .default(10_000)
+      .describe('On SIGTERM/SIGINT, how long calls in flight may finish before they are cut (a second signal cuts at once); `--shutdown-grace-ms` overrides it. Keep it under the orchestrator\'s own grace (Kubernetes: 30 s) with room for the audit drain.'),
   })
   .strict()
   .describe('The data-plane listener (MCP traffic).');
