@@ -277,12 +277,25 @@ const META = canon([
   'io.modelcontextprotocol/related-task',
   'io.modelcontextprotocol/subscriptionId',
 ]);
+/**
+ * Members of the definitions a server lists (Tool, Prompt, Resource, ResourceTemplate; MCP schema
+ * 2025-11-25): the tool-poisoning scan and pinning read `description`, `inputSchema` and the rest
+ * by these names, and a case-folding client (Go's encoding/json) would read `"Description"` as the
+ * description the scan never saw.
+ */
+const DEFINITION = canon([
+  'name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'icons', 'execution', '_meta',
+  'arguments', 'uri', 'uriTemplate', 'mimeType', 'size',
+]);
+/** The protocol members (params / result) whose array elements are definitions. */
+const DEFINITION_LISTS = new Set(['tools', 'prompts', 'resources', 'resourceTemplates']);
 const PROTOCOL_OBJECTS = new Set(['params', 'result', 'error']);
 const ROLE_NONE = 0;
 const ROLE_MESSAGE = 1;
 const ROLE_PROTOCOL = 2;
 const ROLE_META = 3;
-const SPELLINGS: ReadonlyArray<ReadonlyMap<string, string> | undefined> = [undefined, ENVELOPE, MEMBERS, META];
+const ROLE_DEFINITION = 4;
+const SPELLINGS: ReadonlyArray<ReadonlyMap<string, string> | undefined> = [undefined, ENVELOPE, MEMBERS, META, DEFINITION];
 
 /** Above this many names an object's duplicate check uses a Set instead of a linear scan. */
 const LINEAR_NAMES = 16;
@@ -315,7 +328,11 @@ export function ambiguousMember(text: string): string | undefined {
             ? ROLE_PROTOCOL
             : parent === ROLE_PROTOCOL && protocolName === '_meta'
               ? ROLE_META
-              : ROLE_NONE,
+              : // Arrays are not tracked: an object opened in a protocol object right after the
+                // name `tools` (and the like) is an element of that list.
+                parent === ROLE_PROTOCOL && DEFINITION_LISTS.has(protocolName)
+                ? ROLE_DEFINITION
+                : ROLE_NONE,
       );
       continue;
     }
