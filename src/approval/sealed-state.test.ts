@@ -13,13 +13,14 @@ const k2 = { id: 'k2', key: new Uint8Array(randomBytes(32)) };
 
 const input: SealInput = {
   principal: 'alice@example.com',
+  method: 'tools/call',
   tool: 'delete_repo',
   argsHash: argsHash({ repo: 'acme/web' }),
   policyVersion: 'p-42',
   ttlMs: 300_000,
   now: NOW,
 };
-const expected: ExpectedBinding = { principal: input.principal, tool: input.tool, argsHash: input.argsHash, policyVersion: input.policyVersion, now: NOW + 1000 };
+const expected: ExpectedBinding = { principal: input.principal, method: input.method, tool: input.tool, argsHash: input.argsHash, policyVersion: input.policyVersion, now: NOW + 1000 };
 
 function rejects(fn: () => unknown, reason: StateRejection): void {
   assert.throws(fn, (err: unknown) => {
@@ -41,6 +42,7 @@ describe('ApprovalStateSealer', () => {
     assert.deepEqual({ ...p, nonce: 'n' }, {
       v: 1,
       principal: input.principal,
+      method: 'tools/call',
       tool: input.tool,
       argsHash: input.argsHash,
       policyVersion: 'p-42',
@@ -125,6 +127,7 @@ describe('ApprovalStateSealer', () => {
   it('rejects a retry by another principal, for another tool, arguments or policy', () => {
     const token = sealer.seal(input);
     rejects(() => sealer.unseal(token, { ...expected, principal: 'mallory' }), 'principal-mismatch');
+    rejects(() => sealer.unseal(token, { ...expected, method: 'prompts/get' }), 'method-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, tool: 'read_repo' }), 'tool-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, argsHash: argsHash({ repo: 'acme/prod' }) }), 'arguments-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, policyVersion: 'p-43' }), 'policy-changed');

@@ -48,6 +48,9 @@ export interface ApprovalState {
   readonly v: 1;
   /** `Principal.subject` of the caller the approval is for. */
   readonly principal: string;
+  /** The JSON-RPC method approved (`tools/call`, `prompts/get`, `resources/read`, …). */
+  readonly method: string;
+  /** What the policy judged for that method: a tool or prompt name, a resource URI. */
   readonly tool: string;
   /** `argsHash(arguments)`: SHA-256 of the canonical JSON of the call's arguments. */
   readonly argsHash: string;
@@ -67,6 +70,7 @@ export interface ApprovalState {
 
 export interface SealInput {
   readonly principal: string;
+  readonly method: string;
   readonly tool: string;
   readonly argsHash: string;
   readonly policyVersion: string;
@@ -81,6 +85,7 @@ export interface SealInput {
 /** What the retry must match. */
 export interface ExpectedBinding {
   readonly principal: string;
+  readonly method: string;
   readonly tool: string;
   readonly argsHash: string;
   readonly policyVersion: string;
@@ -105,15 +110,19 @@ export type StateRejection =
   | 'expired'
   | 'not-yet-valid'
   | 'principal-mismatch'
+  | 'method-mismatch'
   | 'tool-mismatch'
   | 'arguments-mismatch'
   | 'policy-changed'
-  | 'replayed';
+  | 'replayed'
+  /** Not the sealer's: the state asked the caller's user, but approvals now go to an operator. */
+  | 'channel-changed';
 
 const PayloadSchema = z
   .object({
     v: z.literal(1),
     principal: z.string(),
+    method: z.string(),
     tool: z.string(),
     argsHash: z.string(),
     policyVersion: z.string(),
@@ -165,6 +174,7 @@ export class ApprovalStateSealer {
     const payload: ApprovalState = {
       v: 1,
       principal: input.principal,
+      method: input.method,
       tool: input.tool,
       argsHash: input.argsHash,
       policyVersion: input.policyVersion,
@@ -194,6 +204,8 @@ export class ApprovalStateSealer {
     if (payload.iat > expected.now + this.#skewMs) throw rejection('not-yet-valid');
     // Checked after authenticity on purpose: a forged token learns nothing from which field differs.
     if (payload.principal !== expected.principal) throw rejection('principal-mismatch');
+    // A state approving `prompts/get deploy` is no approval of `tools/call deploy`.
+    if (payload.method !== expected.method) throw rejection('method-mismatch');
     if (payload.tool !== expected.tool) throw rejection('tool-mismatch');
     if (payload.argsHash !== expected.argsHash) throw rejection('arguments-mismatch');
     if (payload.policyVersion !== expected.policyVersion) throw rejection('policy-changed');

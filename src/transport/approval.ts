@@ -5,7 +5,7 @@
  * Who is asked, in order (channel `auto`):
  * - 2026-07-28, client declared form elicitation: the answer is an `input_required` result
  *   (MRTR) with an `elicitation/create` input request and a `requestState` the gateway seals
- *   (AES-256-GCM: principal, tool, argument hash, policy version, expiry, single-use nonce). The
+ *   (AES-256-GCM: principal, method and target, argument hash, policy version, expiry, single-use nonce). The
  *   client retries with the state and the user's answer; any replica can verify it.
  * - 2025 era, session whose client declared elicitation: the POST is answered with an SSE stream
  *   carrying the gateway's own `elicitation/create`; the client POSTs the answer back; on accept
@@ -46,7 +46,7 @@ import { GatewayError } from '../core/errors.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { callerKey } from '../session/sessions.ts';
-import { openRelayStream, type Exchange } from './context.ts';
+import { openRelayStream, targetOf, type Exchange } from './context.ts';
 import { errorMessage, sendJson, SSE_HEADERS } from './respond.ts';
 
 type ApprovalVerdict = Extract<Verdict, { kind: 'require-approval' }>;
@@ -70,10 +70,13 @@ function paramsOf(message: JsonRpcMessage): Record<string, unknown> {
   return isRecord(p) ? p : {};
 }
 
-/** The thing being approved: tool name, prompt name or resource URI. */
+/**
+ * The thing being approved, chosen by method as the policy chose it (context.ts targetOf): the
+ * tool or prompt name, the resource URI. Never "name, else uri": a resources/read with a decoy
+ * `name` would show (and bind) the decoy and leave the URI it reads unbound.
+ */
 function subjectOf(message: JsonRpcMessage): string {
-  const p = paramsOf(message);
-  return String(p['name'] ?? p['uri'] ?? '');
+  return targetOf(message) ?? '';
 }
 
 function preview(message: JsonRpcMessage): string {
@@ -111,6 +114,8 @@ function binding(ex: Exchange, message: JsonRpcMessage) {
   return {
     // The caller (an anonymous one by address): another anonymous client cannot redeem it.
     principal: callerKey(ex.principal, ex.clientAddress),
+    // Method and target both: an approval of `prompts/get deploy` must not run `tools/call deploy`.
+    method: String(message['method']),
     tool: subjectOf(message),
     argsHash: argsHash(paramsOf(message)['arguments']),
     policyVersion: ex.services.approvals.policyVersion,
@@ -142,6 +147,11 @@ async function redeemModern(ex: Exchange, c: Classified, message: JsonRpcMessage
     // An upstream MRTR round of a call approved earlier: not asked again.
     ex.approved = true;
     return { kind: 'proceed', message: forward };
+  }
+  // The state asked the caller's own user (channel auto). Since then the channel may have become
+  // `queue` (a reload, or another replica sharing the keys): only an operator approves now.
+  if (ex.services.approvals.config.channel !== 'auto') {
+    return refuse(ex, c, new GatewayError('approval_state_invalid', 'approvals now go to an operator; retry without requestState', { reason: 'channel-changed' }));
   }
   const outcome = interpretApprovalElicitResult(answer);
   ex.notes['approval'] = { channel: 'input_required', decision: outcome.decision, reason: outcome.reason };
