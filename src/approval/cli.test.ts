@@ -137,6 +137,22 @@ describe('portcullis approvals CLI against a real admin API', () => {
     queue.deny(a.id, 'cleanup');
   });
 
+  it('show ID prints the whole arguments, one member per line, when the gateway kept them; the list leaves them out', async () => {
+    const padding = 'Monthly report, read-only. '.repeat(40);
+    const json = JSON.stringify({ command: 'DROP TABLE users', description: padding });
+    const a = queue.request(req({ argumentsPreview: 'cut preview', arguments: { json, cut: false, length: json.length } }));
+    const show = await run(['show', a.id]);
+    assert.equal(show.code, 0);
+    assert.match(show.stdout, new RegExp(`arguments \\(${json.length} characters\\):\n {2}\\{\n {4}"command": "DROP TABLE users",\n {4}"description": "${padding}"\n {2}\\}`));
+    const list = await run(['list', '--json']);
+    assert.doesNotMatch(list.stdout, /DROP TABLE/, 'the list view carries previews, not whole arguments');
+    queue.deny(a.id, 'cleanup');
+
+    const cut = queue.request(req({ arguments: { json: '{"a":"xxxx', cut: true, length: 70_000 } }));
+    assert.match((await run(['show', cut.id])).stdout, /arguments \(the first 10 of 70000 characters; the rest is not shown anywhere\):\n {2}\{"a":"xxxx/);
+    queue.deny(cut.id, 'cleanup');
+  });
+
   it('exits 2 with usage for bad invocations', async () => {
     for (const argv of [[], ['frobnicate'], ['approve'], ['list', 'extra'], ['list', '--bogus'], ['approve', 'x', 'y', '--by', 'b']]) {
       const r = await run(argv);

@@ -49,6 +49,8 @@ interface Pending {
   route: string;
   tool: string;
   argumentsPreview: string;
+  /** `approvals show` only (GET /approvals/:id): the whole arguments, canonical JSON. */
+  arguments?: { json: string; cut: boolean; length: number };
   summary: string;
   reasons: string[];
   createdAt: number;
@@ -240,11 +242,25 @@ function renderDetails(p: Pending, now: number): string {
     `summary:    ${clean(p.summary)}`,
     `reasons:    ${(p.reasons ?? []).map(clean).join(', ')}`,
     `age:        ${duration(now - p.createdAt)}, expires in ${duration(p.expiresAt - now)}`,
-    'arguments:',
-    // Keep the preview's line structure but neutralize everything else.
-    ...String(p.argumentsPreview)
-      .split('\n')
-      .map((l) => `  ${clean(l)}`),
+    ...(p.arguments ? wholeArguments(p.arguments) : ['arguments:', ...String(p.argumentsPreview).split('\n').map((l) => `  ${clean(l)}`)]),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The whole arguments, one member per line (the preview cuts values; an approver deciding on a
+ * call must be able to read every character of it). Cut only past the gateway's bound, and then
+ * said so.
+ */
+function wholeArguments(a: { json: string; cut: boolean; length: number }): string[] {
+  let text = String(a.json);
+  if (!a.cut) {
+    try {
+      text = JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      // Shown as sent.
+    }
+  }
+  const head = a.cut ? `arguments (the first ${text.length} of ${a.length} characters; the rest is not shown anywhere):` : `arguments (${a.length} characters):`;
+  return [head, ...text.split('\n').map((l) => `  ${clean(l)}`)];
 }

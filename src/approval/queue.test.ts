@@ -214,6 +214,14 @@ describe('ApprovalQueue', () => {
     assert.equal(p.summary, 'short');
   });
 
+  it('keeps the whole arguments for get() (not cut by maxTextChars), and leaves them out of list()', () => {
+    const { queue } = setup({ maxTextChars: 5 });
+    const json = JSON.stringify({ command: 'DROP TABLE users', pad: 'x'.repeat(100) });
+    const { id } = queue.request(req({ arguments: { json, cut: false, length: json.length } }));
+    assert.deepEqual(queue.get(id)!.arguments, { json, cut: false, length: json.length });
+    assert.equal('arguments' in queue.list()[0]!, false);
+  });
+
   it('forgets the oldest decided ids beyond maxDecided', () => {
     const { queue } = setup({ maxDecided: 1 });
     const a = queue.request(req());

@@ -32,6 +32,11 @@ export interface ApprovalRequest {
   readonly tool: string;
   /** Arguments as the operator should see them: already redacted and truncated by the caller. */
   readonly argumentsPreview: string;
+  /**
+   * The whole arguments (canonical JSON, after redaction) for `get()` — the operator's detail
+   * view — bounded by the caller (approval/review.ts FULL_LIMIT), with whether that cut them.
+   */
+  readonly arguments?: { readonly json: string; readonly cut: boolean; readonly length: number };
   /** One line saying why approval is needed. */
   readonly summary: string;
   /** Reason codes from the policy (`policy/needs-approval`, …). */
@@ -86,8 +91,14 @@ export interface ApprovalQueueOptions {
   schedule?: Scheduler;
 }
 
+/** `get()`'s view: the list view plus the whole arguments. */
+export interface PendingApprovalDetail extends PendingApproval {
+  readonly arguments?: { readonly json: string; readonly cut: boolean; readonly length: number };
+}
+
 interface Entry {
   readonly view: PendingApproval;
+  readonly detail: PendingApprovalDetail;
   readonly resolve: (d: ApprovalDecision) => void;
   readonly cancelTimer: () => void;
 }
@@ -153,10 +164,12 @@ export class ApprovalQueue {
       createdAt,
       expiresAt: createdAt + input.ttlMs,
     });
+    // Not cut by maxTextChars: the caller bounds it, and the operator must be able to read it all.
+    const detail: PendingApprovalDetail = input.arguments ? Object.freeze({ ...view, arguments: Object.freeze({ ...input.arguments }) }) : view;
     let resolve!: (d: ApprovalDecision) => void;
     const decision = new Promise<ApprovalDecision>((r) => (resolve = r));
     const cancelTimer = this.#schedule(() => this.#decide(id, 'timeout'), input.ttlMs);
-    this.#pending.set(id, { view, resolve, cancelTimer });
+    this.#pending.set(id, { view, detail, resolve, cancelTimer });
     return { id, decision };
   }
 
@@ -165,8 +178,9 @@ export class ApprovalQueue {
     return [...this.#pending.values()].map((e) => e.view);
   }
 
-  get(id: string): PendingApproval | undefined {
-    return this.#pending.get(id)?.view;
+  /** One pending request with its whole arguments (the list leaves them out: up to 64 KiB each). */
+  get(id: string): PendingApprovalDetail | undefined {
+    return this.#pending.get(id)?.detail;
   }
 
   approve(id: string, by: string, note?: string): DecideResult {

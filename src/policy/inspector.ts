@@ -11,7 +11,7 @@
  * List results are filtered outside this inspector (see list-filter.ts): a Verdict can rewrite
  * strings but not remove array elements.
  */
-import { createHash } from 'node:crypto';
+import { argumentsForReview } from '../approval/review.ts';
 import type { Frame, Inspector, InspectorContext, Reason, Verdict } from '../pipeline/types.ts';
 import { ALLOW } from '../pipeline/types.ts';
 import type { Decision, Policy } from './engine.ts';
@@ -94,8 +94,6 @@ export function policyFacts(frame: Frame, ctx: InspectorContext, extra?: PolicyI
   });
 }
 
-const PREVIEW_CHARS = 300;
-
 /**
  * What a human approver reads: who, what, and the arguments — a truncated preview plus a digest
  * of the full arguments, so the approver can tell two similar-looking calls apart.
@@ -112,10 +110,10 @@ export function approvalSummary(frame: Frame, subject: string, decision: Decisio
           : frame.method;
   let text = `${subject} wants to ${what}`;
   if (isRecord(params['arguments'])) {
-    const json = JSON.stringify(params['arguments']);
-    const preview = json.length > PREVIEW_CHARS ? `${json.slice(0, PREVIEW_CHARS)}…` : json;
-    const digest = createHash('sha256').update(json).digest('hex').slice(0, 12);
-    text += ` with ${preview} (arguments sha256:${digest})`;
+    // Every argument by name, each value cut on its own: padding one cannot push another out of
+    // view (approval/review.ts). A cut preview names its length and digest itself.
+    const r = argumentsForReview(params['arguments']);
+    text += ` with ${r.preview}${r.previewCut ? '' : ` (arguments sha256:${r.digest})`}`;
   }
   return decision.message ? `${decision.message} — ${text}` : text;
 }

@@ -31,6 +31,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { argsHash } from '../approval/canonical-json.ts';
+import { argumentsForReview } from '../approval/review.ts';
 import { buildApprovalElicitation, ELICITATION_METHOD, interpretApprovalElicitResult, supportsFormElicitation } from '../approval/elicitation.ts';
 import {
   buildApprovalInputRequired,
@@ -59,7 +60,6 @@ export type ApprovalOutcome =
   | { kind: 'answered' };
 
 const META_CAPS = 'io.modelcontextprotocol/clientCapabilities';
-const PREVIEW_CHARS = 300;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,11 +79,9 @@ function subjectOf(message: JsonRpcMessage): string {
   return targetOf(message) ?? '';
 }
 
+/** Every argument by name, each value cut on its own (approval/review.ts says why). */
 function preview(message: JsonRpcMessage): string {
-  const args = paramsOf(message)['arguments'];
-  if (args === undefined) return '';
-  const json = JSON.stringify(args);
-  return json.length > PREVIEW_CHARS ? `${json.slice(0, PREVIEW_CHARS)}…` : json;
+  return argumentsForReview(paramsOf(message)['arguments']).preview;
 }
 
 function refuse(ex: Exchange, c: Classified, error: GatewayError): ApprovalOutcome {
@@ -258,12 +256,14 @@ async function askOperator(ex: Exchange, c: Classified, message: JsonRpcMessage,
   // Left while the pipeline ran: no operator should be asked about a call no one waits for.
   if (ex.res.destroyed) return cancelled(ex, 'queue');
   let pending;
+  const review = argumentsForReview(paramsOf(message)['arguments']);
   try {
     pending = queue.request({
       principal: ex.principal.subject,
       route: ex.route.name,
       tool: subjectOf(message),
-      argumentsPreview: preview(message),
+      argumentsPreview: review.preview,
+      ...(review.length > 0 ? { arguments: { json: review.full, cut: review.fullCut, length: review.length } } : {}),
       summary: v.summary,
       reasons: v.reasons,
       ttlMs: config.timeoutMs,
