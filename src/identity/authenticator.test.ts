@@ -128,7 +128,7 @@ describe('Authenticator', () => {
       const base = as.counts.introspection;
       assert.equal((await a.authenticate(bearer(await as.issue({ sub: 'local', aud: RESOURCE })))).method, 'jwt');
       assert.equal(as.counts.introspection, base);
-      const p = await a.authenticate(bearer(as.issueOpaque({ sub: 'remote' })));
+      const p = await a.authenticate(bearer(as.issueOpaque({ sub: 'remote', aud: RESOURCE })));
       assert.deepEqual([p.subject, p.method], ['remote', 'introspection']);
       assert.equal(as.counts.introspection - base, 1);
     });
@@ -156,6 +156,14 @@ describe('Authenticator', () => {
       await rejectsWith(a.authenticate({ ...bearer(token), socket: tlsSocket('svc-b') }), 'invalid_token', /certificate/);
       await rejectsWith(a.authenticate(bearer(token)), 'invalid_token', /certificate/);
     });
+
+    it('refuses a DPoP-bound token with an invalid_token challenge, even over TLS with a certificate', async () => {
+      const a = auth({ required: true, jwt: jwt(), mtls: {} });
+      const token = await as.issue({ sub: 'a', aud: RESOURCE, cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } });
+      const err = await rejectsWith(a.authenticate(bearer(token)), 'invalid_token', /DPoP/);
+      assert.match(a.challenge(err) ?? '', /^Bearer error="invalid_token", error_description="token is bound to a DPoP key[^"]*", resource_metadata=/);
+      await rejectsWith(a.authenticate({ ...bearer(token), socket: tlsSocket('svc-a') }), 'invalid_token', /DPoP/);
+    });
   });
 
   describe('credentialId', () => {
@@ -182,7 +190,7 @@ describe('Authenticator', () => {
 
     it('re-introspects past the cache and sees a revocation', async () => {
       const a = auth({ required: true, introspection: introspection(), authorizationServers: [as.issuer] });
-      const token = as.issueOpaque({ sub: 'streamer' });
+      const token = as.issueOpaque({ sub: 'streamer', aud: RESOURCE });
       const p = await a.authenticate(bearer(token));
       assert.deepEqual(await a.revalidate(p), { ok: true });
       as.revoke(token);
@@ -196,7 +204,7 @@ describe('Authenticator', () => {
 
     it('works with a principal from the Authenticator a config reload replaced', async () => {
       const cfg = { required: true, introspection: introspection(), authorizationServers: [as.issuer] };
-      const token = as.issueOpaque({ sub: 'long-stream' });
+      const token = as.issueOpaque({ sub: 'long-stream', aud: RESOURCE });
       const p = await auth(cfg).authenticate(bearer(token));
       const reloaded = auth(cfg);
       assert.deepEqual(await reloaded.revalidate(p), { ok: true });

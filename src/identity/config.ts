@@ -88,6 +88,10 @@ export const IntrospectionSchema = z
     clientId: z.string().min(1).describe("The gateway's client id at the authorization server (client_secret_basic)."),
     clientSecret: z.string().min(1).describe('Client secret; use ${ENV} substitution, never a literal in a committed file.'),
     issuer: z.string().min(1).optional().describe('When set, a response whose `iss` differs is refused.'),
+    allowMissingAudience: z
+      .boolean()
+      .default(false)
+      .describe('Accept an introspection answer without `aud` (by default it is refused as not issued for this resource, RFC 8707 audience binding). Only for authorization servers that never set `aud` and issue tokens for this resource alone.'),
     cacheTtlMs: positiveInt
       .default(60_000)
       .describe('How long an introspection answer is reused (RFC 7662 §4: trades revocation latency for load); never past `exp`.'),

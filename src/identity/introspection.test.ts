@@ -45,19 +45,40 @@ describe('Introspector (RFC 7662)', () => {
 
   it('refuses an inactive (unknown or revoked) token', async () => {
     await rejectsWith(verify(introspector(), 'opaque-never-issued'), 'invalid_token', /not active/);
-    const token = as.issueOpaque({ sub: 'bob' });
+    const token = as.issueOpaque({ sub: 'bob', aud: RESOURCE });
     as.revoke(token);
     await rejectsWith(verify(introspector(), token), 'invalid_token', /not active/);
   });
 
   it('refuses an active token issued for another resource or by another issuer', async () => {
     await rejectsWith(verify(introspector(), as.issueOpaque({ sub: 'c', aud: 'https://elsewhere' })), 'invalid_token', /resource/);
-    await rejectsWith(verify(introspector({ issuer: 'https://other-as' }), as.issueOpaque({ sub: 'c' })), 'invalid_token', /issuer/);
+    await rejectsWith(verify(introspector({ issuer: 'https://other-as' }), as.issueOpaque({ sub: 'c', aud: RESOURCE })), 'invalid_token', /issuer/);
+  });
+
+  it('refuses an answer without aud (RFC 8707 audience binding) unless allowMissingAudience', async () => {
+    const token = as.issueOpaque({ sub: 'c' });
+    await rejectsWith(verify(introspector(), token), 'invalid_token', /not issued for this resource/);
+    assert.equal((await verify(introspector({ allowMissingAudience: true }), token)).subject, 'c');
+    // The opt-out covers a missing aud only, never a wrong one.
+    await rejectsWith(verify(introspector({ allowMissingAudience: true }), as.issueOpaque({ sub: 'c', aud: 'https://elsewhere' })), 'invalid_token', /resource/);
+    assert.equal(IntrospectionSchema.parse({ url: as.introspectionUrl, clientId: 'x', clientSecret: 'y' }).allowMissingAudience, false);
+  });
+
+  it('refuses a DPoP-bound token (cnf.jkt in the answer, RFC 9449 §6.2)', async () => {
+    const token = as.issueOpaque({ sub: 'c', aud: RESOURCE, cnf: { jkt: 'key-thumbprint' } });
+    await rejectsWith(verify(introspector(), token), 'invalid_token', /DPoP/);
+    await rejectsWith(verify(introspector(), as.issueOpaque({ sub: 'c', aud: RESOURCE, cnf: { jwk: {} } })), 'invalid_token', /confirmation/);
+  });
+
+  it('gives an answer without sub the subject client:<client_id>', async () => {
+    const p = await verify(introspector(), as.issueOpaque({ client_id: 'alice', aud: RESOURCE }));
+    assert.deepEqual([p.subject, p.clientId], ['client:alice', 'alice']);
+    await rejectsWith(verify(introspector(), as.issueOpaque({ aud: RESOURCE })), 'invalid_token', /subject/);
   });
 
   it('caches answers by digest until the TTL, then asks again', async () => {
     const i = introspector({ cacheTtlMs: 60_000 });
-    const token = as.issueOpaque({ sub: 'dana', expiresIn: 3600 });
+    const token = as.issueOpaque({ sub: 'dana', aud: RESOURCE, expiresIn: 3600 });
     const base = as.counts.introspection;
     for (let n = 0; n < 5; n++) assert.equal((await verify(i, token)).subject, 'dana');
     assert.equal(as.counts.introspection - base, 1);
@@ -71,7 +92,7 @@ describe('Introspector (RFC 7662)', () => {
 
   it('never serves a cached answer past the token exp', async () => {
     const i = introspector({ cacheTtlMs: 3_600_000 });
-    const token = as.issueOpaque({ sub: 'erin', expiresIn: 60 });
+    const token = as.issueOpaque({ sub: 'erin', aud: RESOURCE, expiresIn: 60 });
     await verify(i, token);
     const base = as.counts.introspection;
     clock += 61_000;
@@ -88,7 +109,7 @@ describe('Introspector (RFC 7662)', () => {
 
   it('fresh verification bypasses the cache and sees a revocation now', async () => {
     const i = introspector();
-    const token = as.issueOpaque({ sub: 'finn' });
+    const token = as.issueOpaque({ sub: 'finn', aud: RESOURCE });
     await verify(i, token);
     as.revoke(token);
     await rejectsWith(verify(i, token, true), 'invalid_token', /not active/);
@@ -98,7 +119,7 @@ describe('Introspector (RFC 7662)', () => {
 
   it('shares one call among concurrent requests with the same token', async () => {
     const i = introspector();
-    const token = as.issueOpaque({ sub: 'gus' });
+    const token = as.issueOpaque({ sub: 'gus', aud: RESOURCE });
     const base = as.counts.introspection;
     const ps = await Promise.all(Array.from({ length: 10 }, () => verify(i, token)));
     assert.ok(ps.every((p) => p === ps[0]));
@@ -106,7 +127,7 @@ describe('Introspector (RFC 7662)', () => {
   });
 
   it('reports bad gateway credentials or an outage as internal, and does not cache it', async () => {
-    const token = as.issueOpaque({ sub: 'hal' });
+    const token = as.issueOpaque({ sub: 'hal', aud: RESOURCE });
     await rejectsWith(verify(introspector({ clientSecret: 'wrong' }), token), 'internal', /invalid_client/);
     const i = introspector();
     as.fail.introspection = 500;
@@ -120,7 +141,7 @@ describe('Introspector (RFC 7662)', () => {
 
   it('never puts the client secret in an error', async () => {
     const secret = 'super-secret-value-123';
-    await assert.rejects(verify(introspector({ clientSecret: secret }), as.issueOpaque({ sub: 'x' })), (err: Error) => {
+    await assert.rejects(verify(introspector({ clientSecret: secret }), as.issueOpaque({ sub: 'x', aud: RESOURCE })), (err: Error) => {
       assert.ok(!err.message.includes(secret));
       return true;
     });

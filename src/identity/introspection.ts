@@ -19,7 +19,7 @@ import { TtlLru } from './lru.ts';
 import { postForm } from './oauth-http.ts';
 
 export interface IntrospectorOptions {
-  /** Accepted `aud` values, checked when the answer carries `aud` (RFC 7662 §2.2 makes it optional). */
+  /** Accepted `aud` values. An answer without `aud` is refused unless `allowMissingAudience` (config). */
   audiences: readonly string[];
   credentialIdSecret: Uint8Array | undefined;
   now: () => number;
@@ -108,7 +108,15 @@ export class Introspector {
     if (this.cfg.issuer !== undefined && r.iss !== undefined && r.iss !== this.cfg.issuer) {
       return { ok: false, reason: 'unexpected issuer' };
     }
-    if (r.aud !== undefined) {
+    // RFC 8707 §2 / MCP authorization "Token Audience Binding": the resource server MUST check the
+    // token was issued for it. RFC 7662 §2.2 makes `aud` optional in the answer, but an answer
+    // without it says nothing about which resource the token is for: a token minted for any other
+    // API of the same authorization server would pass. So a missing `aud` is refused like a wrong
+    // one (as the JWT path does: jose requires `aud` once an audience is configured), unless the
+    // operator vouches that this AS never sets `aud` and issues tokens for this resource alone.
+    if (r.aud === undefined) {
+      if (!this.cfg.allowMissingAudience) return { ok: false, reason: 'token not issued for this resource (no aud)' };
+    } else {
       const auds = Array.isArray(r.aud) ? r.aud : [r.aud];
       if (!auds.some((a) => this.opts.audiences.includes(a))) return { ok: false, reason: 'token not issued for this resource' };
     }

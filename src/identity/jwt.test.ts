@@ -74,6 +74,26 @@ describe('JwtVerifier', () => {
   it('refuses a token without exp or without any subject', async () => {
     await rejectsWith(verify(verifier(), await as.issue({ sub: 'a', aud: RESOURCE, exp: undefined })), 'invalid_token');
     await rejectsWith(verify(verifier(), await as.issue({ aud: RESOURCE })), 'invalid_token', /subject/);
+    await rejectsWith(verify(verifier(), await as.issue({ sub: 42 as unknown as string, client_id: 'app', aud: RESOURCE })), 'invalid_token', /sub/);
+  });
+
+  it('gives a token without sub a client subject that cannot collide with a user (RFC 9068 §2.2)', async () => {
+    const v = verifier();
+    const client = await verify(v, await as.issue({ client_id: 'alice', aud: RESOURCE }));
+    assert.deepEqual([client.subject, client.clientId], ['client:alice', 'alice']);
+    assert.equal((await verify(v, await as.issue({ azp: 'app-2', aud: RESOURCE }))).subject, 'client:app-2');
+    // With sub, sub is the subject whatever the client (RFC 9068: for client credentials sub is the client id).
+    assert.equal((await verify(v, await as.issue({ sub: 'alice', client_id: 'app', aud: RESOURCE }))).subject, 'alice');
+  });
+
+  it('refuses a DPoP-bound token (cnf.jkt, RFC 9449 §6) instead of accepting it as a bearer token', async () => {
+    const v = verifier();
+    const token = await as.issue({ sub: 'a', aud: RESOURCE, cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } });
+    await rejectsWith(verify(v, token), 'invalid_token', /DPoP/);
+    // Not cached as valid either: a second attempt is refused the same way.
+    await rejectsWith(verify(v, token), 'invalid_token', /DPoP/);
+    // Certificate binding (x5t#S256) is verifiable, per request (mtls.ts): the token verifies here.
+    assert.equal((await verify(v, await as.issue({ sub: 'a', aud: RESOURCE, cnf: { 'x5t#S256': 'abc' } }))).subject, 'a');
   });
 
   it('refuses alg none and HS256 keyed with the public key without fetching keys', async () => {

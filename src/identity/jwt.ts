@@ -8,6 +8,8 @@
  *   HS256-signed-with-the-public-key tokens fail without touching the JWKS.
  * - `iss` exact match (RFC 9068 §4), `aud` must include this resource (RFC 8707 §2, MCP
  *   authorization "Token Audience Binding"), `exp` required, `nbf`/`exp` with clock tolerance.
+ * - A token bound to a key the gateway cannot verify (`cnf` other than `x5t#S256`, e.g. a DPoP
+ *   `jkt`) is refused rather than accepted as a bearer token (confirmation.ts).
  * - A verified token's Principal is cached under the token's SHA-256 until min(exp, TTL).
  */
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
@@ -15,6 +17,7 @@ import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { GatewayError } from '../core/errors.ts';
 import type { Principal } from '../pipeline/types.ts';
 import type { JwtConfig } from './config.ts';
+import { requireVerifiableConfirmation } from './confirmation.ts';
 import { credentialIdOf } from './digest.ts';
 import { TtlLru } from './lru.ts';
 import { scopesFromClaims } from './scopes.ts';
@@ -143,14 +146,35 @@ export class JwtVerifier {
 }
 
 /**
- * A Principal from verified claims. Subject: `sub`, else the client (`client_id`/`azp`) for
- * client-credentials tokens that carry no user; a token naming neither identifies no one.
+ * The subject prefix of a token that names a client but no `sub` (see `principalFromClaims`).
+ * Policy rules for such callers match `principal.subject == "client:<client_id>"`.
+ */
+export const CLIENT_SUBJECT_PREFIX = 'client:';
+
+/**
+ * A Principal from verified claims (a JWT payload or an introspection answer).
+ *
+ * Subject: `sub`. RFC 9068 §2.2 makes `sub` REQUIRED in JWT access tokens (for a
+ * client-credentials grant it is the client's own id, in the AS's subject namespace); RFC 7662
+ * §2.2 leaves it optional in introspection answers. A token without `sub` but naming its client
+ * (`client_id`, RFC 9068 §2.2 / RFC 7662 §2.2, else OIDC `azp`) is a client acting for itself, and
+ * its subject is `client:<client_id>`: client ids and user subjects are separate namespaces, so a
+ * client registered as "alice" must never pass rules, share sessions or spend rate limits
+ * written for the user "alice". A token naming neither identifies no one and is refused.
+ *
+ * A token bound to a key the gateway cannot verify (`cnf`, see confirmation.ts) is refused here,
+ * before any caller caches the Principal.
  */
 export function principalFromClaims(claims: Readonly<Record<string, unknown>>, method: string, credentialId: string): Principal {
+  requireVerifiableConfirmation(claims);
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const clientId = str(claims.client_id) ?? str(claims.azp);
-  const subject = str(claims.sub) ?? clientId;
-  if (subject === undefined) throw new GatewayError('invalid_token', 'token has no subject');
+  // RFC 7519 §4.1.2: `sub` is a StringOrURI. A present but non-string `sub` is not "no sub":
+  // falling back to the client there would let a malformed token pick its namespace.
+  if (claims.sub !== undefined && typeof claims.sub !== 'string') throw new GatewayError('invalid_token', 'token sub is not a string');
+  const sub = str(claims.sub);
+  const subject = sub ?? (clientId !== undefined ? `${CLIENT_SUBJECT_PREFIX}${clientId}` : undefined);
+  if (subject === undefined) throw new GatewayError('invalid_token', 'token has no subject (neither sub nor client_id)');
   const exp = claims.exp;
   const principal: Principal = {
     subject,

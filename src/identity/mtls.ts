@@ -140,7 +140,8 @@ export function mtlsPrincipal(cert: ClientCertificate, cfg: MtlsConfig, credenti
 
 /**
  * RFC 8705 §3: a token bound to a certificate (`cnf.x5t#S256`) is refused unless this
- * connection presented that certificate. Unbound tokens pass untouched.
+ * connection presented that certificate. Unbound tokens pass untouched. Tokens bound by any
+ * other `cnf` method (DPoP `jkt`, …) never get here: verification refuses them (confirmation.ts).
  */
 export function checkCertificateBinding(principal: Principal, socket: unknown): void {
   const cnf = principal.claims?.cnf;

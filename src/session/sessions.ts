@@ -45,11 +45,15 @@ export interface Session {
 
 /**
  * An authenticated caller: issuer and subject together (the same `sub` from two issuers is two
- * people), so a refreshed token of the same caller keeps its session. Per-caller state uses
- * callerKey, which adds the address for anonymous callers.
+ * people), so a refreshed token of the same caller keeps its session. A principal without an
+ * issuer (an API key, an mTLS certificate, an introspection answer without `iss`) is keyed by its
+ * method too: the certificate "CN=svc" and the API key whose subject is "svc" are two callers,
+ * not one sharing sessions, budgets and approvals. Per-caller state uses callerKey, which adds
+ * the address for anonymous callers.
  */
 export function principalKey(p: Principal): string {
-  return `${p.issuer ?? ''}\u0000${p.subject}`;
+  // An issuer is a URL: it never starts with NUL, so the two forms cannot meet.
+  return p.issuer !== undefined ? `${p.issuer}\u0000${p.subject}` : `\u0000${p.method}\u0000${p.subject}`;
 }
 
 /**
