@@ -31,6 +31,7 @@ import { createPinner } from './pinning/config.ts';
 import { loadAuditKeys } from './audit/keys.ts';
 import { openThreadedAudit } from './audit/threaded.ts';
 import { FindingMemory } from './session/finding-memory.ts';
+import { TaskOwners } from './session/task-owners.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
@@ -125,6 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const approvalQueue = new ApprovalQueue({ maxPending: opts.config.approvals.maxPending });
   const nonces = new MemoryNonceStore();
   const memory = new FindingMemory();
+  const tasks = new TaskOwners();
   // Opened once: pins and their approvals outlive config reloads (enable/disable takes a restart).
   const dataDir = opts.dataDir ?? process.cwd();
   const pinner = createPinner(opts.config.pinning, dataDir);
@@ -175,7 +177,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }),
       // The bind address is the one listened on at start (a reload does not rebind).
       adminGuard: adminGuard({ bindHost: opts.config.admin.host, allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins }),
-      services: { config, sessions, metrics, logger, approvals, audit: auditTap },
+      services: { config, sessions, metrics, logger, approvals, tasks, memory, audit: auditTap },
     };
   };
   let live: Live | undefined;

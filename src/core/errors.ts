@@ -63,6 +63,10 @@ export const ERRORS = {
   batch_not_allowed: { status: 400, rpc: -31012, message: 'JSON-RPC batches are only allowed for protocol 2025-03-26' },
   resume_not_found: { status: 404, rpc: -31013, message: 'Unknown Last-Event-ID for this session' },
   session_limit: { status: 429, rpc: -31014, message: 'Too many open sessions for this caller' },
+  // A task is bound to the caller that created it (MCP 2025-11-25 tasks, Security): another
+  // caller's task is answered like one that does not exist.
+  // 400, not 404: a 2025 client reads a 404 to its session's POST as the session's end.
+  task_not_found: { status: 400, rpc: -31015, message: 'Task not found' },
   // Inspection pipeline.
   blocked: { status: 403, rpc: -31020, message: 'Blocked by gateway policy' },
   inspector_failed: { status: 503, rpc: -31021, message: 'Blocked: an inspector failed (fail closed)' },

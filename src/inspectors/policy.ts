@@ -40,7 +40,8 @@ export function createRoutePolicyInspector(opts: RoutePolicyOptions): Inspector 
     // The same key the inspectors record under: an anonymous caller sees only its own findings.
     const remembered = opts.memory?.counters(callerKey(s.principal, s.clientAddress));
     if (s.counters || remembered) {
-      patch.session = { id: s.sessionId ?? '', counters: { ...(s.counters ? Object.fromEntries(s.counters) : {}), ...remembered } };
+      // A 2025 session's own count (tool_calls) wins over the caller-wide one of its 2026 calls.
+      patch.session = { id: s.sessionId ?? '', counters: { ...remembered, ...(s.counters ? Object.fromEntries(s.counters) : {}) } };
     }
     const params = frame.message['params'] as Record<string, unknown> | undefined;
     const name = params?.['name'];

@@ -66,6 +66,7 @@ const CONTROL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'message_too_large',
   'session_limit',
   'session_not_found',
+  'task_not_found',
   'credential_expired',
   'header_mismatch',
   'ambiguous_json',

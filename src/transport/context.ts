@@ -3,6 +3,8 @@
  * request it is about (for correlating responses), and the shared gateway services.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FindingMemory } from '../session/finding-memory.ts';
+import type { TaskOwners } from '../session/task-owners.ts';
 import type { ApprovalsConfig } from '../approval/config.ts';
 import type { NonceStore } from '../approval/nonce-store.ts';
 import type { ApprovalQueue } from '../approval/queue.ts';
@@ -36,6 +38,10 @@ export interface GatewayServices {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly approvals: ApprovalServices;
+  /** Which caller created each task (transport/tasks.ts). */
+  readonly tasks: TaskOwners;
+  /** What each caller did and had found over time (`session.counters` for policy). */
+  readonly memory: FindingMemory;
   /** The audit trail, when enabled. */
   readonly audit?: AuditTap | undefined;
 }
@@ -81,6 +87,8 @@ export interface Exchange {
   frameSeq: number;
   /** A person approved this call (its upstream's input_required rounds are not asked again). */
   approved?: boolean;
+  /** The answer may create or list tasks: it is read for their bindings (transport/tasks.ts). */
+  tracksTasks?: boolean;
   /** Unique per exchange: correlates its audit records, logs and findings. */
   readonly id: string;
   /** ms since epoch. */

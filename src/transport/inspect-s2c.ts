@@ -7,6 +7,7 @@ import { ambiguousMember, classify, MAX_JSON_DEPTH, nestsDeeperThan, type Classi
 import { GatewayError, rpcError } from '../core/errors.ts';
 import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
+import { applyTaskBindings } from './tasks.ts';
 import { inspect, makeFrame, type Exchange } from './context.ts';
 import { blockError, errorMessage } from './respond.ts';
 import { learnToolList, recheckUpstreamTools } from './upstream-tools.ts';
@@ -120,6 +121,14 @@ async function inspectMessage(
         data = JSON.stringify(wrapped);
       }
     }
+    if (ex.tracksTasks && msg.kind === 'result') {
+      // A created task is bound to its caller; a task list keeps the caller's own (tasks.ts).
+      const bound = applyTaskBindings(ex, msg.message);
+      if (bound !== msg.message) {
+        msg.message = bound;
+        data = JSON.stringify(bound);
+      }
+    }
     if (msg.kind === 'result') {
       out.result = msg.message;
       if (ex.request?.method === 'tools/list') {
@@ -160,14 +169,14 @@ async function inspectMessage(
 
 export function needsParse(ex: Exchange): boolean {
   const m = ex.request?.method;
-  return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true;
+  return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true || ex.tracksTasks === true;
 }
 
 /** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
 export function passesJsonUnread(ex: Exchange): boolean {
   if (!needsParse(ex)) return true;
   const m = ex.request?.method;
-  if (m === undefined || m === 'initialize' || m === 'tools/list' || ex.approved) return false;
+  if (m === undefined || m === 'initialize' || m === 'tools/list' || ex.approved || ex.tracksTasks) return false;
   return ex.route.plan.plan('s2c', false, m).buffering === 'none';
 }
 

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { ambiguousMember, classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
-import { SessionLimitError } from '../session/sessions.ts';
+import { callerKey, SessionLimitError } from '../session/sessions.ts';
 import { endUpstreamSession } from '../upstream/lifecycle.ts';
 import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
@@ -27,6 +27,7 @@ import { seekApproval, takeGatewayAnswer } from './approval.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 import { checkContentType } from './content-type.ts';
+import { taskAccessRefusal, tracksTasks } from './tasks.ts';
 
 function checkContentNegotiation(ex: Exchange): void {
   checkContentType(ex);
@@ -134,6 +135,10 @@ export async function handlePost(ex: Exchange): Promise<void> {
   }
   const frame = makeFrame(ex, 'c2s', c, method, { transport: 'json', bytes: raw.length });
   if (c.kind === 'request') ex.request = frame;
+  // Tasks are the caller's own (transport/tasks.ts): another caller's is not even asked for.
+  const taskRefusal = taskAccessRefusal(ex, c);
+  if (taskRefusal) return answerInBand(ex, taskRefusal, c.id ?? null);
+  ex.tracksTasks = tracksTasks(c);
 
   // Head phase: the envelope is judged before any inspector reads the body, so its refusal
   // costs no body inspection and nothing goes upstream.
@@ -160,9 +165,12 @@ export async function handlePost(ex: Exchange): Promise<void> {
       return refuse(ex, c, verdict.verdict);
     }
   }
-  // Session memory for policy (`session.counters`): calls that went through.
-  if (ex.session && c.kind === 'request' && c.method === 'tools/call') {
-    ex.session.counters.set('tool_calls', (ex.session.counters.get('tool_calls') ?? 0) + 1);
+  // Session memory for policy (`session.counters`): calls that went through. A 2026-07-28 caller
+  // has no session: its calls count per caller (principal, or an anonymous caller's address),
+  // with a last-hour count beside the total (session/finding-memory.ts).
+  if (c.kind === 'request' && c.method === 'tools/call') {
+    if (ex.session) ex.session.counters.set('tool_calls', (ex.session.counters.get('tool_calls') ?? 0) + 1);
+    else ex.services.memory.record(callerKey(ex.principal, ex.clientAddress), 'tool_calls');
   }
   // Mcp-Param-* against the body, after the inspectors: a call they refuse costs no upstream
   // traffic, not even the tool-list fetch an unseen tool needs (param-headers.ts).
@@ -176,6 +184,12 @@ export async function handlePost(ex: Exchange): Promise<void> {
     }
   }
   await forward(ex, body, headers);
+}
+
+/** A refused request answered in-band (HTTP 200, a JSON-RPC error), like a handler's own error. */
+function answerInBand(ex: Exchange, err: GatewayError, id: JsonRpcId | null): void {
+  ex.errorCode = err.code;
+  sendJson(ex.res, 200, errorMessage(id, err));
 }
 
 /** Answers the client with an error from the table, and says so to the audit record (its stable code). */
@@ -402,6 +416,9 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
     if (!o.ok) throw new GatewayError('invalid_request', `batch element: ${o.reason}`);
     if (o.value.kind === 'notification' && !isNotificationMethod(o.value.method)) throw notificationRefusal(o.value.method);
     classified.push(o.value);
+    // An element naming another caller's task refuses the batch, like any refused element.
+    const taskRefusal = taskAccessRefusal(ex, o.value);
+    if (taskRefusal) throw taskRefusal;
   }
   // The answers are matched to their requests by id (`ex.batchMethods`): two requests with one
   // id would let the answer of one (tools/list) be inspected as the other's (ping), skipping

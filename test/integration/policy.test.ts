@@ -290,6 +290,14 @@ describe('policy over session counters', () => {
       await client.close();
     }
   });
+
+  it('a 2026-07-28 caller (no session) is counted per caller: two calls, then denied; another caller starts afresh', async () => {
+    const call = async (who: string, id: number) => parseJson(await modern(gw, who, 'tools/call', { name: 'echo', arguments: { text: `call ${id}` } }, id));
+    assert.equal(toolText(await call('ivan', 1)), 'call 1');
+    assert.equal(toolText(await call('ivan', 2)), 'call 2');
+    assert.equal((await call('ivan', 3)).error?.data?.code, 'policy_denied');
+    assert.equal(toolText(await call('judy', 4)), 'call 4');
+  });
 });
 
 describe('policy warn with notify', () => {

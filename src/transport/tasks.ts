@@ -1,0 +1,78 @@
+/**
+ * Tasks bound to the caller that created them (session/task-owners.ts says why).
+ *
+ * - A request that may create a task (2025-11-25: `params.task`; 2026-07-28: the client declared
+ *   the `io.modelcontextprotocol/tasks` extension on it) has its answer read, whatever the route's
+ *   inspectors: a `CreateTaskResult` binds its `task.taskId` to the caller.
+ * - `tasks/get`, `tasks/cancel`, and `tasks/result` (2025) or `tasks/update` (2026) name a task:
+ *   one the caller did not create is refused before it reaches the upstream, as an unknown task.
+ * - `tasks/list` (2025-11-25) answers with the caller's own tasks only.
+ */
+import type { Classified } from '../codec/jsonrpc.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { JsonRpcMessage } from '../pipeline/types.ts';
+import { callerKey } from '../session/sessions.ts';
+import type { Exchange } from './context.ts';
+
+/** Requests that name an existing task by `params.taskId`, per era. */
+const NAMES_A_TASK = { legacy: new Set(['tasks/get', 'tasks/result', 'tasks/cancel']), modern: new Set(['tasks/get', 'tasks/update', 'tasks/cancel']) };
+/**
+ * Removed by the 2026-07-28 tasks extension (SEP-2663: "tasks/result and tasks/list are
+ * removed"): answered as a compliant server would (-32601) rather than passed to an upstream that
+ * might still serve them, unbound, to any caller.
+ */
+const REMOVED_IN_2026 = new Set(['tasks/result', 'tasks/list']);
+const META_CAPS = 'io.modelcontextprotocol/clientCapabilities';
+const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+
+function record(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** Whether the answer to this client request must be read for task bindings. */
+export function tracksTasks(c: Classified): boolean {
+  if (c.kind !== 'request') return false;
+  if (c.method === 'tasks/list') return true;
+  const params = record(c.message['params']);
+  if (!params) return false;
+  if (record(params['task'])) return true;
+  const caps = record(record(params['_meta'])?.[META_CAPS]);
+  return record(caps?.['extensions'])?.[TASKS_EXTENSION] !== undefined;
+}
+
+/** The refusal for a request naming a task the caller did not create, if it does. */
+export function taskAccessRefusal(ex: Exchange, c: Classified): GatewayError | undefined {
+  if (c.kind !== 'request') return undefined;
+  if (ex.era === 'modern' && REMOVED_IN_2026.has(c.method)) return new GatewayError('method_not_found', `${c.method} is not part of the 2026-07-28 tasks extension`);
+  if (!NAMES_A_TASK[ex.era === 'modern' ? 'modern' : 'legacy'].has(c.method)) return undefined;
+  const taskId = record(c.message['params'])?.['taskId'];
+  if (typeof taskId !== 'string') return new GatewayError('invalid_params', 'taskId must be a string');
+  if (ex.services.tasks.owns(ex.route.name, taskId, callerKey(ex.principal, ex.clientAddress))) return undefined;
+  // The same answer for another caller's task and for no task at all: nothing to learn by probing.
+  return new GatewayError('task_not_found');
+}
+
+/**
+ * The answer to this exchange's request, with what it says about tasks applied: a created task
+ * is bound to the caller; a `tasks/list` keeps the caller's own tasks. Returns the message to
+ * forward (the same object when nothing changed).
+ */
+export function applyTaskBindings(ex: Exchange, response: JsonRpcMessage): JsonRpcMessage {
+  const result = record(response['result']);
+  if (!result || !ex.request) return response;
+  const owner = callerKey(ex.principal, ex.clientAddress);
+  const task = record(result['task']);
+  if (task && typeof task['taskId'] === 'string') {
+    // 2025-11-25 `ttl`, 2026-07-28 `ttlMs`: both milliseconds; absent or null is "unlimited".
+    const ttl = typeof task['ttlMs'] === 'number' ? task['ttlMs'] : typeof task['ttl'] === 'number' ? task['ttl'] : undefined;
+    ex.services.tasks.bind(ex.route.name, task['taskId'], owner, ttl);
+  }
+  if (ex.request.method === 'tasks/list' && Array.isArray(result['tasks'])) {
+    const own = result['tasks'].filter((t) => {
+      const id = record(t)?.['taskId'];
+      return typeof id === 'string' && ex.services.tasks.owns(ex.route.name, id, owner);
+    });
+    if (own.length !== result['tasks'].length) return { ...response, result: { ...result, tasks: own } };
+  }
+  return response;
+}

@@ -1,0 +1,139 @@
+/**
+ * Tasks belong to the caller that created them (MCP 2025-11-25 tasks, Security: "receivers MUST
+ * bind tasks to said context"). Behind the gateway the upstream sees one credential — the
+ * gateway's own — for every caller, so it cannot keep callers apart: the gateway does. Another
+ * caller's task is not listed, not readable, not cancellable, and the upstream is never asked.
+ * The route here has no inspector at all: the binding does not depend on one.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ConfigSchema } from '../../src/config/schema.ts';
+import { modernCall, type Loose } from '../../src/demo/testkit.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/telemetry/logger.ts';
+import { tempDataDir } from '../support/data-dir.ts';
+import { identifyByHeader } from './support/hostile-harness.ts';
+
+/** Tasks as a server that trusts its one caller (the gateway's credential) keeps them. */
+async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method: string; taskId?: string }>; close(): Promise<void> }> {
+  const seen: Array<{ method: string; taskId?: string }> = [];
+  const tasks = new Map<string, string>();
+  let n = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      const msg = JSON.parse(body) as { id: number; method: string; params: Loose };
+      seen.push({ method: msg.method, ...(typeof msg.params?.taskId === 'string' ? { taskId: msg.params.taskId } : {}) });
+      if (msg.id === undefined) return res.writeHead(202).end();
+      const legacy = req.headers['mcp-session-id'] !== undefined || msg.method === 'initialize';
+      const reply = (result: unknown) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json', ...(msg.method === 'initialize' ? { 'mcp-session-id': `up-${++n}` } : {}) })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: legacy ? result : { resultType: 'complete', ...(result as object) } }));
+      const task = (id: string) => ({ taskId: id, status: 'completed', createdAt: '2026-11-24T00:00:00Z', lastUpdatedAt: '2026-11-24T00:00:00Z', ttl: 60_000 });
+      switch (msg.method) {
+        case 'initialize':
+          return reply({ protocolVersion: '2025-11-25', capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }, serverInfo: { name: 'tasks', version: '1' } });
+        case 'tools/call': {
+          const extension = msg.params?._meta?.['io.modelcontextprotocol/clientCapabilities']?.extensions?.['io.modelcontextprotocol/tasks'];
+          if (!msg.params.task && !extension) return reply({ content: [{ type: 'text', text: 'ran now' }] });
+          const id = `task-${++n}`;
+          tasks.set(id, `report for ${String(msg.params.arguments?.who)}`);
+          return reply({ task: task(id) });
+        }
+        case 'tasks/list':
+          return reply({ tasks: [...tasks.keys()].map(task) });
+        case 'tasks/get':
+        case 'tasks/cancel':
+          return reply(task(String(msg.params.taskId)));
+        case 'tasks/result':
+          return reply({ content: [{ type: 'text', text: tasks.get(String(msg.params.taskId)) ?? 'none' }] });
+        default:
+          return reply({});
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A 2025-11-25 session for `who` (x-test-user), and a way to call in it. */
+async function legacySession(url: string, who: string): Promise<(method: string, params: Loose) => Promise<Loose>> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': who };
+  const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: who, version: '1' } } }) });
+  const sid = init.headers.get('mcp-session-id')!;
+  await init.text();
+  const inSession = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+  await (await fetch(url, { method: 'POST', headers: inSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  let id = 0;
+  return async (method, params) => {
+    const r = await fetch(url, { method: 'POST', headers: inSession, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) });
+    assert.equal(r.status, 200);
+    return (await r.json()) as Loose;
+  };
+}
+
+describe('tasks are bound to the caller that created them', () => {
+  let up: Awaited<ReturnType<typeof startTaskUpstream>>;
+  let gw: Gateway;
+  const call = async (who: string, method: string, params: Loose, o: { capabilities?: Loose } = {}): Promise<Loose> => {
+    const r = await modernCall(`${gw.url}/mcp`, method, params, { headers: { 'x-test-user': who }, ...(o.capabilities ? { capabilities: o.capabilities } : {}) });
+    assert.equal(r.status, 200);
+    return (await r.json()) as Loose;
+  };
+  before(async () => {
+    up = await startTaskUpstream();
+    gw = await startGateway({
+      config: ConfigSchema.parse({ server: { port: 0 }, logging: { level: 'silent' }, routes: [{ name: 'tools', path: '/mcp', upstream: { url: up.url } }] }),
+      identify: identifyByHeader,
+      admin: false,
+      dataDir: tempDataDir(),
+      logger: silentLogger,
+    });
+  });
+  after(async () => {
+    await gw.close({ graceMs: 0 });
+    await up.close();
+  });
+
+  it("2025-11-25: another caller's task is not listed, read, polled or cancelled, and the upstream is not asked", async () => {
+    // The upstream keys sessions by the gateway's credential only: both sessions see every task.
+    const alice = await legacySession(`${gw.url}/mcp`, 'alice');
+    const bob = await legacySession(`${gw.url}/mcp`, 'bob');
+    const created = await alice('tools/call', { name: 'payroll_report', arguments: { who: 'alice' }, task: { ttl: 60_000 } });
+    const id = created.result?.task?.taskId as string;
+    assert.match(id, /^task-\d+$/, JSON.stringify(created));
+
+    const list = await bob('tasks/list', {});
+    assert.deepEqual(list.result?.tasks, [], "bob sees none of alice's tasks");
+    const before = up.seen.length;
+    for (const method of ['tasks/result', 'tasks/get', 'tasks/cancel']) {
+      const r = await bob(method, { taskId: id });
+      assert.equal(r.error?.data?.code, 'task_not_found', `${method}: ${JSON.stringify(r)}`);
+      assert.equal(r.result, undefined);
+    }
+    assert.deepEqual(up.seen.slice(before), [], "bob's task requests never reached the upstream");
+
+    // Alice, who created it, reads it.
+    const own = await alice('tasks/result', { taskId: id });
+    assert.equal(own.result?.content?.[0]?.text, 'report for alice');
+    assert.deepEqual((await alice('tasks/list', {})).result?.tasks?.map((t: Loose) => t.taskId), [id]);
+  });
+
+  it('a task created through the 2026-07-28 tasks extension is bound too, and a task id never created is unknown', async () => {
+    const created = await call('carol', 'tools/call', { name: 'payroll_report', arguments: { who: 'carol' } }, { capabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } } });
+    const id = created.result?.task?.taskId as string;
+    assert.match(id, /^task-\d+$/, JSON.stringify(created));
+    assert.equal((await call('bob', 'tasks/get', { taskId: id })).error?.data?.code, 'task_not_found');
+    assert.equal((await call('carol', 'tasks/get', { taskId: id })).result?.taskId, id);
+    assert.equal((await call('carol', 'tasks/get', { taskId: 'task-999' })).error?.data?.code, 'task_not_found');
+    assert.equal((await call('carol', 'tasks/get', { taskId: 7 })).error?.data?.code, 'invalid_params');
+    // Removed by the 2026 extension: answered -32601 as a compliant server would, never passed on.
+    const before = up.seen.length;
+    for (const method of ['tasks/result', 'tasks/list']) assert.equal((await call('carol', method, { taskId: id })).error?.code, -32601, method);
+    assert.equal(up.seen.length, before);
+  });
+});
