@@ -17,6 +17,7 @@ import { compilePolicy } from './policy/engine.ts';
 import { RateLimiter } from './ratelimit/limiter.ts';
 import { MemoryRateLimitStore } from './ratelimit/memory-store.ts';
 import { GatewayError } from './core/errors.ts';
+import { issueLocalAdminToken } from './admin/local-token.ts';
 import { adminGuard, startAdminServer, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigStore } from './config/store.ts';
@@ -63,6 +64,8 @@ export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly adminUrl: string | undefined;
+  /** The approvals API's bearer token: `admin.token`, else the per-run one (admin/local-token.ts). */
+  readonly adminToken: string | undefined;
   readonly metrics: GatewayMetrics;
   readonly sessions: SessionStore;
   readonly config: Config;
@@ -204,6 +207,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let closing: Promise<void> | undefined;
   let admin: AdminServer | undefined;
+  // The approvals API is never open (admin/local-token.ts): without admin.token, a per-run token
+  // the operator's CLI reads from the data directory.
+  const localAdminToken = opts.admin !== false && opts.config.admin.token === undefined ? issueLocalAdminToken(dataDir) : '';
   if (opts.admin !== false) {
     admin = await startAdminServer({
       host: opts.config.admin.host,
@@ -225,12 +231,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       guard: () => current().adminGuard,
       // Recorded like the data plane's Origin/Host refusals (an HTTP Activity record, blocked).
       onRefused: (req, code, status) => auditTap?.edgeRefusal(req, code, status),
-      apis: [
-        (req, res) => {
-          const token = current().config.admin.token;
-          return handleApprovalsRequest(req, res, approvalQueue, token !== undefined ? { token } : {});
-        },
-      ],
+      apis: [(req, res) => handleApprovalsRequest(req, res, approvalQueue, { token: current().config.admin.token ?? localAdminToken })],
     });
   }
 
@@ -287,6 +288,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url,
     port: addr.port,
     adminUrl: admin?.url,
+    get adminToken() {
+      return admin ? (current().config.admin.token ?? localAdminToken) : undefined;
+    },
     metrics,
     sessions,
     get config() {

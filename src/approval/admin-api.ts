@@ -11,9 +11,9 @@
  * Authentication: when a token is configured (even an empty one, which then refuses everything)
  * every request needs `Authorization: Bearer <token>`
  * (RFC 6750 §2.1), compared in constant time; failures get 401 with `WWW-Authenticate`
- * (RFC 6750 §3). Without a token the endpoints are open, which is only acceptable because the
- * admin listener binds loopback by default (the config refuses a non-loopback admin bind without
- * a token) and refuses a foreign Host or a browser Origin before this code runs
+ * (RFC 6750 §3). The gateway always gives one: `admin.token`, else a per-run token
+ * (admin/local-token.ts) — open endpoints would let a same-host agent approve its own calls. The
+ * admin listener also refuses a foreign Host or a browser Origin before this code runs
  * (admin/server.ts: DNS rebinding would otherwise make "loopback" reachable from any web page).
  *
  * POST bodies must be `application/json`: a browser cannot send that cross-origin without a CORS

@@ -8,8 +8,10 @@
  *   common: [--admin URL] [--token T]
  *
  * Defaults come from the environment: PORTCULLIS_ADMIN_URL (else http://127.0.0.1:9090),
- * PORTCULLIS_ADMIN_TOKEN, and for --by PORTCULLIS_APPROVER, USER or USERNAME. Prefer the token
- * variable to --token: command lines are visible to other local users (`ps`).
+ * PORTCULLIS_ADMIN_TOKEN (else the per-run token a gateway started from this directory wrote to
+ * `.portcullis/admin-token`, admin/local-token.ts), and for --by PORTCULLIS_APPROVER, USER or
+ * USERNAME. Prefer the token variable to --token: command lines are visible to other local users
+ * (`ps`).
  *
  * Everything printed from the server is sanitized: principals, tool names and argument previews
  * originate from MCP clients, and raw terminal escape sequences in them could rewrite what the
@@ -18,6 +20,7 @@
  * Exit status: 0 success, 1 request failed (including 404/409), 2 usage error.
  */
 import { parseArgs } from 'node:util';
+import { readLocalAdminToken } from '../admin/local-token.ts';
 
 export interface CliIo {
   readonly stdout: { write(s: string): unknown };
@@ -27,6 +30,8 @@ export interface CliIo {
   readonly fetch?: typeof fetch;
   /** Clock for ages in the table. Default Date.now. */
   readonly now?: () => number;
+  /** Where a gateway's `.portcullis/admin-token` is looked for. Default the working directory. */
+  readonly cwd?: string;
 }
 
 const USAGE = `usage:
@@ -87,7 +92,9 @@ export async function runApprovalsCli(argv: readonly string[], io: CliIo): Promi
   try {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const base = adminBase(values.admin ?? io.env.PORTCULLIS_ADMIN_URL ?? 'http://127.0.0.1:9090');
-    const client = new AdminClient(base, values.token ?? io.env.PORTCULLIS_ADMIN_TOKEN, io.fetch ?? fetch);
+    // An empty variable is unset; without either, the token a gateway started here wrote.
+    const token = values.token || io.env.PORTCULLIS_ADMIN_TOKEN || readLocalAdminToken(io.cwd ?? process.cwd());
+    const client = new AdminClient(base, token, io.fetch ?? fetch);
     switch (command) {
       case 'list': {
         if (id !== undefined) throw new UsageError('list takes no ID');

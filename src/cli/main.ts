@@ -20,6 +20,7 @@ import { quickConfig } from '../config/quick.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../config/issues.ts';
 import { startDemoServer } from '../demo/server.ts';
+import { LOCAL_TOKEN_FILE } from '../admin/local-token.ts';
 import { startGateway } from '../gateway.ts';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from '../listener/shutdown.ts';
 import { createLogger } from '../telemetry/logger.ts';
@@ -97,7 +98,11 @@ async function run(args: string[]): Promise<void> {
   const gw = await startGateway({ config, logger, shutdownGraceMs: graceMs, ...(values.config ? { configPath: values.config } : {}) });
   const mcpUrl = `${gw.url}${config.routes[0]!.path}`;
   process.stdout.write(`portcullis listening on ${gw.url} (routes: ${config.routes.map((r) => r.path).join(', ')})\n`);
-  if (gw.adminUrl) process.stdout.write(`admin: ${gw.adminUrl}/livez /readyz /metrics /approvals\n`);
+  if (gw.adminUrl) {
+    process.stdout.write(`admin: ${gw.adminUrl}/livez /readyz /metrics /approvals\n`);
+    // Never the token itself (a secret in a log): where the operator's CLI finds it.
+    if (config.admin.token === undefined) process.stdout.write(`approvals API token: ${LOCAL_TOKEN_FILE} (run \`npx portcullis approvals list\` from this directory)\n`);
+  }
   process.stdout.write(`${clientSnippet(mcpUrl)}\n`);
   // One shutdown however many signals arrive (SIGTERM from the orchestrator, then Ctrl-C, …):
   // two concurrent close() runs lost the stop record and the final checkpoint. A second signal

@@ -24,10 +24,17 @@ interface AdminReply {
 }
 
 /** One admin request with whatever Host / Origin the test says (fetch cannot set Host). */
+/**
+ * The approvals API's token, sent on every request here, the attacker's included: the worst case
+ * (a token that leaked), so what stops a rebound page is the Host/Origin guard alone.
+ */
+let bearer: string | undefined;
+
 function adminRequest(adminUrl: string, o: { method?: string; path: string; host?: string; origin?: string; body?: string }): Promise<AdminReply> {
   const u = new URL(adminUrl);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host: o.host ?? u.host };
+    if (bearer !== undefined) headers['authorization'] = `Bearer ${bearer}`;
     if (o.origin !== undefined) headers['origin'] = o.origin;
     if (o.body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -68,6 +75,7 @@ describe('admin listener (loopback, no token) against DNS rebinding', () => {
     dataDir = tempDataDir();
     gw = await startGateway({ dataDir, config: config(demo.url), identify: identifyByHeader, logger: silentLogger });
     port = new URL(gw.adminUrl!).port;
+    bearer = gw.adminToken;
   });
   after(async () => {
     await gw.close({ graceMs: 0 });

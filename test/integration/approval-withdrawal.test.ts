@@ -114,13 +114,13 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 }
 
 async function adminList(gw: Gateway): Promise<Array<{ id: string; principal: string }>> {
-  const r = await fetch(`${gw.adminUrl}/approvals`);
+  const r = await fetch(`${gw.adminUrl}/approvals`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
   assert.equal(r.status, 200);
   return ((await r.json()) as { approvals: Array<{ id: string; principal: string }> }).approvals;
 }
 
 async function adminDecide(gw: Gateway, id: string, action: 'approve' | 'deny'): Promise<{ status: number; body: Loose }> {
-  const r = await fetch(`${gw.adminUrl}/approvals/${id}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'operator-olga' }) });
+  const r = await fetch(`${gw.adminUrl}/approvals/${id}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.adminToken}` }, body: JSON.stringify({ by: 'operator-olga' }) });
   return { status: r.status, body: await r.json() };
 }
 
@@ -172,7 +172,7 @@ async function leaveThenApprove(s: Setup, who: string, body: unknown, headers: R
 
   // The operator sees it gone…
   await waitFor('the approval to leave the list', async () => !(await adminList(gw)).some((a) => a.id === id));
-  assert.equal((await fetch(`${gw.adminUrl}/approvals/${id}`)).status, 404);
+  assert.equal((await fetch(`${gw.adminUrl}/approvals/${id}`, { headers: { authorization: `Bearer ${gw.adminToken}` } })).status, 404);
   // …and approving it anyway is refused, saying why.
   const late = await adminDecide(gw, id, 'approve');
   assert.equal(late.status, 409, JSON.stringify(late.body));
