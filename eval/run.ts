@@ -78,6 +78,7 @@ const secPrecision = sec.detected / (sec.detected + sec.falsePositives);
 const secRecall = sec.detected / sec.positives;
 const chunkRecall = sec.split.chunkDetected / sec.split.cases;
 const sseRecall = sec.split.sseDetected / sec.split.cases;
+const nwayRecall = sec.nway.detected / sec.nway.cases;
 const benignToolFpRate = poison.benignFlagged / poison.benignTools;
 const poisonRecall = poison.detected / poison.poisoned;
 const poisonHiddenRecall = poison.hiddenByGateway / poison.poisoned;
@@ -95,6 +96,7 @@ say(`| secrets recall | ≥ 0.95 | ${pct(secRecall)} (${sec.detected}/${sec.posi
 say(`| secrets precision | ≥ 0.95 | ${pct(secPrecision)} (${sec.falsePositives} false positives) | ${pass(secPrecision >= 0.95)} |`);
 say(`| secrets split across two chunks, every offset | ≥ 0.95 | ${pct(chunkRecall)} (${sec.split.chunkDetected}/${sec.split.cases}) | ${pass(chunkRecall >= 0.95)} |`);
 say(`| secrets split across two SSE events, every offset | ≥ 0.95 | ${pct(sseRecall)} (${sec.split.sseDetected}/${sec.split.cases}) | ${pass(sseRecall >= 0.95)} |`);
+say(`| secrets split across N SSE events (N = 3..6, random offsets), every rule | ≥ 0.95 | ${pct(nwayRecall)} (${sec.nway.detected}/${sec.nway.cases}) | ${pass(nwayRecall >= 0.95)} |`);
 say(`| poisoned tools FLAGGED (detector verdict poisoned or suspicious; suspicious ones are reported, not hidden, by default) | ≥ 0.9 | ${pct(poisonRecall)} (${poison.detected}/${poison.poisoned}) | ${pass(poisonRecall >= 0.9)} |`);
 // What actually stops a poisoned tool reaching the model at default settings; no goal was set for it.
 say(`| poisoned tools HIDDEN by the gateway at default settings (${gatewayDefaults}) | no goal set | ${pct(poisonHiddenRecall)} (${poison.hiddenByGateway}/${poison.poisoned}) | — |`);
@@ -122,6 +124,8 @@ if (sec.fpDetails.length) {
   say();
 }
 say(`Streaming: each rule's sample cut at every offset (${sec.split.cases} cuts) and fed through the stream-window scheme (hold-back ${holdBackWindow({ families: ['secret'] })} characters for the secret family), as two chunks, and as two SSE events through the gateway's DLP inspector with the relay's hold-and-amend semantics (counted when the client never receives the secret and a finding was reported). ${sec.split.misses.length ? 'Misses: ' + sec.split.misses.join(', ') : 'No misses.'}`);
+say();
+say(`Streaming across many events: each rule's secret cut at N − 1 random offsets inside it (N = 3..6, ${sec.nway.cutsPerN} cut sets per rule and N: ${sec.nway.cases} cases), every piece in its own SSE event, through the DLP inspector with the relay's queue of held events (every event in time); counted when a finding was reported and no 8 characters of the secret reach the client that the same text sent as one event would not show. ${sec.nway.misses.length ? 'Misses: ' + sec.nway.misses.join(', ') : 'No misses.'}`);
 say();
 say('## PII');
 say();

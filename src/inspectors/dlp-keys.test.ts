@@ -167,7 +167,7 @@ describe('DLP on object keys: SSE events', () => {
     const v2 = inspector.onMessage!(second, ctx) as Verdict;
     assert.equal(v2.kind, 'redact');
     assert.deepEqual((forwarded(second, v2)!['params'] as { data: unknown }).data, { log: `${AWS_MASK} and more` });
-    assert.equal((v2 as { amendPrevious?: unknown[] }).amendPrevious?.length, 1);
+    assert.equal((v2 as { amendHeld?: unknown[] }).amendHeld?.length, 1);
   });
 
   it('a secret key in the event that completes a split secret: blocked (the held event is amended), with a clear reason', () => {
@@ -178,7 +178,7 @@ describe('DLP on object keys: SSE events', () => {
     const v2 = inspector.onMessage!(note({ log: `${AWS2.slice(9)} more`, [AWS]: 1 }), ctx) as Verdict;
     assert.equal(v2.kind, 'block');
     assert.ok((v2 as { reasons: string[] }).reasons.includes(KEY_NOT_MASKABLE));
-    assert.deepEqual((v2 as { amendPrevious?: Array<{ start: number; end: number }> }).amendPrevious?.map((p) => [p.start, p.end]), [[11, 20]]);
+    assert.deepEqual((v2 as { amendHeld?: Array<{ patches: Array<{ start: number; end: number }> }> }).amendHeld?.flatMap((a) => a.patches.map((p) => [p.start, p.end])), [[11, 20]]);
   });
 });
 

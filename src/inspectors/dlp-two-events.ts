@@ -1,13 +1,15 @@
 /**
  * SSE events through the DLP inspector exactly as the SSE relay handles them (relay-sse.ts,
- * HeldEvent): the first event's verdict applies, a hold keeps it back, the second event's
- * `amendPrevious` patches it before it goes out, a block ends the stream with an error. What
+ * HeldEvents): each event's verdict applies, a hold keeps it back (with the earlier held events
+ * its hints keep), later events' `amendHeld` patch held events before they go out, a block ends
+ * the stream with an error. What
  * the client would receive comes back as texts. The eval (every secret cut at every offset) and
  * the inspector's unit tests run the inspector's real cross-event logic through this; the
  * integration tests run the relay itself.
  */
+import { HeldQueue, heldMessage, type Held } from '../pipeline/held-events.ts';
 import { applyPatches } from '../pipeline/patch.ts';
-import type { Frame, FindingReport, Inspector, InspectorContext, JsonRpcMessage, Verdict } from '../pipeline/types.ts';
+import type { Frame, FindingReport, Inspector, InspectorContext, JsonRpcMessage, StreamHints, Verdict } from '../pipeline/types.ts';
 
 export interface TwoEventsResult {
   /** The `params.data` text of each notification the client receives, in order. */
@@ -28,11 +30,15 @@ export function twoEvents(inspector: Inspector, first: string, second: string, o
 }
 
 /**
- * Any number of events on one stream, the same way: at most one event is held at a time (the
- * relay's HeldEvent); `late` lists the events that come after the previous one's hold expired.
- * `notes` collects what the inspector noted for the exchange.
+ * Any number of events on one stream, the same way: the relay's queue of held events
+ * (pipeline/held-events.ts, the bookkeeping relay-sse.ts `HeldEvents` drives with real timers)
+ * on a simulated clock. `at` gives each event's arrival time (ms; default 0, every event in time):
+ * a held event whose hold (`holdMs` from its own arrival) ended before an event arrives goes out
+ * first, with every event before it, unamended by what comes later. `late` lists events that come
+ * after every hold expired. Inspection takes no time here. `notes` collects what the inspector
+ * noted for the exchange, and the relay's own `dlp_split_sent`.
  */
-export function streamEvents(inspector: Inspector, parts: readonly string[], opts: { late?: readonly number[] } = {}): TwoEventsResult & { notes: Record<string, unknown> } {
+export function streamEvents(inspector: Inspector, parts: readonly string[], opts: { late?: readonly number[]; at?: readonly number[] } = {}): TwoEventsResult & { notes: Record<string, unknown> } {
   const findings: FindingReport[] = [];
   const notes: Record<string, unknown> = {};
   const request = frame('request', '');
@@ -50,23 +56,26 @@ export function streamEvents(inspector: Inspector, parts: readonly string[], opt
   const dataOf = (m: JsonRpcMessage) => (m['params'] as { data: string }).data;
   // A rewrite (an object key renamed) replaces the message and, like the pipeline, holds nothing.
   const apply = (f: Frame, v: Verdict): JsonRpcMessage => (v.kind === 'redact' ? applyPatches(f.message, v.patches) : v.kind === 'rewrite' ? v.message : f.message);
+  const queue = new HeldQueue<undefined>();
+  const send = (events: ReadonlyArray<Held<undefined>>) => {
+    for (const h of events) texts.push(dataOf(heldMessage(h)));
+  };
 
-  let held: JsonRpcMessage | undefined;
   for (let i = 0; i < parts.length; i++) {
-    if (held && opts.late?.includes(i)) {
-      texts.push(dataOf(held));
-      held = undefined;
-    }
+    const now = opts.at?.[i] ?? 0;
+    // Holds that ran out before this event arrived (relay-sse.ts: the timer).
+    send(opts.late?.includes(i) ? queue.drain() : queue.expire(now));
     const f = frame(`e${i + 1}`, parts[i]!);
     const v = inspector.onMessage!(f, ctx) as Verdict;
-    const amend = v.kind === 'allow' || v.kind === 'redact' || v.kind === 'block' ? (v.amendPrevious ?? []) : [];
-    if (held) texts.push(dataOf(amend.length > 0 ? applyPatches(held, amend) : held));
-    held = undefined;
+    const hints: StreamHints = v.kind === 'allow' || v.kind === 'redact' || v.kind === 'block' ? v : {};
+    if (queue.amend(hints) > 0) notes['dlp_split_sent'] = ((notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
+    const hold = (v.kind === 'allow' || v.kind === 'redact') && (v.holdMs ?? 0) > 0;
+    send(queue.settle(hints.keepHeld, hold));
     if (v.kind === 'block') return { texts, blocked: true, findings, notes };
     const out = apply(f, v);
-    if ((v.kind === 'allow' || v.kind === 'redact') && (v.holdMs ?? 0) > 0) held = out;
+    if (hold) send(queue.push({ frame: f.id, message: out, text: JSON.stringify(out), amend: [], deadline: now + hints.holdMs!, extra: undefined }));
     else texts.push(dataOf(out));
   }
-  if (held) texts.push(dataOf(held));
+  send(queue.drain());
   return { texts, blocked: false, findings, notes };
 }

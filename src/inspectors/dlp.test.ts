@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
+import { base62, crc32 } from '../detectors/checks.ts';
 import { fingerprint, scanText } from '../detectors/index.ts';
 import { applyPatches } from '../pipeline/patch.ts';
 import type { Frame, Patch, Verdict } from '../pipeline/types.ts';
@@ -228,8 +229,23 @@ describe('DLP inspector: every SSE stream has its own cross-event state', () => 
     const v1 = inspector.onMessage!(note(`aws key ${AWS.slice(0, 10)}`), ctxOf(signal)) as Verdict;
     assert.ok((v1 as { holdMs?: number }).holdMs, 'the first event is held');
     const v2 = inspector.onMessage!(note(`${AWS.slice(10)} end\n`), ctxOf(signal)) as Verdict;
-    assert.deepEqual((v2 as { amendPrevious?: Patch[] }).amendPrevious, [{ pointer: '/params/data', start: 8, end: 18, replacement: '' }]);
+    assert.deepEqual((v2 as { amendHeld?: Array<{ frame: string; patches: Patch[] }> }).amendHeld, [{ frame: 'e', patches: [{ pointer: '/params/data', start: 8, end: 18, replacement: '' }] }]);
     assert.equal(v2.kind, 'redact');
+  });
+
+  it('a resumed leg (the same request, another exchange): events the earlier leg held are not amended, the rest is masked', () => {
+    // Frame ids count per exchange, so "e" of the new leg could be another event than the old
+    // leg's "e": the old leg's relay flushed its queue when it ended, nothing of it is held.
+    const inspector = dlp();
+    const request = note('');
+    const notes: Record<string, unknown> = {};
+    const legCtx = (signal: AbortSignal) => ({ ...ctxOf(signal), request, note: (k: string, v: unknown) => void (notes[k] = v) });
+    inspector.onMessage!(note(`aws key ${AWS.slice(0, 10)}`), legCtx(new AbortController().signal));
+    const v = inspector.onMessage!(note(`${AWS.slice(10)} end\n`), legCtx(new AbortController().signal)) as Verdict & { amendHeld?: unknown; amendPrevious?: unknown };
+    assert.equal(v.kind, 'redact');
+    assert.deepEqual([v.amendHeld, v.amendPrevious], [undefined, undefined]);
+    assert.deepEqual((v as { patches: Patch[] }).patches.map((p) => [p.start, p.end, p.replacement]), [[0, 10, '[REDACTED:aws-access-key-id]']]);
+    assert.equal(notes['dlp_split_sent_earlier'], 1);
   });
 
   it('two such streams do not share state', () => {
@@ -241,11 +257,10 @@ describe('DLP inspector: every SSE stream has its own cross-event state', () => 
 });
 
 /**
- * A match across more than two events. Only the held event can still be amended, so the
- * inspector keeps the stream's continuing text (a bounded run) and masks each event's part as it
- * passes: a key block streamed as many log events is masked whole (its header is in the run);
- * a token cut into several pieces is found and masked in the held event and the current one, the
- * pieces in events already sent having gone out (noted for the audit record).
+ * A match across more than two events. The inspector keeps the stream's continuing text (a
+ * bounded run) and the relay holds every event a later match could still reach (a bounded
+ * queue): a key block streamed as many log events is masked whole (its header is in the run); a
+ * token cut into several pieces is masked in every event it touches.
  */
 describe('DLP inspector: a match across three or more events', () => {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -273,7 +288,7 @@ describe('DLP inspector: a match across three or more events', () => {
     assert.deepEqual(bodyLeaks(r.texts.join('')), [], JSON.stringify(r.texts));
   });
 
-  it('a key cut into three to six pieces: found, reported once, masked in the held and the last event; what went out before is noted', () => {
+  it('a key cut into three to six pieces: found, reported once, masked in every event, nothing noted', () => {
     for (let n = 3; n <= 6; n++) {
       for (let first = 1; first + n - 1 < AWS.length; first += 3) {
         // `first` characters in the first event, then n - 1 pieces as even as they come.
@@ -282,10 +297,10 @@ describe('DLP inspector: a match across three or more events', () => {
         const pieces = [AWS.slice(0, first), ...Array.from({ length: n - 1 }, (_, i) => rest.slice(i * size, (i + 1) * size))].filter((p) => p !== '');
         const r = streamEvents(dlp(), [`the key is ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.at(-1)} and more\n`]);
         const label = `${JSON.stringify(pieces)}: ${JSON.stringify(r.texts)}`;
-        // Sent before the held event could be amended: every piece but the last two.
-        assert.equal(r.texts.join(''), `the key is ${pieces.slice(0, -2).join('')}${MASK} and more\n`, label);
+        // Every piece held until the last one completed the key: all cut, the mask in the last.
+        assert.deepEqual(r.texts, ['the key is ', ...pieces.slice(1, -1).map(() => ''), `${MASK} and more\n`], label);
         assert.equal(r.findings.length, 1, label);
-        assert.equal(r.notes['dlp_split_sent_earlier'], 1, label);
+        assert.deepEqual(r.notes, {}, label);
       }
     }
   });
@@ -294,5 +309,98 @@ describe('DLP inspector: a match across three or more events', () => {
     const r = streamEvents(dlp(), [`the key is ${AWS.slice(0, 9)}`, `${AWS.slice(9)} and more\n`]);
     assert.deepEqual(r.texts, ['the key is ', `${MASK} and more\n`]);
     assert.deepEqual(r.notes, {});
+  });
+});
+
+/**
+ * A secret streamed a few characters per event (a tool relaying model output token by token):
+ * cut into 3, 5 and 10 events at random offsets, it must not reach the client in any event.
+ * Only one event used to be held, so every piece before the last two went out in clear. The
+ * cuts come from a seeded generator (reproducible); test secrets are assembled at run time.
+ */
+describe('DLP inspector: a secret split across many SSE events', () => {
+  // mulberry32: a tiny seeded generator, so a failing cut can be replayed.
+  const rng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const ghBody = 'Zk4' + 'q9WmR2xT7vLp3NcY8bHs6JdF1gK';
+  const GITHUB = `ghp_${ghBody}${base62(crc32(ghBody), 6)}`;
+  const EC = generatePrivateKeys().ec.trimEnd();
+  const SECRETS: ReadonlyArray<readonly [string, string]> = [
+    ['an AWS access key id', AWS],
+    ['a GitHub token', GITHUB],
+    ['a private key', EC],
+  ];
+  /** `secret` cut at n - 1 distinct random offsets. */
+  const cutInto = (secret: string, n: number, random: () => number): string[] => {
+    const cuts = new Set<number>();
+    while (cuts.size < n - 1) cuts.add(1 + Math.floor(random() * (secret.length - 1)));
+    const at = [0, ...[...cuts].sort((a, b) => a - b), secret.length];
+    return at.slice(1).map((end, i) => secret.slice(at[i], end));
+  };
+  /** Every 8-character piece of `secret` the client text shows (none may). */
+  const shown = (secret: string, out: string): string[] => {
+    const found: string[] = [];
+    for (let i = 0; i + 8 <= secret.length; i++) if (out.includes(secret.slice(i, i + 8))) found.push(secret.slice(i, i + 8));
+    return found;
+  };
+
+  for (const [name, secret] of SECRETS) {
+    it(`${name} cut into 3, 5 and 10 events at random offsets: no 8 characters of it reach the client; reported once; nothing noted`, () => {
+      // What a whole scan reports (a private key: its header marker and its block), each once.
+      const types = scanText(secret, { families: ['secret', 'pii', 'marker'], minConfidence: 0.5 }).map((f) => f.type).sort();
+      assert.ok(types.length > 0, `${name} is a finding when whole`);
+      const random = rng(secret.length);
+      for (const n of [3, 5, 10]) {
+        for (let trial = 0; trial < 25; trial++) {
+          const pieces = cutInto(secret, n, random);
+          const parts = [`the key is ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.at(-1)}\nthat was it\n`];
+          const r = streamEvents(dlp(), parts);
+          const label = `${n} events ${JSON.stringify(pieces)}: ${JSON.stringify(r.texts)}`;
+          const out = r.texts.join('');
+          assert.equal(r.texts.length, n, label);
+          assert.deepEqual(shown(secret, out), [], label);
+          assert.ok(out.startsWith('the key is ') && out.endsWith('\nthat was it\n'), label);
+          assert.deepEqual(r.findings.map((f) => f.type).sort(), types, label);
+          assert.equal(r.notes['dlp_split_sent_earlier'], undefined, label);
+          assert.equal(r.notes['dlp_split_sent'], undefined, label);
+        }
+      }
+    });
+  }
+
+  it('a blocking rule on a key cut into 10 events: every held event goes out without its piece, then the stream ends', () => {
+    const block = dlp({ actions: { default: 'redact', families: {}, types: { 'github-pat': 'block' } } });
+    const random = rng(7);
+    for (let trial = 0; trial < 25; trial++) {
+      const pieces = cutInto(GITHUB, 10, random);
+      const r = streamEvents(block, [`the key is ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.at(-1)} and more\n`]);
+      assert.equal(r.blocked, true);
+      assert.deepEqual(r.texts, ['the key is ', ...Array.from({ length: 8 }, () => '')], JSON.stringify(pieces));
+    }
+  });
+
+  it('pieces 4 ms apart within the 50 ms hold are all masked; once the span passes the hold, the first pieces go out (noted)', () => {
+    const pieces = cutInto(GITHUB, 10, rng(3));
+    const parts = [`the key is ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.at(-1)} and more\n`];
+    const inTime = streamEvents(dlp(), parts, { at: parts.map((_, i) => i * 4) });
+    assert.deepEqual(shown(GITHUB, inTime.texts.join('')), []);
+    assert.deepEqual(inTime.notes, {});
+    // 10 ms apart: the first event's hold (50 ms from its own arrival) ends before the last piece
+    // comes. The bound is explicit: what went out is noted, the rest is still masked.
+    const slow = streamEvents(dlp(), parts, { at: parts.map((_, i) => i * 10) });
+    assert.equal(slow.texts[0], `the key is ${pieces[0]}`);
+    assert.equal(slow.notes['dlp_split_sent'], 1);
+    assert.ok(slow.texts.join('').endsWith('[REDACTED:github-pat] and more\n'), JSON.stringify(slow.texts));
+    assert.equal(slow.findings.length, 1);
+  });
+
+  it('200 one-character events that may all continue: all out, in order, unchanged', () => {
+    const parts = Array.from({ length: 200 }, (_, i) => String.fromCharCode(97 + (i % 26)));
+    const r = streamEvents(dlp(), parts);
+    assert.deepEqual(r.texts, parts);
   });
 });

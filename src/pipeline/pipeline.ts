@@ -11,6 +11,7 @@ import type {
   Chunk,
   ChunkVerdict,
   Frame,
+  HeldAmend,
   Inspector,
   InspectorContext,
   JsonRpcMessage,
@@ -40,6 +41,9 @@ export interface FrameResult {
   holdMs?: number;
   /** Patches to the held previous event, from all inspectors, in order. */
   amendPrevious?: Patch[];
+  /** Held events any inspector keeps held (frame ids), and patches to held events (StreamHints). */
+  keepHeld?: string[];
+  amendHeld?: HeldAmend[];
 }
 
 export type VerdictObserver = (o: InspectorOutcome) => void;
@@ -108,6 +112,8 @@ export async function inspectFrame(
   let rewritten = false;
   let holdMs = 0;
   const amend: Patch[] = [];
+  const keepHeld = new Set<string>();
+  const amendHeld: HeldAmend[] = [];
   for (const inspector of inspectors) {
     const started = performance.now();
     let verdict: Verdict;
@@ -121,10 +127,15 @@ export async function inspectFrame(
       verdict = failureVerdict(inspector, err);
     }
     recordOutcome(outcomes, observe, inspector, verdict, started, failed);
-    if (verdict.kind === 'block') return { verdict, message: current.message, outcomes, ...(verdict.amendPrevious?.length ? { amendPrevious: [...amend, ...verdict.amendPrevious] } : {}) };
+    if (verdict.kind === 'block') {
+      const held = [...amendHeld, ...(verdict.amendHeld ?? [])];
+      return { verdict, message: current.message, outcomes, ...(verdict.amendPrevious?.length || amend.length ? { amendPrevious: [...amend, ...(verdict.amendPrevious ?? [])] } : {}), ...(held.length ? { amendHeld: held } : {}) };
+    }
     if ((verdict.kind === 'allow' || verdict.kind === 'redact') && !failed) {
       if (verdict.holdMs !== undefined && verdict.holdMs > 0) holdMs = Math.max(holdMs, verdict.holdMs);
       if (verdict.amendPrevious?.length) amend.push(...verdict.amendPrevious);
+      for (const f of verdict.keepHeld ?? []) keepHeld.add(f);
+      if (verdict.amendHeld?.length) amendHeld.push(...verdict.amendHeld);
     }
     if (verdict.kind === 'require-approval') approval ??= verdict;
     if (verdict.kind === 'redact' && verdict.patches.length > 0) {
@@ -138,7 +149,7 @@ export async function inspectFrame(
       rewritten = true;
     }
   }
-  const hints = { ...(holdMs > 0 ? { holdMs } : {}), ...(amend.length > 0 ? { amendPrevious: amend } : {}) };
+  const hints = { ...(holdMs > 0 ? { holdMs } : {}), ...(amend.length > 0 ? { amendPrevious: amend } : {}), ...(keepHeld.size > 0 ? { keepHeld: [...keepHeld] } : {}), ...(amendHeld.length > 0 ? { amendHeld } : {}) };
   if (approval) return { verdict: approval, message: current.message, outcomes, ...hints };
   if (allPatches.length > 0 || rewritten) {
     return { verdict: { kind: 'redact', patches: allPatches, reasons: redactReasons }, message: current.message, outcomes, ...hints };

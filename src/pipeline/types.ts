@@ -52,15 +52,46 @@ export interface Patch {
 
 /**
  * Stream continuity, for inspectors that look across consecutive SSE events of one stream (a
- * secret split between two events): `holdMs` asks the relay to keep this event back until the
- * next one has been inspected (or that long passed); `amendPrevious` patches the held previous
- * event before it goes out (also on a block: the part of what was blocked that the held event
- * carries is cut out of it). Ignored outside SSE streams.
+ * secret split across several events). Ignored outside SSE streams.
+ *
+ * The relay keeps a bounded queue of held events (pipeline/held-events.ts; transport/relay-sse.ts):
+ * events always go out in order, so the held ones are the last events of the stream before the
+ * current one, each named by its frame id (`Frame.id`, unique within the exchange).
+ *
+ * - `holdMs`: keep THIS event back until the next one has been inspected, at most that long after
+ *   it arrived (on a quiet stream).
+ * - `keepHeld`: frame ids of events held before this one that must stay held with it (their part
+ *   of a match may still need amending). Every held event before the oldest one listed goes out
+ *   now; without `keepHeld` (or when this event is not held) every held event goes out, amended,
+ *   before this one: the two-event behaviour.
+ * - `amendHeld`: patches to held events, by frame id, in the offsets of each event as it was held
+ *   (with the patches of its own inspection in); they accumulate until the event goes out (also on
+ *   a block: the parts of what was blocked that held events carry are cut out of them). A patch
+ *   for an event that already went out (its hold expired) is noted (`dlp_split_sent`).
+ * - `amendPrevious`: patches to the held event just before this one (the most recent held), the
+ *   two-event form of `amendHeld`.
  */
 export interface StreamHints {
   holdMs?: number;
+  keepHeld?: string[];
+  amendHeld?: HeldAmend[];
   amendPrevious?: Patch[];
 }
+
+/** Patches for one held SSE event (StreamHints). */
+export interface HeldAmend {
+  /** The held event's frame id. */
+  frame: string;
+  patches: Patch[];
+}
+
+/**
+ * The relay holds at most this many events, and this many characters of their text (always at
+ * least the newest one): bounds on memory and delay whatever the inspectors ask. An event pushed
+ * out by them goes out unamended, like one whose hold expired.
+ */
+export const HELD_EVENTS_MAX = 64;
+export const HELD_CHARS_MAX = 1 << 20;
 
 export type Verdict =
   | ({ kind: 'allow'; reasons?: Reason[] } & StreamHints)
@@ -74,7 +105,7 @@ export type Verdict =
    * `code` picks the error from the table (default `blocked`), e.g. `policy_denied` or
    * `rate_limited`; `retryAfterMs` becomes `Retry-After` and `data.retryAfterMs`.
    */
-  | ({ kind: 'block'; reasons: Reason[]; message?: string; code?: ErrorCode; retryAfterMs?: number } & Pick<StreamHints, 'amendPrevious'>)
+  | ({ kind: 'block'; reasons: Reason[]; message?: string; code?: ErrorCode; retryAfterMs?: number } & Pick<StreamHints, 'amendPrevious' | 'amendHeld'>)
   | { kind: 'require-approval'; reasons: Reason[]; summary: string; ttlMs: number };
 
 /**

@@ -5,7 +5,7 @@
  */
 import { ambiguousMember, classify, MAX_JSON_DEPTH, nestsDeeperThan, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError, rpcError } from '../core/errors.ts';
-import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
+import type { HeldAmend, JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
 import { applyTaskBindings } from './tasks.ts';
 import { inspect, makeFrame, type Exchange } from './context.ts';
@@ -27,6 +27,10 @@ export interface S2cResult {
   /** The message as forwarded (parsed), for amending it while it is held. */
   message?: JsonRpcMessage;
   holdMs?: number;
+  /** The inspected frame's id: how later events' hints name this event while it is held. */
+  frameId?: string;
+  keepHeld?: string[];
+  amendHeld?: HeldAmend[];
   amendPrevious?: Patch[];
   /** The stream must end after `text` (a blocked message mid-stream); the error code. */
   endStream?: string;
@@ -142,7 +146,9 @@ async function inspectMessage(
   const result = await inspect(ex, frame);
   if (out.responded && ex.response === msg.message && (!result || result.verdict.kind === 'allow' || result.verdict.kind === 'redact')) ex.responseForwarded = result?.message ?? msg.message;
   if (!result) return { text: data };
-  const hints = { message: result.message, ...(result.holdMs ? { holdMs: result.holdMs } : {}), ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
+  // Amendments of held events go with every verdict (a block cuts its parts out of them).
+  const amends = { ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}), ...(result.amendHeld ? { amendHeld: result.amendHeld } : {}) };
+  const hints = { message: result.message, frameId: frame.id, ...(result.holdMs ? { holdMs: result.holdMs } : {}), ...(result.keepHeld ? { keepHeld: result.keepHeld } : {}), ...amends };
   if (result.verdict.kind === 'allow') return { text: data, ...hints };
   if (result.verdict.kind === 'redact') return { text: JSON.stringify(result.message), ...hints };
   // block (and require-approval, which has no approval channel yet: fail closed)
@@ -150,7 +156,7 @@ async function inspectMessage(
   if (msg.kind === 'result' || msg.kind === 'error') {
     const ge = blockError(v.kind === 'block' ? v : { reasons: v.reasons, message: 'approval required' });
     ex.errorCode = ge.code;
-    return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)), ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
+    return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)), ...amends };
   }
   if (msg.kind === 'request') {
     ex.session?.pendingServerRequests.delete(msg.id);
@@ -162,7 +168,7 @@ async function inspectMessage(
   if (carrier === 'sse' && ex.request?.rpcId !== undefined && v.kind === 'block') {
     const ge = blockError(v);
     ex.errorCode = ge.code;
-    return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code, ...(result.amendPrevious ? { amendPrevious: result.amendPrevious } : {}) };
+    return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code, ...amends };
   }
   return { text: undefined };
 }

@@ -1,13 +1,13 @@
 /**
  * Upstream SSE → client: each event parsed as bytes arrive, inspected as one message, re-emitted
  * on the client's RelayStream (gateway event ids, replay, keep-alives) — never buffered whole.
- * An inspector may hold an event back until the next one is inspected (StreamHints).
+ * Inspectors may hold events back until later ones are inspected (StreamHints, `HeldEvents`).
  */
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
 import { GatewayError } from '../core/errors.ts';
-import { applyPatches } from '../pipeline/patch.ts';
-import type { JsonRpcMessage, Patch } from '../pipeline/types.ts';
+import { HeldQueue, heldText, type Held } from '../pipeline/held-events.ts';
+import type { JsonRpcMessage, StreamHints } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
@@ -34,7 +34,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
   });
   const parse = needsParse(ex);
   const metrics = ex.services.metrics;
-  const held = new HeldEvent(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
+  const held = new HeldEvents(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
   let ended = false;
   try {
     for await (const chunk of body) {
@@ -48,16 +48,17 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           held.nextArrived();
           const r = await inspectS2c(ex, ev.data, 'sse', out);
           if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
-          if (r.amendPrevious?.length && !held.holding) {
-            // Its hold expired before this event came: the first part of a match split across
-            // the two already went out. The rest is masked (or the stream cut); the audit record
-            // says so.
+          if (held.amend(r) > 0) {
+            // An event this one amends went out before it came (its hold expired, or the queue
+            // was full): part of a match split across events was sent. The rest is masked (or
+            // the stream cut); the audit record says so.
             ex.notes['dlp_split_sent'] = ((ex.notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
-            ex.services.logger.warn({ route: ex.route.name }, 'a match split across two SSE events: the first event had already been sent');
+            ex.services.logger.warn({ route: ex.route.name }, 'a match split across SSE events: an earlier part had already been sent');
           }
-          // A held previous event goes out first, amended if this one completed a match in it
-          // (a block verdict amends it too: the first part of what was blocked is cut out).
-          await held.release(r.amendPrevious);
+          // Held events go out first, amended (a block verdict amends them too: the parts of what
+          // was blocked are cut out), except those this event's hints keep held with it.
+          const holdThis = r.holdMs !== undefined && r.message !== undefined && r.text !== undefined && r.endStream === undefined;
+          await held.settle(r.keepHeld, holdThis);
           if (r.endStream !== undefined) {
             await held.emit(r.text!, {});
             stream.end('cut', r.endStream);
@@ -66,7 +67,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
             break;
           }
           if (r.text === undefined) continue;
-          if (r.holdMs !== undefined && r.message !== undefined) held.hold(r.text, r.message, opts, r.holdMs);
+          if (holdThis) await held.hold({ frame: r.frameId, message: r.message!, text: r.text, opts }, r.holdMs!);
           else await held.emit(r.text, opts);
           continue;
         }
@@ -179,16 +180,20 @@ export async function relayIntoStream(ex: Exchange, up: UpstreamResponse, stream
 type EmitOptions = { event?: string; retry?: number };
 
 /**
- * At most one SSE event kept back at the request of an inspector that looks across events (see
- * StreamHints): it goes out when the next event has been inspected (amended if that one asks),
- * when its hold time passes on a quiet stream (before the next event arrives), or when the
- * stream ends. Emissions are chained so
- * a timer release can never overtake or interleave with the reader's own.
+ * The SSE events kept back at the request of inspectors that look across events (StreamHints):
+ * a bounded queue (pipeline/held-events.ts keeps the books, shared with the in-process model the
+ * DLP tests and the eval use). An event goes out when the inspection of a later one lets it go
+ * (amended if need be), when its own hold time passes on a quiet stream (every event before it
+ * first), when the queue's caps push it out, or when the stream ends. Emissions are chained so a
+ * timer release can never overtake or interleave with the reader's own.
  */
-class HeldEvent {
+class HeldEvents {
   readonly #stream: RelayStream;
   readonly #count: () => void;
-  #held: { text: string; message: JsonRpcMessage; opts: EmitOptions; timer: NodeJS.Timeout } | undefined;
+  readonly #queue = new HeldQueue<EmitOptions>();
+  #timer: NodeJS.Timeout | undefined;
+  /** Since when the deadlines are paused: a later event arrived and is being inspected. */
+  #pausedAt: number | undefined;
   #chain: Promise<void> = Promise.resolve();
 
   constructor(stream: RelayStream, count: () => void) {
@@ -196,35 +201,43 @@ class HeldEvent {
     this.#count = count;
   }
 
-  get holding(): boolean {
-    return this.#held !== undefined;
-  }
-
-  hold(text: string, message: JsonRpcMessage, opts: EmitOptions, ms: number): void {
-    const timer = setTimeout(() => void this.release(), ms);
-    timer.unref();
-    this.#held = { text, message, opts, timer };
-  }
-
   /**
-   * The next event has arrived: the held one now waits for that event's inspection (bounded by
-   * the inspectors' time budget), which releases it, amended if need be. Its hold bounds how
-   * long the upstream may take to send the next event, not how long the gateway takes to inspect
-   * it: a slow inspector (a classifier over HTTP) used to let the timer send the held event,
-   * unamended, while the event that completes a secret split across the two was being inspected.
+   * The next event has arrived: the held ones now wait for that event's inspection (bounded by
+   * the inspectors' time budget), which releases them, amended if need be, or keeps them. The
+   * hold bounds how long the upstream may take to send the next event, not how long the gateway
+   * takes to inspect it: a slow inspector (a classifier over HTTP) used to let the timer send a
+   * held event, unamended, while the event that completes a secret split across them was being
+   * inspected. The time spent inspecting is added to every held event's deadline (`hold`).
    */
   nextArrived(): void {
-    if (this.#held) clearTimeout(this.#held.timer);
+    if (this.#queue.size === 0) return;
+    clearTimeout(this.#timer);
+    this.#pausedAt ??= performance.now();
   }
 
-  /** Sends the held event (if any), with `amend` applied to it. */
-  release(amend?: readonly Patch[]): Promise<void> {
-    const h = this.#held;
-    if (!h) return this.#chain;
-    this.#held = undefined;
-    clearTimeout(h.timer);
-    const text = amend && amend.length > 0 ? JSON.stringify(applyPatches(h.message, [...amend])) : h.text;
-    return this.emit(text, h.opts);
+  /** Applies a verdict's amendments to the held events; how many named an event already sent. */
+  amend(hints: Pick<StreamHints, 'amendHeld' | 'amendPrevious'>): number {
+    return this.#queue.amend(hints);
+  }
+
+  /** Sends the held events the current event's hints do not keep (all, when it is not held). */
+  settle(keepHeld: readonly string[] | undefined, holdingCurrent: boolean): Promise<void> {
+    return this.#send(this.#queue.settle(keepHeld, holdingCurrent));
+  }
+
+  hold(e: { frame: string | undefined; message: JsonRpcMessage; text: string; opts: EmitOptions }, ms: number): Promise<void> {
+    const now = performance.now();
+    if (this.#pausedAt !== undefined) this.#queue.postpone(now - this.#pausedAt);
+    this.#pausedAt = undefined;
+    const capped = this.#queue.push({ frame: e.frame, message: e.message, text: e.text, amend: [], deadline: now + ms, extra: e.opts });
+    const sent = this.#send(capped);
+    this.#arm();
+    return sent;
+  }
+
+  /** Sends every held event, amended as asked so far (the stream ends or goes on unheld). */
+  release(): Promise<void> {
+    return this.#send(this.#queue.drain());
   }
 
   emit(text: string, opts: EmitOptions): Promise<void> {
@@ -235,9 +248,31 @@ class HeldEvent {
     return this.#chain;
   }
 
-  /** The stream failed: a held event is not sent after whatever error ends it. */
+  /** The stream failed: held events are not sent after whatever error ends it. */
   drop(): void {
-    if (this.#held) clearTimeout(this.#held.timer);
-    this.#held = undefined;
+    clearTimeout(this.#timer);
+    this.#pausedAt = undefined;
+    this.#queue.drain();
+  }
+
+  #send(events: ReadonlyArray<Held<EmitOptions>>): Promise<void> {
+    if (this.#queue.size === 0) {
+      clearTimeout(this.#timer);
+      this.#pausedAt = undefined;
+    }
+    for (const h of events) void this.emit(heldText(h), h.extra);
+    return this.#chain;
+  }
+
+  /** One timer, for the earliest deadline: it sends that event and every one before it. */
+  #arm(): void {
+    clearTimeout(this.#timer);
+    const at = this.#queue.nextDeadline();
+    if (at === undefined) return;
+    this.#timer = setTimeout(() => {
+      void this.#send(this.#queue.expire(performance.now()));
+      this.#arm();
+    }, Math.max(0, at - performance.now()));
+    this.#timer.unref();
   }
 }
