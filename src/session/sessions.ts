@@ -77,11 +77,13 @@ export function callerKey(p: Principal, clientAddress: string | undefined): stri
 
 /**
  * The part of a client address that names one caller. IPv4 (also IPv4-mapped IPv6, how a
- * dual-stack listener reports it): the address. IPv6: its /64, since one host is normally given
- * a whole /64 and can use any address in it (privacy extensions rotate them on their own), so
- * per address it could mint callers at will; a /64 is what a NAT's public IPv4 address is.
- * Link-local addresses (fe80::/10) all share one prefix, so they keep their full address and
- * zone. Unknown (the socket already gone): one shared key, as before.
+ * dual-stack listener reports it): the address. IPv6: its /56. Per address, a host could mint
+ * callers at will (it is given at least a /64 and privacy extensions rotate addresses on their
+ * own); per /64, a site could still mint 256 of them, since ISPs delegate a /56 (or a /48) to one
+ * customer (RFC 6177 §2; RIPE-690 §4.2 recommends /56 as the minimum for residential sites). A
+ * /56 is what a NAT's public IPv4 address is. Link-local addresses (fe80::/10): anyone on the
+ * link picks their own interface id, so the link (the zone) is the caller. Unknown (the socket
+ * already gone): one shared key, as before.
  */
 export function addressKey(address: string | undefined): string {
   if (address === undefined || address === '') return '?';
@@ -92,11 +94,11 @@ export function addressKey(address: string | undefined): string {
   const bare = (zone < 0 ? address : address.slice(0, zone)).toLowerCase();
   if (!isIPv6(bare)) return address;
   const groups = ipv6Groups(bare);
-  if ((groups[0]! & 0xffc0) === 0xfe80) return `${groups.map((g) => g.toString(16)).join(':')}${zone < 0 ? '' : address.slice(zone)}`;
+  if ((groups[0]! & 0xffc0) === 0xfe80) return `fe80::/10${zone < 0 ? '' : address.slice(zone)}`;
   return `${groups
-    .slice(0, 4)
+    .slice(0, 3)
     .map((g) => g.toString(16))
-    .join(':')}::/64`;
+    .join(':')}:${(groups[3]! & 0xff00).toString(16)}::/56`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a trailing dotted quad folded). */
@@ -209,7 +211,7 @@ export class MemorySessionStore implements SessionStore {
    * networks, a carrier NAT pool picking another egress address, a dual-stack client switching
    * between IPv4 and IPv6): it gets the 404 too. The 2025 transports say a client answered 404
    * for its session id MUST initialize a new session, so it recovers, losing only the session's
-   * replay buffer and pending requests; IPv6 privacy-address rotation stays within the /64
+   * replay buffer and pending requests; IPv6 privacy-address rotation stays within the /56
    * (addressKey) and costs nothing. Callers who need sessions that survive an address change
    * should authenticate: an authenticated session is bound to the principal, not the address.
    */
