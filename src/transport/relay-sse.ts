@@ -42,6 +42,13 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       parser.push(chunk as Buffer);
       for (let ev = queue.shift(); ev !== undefined; ev = queue.shift()) {
         if (ev.hasId) stream.upstreamLastEventId = ev.lastEventId;
+        if (parse && ev.type !== 'message') {
+          // MCP sends JSON-RPC messages as `message` events only, and clients (the SDKs) ignore
+          // any other type. Its name is upstream text no inspector reads: relayed, it would be a
+          // channel around them (`event: AKIA…`). Not relayed; the record counts them.
+          ex.notes['sse_named_events_dropped'] = ((ex.notes['sse_named_events_dropped'] as number | undefined) ?? 0) + 1;
+          continue;
+        }
         const opts = { ...(ev.type !== 'message' ? { event: ev.type } : {}), ...(ev.retry !== undefined ? { retry: ev.retry } : {}) };
         // Empty data is the 2025-11-25 priming event; not a JSON-RPC message.
         if (parse && ev.data !== '') {

@@ -89,6 +89,13 @@ for (const inspecting of [false, true]) {
       await assertUpstreamServes(s, 'after a gzip answer');
     });
 
+    it(inspecting ? 'an SSE event with a name (not `message`) is not relayed: its name is text no inspector reads' : 'an SSE event with a name is relayed as sent (nothing inspects this route)', async () => {
+      const r = await callBounded(s, 'named-event', 32);
+      assert.equal(r.status, 200);
+      assert.equal(r.text.includes('AKIAQYLPMN5HHHFPZAM2'), !inspecting, r.text);
+      assert.equal(JSON.parse(sseData(r.text).at(-1) ?? '{}').result?.content?.[0]?.text, 'done');
+    });
+
     it('an SSE event over maxEventBytes → in-band -31033 upstream_event_too_large for the request', async () => {
       const r = await callBounded(s, 'huge-event', 11, { bytes: EVENT_LIMIT * 4 });
       assert.equal(r.status, 200);

@@ -51,7 +51,9 @@ export type Behaviour =
   /** JSON: a result whose `structuredContent` is spelled `StructuredContent` (POISON inside). */
   | 'variant-key-json'
   /** A gzip-compressed result (`Content-Encoding: gzip`), as JSON, or as SSE with `arguments.sse`. */
-  | 'gzip';
+  | 'gzip'
+  /** SSE: a notification in an event named `AKIAQYLPMN5HHHFPZAM2` (a secret as the event type), then the result. */
+  | 'named-event';
 
 export interface SeenRequest {
   method: string;
@@ -162,6 +164,12 @@ function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, r
       const text = result(id, 'x'.repeat(bytes));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(text);
+      return;
+    }
+    case 'named-event': {
+      const note = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'hello' } });
+      res.writeHead(200, SSE);
+      res.end(`event: AKIAQYLPMN5HHHFPZAM2\ndata: ${note}\n\ndata: ${result(id, 'done')}\n\n`);
       return;
     }
     case 'gzip': {
