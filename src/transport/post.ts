@@ -8,13 +8,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { ambiguousMember, classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
-import { callerKey, SessionLimitError } from '../session/sessions.ts';
-import { endUpstreamSession } from '../upstream/lifecycle.ts';
+import { callerKey } from '../session/sessions.ts';
 import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
 import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
-import { cappedClientInfo } from './audit-facts.ts';
 import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
@@ -27,6 +25,8 @@ import { seekApproval, takeGatewayAnswer } from './approval.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HEADERS } from './respond.ts';
 import { checkContentType } from './content-type.ts';
+import { openLegacySession } from './legacy-session.ts';
+import { answerUpstream } from './answer-upstream.ts';
 import { taskAccessRefusal, tracksTasks } from './tasks.ts';
 
 function checkContentNegotiation(ex: Exchange): void {
@@ -318,36 +318,8 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
     ex.res.end();
     return;
   }
-  const extra: Record<string, string> = {};
   const isInit = ex.request?.method === 'initialize' && ex.era === 'legacy';
-  if (isInit) {
-    const upstreamSid = up.headers['mcp-session-id'];
-    if (typeof upstreamSid === 'string') {
-      try {
-        ex.session = ex.services.sessions.create({
-          route: ex.route.name,
-          principal: ex.principal,
-          clientAddress: ex.clientAddress,
-          protocolVersion: ex.protocolVersion,
-          upstreamSessionId: upstreamSid,
-        });
-      } catch (err) {
-        // Lost a race with another initialize of the same caller: undo upstream, refuse here.
-        if (!(err instanceof SessionLimitError)) throw err;
-        await up.body.dump();
-        void endUpstreamSession(ex.route, upstreamSid, ex.protocolVersion, ex.principal);
-        throw new GatewayError('session_limit');
-      }
-      const params = ex.request?.message['params'] as Record<string, unknown> | undefined;
-      const caps = params?.['capabilities'];
-      // Self-reported, kept for the session's life and shown to policy: bounded.
-      const info = cappedClientInfo(params?.['clientInfo']);
-      if (info) ex.session.clientInfo = info;
-      if (isRecord(caps)) ex.session.clientCapabilities = caps;
-      extra['mcp-session-id'] = ex.session.id;
-      ex.services.metrics.setSessions('legacy', ex.services.sessions.size);
-    }
-  }
+  const extra: Record<string, string> = isInit ? await openLegacySession(ex, up) : {};
   const ct = String(up.headers['content-type'] ?? '');
   let outcome;
   if (ct.startsWith('text/event-stream')) {
@@ -379,24 +351,6 @@ async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Recor
     });
   } finally {
     closeGauge();
-  }
-}
-
-/** Tell the upstream a server→client request it sent will not be answered by the client. */
-export async function answerUpstream(ex: Exchange, id: string | number): Promise<void> {
-  try {
-    const up = await ex.route.upstream.request({
-      method: 'POST',
-      clientHeaders: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': ex.protocolVersion },
-      body: JSON.stringify(errorMessage(id, new GatewayError('blocked', 'request blocked by gateway policy'))),
-      sessionId: ex.session?.upstreamSessionId,
-      principal: ex.principal,
-      headersTimeoutMs: ex.route.cfg.timeouts.connectMs + 5000,
-      idleMs: 5000,
-    });
-    await up.body.dump();
-  } catch {
-    // Best effort: the upstream's own timeout covers a lost answer.
   }
 }
 
@@ -472,8 +426,4 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
  */
 function notificationRefusal(method: string): GatewayError {
   return new GatewayError('request_as_notification', `"${method.slice(0, 64)}" without an id`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

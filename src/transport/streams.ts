@@ -9,7 +9,7 @@ import type { Session } from '../session/sessions.ts';
 import type { UpstreamResponse } from '../upstream/client.ts';
 import { openRelayStream, requestHeader, type Exchange } from './context.ts';
 import { checkVersionHeader } from './modern.ts';
-import { answerUpstream } from './post.ts';
+import { answerUpstream } from './answer-upstream.ts';
 import { pumpSse } from './relay-sse.ts';
 import { relayStatus } from './relay.ts';
 import { SSE_HEADERS } from './respond.ts';
