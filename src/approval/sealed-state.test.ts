@@ -13,6 +13,7 @@ const k2 = { id: 'k2', key: new Uint8Array(randomBytes(32)) };
 
 const input: SealInput = {
   principal: 'alice@example.com',
+  route: 'staging',
   method: 'tools/call',
   tool: 'delete_repo',
   argsHash: argsHash({ repo: 'acme/web' }),
@@ -20,7 +21,7 @@ const input: SealInput = {
   ttlMs: 300_000,
   now: NOW,
 };
-const expected: ExpectedBinding = { principal: input.principal, method: input.method, tool: input.tool, argsHash: input.argsHash, policyVersion: input.policyVersion, now: NOW + 1000 };
+const expected: ExpectedBinding = { principal: input.principal, route: input.route, method: input.method, tool: input.tool, argsHash: input.argsHash, policyVersion: input.policyVersion, now: NOW + 1000 };
 
 function rejects(fn: () => unknown, reason: StateRejection): void {
   assert.throws(fn, (err: unknown) => {
@@ -42,6 +43,7 @@ describe('ApprovalStateSealer', () => {
     assert.deepEqual({ ...p, nonce: 'n' }, {
       v: 1,
       principal: input.principal,
+      route: 'staging',
       method: 'tools/call',
       tool: input.tool,
       argsHash: input.argsHash,
@@ -127,6 +129,7 @@ describe('ApprovalStateSealer', () => {
   it('rejects a retry by another principal, for another tool, arguments or policy', () => {
     const token = sealer.seal(input);
     rejects(() => sealer.unseal(token, { ...expected, principal: 'mallory' }), 'principal-mismatch');
+    rejects(() => sealer.unseal(token, { ...expected, route: 'prod' }), 'route-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, method: 'prompts/get' }), 'method-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, tool: 'read_repo' }), 'tool-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, argsHash: argsHash({ repo: 'acme/prod' }) }), 'arguments-mismatch');

@@ -48,6 +48,8 @@ export interface ApprovalState {
   readonly v: 1;
   /** `Principal.subject` of the caller the approval is for. */
   readonly principal: string;
+  /** The route (gateway endpoint) the call was approved on: another route is another upstream. */
+  readonly route: string;
   /** The JSON-RPC method approved (`tools/call`, `prompts/get`, `resources/read`, …). */
   readonly method: string;
   /** What the policy judged for that method: a tool or prompt name, a resource URI. */
@@ -70,6 +72,7 @@ export interface ApprovalState {
 
 export interface SealInput {
   readonly principal: string;
+  readonly route: string;
   readonly method: string;
   readonly tool: string;
   readonly argsHash: string;
@@ -85,6 +88,7 @@ export interface SealInput {
 /** What the retry must match. */
 export interface ExpectedBinding {
   readonly principal: string;
+  readonly route: string;
   readonly method: string;
   readonly tool: string;
   readonly argsHash: string;
@@ -110,6 +114,7 @@ export type StateRejection =
   | 'expired'
   | 'not-yet-valid'
   | 'principal-mismatch'
+  | 'route-mismatch'
   | 'method-mismatch'
   | 'tool-mismatch'
   | 'arguments-mismatch'
@@ -122,6 +127,7 @@ const PayloadSchema = z
   .object({
     v: z.literal(1),
     principal: z.string(),
+    route: z.string(),
     method: z.string(),
     tool: z.string(),
     argsHash: z.string(),
@@ -174,6 +180,7 @@ export class ApprovalStateSealer {
     const payload: ApprovalState = {
       v: 1,
       principal: input.principal,
+      route: input.route,
       method: input.method,
       tool: input.tool,
       argsHash: input.argsHash,
@@ -204,6 +211,8 @@ export class ApprovalStateSealer {
     if (payload.iat > expected.now + this.#skewMs) throw rejection('not-yet-valid');
     // Checked after authenticity on purpose: a forged token learns nothing from which field differs.
     if (payload.principal !== expected.principal) throw rejection('principal-mismatch');
+    // Approved on /staging is not approved on /prod: the same tool name on another upstream.
+    if (payload.route !== expected.route) throw rejection('route-mismatch');
     // A state approving `prompts/get deploy` is no approval of `tools/call deploy`.
     if (payload.method !== expected.method) throw rejection('method-mismatch');
     if (payload.tool !== expected.tool) throw rejection('tool-mismatch');

@@ -55,8 +55,8 @@ function config(channel: 'queue' | 'auto', upstream: string): ConfigInput {
 const KEY = randomBytes(32).toString('base64');
 const ELICITING = { elicitation: { form: {} } };
 
-async function call(gw: Gateway, method: string, params: Loose, o: { id?: number; capabilities?: Loose } = {}): Promise<Loose> {
-  const r = await modernCall(`${gw.url}/mcp`, method, params, { id: o.id ?? 1, ...(o.capabilities ? { capabilities: o.capabilities } : {}) });
+async function call(gw: Gateway, method: string, params: Loose, o: { id?: number; capabilities?: Loose; path?: string } = {}): Promise<Loose> {
+  const r = await modernCall(`${gw.url}${o.path ?? '/mcp'}`, method, params, { id: o.id ?? 1, ...(o.capabilities ? { capabilities: o.capabilities } : {}) });
   return (await r.json()) as Loose;
 }
 
@@ -140,5 +140,37 @@ describe('a state the caller\'s user could approve is void once approvals go to 
     assert.equal(retry.error?.data?.reason, 'channel-changed', JSON.stringify(retry));
     assert.deepEqual(up.ran, []);
     assert.equal(gw.approvals.list().length, 0, 'nothing was queued for the old state either');
+  });
+});
+
+describe('an approval covers one route', () => {
+  let staging: Awaited<ReturnType<typeof startMrtrUpstream>>;
+  let prod: Awaited<ReturnType<typeof startMrtrUpstream>>;
+  let gw: Gateway;
+  before(async () => {
+    staging = await startMrtrUpstream();
+    prod = await startMrtrUpstream();
+    const input = config('queue', staging.url);
+    input.routes = [
+      { name: 'staging', path: '/staging', upstream: { url: staging.url } },
+      { name: 'prod', path: '/prod', upstream: { url: prod.url } },
+    ];
+    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, dataDir: tempDataDir(), logger: silentLogger });
+  });
+  after(async () => {
+    await gw.close({ graceMs: 0 });
+    await staging.close();
+    await prod.close();
+  });
+
+  it('a call approved on /staging does not run on /prod with its state', async () => {
+    const op = operator(gw);
+    const first = await call(gw, 'tools/call', { name: 'deploy', arguments: { env: 'x' } }, { path: '/staging' });
+    op.stop();
+    const state = first.result?.requestState as string;
+    assert.match(state, /^pcs1\./, JSON.stringify(first));
+    const other = await call(gw, 'tools/call', { name: 'deploy', arguments: { env: 'x' }, requestState: state, inputResponses: { confirm: { action: 'accept', content: {} } } }, { id: 2, path: '/prod' });
+    assert.equal(other.error?.data?.reason, 'route-mismatch', JSON.stringify(other));
+    assert.deepEqual(prod.ran, []);
   });
 });
