@@ -27,7 +27,7 @@ import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HE
 import { checkContentType } from './content-type.ts';
 import { openLegacySession } from './legacy-session.ts';
 import { answerUpstream } from './answer-upstream.ts';
-import { taskAccessRefusal, tracksTasks } from './tasks.ts';
+import { taskAccessRefusal, taskInBatch, tracksTasks } from './tasks.ts';
 
 function checkContentNegotiation(ex: Exchange): void {
   checkContentType(ex);
@@ -370,9 +370,8 @@ async function handleBatch(ex: Exchange, items: unknown[]): Promise<void> {
     if (!o.ok) throw new GatewayError('invalid_request', `batch element: ${o.reason}`);
     if (o.value.kind === 'notification' && !isNotificationMethod(o.value.method)) throw notificationRefusal(o.value.method);
     classified.push(o.value);
-    // An element naming another caller's task refuses the batch, like any refused element.
-    const taskRefusal = taskAccessRefusal(ex, o.value);
-    if (taskRefusal) throw taskRefusal;
+    // Tasks came after 2025-03-26, the one version with batches (transport/tasks.ts).
+    if (taskInBatch(o.value)) throw new GatewayError('invalid_request', 'tasks are not part of protocol 2025-03-26 (no tasks in a batch)');
   }
   // The answers are matched to their requests by id (`ex.batchMethods`): two requests with one
   // id would let the answer of one (tools/list) be inspected as the other's (ping), skipping

@@ -4,8 +4,11 @@
  * - A request that may create a task (2025-11-25: `params.task`; 2026-07-28: the client declared
  *   the `io.modelcontextprotocol/tasks` extension on it) has its answer read, whatever the route's
  *   inspectors: a `CreateTaskResult` binds its `task.taskId` to the caller.
- * - `tasks/get`, `tasks/cancel`, and `tasks/result` (2025) or `tasks/update` (2026) name a task:
- *   one the caller did not create is refused before it reaches the upstream, as an unknown task.
+ * - `tasks/get`, `tasks/result`, `tasks/cancel`, `tasks/update` (any `tasks/*` with a `taskId`)
+ *   name a task: one the caller did not create is refused before it reaches the upstream, as an
+ *   unknown task.
+ * - Tasks do not exist in 2025-03-26, the one version with batches: a batch carrying a `tasks/*`
+ *   request or a `params.task` is refused (its answers would bypass the bindings).
  * - `tasks/list` (2025-11-25) answers with the caller's own tasks only.
  */
 import type { Classified } from '../codec/jsonrpc.ts';
@@ -14,8 +17,15 @@ import type { JsonRpcMessage } from '../pipeline/types.ts';
 import { callerKey } from '../session/sessions.ts';
 import type { Exchange } from './context.ts';
 
-/** Requests that name an existing task by `params.taskId`, per era. */
-const NAMES_A_TASK = { legacy: new Set(['tasks/get', 'tasks/result', 'tasks/cancel']), modern: new Set(['tasks/get', 'tasks/update', 'tasks/cancel']) };
+/**
+ * Any `tasks/*` request naming a task by `params.taskId`, whatever the era it claims: an upstream
+ * that speaks both eras serves `tasks/update` to a 2025 request too, so judging by the era's own
+ * method list would let one through unchecked.
+ */
+function namesATask(method: string, params: Record<string, unknown> | undefined): boolean {
+  return method.startsWith('tasks/') && method !== 'tasks/list' && (params?.['taskId'] !== undefined || KNOWN_TASK_METHODS.has(method));
+}
+const KNOWN_TASK_METHODS = new Set(['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/update']);
 /**
  * Removed by the 2026-07-28 tasks extension (SEP-2663: "tasks/result and tasks/list are
  * removed"): answered as a compliant server would (-32601) rather than passed to an upstream that
@@ -44,8 +54,9 @@ export function tracksTasks(c: Classified): boolean {
 export function taskAccessRefusal(ex: Exchange, c: Classified): GatewayError | undefined {
   if (c.kind !== 'request') return undefined;
   if (ex.era === 'modern' && REMOVED_IN_2026.has(c.method)) return new GatewayError('method_not_found', `${c.method} is not part of the 2026-07-28 tasks extension`);
-  if (!NAMES_A_TASK[ex.era === 'modern' ? 'modern' : 'legacy'].has(c.method)) return undefined;
-  const taskId = record(c.message['params'])?.['taskId'];
+  const params = record(c.message['params']);
+  if (!namesATask(c.method, params)) return undefined;
+  const taskId = params?.['taskId'];
   if (typeof taskId !== 'string') return new GatewayError('invalid_params', 'taskId must be a string');
   if (ex.services.tasks.owns(ex.route.name, taskId, callerKey(ex.principal, ex.clientAddress))) return undefined;
   // The same answer for another caller's task and for no task at all: nothing to learn by probing.
@@ -62,7 +73,9 @@ export function applyTaskBindings(ex: Exchange, response: JsonRpcMessage): JsonR
   if (!result || !ex.request) return response;
   const owner = callerKey(ex.principal, ex.clientAddress);
   const task = record(result['task']);
-  if (task && typeof task['taskId'] === 'string') {
+  // Only an answer to a request that creates tasks binds one: a tasks/* answer naming a task id
+  // (possibly one never bound) must not hand that task to whoever asked.
+  if (task && typeof task['taskId'] === 'string' && !ex.request.method.startsWith('tasks/')) {
     // 2025-11-25 `ttl`, 2026-07-28 `ttlMs`: both milliseconds; absent or null is "unlimited".
     const ttl = typeof task['ttlMs'] === 'number' ? task['ttlMs'] : typeof task['ttl'] === 'number' ? task['ttl'] : undefined;
     ex.services.tasks.bind(ex.route.name, task['taskId'], owner, ttl);
@@ -75,4 +88,10 @@ export function applyTaskBindings(ex: Exchange, response: JsonRpcMessage): JsonR
     if (own.length !== result['tasks'].length) return { ...response, result: { ...result, tasks: own } };
   }
   return response;
+}
+
+/** Whether a 2025-03-26 batch element touches tasks (refused: see the module comment). */
+export function taskInBatch(c: Classified): boolean {
+  if (c.kind !== 'request' && c.kind !== 'notification') return false;
+  return c.method.startsWith('tasks/') || record(record(c.message['params'])?.['task']) !== undefined;
 }

@@ -110,11 +110,20 @@ describe('tasks are bound to the caller that created them', () => {
     const list = await bob('tasks/list', {});
     assert.deepEqual(list.result?.tasks, [], "bob sees none of alice's tasks");
     const before = up.seen.length;
-    for (const method of ['tasks/result', 'tasks/get', 'tasks/cancel']) {
+    // tasks/update is the 2026 extension's; an upstream speaking both eras serves it to a 2025 request too.
+    for (const method of ['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update']) {
       const r = await bob(method, { taskId: id });
       assert.equal(r.error?.data?.code, 'task_not_found', `${method}: ${JSON.stringify(r)}`);
       assert.equal(r.result, undefined);
     }
+    // Nor in a batch (2025-03-26, which has no tasks): refused whole.
+    const batch = await fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': 'bob' },
+      body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tasks/list', params: {} }, { jsonrpc: '2.0', id: 2, method: 'tasks/get', params: { taskId: id } }]),
+    });
+    assert.equal(batch.status, 400);
+    assert.equal(((await batch.json()) as Loose).error?.data?.code, 'invalid_request');
     assert.deepEqual(up.seen.slice(before), [], "bob's task requests never reached the upstream");
 
     // Alice, who created it, reads it.
