@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { MemoryNonceStore } from './approval/nonce-store.ts';
+import { replicaId } from './approval/replica.ts';
+import { SqliteNonceStore } from './approval/sqlite-nonce-store.ts';
 import { handleApprovalsRequest } from './approval/admin-api.ts';
 import { ApprovalQueue } from './approval/queue.ts';
 import { ApprovalStateSealer, keyRingFromConfig, type SealKey } from './approval/sealed-state.ts';
@@ -127,12 +128,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // survive a policy edit.
   const rateStore = new MemoryRateLimitStore();
   const approvalQueue = new ApprovalQueue({ maxPending: opts.config.approvals.maxPending });
-  const nonces = new MemoryNonceStore();
   const memory = new FindingMemory();
   const tasks = new TaskOwners();
   // Opened once: pins and their approvals outlive config reloads (enable/disable takes a restart).
   const dataDir = opts.dataDir ?? process.cwd();
   const pinner = createPinner(opts.config.pinning, dataDir);
+  // On disk with the replica's id: a redeemed approval state stays spent across a restart.
+  const nonces = new SqliteNonceStore(resolve(dataDir, '.portcullis', 'approval-nonces.db'));
+  const replica = replicaId(dataDir);
   let policyVersion: string | undefined;
   const audit = await openThreadedAudit(opts.config.audit, {
     baseDir: dataDir,
@@ -168,7 +171,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     policyVersion = policy?.policyVersion;
     const limiter = new RateLimiter(config.rateLimits, rateStore);
     const baseUrl = config.server.publicUrl ?? url;
-    const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, policyVersion: policy?.policyVersion ?? 'none' };
+    const approvals: ApprovalServices = { config: config.approvals, queue: approvalQueue, sealer: new ApprovalStateSealer(keys), nonces, replica, policyVersion: policy?.policyVersion ?? 'none' };
     return {
       config,
       router: new Router(config.routes.map((r) => buildRoute(r, { baseUrl, policy, limiter, memory, pinner, otherTools, fingerprintKey, extraInspectors: opts.extraInspectors }))),
@@ -279,6 +282,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     closeStores: () => {
       pinner?.store.close();
       rateStore.close();
+      nonces.close();
     },
     admin: () => admin,
     audit,

@@ -75,7 +75,7 @@ describe('2026-07-28 approval round trip', () => {
   const NOW = 1_700_000_000_000;
   const sealer = new ApprovalStateSealer([{ id: 'k1', key: new Uint8Array(randomBytes(32)) }]);
   const args = { repo: 'acme/web' };
-  const binding = { principal: 'alice', route: 'r', method: 'tools/call', tool: 'delete_repo', argsHash: argsHash(args), policyVersion: 'p1' };
+  const binding = { principal: 'alice', route: 'r', replica: 'a', method: 'tools/call', tool: 'delete_repo', argsHash: argsHash(args), policyVersion: 'p1' };
 
   it('challenge → client accepts → retry verified once → params for upstream', async () => {
     const nonces = new MemoryNonceStore({ now: () => NOW });

@@ -8,9 +8,11 @@
  * until its state would have expired anyway.
  *
  * Authenticity needs no shared state (any replica holding the key verifies a token), but
- * single-use does: with the memory store below, a token redeemed on replica A can be replayed once
- * on replica B. Multi-replica deployments need a shared NonceStore — Redis `SET nonce 1 NX PXAT
- * expiresAtMs` implements `markUsed` atomically.
+ * single-use does: a token redeemed on replica A could be replayed once on replica B, and once
+ * more after a restart with the memory store below. The gateway uses the on-disk store
+ * (sqlite-nonce-store.ts) and binds each state to the replica that issued it (replica.ts); a
+ * shared NonceStore (Redis `SET nonce 1 NX PXAT expiresAtMs` implements `markUsed` atomically)
+ * would let any replica redeem.
  */
 
 export interface NonceStore {

@@ -14,6 +14,7 @@ const k2 = { id: 'k2', key: new Uint8Array(randomBytes(32)) };
 const input: SealInput = {
   principal: 'alice@example.com',
   route: 'staging',
+  replica: 'replica-a',
   method: 'tools/call',
   tool: 'delete_repo',
   argsHash: argsHash({ repo: 'acme/web' }),
@@ -21,7 +22,7 @@ const input: SealInput = {
   ttlMs: 300_000,
   now: NOW,
 };
-const expected: ExpectedBinding = { principal: input.principal, route: input.route, method: input.method, tool: input.tool, argsHash: input.argsHash, policyVersion: input.policyVersion, now: NOW + 1000 };
+const expected: ExpectedBinding = { principal: input.principal, route: input.route, replica: input.replica, method: input.method, tool: input.tool, argsHash: input.argsHash, policyVersion: input.policyVersion, now: NOW + 1000 };
 
 function rejects(fn: () => unknown, reason: StateRejection): void {
   assert.throws(fn, (err: unknown) => {
@@ -44,6 +45,7 @@ describe('ApprovalStateSealer', () => {
       v: 1,
       principal: input.principal,
       route: 'staging',
+      replica: 'replica-a',
       method: 'tools/call',
       tool: input.tool,
       argsHash: input.argsHash,
@@ -130,6 +132,7 @@ describe('ApprovalStateSealer', () => {
     const token = sealer.seal(input);
     rejects(() => sealer.unseal(token, { ...expected, principal: 'mallory' }), 'principal-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, route: 'prod' }), 'route-mismatch');
+    rejects(() => sealer.unseal(token, { ...expected, replica: 'replica-b' }), 'replica-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, method: 'prompts/get' }), 'method-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, tool: 'read_repo' }), 'tool-mismatch');
     rejects(() => sealer.unseal(token, { ...expected, argsHash: argsHash({ repo: 'acme/prod' }) }), 'arguments-mismatch');

@@ -50,6 +50,8 @@ export interface ApprovalState {
   readonly principal: string;
   /** The route (gateway endpoint) the call was approved on: another route is another upstream. */
   readonly route: string;
+  /** The replica that issued it, whose replay cache records its use (replica.ts). */
+  readonly replica: string;
   /** The JSON-RPC method approved (`tools/call`, `prompts/get`, `resources/read`, …). */
   readonly method: string;
   /** What the policy judged for that method: a tool or prompt name, a resource URI. */
@@ -73,6 +75,7 @@ export interface ApprovalState {
 export interface SealInput {
   readonly principal: string;
   readonly route: string;
+  readonly replica: string;
   readonly method: string;
   readonly tool: string;
   readonly argsHash: string;
@@ -89,6 +92,7 @@ export interface SealInput {
 export interface ExpectedBinding {
   readonly principal: string;
   readonly route: string;
+  readonly replica: string;
   readonly method: string;
   readonly tool: string;
   readonly argsHash: string;
@@ -115,6 +119,7 @@ export type StateRejection =
   | 'not-yet-valid'
   | 'principal-mismatch'
   | 'route-mismatch'
+  | 'replica-mismatch'
   | 'method-mismatch'
   | 'tool-mismatch'
   | 'arguments-mismatch'
@@ -128,6 +133,7 @@ const PayloadSchema = z
     v: z.literal(1),
     principal: z.string(),
     route: z.string(),
+    replica: z.string(),
     method: z.string(),
     tool: z.string(),
     argsHash: z.string(),
@@ -181,6 +187,7 @@ export class ApprovalStateSealer {
       v: 1,
       principal: input.principal,
       route: input.route,
+      replica: input.replica,
       method: input.method,
       tool: input.tool,
       argsHash: input.argsHash,
@@ -213,6 +220,8 @@ export class ApprovalStateSealer {
     if (payload.principal !== expected.principal) throw rejection('principal-mismatch');
     // Approved on /staging is not approved on /prod: the same tool name on another upstream.
     if (payload.route !== expected.route) throw rejection('route-mismatch');
+    // Single use is recorded where the state is redeemed: only its issuer can tell (replica.ts).
+    if (payload.replica !== expected.replica) throw rejection('replica-mismatch');
     // A state approving `prompts/get deploy` is no approval of `tools/call deploy`.
     if (payload.method !== expected.method) throw rejection('method-mismatch');
     if (payload.tool !== expected.tool) throw rejection('tool-mismatch');

@@ -113,6 +113,7 @@ function binding(ex: Exchange, message: JsonRpcMessage) {
     // The caller (an anonymous one by address): another anonymous client cannot redeem it.
     principal: callerKey(ex.principal, ex.clientAddress),
     route: ex.route.name,
+    replica: ex.services.approvals.replica,
     // Method and target both: an approval of `prompts/get deploy` must not run `tools/call deploy`.
     method: String(message['method']),
     tool: subjectOf(message),

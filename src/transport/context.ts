@@ -28,6 +28,8 @@ export interface ApprovalServices {
   readonly queue: ApprovalQueue;
   readonly sealer: ApprovalStateSealer;
   readonly nonces: NonceStore;
+  /** This replica's id, sealed into approval states (approval/replica.ts). */
+  readonly replica: string;
   /** Version of the policy in force: sealed approval state is bound to it. */
   readonly policyVersion: string;
 }

@@ -174,3 +174,41 @@ describe('an approval covers one route', () => {
     assert.deepEqual(prod.ran, []);
   });
 });
+
+describe('an approval runs once: not again after a restart, nor on another replica', () => {
+  let up: Awaited<ReturnType<typeof startMrtrUpstream>>;
+  const dataDir = tempDataDir();
+  const start = (dir: string) => startGateway({ config: ConfigSchema.parse(config('queue', up.url)), admin: false, dataDir: dir, logger: silentLogger });
+  let gw: Gateway;
+  before(async () => {
+    up = await startMrtrUpstream();
+    gw = await start(dataDir);
+  });
+  after(async () => {
+    await gw.close({ graceMs: 0 });
+    await up.close();
+  });
+
+  it('a redeemed state is refused as replayed by the restarted gateway, and as another replica\'s by a second one', async () => {
+    const op = operator(gw);
+    const first = await call(gw, 'tools/call', { name: 'deploy', arguments: { pay: '10000 EUR' } });
+    op.stop();
+    const state = first.result?.requestState as string;
+    assert.match(state, /^pcs1\./, JSON.stringify(first));
+    const retry = { name: 'deploy', arguments: { pay: '10000 EUR' }, requestState: state, inputResponses: { confirm: { action: 'accept', content: {} } } };
+    assert.equal((await call(gw, 'tools/call', retry, { id: 2 })).result?.resultType, 'complete');
+    assert.deepEqual(up.ran, ['tools/call deploy']);
+
+    await gw.close({ graceMs: 0 });
+    gw = await start(dataDir);
+    assert.equal((await call(gw, 'tools/call', retry, { id: 3 })).error?.data?.reason, 'replayed');
+
+    const other = await start(tempDataDir());
+    try {
+      assert.equal((await call(other, 'tools/call', retry, { id: 4 })).error?.data?.reason, 'replica-mismatch');
+    } finally {
+      await other.close({ graceMs: 0 });
+    }
+    assert.deepEqual(up.ran, ['tools/call deploy'], 'the approved call ran once');
+  });
+});
