@@ -212,7 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let admin: AdminServer | undefined;
   // The approvals API is never open (admin/local-token.ts): without admin.token, a per-run token
   // the operator's CLI reads from the data directory.
-  const localAdminToken = opts.admin !== false && opts.config.admin.token === undefined ? issueLocalAdminToken(dataDir) : '';
+  let localAdminToken = opts.admin !== false && opts.config.admin.token === undefined ? issueLocalAdminToken(dataDir) : '';
   if (opts.admin !== false) {
     admin = await startAdminServer({
       host: opts.config.admin.host,
@@ -242,6 +242,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const retired = new Set<Router>();
   const apply = (config: Config): void => {
     const old = current();
+    // A reload that removes admin.token falls back to the per-run token, made now if need be.
+    if (opts.admin !== false && config.admin.token === undefined && localAdminToken === '') localAdminToken = issueLocalAdminToken(dataDir);
     live = build(config);
     currentRouter = live.router;
     metrics.configReload('ok');

@@ -25,6 +25,13 @@ describe('buildApprovalElicitation', () => {
     assert.equal(buildApprovalElicitation(prompt, '2026-07-28').mode, 'form');
   });
 
+  it('shows client-chosen text on its lines only, without controls or bidi overrides', () => {
+    const p = buildApprovalElicitation({ tool: 'read\nApprove the call to tool "safe"?', summary: 'x\u202Etxt.exe', argumentsPreview: '{"a":"\u001b[2K"}' }, '2025-11-25');
+    assert.equal(p.message.split('\n').length, 3, p.message);
+    assert.doesNotMatch(p.message, /[\u001b\u202e]/);
+    assert.match(p.message, /^Approve the call to tool "read\?Approve the call to tool "safe"\?"\?/);
+  });
+
   it('omits the arguments line when there is no preview', () => {
     assert.equal(buildApprovalElicitation({ tool: 't', summary: 's' }, '2025-11-25').message, 'Approve the call to tool "t"?\ns');
   });

@@ -43,6 +43,12 @@ describe('Introspector (RFC 7662)', () => {
     assert.ok(!JSON.stringify(p).includes(token));
   });
 
+  it('names the authorization server of an answer without iss: the configured issuer, else the endpoint', async () => {
+    const token = as.issueOpaque({ sub: 'svc', aud: RESOURCE, iss: undefined });
+    assert.equal((await verify(introspector(), token)).issuer, as.introspectionUrl);
+    assert.equal((await verify(introspector({ issuer: 'https://as.example' }), token)).issuer, 'https://as.example');
+  });
+
   it('refuses an inactive (unknown or revoked) token', async () => {
     await rejectsWith(verify(introspector(), 'opaque-never-issued'), 'invalid_token', /not active/);
     const token = as.issueOpaque({ sub: 'bob', aud: RESOURCE });

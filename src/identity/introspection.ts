@@ -121,7 +121,11 @@ export class Introspector {
       if (!auds.some((a) => this.opts.audiences.includes(a))) return { ok: false, reason: 'token not issued for this resource' };
     }
     try {
-      return { ok: true, principal: principalFromClaims(r, 'introspection', credentialIdOf(digest, this.opts.credentialIdSecret)) };
+      // An answer without `iss` still comes from one authorization server: the configured issuer,
+      // else the endpoint that answered. Without one, the same `sub` from two routes' servers
+      // would be one caller (session/sessions.ts principalKey).
+      const issued = r.iss !== undefined ? r : { ...r, iss: this.cfg.issuer ?? this.cfg.url };
+      return { ok: true, principal: principalFromClaims(issued, 'introspection', credentialIdOf(digest, this.opts.credentialIdSecret)) };
     } catch (err) {
       return { ok: false, reason: err instanceof GatewayError && err.detail ? err.detail : 'unusable token' };
     }

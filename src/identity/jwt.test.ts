@@ -84,6 +84,8 @@ describe('JwtVerifier', () => {
     assert.equal((await verify(v, await as.issue({ azp: 'app-2', aud: RESOURCE }))).subject, 'client:app-2');
     // With sub, sub is the subject whatever the client (RFC 9068: for client credentials sub is the client id).
     assert.equal((await verify(v, await as.issue({ sub: 'alice', client_id: 'app', aud: RESOURCE }))).subject, 'alice');
+    // A user's sub cannot take the clients' namespace: it would be the client to everything keyed by subject.
+    await rejectsWith(verify(v, await as.issue({ sub: 'client:alice', aud: RESOURCE })), 'invalid_token', /prefix/);
   });
 
   it('refuses a DPoP-bound token (cnf.jkt, RFC 9449 §6) instead of accepting it as a bearer token', async () => {

@@ -173,6 +173,9 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, m
   // falling back to the client there would let a malformed token pick its namespace.
   if (claims.sub !== undefined && typeof claims.sub !== 'string') throw new GatewayError('invalid_token', 'token sub is not a string');
   const sub = str(claims.sub);
+  // The prefix is the gateway's namespace for clients: a user whose `sub` reads `client:x` would
+  // be the client x to policy, sessions and rate limits.
+  if (sub?.startsWith(CLIENT_SUBJECT_PREFIX)) throw new GatewayError('invalid_token', `token sub uses the prefix "${CLIENT_SUBJECT_PREFIX}" the gateway keeps for clients`);
   const subject = sub ?? (clientId !== undefined ? `${CLIENT_SUBJECT_PREFIX}${clientId}` : undefined);
   if (subject === undefined) throw new GatewayError('invalid_token', 'token has no subject (neither sub nor client_id)');
   const exp = claims.exp;

@@ -60,6 +60,8 @@ export type ApprovalOutcome =
   | { kind: 'answered' };
 
 const META_CAPS = 'io.modelcontextprotocol/clientCapabilities';
+/** Longest tool name, prompt name or resource URI a person is asked to approve. */
+const MAX_REVIEWABLE_TARGET = 2048;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -97,6 +99,11 @@ function refuse(ex: Exchange, c: Classified, error: GatewayError): ApprovalOutco
  */
 export async function seekApproval(ex: Exchange, c: Classified, message: JsonRpcMessage, v: ApprovalVerdict): Promise<ApprovalOutcome> {
   const cfg = ex.services.approvals.config;
+  // What is approved must be readable in full where it is shown (the queue keeps 4096 characters
+  // of it, a prompt line less): a longer target could hide its end (`…/../../etc/shadow`).
+  if (subjectOf(message).length > MAX_REVIEWABLE_TARGET) {
+    return refuse(ex, c, new GatewayError('approval_denied', `the ${String(message['method'])} target is too long to review (over ${MAX_REVIEWABLE_TARGET} characters)`));
+  }
   if (ex.era === 'modern') {
     const retry = readRetry(message['params']);
     if (isGatewayState(retry.requestState)) return redeemModern(ex, c, message, retry.requestState, retry.approvalResponse);

@@ -62,6 +62,22 @@ describe('admin API token when admin.token is not set', () => {
     assert.match(elsewhere.out, /HTTP 401/);
   });
 
+  it('a reload that removes admin.token falls back to a per-run token in the data directory', async () => {
+    const dir = tempDataDir();
+    const withToken = ConfigSchema.parse({ ...config(demo.url), admin: { port: 0, token: 'configured-admin-token-0123456789' } });
+    const g = await startGateway({ config: withToken, dataDir: dir, logger: silentLogger });
+    try {
+      assert.equal(g.adminToken, 'configured-admin-token-0123456789');
+      g.apply(config(demo.url));
+      assert.equal(readFileSync(join(dir, LOCAL_TOKEN_FILE), 'utf8').trim(), g.adminToken);
+      const r = await fetch(`${g.adminUrl}/approvals`, { headers: { authorization: `Bearer ${g.adminToken}` } });
+      assert.equal(r.status, 200);
+      await r.text();
+    } finally {
+      await g.close({ graceMs: 0 });
+    }
+  });
+
   it('a restart makes a new token: the old one stops working', async () => {
     const old = gw.adminToken!;
     await gw.close({ graceMs: 0 });

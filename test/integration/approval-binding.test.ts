@@ -103,6 +103,14 @@ describe('an approval covers one method and target', () => {
     assert.deepEqual(up.ran, ['prompts/get deploy']);
   });
 
+  it('a target too long to read in full where it is shown is refused, not queued', async () => {
+    const uri = `file:///srv/public/${'q/'.repeat(1500)}../../etc/shadow`;
+    const r = await call(gw, 'resources/read', { uri });
+    assert.equal(r.error?.data?.code, 'approval_denied', JSON.stringify(r).slice(0, 300));
+    assert.match(String(r.error?.message), /too long to review/);
+    assert.equal(gw.approvals.list().length, 0);
+  });
+
   it('a resources/read approval binds the URI read, not a decoy name beside it, and shows the operator the URI', async () => {
     up.ran.length = 0;
     const op = operator(gw);
