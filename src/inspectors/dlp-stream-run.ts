@@ -85,6 +85,8 @@ export interface Run {
   base: number;
   /** The pointer of the string that ends it: the next event continues the string at the same one. */
   pointer: string;
+  /** The method of the message that string was in: the same kind of message without it carries no text on. */
+  method: string;
   /**
    * The events still held, oldest first, contiguous up to the end of `text` (events leave in
    * order, so the held ones are always the last). Text before the first is context only.
@@ -234,7 +236,7 @@ export function scanContinuation(prev: Run, exchange: object, leaf: { pointer: s
  * block from its header; of the held events, those whose string reaches into that text (a later
  * match can only touch them), the newest HELD_EVENTS_MAX (the relay holds no more).
  */
-export function nextRun(opts: { frame: string; leaf: { pointer: string; text: string }; shown: string; ownPatches: readonly Patch[]; joined: Joined | undefined; reported: Map<string, number> | undefined; runContext: number; exchange: object }): Run {
+export function nextRun(opts: { frame: string; method: string; leaf: { pointer: string; text: string }; shown: string; ownPatches: readonly Patch[]; joined: Joined | undefined; reported: Map<string, number> | undefined; runContext: number; exchange: object }): Run {
   const { leaf, joined } = opts;
   const edits = mergePatches(opts.ownPatches.filter((p) => p.pointer === leaf.pointer), leaf.text.length);
   const whole = joined?.text ?? leaf.text;
@@ -250,5 +252,5 @@ export function nextRun(opts: { frame: string; leaf: { pointer: string; text: st
   const reported = new Map([...(opts.reported ?? [])].filter(([k]) => Number(k.slice(k.lastIndexOf(':') + 1)) >= from));
   const earlier = (joined?.held ?? []).filter((p) => p.end > from).map((p) => (p.at >= from ? p : { ...p, at: from, offset: p.offset + (from - p.at) }));
   const own: HeldPart = { frame: opts.frame, pointer: leaf.pointer, shown: opts.shown, at: base + Math.max(at, keep), end: base + whole.length, offset: Math.max(0, keep - at), edits };
-  return { text: whole.slice(keep), base: from, pointer: leaf.pointer, held: [...earlier, own].slice(-HELD_EVENTS_MAX), exchange: opts.exchange, reported, masked, sentEarlier: joined?.sentEarlier ?? 0 };
+  return { text: whole.slice(keep), base: from, pointer: leaf.pointer, method: opts.method, held: [...earlier, own].slice(-HELD_EVENTS_MAX), exchange: opts.exchange, reported, masked, sentEarlier: joined?.sentEarlier ?? 0 };
 }

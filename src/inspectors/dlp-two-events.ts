@@ -7,7 +7,7 @@
  * the inspector's unit tests run the inspector's real cross-event logic through this; the
  * integration tests run the relay itself.
  */
-import { HeldQueue, heldMessage, type Held } from '../pipeline/held-events.ts';
+import { HeldQueue, heldMessage, type Held, latestRelease } from '../pipeline/held-events.ts';
 import { applyPatches } from '../pipeline/patch.ts';
 import type { Frame, FindingReport, Inspector, InspectorContext, JsonRpcMessage, StreamHints, Verdict } from '../pipeline/types.ts';
 
@@ -73,7 +73,10 @@ export function streamEvents(inspector: Inspector, parts: readonly string[], opt
     send(queue.settle(hints.keepHeld, hold));
     if (v.kind === 'block') return { texts, blocked: true, findings, notes };
     const out = apply(f, v);
-    if (hold) send(queue.push({ frame: f.id, message: out, text: JSON.stringify(out), amend: [], deadline: now + hints.holdMs!, extra: undefined }));
+    if (hold) {
+      send(queue.push({ frame: f.id, message: out, text: JSON.stringify(out), amend: [], deadline: now + hints.holdMs!, latest: latestRelease(now, hints.holdMs!), extra: undefined }));
+      queue.refresh(now + hints.holdMs!);
+    }
     else texts.push(dataOf(out));
   }
   send(queue.drain());

@@ -55,6 +55,9 @@ import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPoin
 import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
 import { OPAQUE } from './redact.ts';
 
+/** `continued` when no string of the event continues the run. */
+const NONE = -2;
+
 export { mayContinue };
 
 export type DlpAction = 'redact' | 'block' | 'alert';
@@ -162,8 +165,11 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       };
 
       // The string that continues the previous event's: same pointer (the same field of the next
-      // log line or progress message), else the first string of this event.
-      const continued = prev ? Math.max(0, leaves.findIndex((l) => l.pointer === prev.pointer)) : -1;
+      // log line or progress message), else, in another kind of message, its first string (a
+      // progress message after log lines). The same kind of message without that string (a log
+      // line whose data is a number) carries no text on: NONE, and it is transparent (below).
+      const same = prev ? leaves.findIndex((l) => l.pointer === prev.pointer) : -1;
+      const continued = !prev ? -1 : same >= 0 ? same : prev.method === frame.method ? NONE : 0;
       // Findings of the last string (`type:start` → end, run coordinates: its own offsets when
       // it starts a run), so the next event's joined scan does not report them again. Only an
       // SSE stream has a next event.
@@ -225,14 +231,24 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       let keepHeld: string[] = [];
       const last = leaves.at(-1);
       // (A string starting a run is its own: checked before a run is built for it.)
+      // No text that could continue the run (a progress with numbers only, a server ping, a blob,
+      // the same kind of message without the run's field): it neither continues nor ends it.
+      const transparent =
+        prev !== undefined && prev.exchange === ctx.signal && (continued === NONE || !leaves.some((l) => base64Kind(frame.message, l.pointer) === undefined));
       const next =
-        streamKey && last && base64Kind(frame.message, last.pointer) === undefined && (joinedRun || mayContinue(last.text))
-          ? nextRun({ frame: frame.id, leaf: last, shown: shown(last.pointer), ownPatches: patches, joined: joinedRun, reported: lastReported, runContext, exchange: ctx.signal })
+        !transparent && streamKey && last && base64Kind(frame.message, last.pointer) === undefined && (joinedRun || mayContinue(last.text))
+          ? nextRun({ frame: frame.id, method: frame.method, leaf: last, shown: shown(last.pointer), ownPatches: patches, joined: joinedRun, reported: lastReported, runContext, exchange: ctx.signal })
           : undefined;
       if (streamKey && next && mayContinue(next.text)) {
         previous.set(streamKey, next);
         holdMs = opts.crossEventHoldMs;
         keepHeld = next.held.slice(0, -1).map((p) => p.frame);
+      } else if (streamKey && prev && transparent) {
+        // Forgetting the run here let the pieces on either side out whole: the run goes on to
+        // the next event, and this event waits behind the held ones (it must not overtake them).
+        previous.set(streamKey, prev);
+        holdMs = opts.crossEventHoldMs;
+        keepHeld = prev.held.map((p) => p.frame);
       }
       const amendHeld = amends.hints();
       const amend = amendHeld.length ? { amendHeld } : {};

@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import { HeldQueue, heldText, type Held } from './held-events.ts';
 import { HELD_CHARS_MAX, HELD_EVENTS_MAX } from './types.ts';
 
-const ev = (frame: string, deadline = 50, data = frame): Held<undefined> => {
+const ev = (frame: string, deadline = 50, data = frame, latest = deadline + 2_000): Held<undefined> => {
   const message = { jsonrpc: '2.0', method: 'notifications/message', params: { data } };
-  return { frame, message, text: JSON.stringify(message), amend: [], deadline, extra: undefined };
+  return { frame, message, text: JSON.stringify(message), amend: [], deadline, latest, extra: undefined };
 };
 const frames = (hs: ReadonlyArray<Held<undefined>>) => hs.map((h) => h.frame);
 
@@ -62,5 +62,16 @@ describe('HeldQueue', () => {
     assert.equal(q.amend({ amendHeld: [{ frame: 'a', patches: [p(3, 6)] }] }), 0, 'accumulated, in the offsets of the event as held');
     assert.deepEqual(q.drain().map((h) => JSON.parse(heldText(h)).params.data), ['key', '[R]']);
     assert.equal(q.amend({ amendPrevious: [p(0, 1)] }), 1, 'nothing held: the previous event went out');
+  });
+
+  it('a run keeps its pieces held while they come within the hold of one another, never past their latest', () => {
+    const q = new HeldQueue<undefined>();
+    q.push(ev('a', 50, 'a', 100));
+    q.push(ev('b', 90, 'b', 140));
+    q.refresh(90);
+    assert.equal(q.nextDeadline(), 90, 'a waits for b\'s deadline');
+    q.refresh(130);
+    assert.deepEqual(frames(q.expire(100)), ['a'], 'a never past its latest (100)');
+    assert.deepEqual(frames(q.expire(130)), ['b']);
   });
 });

@@ -12,11 +12,17 @@
  * Invariants: events leave in arrival order, so the queue is always the last events of the stream
  * before the one being inspected; releasing one releases every earlier one first. Bounded by
  * HELD_EVENTS_MAX events and HELD_CHARS_MAX characters (the newest event always fits), and in
- * time by each event's deadline, set from its own arrival (`postpone` only adds the time the
- * gateway itself spent inspecting a later event, see relay-sse.ts `nextArrived`).
+ * time by each event's deadline: its own hold, extended while later pieces of its run keep coming
+ * within theirs (`refresh`), never past HELD_RUN_MAX_MS after its arrival (`postpone` only adds
+ * the time the gateway itself spent inspecting a later event, see relay-sse.ts `nextArrived`).
  */
 import { applyPatches } from './patch.ts';
-import { HELD_CHARS_MAX, HELD_EVENTS_MAX, type JsonRpcMessage, type Patch, type StreamHints } from './types.ts';
+import { HELD_CHARS_MAX, HELD_EVENTS_MAX, HELD_RUN_MAX_MS, type JsonRpcMessage, type Patch, type StreamHints } from './types.ts';
+
+/** The latest an event arriving at `now` with a hold of `ms` may be held (Held.latest). */
+export function latestRelease(now: number, ms: number): number {
+  return now + Math.max(ms, HELD_RUN_MAX_MS);
+}
 
 export interface Held<T> {
   /** Its frame id: how hints name it (undefined: no inspector can amend or keep it). */
@@ -28,6 +34,8 @@ export interface Held<T> {
   readonly amend: Patch[];
   /** When its hold ends, on the driver's clock (ms). */
   deadline: number;
+  /** The latest its hold may be extended to (`refresh`), on the same clock. */
+  readonly latest: number;
   /** The driver's own data (the relay: the event's SSE fields). */
   readonly extra: T;
 }
@@ -38,6 +46,11 @@ export class HeldQueue<T> {
 
   get size(): number {
     return this.#queue.length;
+  }
+
+  /** The newest held event. */
+  get newest(): Held<T> | undefined {
+    return this.#queue.at(-1);
   }
 
   /** The earliest deadline, for the driver's timer. */
@@ -97,6 +110,16 @@ export class HeldQueue<T> {
       if (h.deadline <= now) last = i;
     });
     return this.#take(last + 1);
+  }
+
+  /**
+   * A held event that kept earlier ones (they belong to one run) moves their deadlines to its own:
+   * the hold bounds each gap between the pieces of a run, not the whole run — a token streamed at
+   * a few characters per event would otherwise have its first pieces go out before the last came.
+   * Each event stays bounded by its `latest` (HELD_RUN_MAX_MS after its arrival).
+   */
+  refresh(deadline: number): void {
+    for (const h of this.#queue) if (h.deadline < deadline) h.deadline = Math.max(h.deadline, Math.min(deadline, h.latest));
   }
 
   /** Every deadline moves `ms` later (time the gateway spent inspecting, not the upstream's). */

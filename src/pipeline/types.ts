@@ -92,6 +92,12 @@ export interface HeldAmend {
  */
 export const HELD_EVENTS_MAX = 64;
 export const HELD_CHARS_MAX = 1 << 20;
+/**
+ * An event kept held by later events of the same run waits as long as pieces keep coming within
+ * the hold of one another, but never longer than this after its own arrival (or its own hold,
+ * if longer): the bound on the delay a run adds.
+ */
+export const HELD_RUN_MAX_MS = 2_000;
 
 export type Verdict =
   | ({ kind: 'allow'; reasons?: Reason[] } & StreamHints)

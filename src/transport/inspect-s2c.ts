@@ -76,18 +76,25 @@ export async function inspectS2c(
   // as the upstream sent it, so a duplicate or case-folded name anywhere (`"description"` twice)
   // would be judged by its last spelling here and read by its first, or case-insensitively, by
   // the client (mcp-go), and a lone case-variant of a result member (`"Tools"`) would hide the
-  // list from pinning while such a client reads it. Known gap: a lone variant deeper than the
-  // result object (a `"Description"` inside a tool definition) is not refused.
+  // list from pinning while such a client reads it; so would a `"Description"` in a listed tool.
   const ambiguous = ambiguousMember(data);
   if (ambiguous !== undefined) throw new GatewayError('upstream_protocol', `ambiguous JSON: ${ambiguous}`);
   if (Array.isArray(parsed) && ex.batchMethods) {
-    // 2025-03-26 batch response: every element is a message of its own.
+    // 2025-03-26 batch response: every element is a message of its own. An array event is never
+    // held (its elements are not one message to amend), but what its elements ask of events held
+    // before it is passed on, so a split secret's earlier parts are still cut.
     const texts: string[] = [];
+    const amendHeld: HeldAmend[] = [];
+    const amendPrevious: Patch[] = [];
     for (const element of parsed) {
       const r = await inspectMessage(ex, element, JSON.stringify(element), carrier, out);
       if (r.text !== undefined) texts.push(r.text);
+      if (r.amendHeld) amendHeld.push(...r.amendHeld);
+      if (r.amendPrevious) amendPrevious.push(...r.amendPrevious);
     }
-    return { text: `[${texts.join(',')}]` };
+    const amends = { ...(amendHeld.length ? { amendHeld } : {}), ...(amendPrevious.length ? { amendPrevious } : {}) };
+    // Every element dropped: nothing to send (an empty array is not a JSON-RPC batch response).
+    return { text: texts.length > 0 ? `[${texts.join(',')}]` : undefined, ...amends };
   }
   return inspectMessage(ex, parsed, data, carrier, out);
 }
@@ -158,9 +165,10 @@ async function inspectMessage(
     ex.errorCode = ge.code;
     return { text: JSON.stringify(errorMessage(msg.id ?? null, ge)), ...amends };
   }
+  // Held events are amended on every block path: the parts of what was blocked come out of them.
   if (msg.kind === 'request') {
     ex.session?.pendingServerRequests.delete(msg.id);
-    return { text: undefined, droppedRequest: msg.id };
+    return { text: undefined, droppedRequest: msg.id, ...amends };
   }
   // A blocked message inside the stream answering a request (a leak in a progress or log
   // notification): the request fails with the error and the stream ends there, rather than
@@ -170,7 +178,7 @@ async function inspectMessage(
     ex.errorCode = ge.code;
     return { text: JSON.stringify(errorMessage(ex.request.rpcId, ge)), endStream: ge.code, ...amends };
   }
-  return { text: undefined };
+  return { text: undefined, ...amends };
 }
 
 export function needsParse(ex: Exchange): boolean {

@@ -6,7 +6,7 @@
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import { SseLimitError, SseParser, type SseEvent } from '../codec/sse.ts';
 import { GatewayError } from '../core/errors.ts';
-import { HeldQueue, heldText, type Held } from '../pipeline/held-events.ts';
+import { HeldQueue, heldText, type Held, latestRelease } from '../pipeline/held-events.ts';
 import type { JsonRpcMessage, StreamHints } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
@@ -65,6 +65,10 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           // Held events go out first, amended (a block verdict amends them too: the parts of what
           // was blocked are cut out), except those this event's hints keep held with it.
           const holdThis = r.holdMs !== undefined && r.message !== undefined && r.text !== undefined && r.endStream === undefined;
+          if (r.text === undefined && r.endStream === undefined) {
+            held.keep();
+            continue;
+          }
           await held.settle(r.keepHeld, holdThis);
           if (r.endStream !== undefined) {
             await held.emit(r.text!, {});
@@ -84,8 +88,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           // The answer's bytes, for the audit record's result digest (the stream is not parsed).
           if (out.responded && ex.services.audit) ex.responseBytes = [Buffer.from(ev.data)];
         }
-        await held.release();
-        await held.emit(ev.data, opts);
+        await held.follow(ev.data, opts);
       }
     }
     if (ended) {
@@ -236,10 +239,34 @@ class HeldEvents {
     const now = performance.now();
     if (this.#pausedAt !== undefined) this.#queue.postpone(now - this.#pausedAt);
     this.#pausedAt = undefined;
-    const capped = this.#queue.push({ frame: e.frame, message: e.message, text: e.text, amend: [], deadline: now + ms, extra: e.opts });
+    const capped = this.#queue.push({ frame: e.frame, message: e.message, text: e.text, amend: [], deadline: now + ms, latest: latestRelease(now, ms), extra: e.opts });
+    // The events this one kept are its run: their hold now runs to its deadline (bounded).
+    this.#queue.refresh(now + ms);
     const sent = this.#send(capped);
     this.#arm();
     return sent;
+  }
+
+  /**
+   * The event just inspected is not sent (dropped): the held ones stay held, amended as it asked,
+   * and their timer runs on. Flushing them here let a dropped message between two pieces of a
+   * secret send the first piece before the second came.
+   */
+  keep(): void {
+    if (this.#pausedAt !== undefined) this.#queue.postpone(performance.now() - this.#pausedAt);
+    this.#pausedAt = undefined;
+    this.#arm();
+  }
+
+  /**
+   * An event no inspector reads (empty data: a priming event, a retry hint): queued behind the
+   * held ones, released with the newest of them, never ahead of them and never their trigger.
+   */
+  follow(text: string, opts: EmitOptions): Promise<void> {
+    const newest = this.#queue.newest;
+    if (!newest) return this.emit(text, opts);
+    const capped = this.#queue.push({ frame: undefined, message: newest.message, text, amend: [], deadline: newest.deadline, latest: newest.latest, extra: opts });
+    return this.#send(capped);
   }
 
   /** Sends every held event, amended as asked so far (the stream ends or goes on unheld). */

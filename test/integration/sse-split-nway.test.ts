@@ -74,8 +74,17 @@ async function startUpstream(): Promise<Upstream> {
       const next = (): void => {
         if (res.destroyed) return;
         // Back to back (one write per event) when there is no gap.
-        do res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'llm', data: parts[i++] } })}\n\n`);
-        while (gap === 0 && i < parts.length);
+        do {
+          const part = parts[i++];
+          // The last piece in a server→client request (an elicitation) instead of a log line.
+          if (args.lastAsRequest === true && i === parts.length) {
+            res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: 'srv-2', method: 'elicitation/create', params: { message: part, requestedSchema: { type: 'object', properties: {} } } })}\n\n`);
+            continue;
+          }
+          res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'llm', data: part } })}\n\n`);
+          // Raw SSE between the pieces (a message with no text, an empty event, …).
+          if (typeof args.betweenB64 === 'string' && i < parts.length) res.write(Buffer.from(args.betweenB64, 'base64').toString('utf8'));
+        } while (gap === 0 && i < parts.length);
         if (i < parts.length) return void setTimeout(next, gap);
         if (!gate) return finish();
         const quiet = setTimeout(finish, Number(args.quietMs ?? 10_000));
@@ -138,14 +147,19 @@ describe('DLP: a secret split across many SSE events, through the gateway', () =
   let id = 1;
   // One route per hold: in time for sure (the split secret), very long (only the cap can release
   // the flood), short (the quiet upstream).
-  const ROUTES = { split: 1000, flood: 600_000, quiet: 300 } as const;
+  const ROUTES = { split: 1000, flood: 600_000, quiet: 300, block: 1000 } as const;
 
   before(async () => {
     up = await startUpstream();
     const input: ConfigInput = {
       server: { port: 0 },
       logging: { level: 'silent' },
-      routes: Object.entries(ROUTES).map(([name, crossEventHoldMs]) => ({ name, path: `/${name}`, upstream: { url: up.url }, inspectors: [{ type: 'dlp', crossEventHoldMs }] })),
+      routes: Object.entries(ROUTES).map(([name, crossEventHoldMs]) => ({
+        name,
+        path: `/${name}`,
+        upstream: { url: up.url },
+        inspectors: [{ type: 'dlp', crossEventHoldMs, ...(name === 'block' ? { actions: { default: 'block' as const } } : {}) }],
+      })),
     };
     gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir: tempDataDir() });
     for (const name of Object.keys(ROUTES)) {
@@ -188,6 +202,31 @@ describe('DLP: a secret split across many SSE events, through the gateway', () =
       }
     });
   }
+
+  for (const [between, sse] of [
+    ['a progress notification with numbers only', `data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 7, progress: 3 } })}\n\n`],
+    ['a server ping request', `data: ${JSON.stringify({ jsonrpc: '2.0', id: 'srv-1', method: 'ping' })}\n\n`],
+    ['an event with empty data', 'id: e1\ndata:\n\n'],
+    ['a log whose data is a number', `data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 42 } })}\n\n`],
+  ] as const) {
+    it(`pieces with ${between} between them: still masked across them (it neither continues nor ends the run)`, async () => {
+      const pieces = cutInto(AWS, 4, 3);
+      const r = await call('split', [`key ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.at(-1)} end\n`], 5, { betweenB64: b64(sse) });
+      const label = JSON.stringify(r.lines.map((l) => l.data));
+      assert.equal(r.status, 200, label);
+      // Every piece cut from its event, the mask where the last one was: nothing of the key out.
+      const out = r.lines.filter((l) => typeof l.data === 'string').map((l) => l.data).join('');
+      assert.equal(out, 'key [REDACTED:aws-access-key-id] end\n', label);
+    });
+  }
+
+  it('a block rule, the last piece in a server request (dropped): the earlier pieces are cut from the held events too', async () => {
+    const pieces = cutInto(AWS, 4, 7);
+    const r = await call('block', [`key ${pieces[0]}`, ...pieces.slice(1)], 5, { lastAsRequest: true });
+    const label = JSON.stringify(r.lines.map((l) => l.data));
+    const out = r.lines.map((l) => l.data).join('');
+    assert.equal(out, 'key ', label);
+  });
 
   it('200 tiny events that may all continue: all through, in order, never more than 64 held (HELD_EVENTS_MAX)', async () => {
     // The hold is 10 minutes: only the queue's cap lets events out while the upstream is open.
