@@ -56,7 +56,8 @@ async function startUpstream(): Promise<Upstream> {
         res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: '2025-03-26', capabilities: { tools: {}, logging: {} }, serverInfo: { name: 'up', version: '1' } } }));
         return;
       }
-      if (msg.id === undefined) return void res.writeHead(202).end();
+      // Notifications, and the gateway's answer to a server request it dropped: accepted.
+      if (msg.id === undefined || msg.method === undefined) return void res.writeHead(202).end();
       const args = msg.params?.arguments ?? {};
       const parts = (args.partsB64 as string[]).map((p) => Buffer.from(p, 'base64').toString('utf8'));
       const gap = Number(args.gapMs ?? 0);
