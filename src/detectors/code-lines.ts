@@ -8,9 +8,9 @@
  *
  * Computed one line at a time instead of by whole-text passes of these patterns, with the same
  * result: CODE_END is checked at each `$` position of the line (last non-blank character `;` or
- * `{`) and at each arrow (`) =>`, `) ->`, found by indexOf); CODE_START is run, sticky, only at
- * segment starts whose first character after up to 40 blanks can begin one of its alternatives
- * (a call statement also needs a `)` before some `$` of the line). Why: a multiline `^` pass makes
+ * `{`) and at each arrow (`) =>`, `) ->`, found from the `>` by indexOf); CODE_START is run,
+ * sticky, only at segment starts whose first word can begin one of its alternatives (a call
+ * statement also needs a `)` before some `$` of the line). Why: a multiline `^` pass makes
  * irregexp try every position; on the 4 MB bench text (no code line at all) the CODE_START pass
  * alone took ~3.7 ms, and on 1.5 MB of real code all passes took ~25 ms.
  */
@@ -25,9 +25,21 @@ const CODE_START = /^[ \t]{0,40}(?:import[ \t]+[\w{*"'(]|(?:if|elif|for|while|wi
 const DATA_LINE = /^[ \t]*(?:"[^"\n]{0,200}"[ \t]*:|[-*][ \t]|\d+[.)][ \t])/my;
 const MIN_LINES = 3;
 
-/** Characters (after indentation) that can begin a CODE_START alternative other than a call. */
-const KEYWORD_FIRST = new Uint8Array(128);
-for (const ch of 'iefwt#puadcsolvr}') KEYWORD_FIRST[ch.charCodeAt(0)] = 1;
+/**
+ * The words CODE_START's keyword alternatives begin with, by first letter. Each alternative is
+ * such a word followed by a non-word character (`[ \t]`, `\b`, `(`, `{`), except `function`,
+ * which `\w*` may continue; the others begin with `#` or `}`, or are the call statement.
+ */
+const WORDS = [
+  'import', 'if', 'elif', 'for', 'while', 'with', 'try', 'except', 'finally', 'else', 'from', 'package', 'using', 'export', 'async',
+  'def', 'class', 'pub', 'fn', 'func', 'public', 'private', 'protected', 'static', 'final', 'override', 'const', 'let', 'var', 'return',
+  'switch', 'catch', 'throw',
+];
+const WORDS_BY_FIRST: (string[] | undefined)[] = [];
+for (const w of WORDS) (WORDS_BY_FIRST[w.charCodeAt(0)] ??= []).push(w);
+/** `\w` */
+const WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) WORD[c] = /\w/.test(String.fromCharCode(c)) ? 1 : 0;
 /** `[\w.]`: the first character of a call statement (`name.method(…)`), which ends in `)`. */
 const CALL_FIRST = new Uint8Array(128);
 for (let c = 0; c < 128; c++) CALL_FIRST[c] = /[\w.]/.test(String.fromCharCode(c)) ? 1 : 0;
@@ -43,19 +55,39 @@ function lastNonBlank(text: string, start: number, q: number): number {
   return k >= start ? text.charCodeAt(k) : -1;
 }
 
-function startsCode(text: string, p: number, parenEnd: boolean): boolean {
+/** The first character at or after `p` that is not a blank (the segment's indentation skipped). */
+function firstNonBlank(text: string, p: number): number {
   let k = p;
-  while (k - p <= 40 && isBlank(text.charCodeAt(k))) k++;
+  while (isBlank(text.charCodeAt(k))) k++;
+  return k;
+}
+
+/** CODE_START at segment start `p`, whose first non-blank character is at `k`. */
+function startsCode(text: string, p: number, k: number, parenEnd: boolean): boolean {
   const c = text.charCodeAt(k);
-  if (k - p > 40 || !(c < 128) || (KEYWORD_FIRST[c] !== 1 && !(CALL_FIRST[c] === 1 && parenEnd))) return false;
+  if (k - p > 40 || !(c < 128)) return false;
+  if (!(c === 35 || c === 125 || (CALL_FIRST[c] === 1 && parenEnd) || startsWithWord(text, k, c))) return false;
   CODE_START.lastIndex = p;
   return CODE_START.test(text);
 }
 
-/** DATA_LINE at segment start `p`; it needs `"`, `-`, `*` or a digit after the blanks. */
-function isDataAt(text: string, p: number): boolean {
-  let k = p;
-  while (isBlank(text.charCodeAt(k))) k++;
+/**
+ * Whether the word at `k` (first character `c`) is one of WORDS, or begins with `function`: the
+ * regex can only match then. Why: on prose most lines begin with a letter some keyword begins
+ * with, and each CODE_START call costs ~45 ns; run on every line of the 3.2 MB real text of
+ * eval/benign.ts (96 K lines) the regex took 5.8 ms, most of the source-code heuristic.
+ */
+function startsWithWord(text: string, k: number, c: number): boolean {
+  const words = WORDS_BY_FIRST[c];
+  if (words === undefined) return false;
+  let e = k + 1;
+  while (e - k <= 9 && WORD[text.charCodeAt(e)] === 1) e++;
+  for (const w of words) if (w.length === e - k && text.startsWith(w, k)) return true;
+  return c === 102 && text.startsWith('function', k);
+}
+
+/** DATA_LINE at segment start `p` (first non-blank at `k`); it needs `"`, `-`, `*` or a digit there. */
+function isDataAt(text: string, p: number, k: number): boolean {
   const c = text.charCodeAt(k);
   if (c !== 34 && c !== 45 && c !== 42 && !(c >= 48 && c <= 57)) return false;
   DATA_LINE.lastIndex = p;
@@ -70,27 +102,57 @@ function next(text: string, needle: string, from: number): number {
 
 /** Starts of the code lines that are not data lines, increasing; undefined under MIN_LINES code lines. */
 export function codeLineStarts(text: string): number[] | undefined {
+  return codeLines(text)?.starts;
+}
+
+/** The code lines that are not data lines, and what the source-code heuristic needs about them. */
+export interface CodeLines {
+  /** Line starts, increasing. */
+  readonly starts: number[];
+  /** Line ends (the `\n`, or the text's end), one per start. */
+  readonly ends: number[];
+  /**
+   * Per line: how many non-blank lines (JS whitespace only counts as blank) lie between the
+   * previous line of `starts` at most `maxLine` long and this one, not counting the first line
+   * after that previous one; counted up to 4 (the heuristic breaks a run above 3), and 0 when
+   * there is no such previous line. This is exactly what `scanSourceCode` (markers.ts) counted
+   * by scanning those lines again; here each line is read once.
+   */
+  readonly gaps: number[];
+}
+
+/** The code lines of `text` (see `CodeLines`); undefined under MIN_LINES code lines. */
+export function codeLines(text: string, maxLine = Infinity): CodeLines | undefined {
   const n = text.length;
-  const kept: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const gaps: number[] = [];
   let codeCount = 0;
+  /** Line index of the last kept line at most `maxLine` long (-2: none yet), and the gap since. */
+  let lastShort = -2;
+  let gap = 0;
   // Next occurrence of each needle (each search resumes where the last stopped: linear).
-  let fat = next(text, '=>', 0);
-  let thin = next(text, '->', 0);
+  // Arrows (`=>`, `->`) are found from their `>`: V8 searches a one-character needle natively
+  // fast, a two-character one much slower (0.13 ms for every `>` of the 3.2 MB real text of
+  // eval/benign.ts, 0.86 ms for every `=>` and `->`).
+  let gt = next(text, '>', 0);
   let cr = next(text, '\r', 0);
   let ls = next(text, '\u2028', 0);
   let ps = next(text, '\u2029', 0);
+  /** The first of `cr`, `ls`, `ps` (kept, not recomputed per line: most texts have none). */
+  let brk = Math.min(cr, ls, ps);
   /** Segment breaks inside the current line (positions of `\r`, U+2028, U+2029), increasing. */
   const inner: number[] = [];
   let breaks = 0;
-  for (let start = 0; ; ) {
+  for (let start = 0, line = 0; ; line++) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = n;
     breaks = 0;
-    for (let b = Math.min(cr, ls, ps); b < end; b = Math.min(cr, ls, ps)) {
-      inner[breaks++] = b;
-      if (b === cr) cr = next(text, '\r', b + 1);
-      else if (b === ls) ls = next(text, '\u2028', b + 1);
-      else ps = next(text, '\u2029', b + 1);
+    for (; brk < end; brk = Math.min(cr, ls, ps)) {
+      inner[breaks++] = brk;
+      if (brk === cr) cr = next(text, '\r', brk + 1);
+      else if (brk === ls) ls = next(text, '\u2028', brk + 1);
+      else ps = next(text, '\u2029', brk + 1);
     }
     // `$` positions: each inner break, and the line end.
     let c = lastNonBlank(text, start, end);
@@ -101,17 +163,50 @@ export function codeLineStarts(text: string): number[] | undefined {
       if (c === 59 || c === 123) isCode = true;
       if (c === 41) parenEnd = true;
     }
-    for (; fat < end; fat = next(text, '=>', fat + 1)) if (!isCode && lastNonBlank(text, start, fat) === 41) isCode = true;
-    for (; thin < end; thin = next(text, '->', thin + 1)) if (!isCode && lastNonBlank(text, start, thin) === 41) isCode = true;
-    for (let i = -1; !isCode && i < breaks; i++) isCode = startsCode(text, i < 0 ? start : inner[i]! + 1, parenEnd);
+    for (; gt < end; gt = next(text, '>', gt + 1)) {
+      // An arrow at `gt − 1` (never before `start`: the character there is a `\n`, or none).
+      const a = text.charCodeAt(gt - 1);
+      if (!isCode && (a === 61 || a === 45) && lastNonBlank(text, start, gt - 1) === 41) isCode = true;
+    }
+    // The line's indentation is skipped once, for both CODE_START and DATA_LINE.
+    const k0 = firstNonBlank(text, start);
+    for (let i = -1; !isCode && i < breaks; i++) {
+      const p = i < 0 ? start : inner[i]! + 1;
+      isCode = startsCode(text, p, i < 0 ? k0 : firstNonBlank(text, p), parenEnd);
+    }
+    let kept = false;
     if (isCode) {
       codeCount++;
       let data = false;
-      for (let i = -1; !data && i < breaks; i++) data = isDataAt(text, i < 0 ? start : inner[i]! + 1);
-      if (!data) kept.push(start);
+      for (let i = -1; !data && i < breaks; i++) {
+        const p = i < 0 ? start : inner[i]! + 1;
+        data = isDataAt(text, p, i < 0 ? k0 : firstNonBlank(text, p));
+      }
+      kept = !data;
+    }
+    if (kept) {
+      starts.push(start);
+      ends.push(end);
+      gaps.push(lastShort < 0 ? 0 : gap);
+    }
+    if (kept && end - start <= maxLine) {
+      lastShort = line;
+      gap = 0;
+    } else if (lastShort >= 0 && line >= lastShort + 2 && gap <= 3 && (kept || !isBlankText(text, start, end))) {
+      gap++;
     }
     if (end >= n) break;
     start = end + 1;
   }
-  return codeCount < MIN_LINES ? undefined : kept;
+  return codeCount < MIN_LINES ? undefined : { starts, ends, gaps };
+}
+
+/** `text.slice(from, to).trim() === ''` without the copies: JS whitespace (`\s`) only. */
+function isBlankText(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    if (c < 128 || !/\s/.test(text[i]!)) return false;
+  }
+  return true;
 }

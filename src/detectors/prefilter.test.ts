@@ -71,3 +71,40 @@ test('keywords are found whichever 4 characters of them the scan looks for', () 
   const text = 'x CONTROLLED UNCLASSIFIED INFORMATION; Internal Use Only AWS_SECRET=1 sk_live_abc internal use onl';
   assert.deepEqual(hits(s, text), naive(s.keywords, text));
 });
+
+test('property: the trigram pass reads 16-bit words exactly as it reads bytes', async () => {
+  const { BLOCK, bytesOf, candidates, newTrigramSet, addTrigram, trigramHits, wordsOf } = await import('./trigrams.ts');
+  const set = newTrigramSet();
+  for (const t of ['abc', 'bcd', 'ABC', ' a ', 'x\u00e9y', 'ab\u00e9', '\u00e9ab', 'zzz', '\n\r\n', 'b c', 'a-b']) addTrigram(set, t);
+  const run = (text: string, words: boolean): number[] => {
+    const b = bytesOf(text);
+    const w = words ? wordsOf(b, text.length) : undefined;
+    if (words) assert.ok(w !== undefined, 'words view');
+    const out: number[] = [];
+    for (let from = 0; from + 2 < text.length; from += BLOCK) {
+      const count = trigramHits(b, text.length, set, from, w);
+      for (let i = 0; i < count; i++) out.push(candidates[i]!);
+    }
+    return out;
+  };
+  const pieces = fc.constantFrom('a', 'b', 'c', 'd', 'A', 'B', 'C', ' ', 'z', 'é', 'x', 'y', '\n', '\r', '中', 'abc', 'zzz');
+  fc.assert(
+    fc.property(fc.array(pieces, { maxLength: 40 }), (ps) => {
+      const text = ps.join('');
+      assert.deepEqual(run(text, true), run(text, false), JSON.stringify(text));
+    }),
+    { numRuns: 2000 },
+  );
+  // Odd and even lengths at the very end of the text, after a longer text left bytes behind.
+  run('zzzzzzzzzzzzzzzz', true);
+  for (const text of ['ab', 'abc', 'abcd', 'zabc', 'zzzab', 'xxxxxxxxxxxxxxxxxabc', 'ab'.repeat(BLOCK) + 'c', 'a'.repeat(BLOCK + 1) + 'bc']) {
+    assert.deepEqual(run(text, true), run(text, false), text);
+  }
+  // Characters above 0x7F (latin1 bytes) in each position of a trigram.
+  for (const text of ['x\u00e9y', 'zx\u00e9y', 'ab\u00e9', 'zzab\u00e9', '\u00e9ab', 'z\u00e9ab']) assert.deepEqual(run(text, true), run(text, false), text);
+  assert.deepEqual(run('x\u00e9y', true), [0]);
+  assert.deepEqual(run('abc', true), [0]);
+  assert.deepEqual(run('zabc', true), []);
+  assert.deepEqual(run('zzabc', true), [2]);
+  assert.deepEqual(run('zzzabcd', true), [0, 4]);
+});

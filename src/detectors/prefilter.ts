@@ -20,7 +20,7 @@
  * per-position loop instead: linear, slower.
  */
 import {
-  addCaseVariants, addTrigram, BLOCK, bytesOf, candidates, FOLD, FOLD8, hasTrigram, newTrigramSet, trigramHits, trigramKey, windowOf, type TrigramSet,
+  addCaseVariants, addTrigram, BLOCK, bytesOf, candidates, FOLD, FOLD8, hasTrigram, newTrigramSet, trigramHits, trigramKey, windowOf, wordsOf, type TrigramSet,
 } from './trigrams.ts';
 
 /** Offsets (increasing) where a trigger's trigrams occur, at even offsets only. */
@@ -177,12 +177,17 @@ export class KeywordScanner {
   private scanPairs(text: string, b: Uint8Array, hits: HitList | undefined, triggered: PositionList[]): void {
     const n = text.length;
     const set = hits === undefined ? this.triggersOnly() : this.scanTri;
+    const w = wordsOf(b, n);
+    // Most candidates are keyword windows only: one test of all triggers at once rules them out.
+    const anyTrigger = triggered.length > 0 ? this.triggersOnly() : undefined;
     for (let from = 0; from + 2 < n; from += BLOCK) {
-      const count = trigramHits(b, n, set, from);
+      const count = trigramHits(b, n, set, from, w);
       for (let h = 0; h < count; h++) {
         const e = candidates[h]!;
         const t = trigramKey(b[e]!, b[e + 1]!, b[e + 2]!);
-        for (let k = 0; k < triggered.length; k++) if (hasTrigram(this.triggerTri[k]!, t)) triggered[k]!.push(e);
+        if (anyTrigger !== undefined && hasTrigram(anyTrigger, t)) {
+          for (let k = 0; k < triggered.length; k++) if (hasTrigram(this.triggerTri[k]!, t)) triggered[k]!.push(e);
+        }
         if (hits === undefined || !hasTrigram(this.windowTri, t)) continue;
         // A window at an odd offset w shows its characters 1–3 here (e = w + 1); at an even one,
         // characters 0–2 (e = w). Each window position is checked from exactly one e.

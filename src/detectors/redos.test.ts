@@ -100,7 +100,7 @@ test('the full pack is linear on keyword floods and long token runs', () => {
 });
 
 test('PII scanners are linear', () => {
-  for (const unit of ['1', '1 ', '1-', '+1 (', '@', 'a@', 'a.', '1.1.1.', ':', 'a:', 'GB82 ', 'AB12', 'X1234567', '4111 1111 1111 111']) {
+  for (const unit of ['1', '1 ', '1-', '+1 (', '@', 'a@', 'a.', '1.1.1.', ':', 'a:', 'GB82 ', 'AB12', 'X1234567', '4111 1111 1111 111', '1' + ' '.repeat(30), '1' + ' '.repeat(20)]) {
     assertLinear(`pii ${JSON.stringify(unit)}`, unit, (t) => scanPii(t));
   }
 });

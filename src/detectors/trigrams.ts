@@ -48,22 +48,41 @@ export function addCaseVariants(set: TrigramSet, t: string): void {
  * does not allocate 4 MB each time: a fresh buffer costs ~12 ms of page faults, a rewrite 0.1 ms.
  * latin1 writes one byte per UTF-16 unit (keeping offsets); units above 0xFF are truncated, which
  * can only add candidates (the scanners verify on the text). Texts above the cap get a temporary
- * buffer instead of growing the retained one.
+ * buffer instead of growing the retained one. Every buffer has a spare byte past the text, so
+ * `trigramHits` can read it two bytes at a time.
  */
 const SCRATCH_MAX = 1 << 24;
 let scratch: Buffer | undefined;
+/** `scratch` as 16-bit words (`undefined` until first needed, or on a big-endian machine). */
+let scratchWords: Uint16Array | undefined;
 
 export function bytesOf(text: string): Uint8Array {
   const n = text.length;
   let buf: Buffer;
-  if (n > SCRATCH_MAX) buf = Buffer.allocUnsafeSlow(n);
+  if (n >= SCRATCH_MAX) buf = Buffer.allocUnsafeSlow(n + 2);
   else {
     // Grown in 1 MB steps to what the text needs (its pages are faulted in once, on first use).
-    if (scratch === undefined || scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(1 << 16, Math.ceil(n / (1 << 20)) * (1 << 20)));
+    if (scratch === undefined || scratch.length <= n) {
+      scratch = Buffer.allocUnsafeSlow(Math.max(1 << 16, Math.ceil((n + 1) / (1 << 20)) * (1 << 20)));
+      scratchWords = undefined;
+    }
     buf = scratch;
   }
   if (n > 0) buf.write(text, 0, n, 'latin1');
   return buf;
+}
+
+/** Whether a 16-bit load puts the byte at the lower address in the low bits (x86, ARM). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * `b` (from `bytesOf`, holding a text of `n` characters) as 16-bit words, or undefined where that
+ * view is not possible (then `trigramHits` reads bytes).
+ */
+export function wordsOf(b: Uint8Array, n: number): Uint16Array | undefined {
+  if (!LITTLE_ENDIAN || (b.byteOffset & 1) !== 0 || b.length < n + 1) return undefined;
+  if (b === scratch) return (scratchWords ??= new Uint16Array(b.buffer, b.byteOffset, b.length >>> 1));
+  return new Uint16Array(b.buffer, b.byteOffset, b.length >>> 1);
 }
 
 /** Even offsets whose trigram is in the set, filled by `trigramHits` (reused between scans). */
@@ -73,14 +92,37 @@ export const BLOCK = 2 * candidates.length;
 
 /**
  * Fills `candidates` with the even offsets in `[from, from + BLOCK)` whose trigram (7-bit
- * characters, case kept) is in `set`; returns how many. `from` is even.
+ * characters, case kept) is in `set`; returns how many. `from` is even; `b` comes from `bytesOf`,
+ * `w` from `wordsOf` (the same bytes as words, or undefined to read bytes).
  *
  * Shaped for V8, as measured on the 4 MB bench text: the loop only records offsets (with the
  * verification inlined around it: 9–12 ms instead of ~3), it has no early exit (a `break` when the
  * buffer fills doubled its time, 6.3 vs 3.1 ms), and one call per block (rather than one per
- * candidate) lets it be optimized within the first scan.
+ * candidate) lets it be optimized within the first scan. It reads the text as 16-bit words, one
+ * load per step instead of two: 3.1 → 2.7 ms per 3.2 MB of the real text of eval/benign.ts.
  */
-export function trigramHits(b: Uint8Array, n: number, set: TrigramSet, from: number): number {
+export function trigramHits(b: Uint8Array, n: number, set: TrigramSet, from: number, w: Uint16Array | undefined): number {
+  return w !== undefined ? trigramHitsWords(w, n, set, from) : trigramHitsBytes(b, n, set, from);
+}
+
+/** The trigram at even `e` is `b[e], b[e + 1]` (word `e / 2`) and `b[e + 2]` (low byte of the next). */
+function trigramHitsWords(w: Uint16Array, n: number, set: TrigramSet, from: number): number {
+  const out = candidates;
+  const to = Math.min(n, from + BLOCK + 2);
+  let count = 0;
+  let prev = w[from >>> 1]!;
+  // Steps e = 2i with e + 2 < to; word i + 1 ends at byte e + 3 ≤ n, inside the buffer.
+  const last = to >= 3 ? (to - 3) >>> 1 : -1;
+  for (let i = from >>> 1; i <= last; i++) {
+    const next = w[i + 1]!;
+    const t = ((prev & 0x7f) << 14) | ((prev >>> 1) & 0x3f80) | (next & 0x7f);
+    prev = next;
+    if ((set[t >>> 5]! & (1 << (t & 31))) !== 0) out[count++] = 2 * i;
+  }
+  return count;
+}
+
+function trigramHitsBytes(b: Uint8Array, n: number, set: TrigramSet, from: number): number {
   const out = candidates;
   const to = Math.min(n, from + BLOCK + 2);
   let count = 0;

@@ -60,6 +60,12 @@ export interface PatternRule {
    * without keywords).
    */
   readonly keywords: readonly string[];
+  /**
+   * For a rule without keywords: a case-sensitive literal every match contains (checked against
+   * the pattern when it compiles). The rule then runs near its occurrences, found natively by
+   * `indexOf`, with the same results as over the whole text.
+   */
+  readonly needle?: string;
   /** Regex source (see above). */
   readonly pattern: string;
   /** `i` for case-insensitive; nothing else (the engine adds `g`). */

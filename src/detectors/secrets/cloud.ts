@@ -148,8 +148,9 @@ export const CLOUD_RULES: readonly PatternRule[] = [
   secret({
     id: 'azure-ad-client-secret',
     description: 'Microsoft Entra ID (Azure AD) application client secret',
-    // No keyword of ≥ 4 fixed characters exists; the regex engine skips natively to `Q~`.
+    // No keyword of ≥ 4 fixed characters exists: the rule runs around each `Q~` (engine.ts).
     keywords: [],
+    needle: 'Q~',
     pattern: raw`[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}`,
     boundary: 'alnum',
     validate: random({ prefix: 6, alphabet: 64, confidence: 0.93 }),
