@@ -24,6 +24,9 @@ export const TAIL_CHARS = 8192;
 /** PEM and SSH2 armour lines (RFC 7468 §2; RFC 4716 §3.2 uses four dashes and a space). */
 const ARMOUR_BEGIN = /-{4,5} ?BEGIN /g;
 const ARMOUR_END = /-{4,5} ?END /;
+/** A PuTTY key file (PPK) is open from its header until its `Private-MAC:` line (secrets/keys.ts). */
+const PUTTY_BEGIN = /PuTTY-User-Key-File-[23]: /g;
+const PUTTY_END = /Private-MAC: ?[0-9a-fA-F]/;
 
 function isLineBreak(c: number): boolean {
   return c === 10 || c === 13 || c === 0x85 || c === 0x2028 || c === 0x2029;
@@ -32,7 +35,8 @@ function isLineBreak(c: number): boolean {
 /**
  * Could the text still grow into a secret in the next event? Yes when its last line is not
  * finished (a cut inside a token, "AK" | "IA…"; after `"k": "`; after `aws_secret_access_key `
- * whose value comes next), or when a PEM/SSH2 key block is open (its body comes in later lines).
+ * whose value comes next), or when a PEM/SSH2 or PuTTY key block is open (its body comes in later
+ * lines).
  * A rule's prefix can be a single character, and keyword-context rules put the keyword before a
  * space, so any unfinished line counts; a text that ends with a line break and no open block is
  * done.
@@ -43,14 +47,17 @@ export function mayContinue(text: string): boolean {
   return openArmourAt(text) >= 0;
 }
 
-/** Where the last PEM/SSH2 block still open in `text` begins (looked for in its last TAIL_CHARS), or -1. */
+/** Where the last PEM/SSH2 or PuTTY key block still open in `text` begins (looked for in its last TAIL_CHARS), or -1. */
 export function openArmourAt(text: string): number {
   const from = Math.max(0, text.length - TAIL_CHARS);
   const tail = from > 0 ? text.slice(from) : text;
-  let begin = -1;
-  ARMOUR_BEGIN.lastIndex = 0;
-  for (let m = ARMOUR_BEGIN.exec(tail); m !== null; m = ARMOUR_BEGIN.exec(tail)) begin = m.index;
-  return begin >= 0 && !ARMOUR_END.test(tail.slice(begin)) ? from + begin : -1;
+  const open = (begin: RegExp, end: RegExp): number => {
+    let at = -1;
+    begin.lastIndex = 0;
+    for (let m = begin.exec(tail); m !== null; m = begin.exec(tail)) at = m.index;
+    return at >= 0 && !end.test(tail.slice(at)) ? from + at : -1;
+  };
+  return Math.max(open(ARMOUR_BEGIN, ARMOUR_END), open(PUTTY_BEGIN, PUTTY_END));
 }
 
 /** The string of one event the relay still holds, as part of the run. */

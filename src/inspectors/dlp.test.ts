@@ -282,6 +282,24 @@ describe('DLP inspector: a match across three or more events', () => {
     }
   });
 
+  it('a PuTTY key file streamed line by line: its header line is held too (the block stays open until Private-MAC)', () => {
+    const ppk = [
+      'PuTTY-User-Key-File-3: ssh-ed25519',
+      'Encryption: none',
+      'Comment: eddsa-key-20261124',
+      'Public-Lines: 2',
+      'AAAAC3NzaC1lZDI1NTE5AAAAIHx9Zk4q9WmR2xT7vLp3NcY8bHs6JdF1gK0XsQKnAbCd',
+      'Private-Lines: 1',
+      'AAAAIGh0dHBzOi8vZXhhbXBsZS5jb20vcHJpdmF0ZS1rZXktbWF0ZXJpYWwtZm9yLXRlc3Q=',
+      'Private-MAC: 5f6e7d8c9b0a1f2e3d4c5b6a79880706f5e4d3c2b1a0f9e8d7c6b5a4938271605',
+    ];
+    assert.ok(scanText(ppk.join('\n')).some((f) => f.type === 'putty-private-key'), 'the sample is a PPK to the detector');
+    const r = streamEvents(dlp(), ['starting\n', ...ppk.map((l) => `${l}\n`), 'done\n']);
+    const out = r.texts.join('');
+    assert.ok(!out.includes('PuTTY-User-Key-File') && !out.includes('AAAAIGh0dHBz'), JSON.stringify(r.texts));
+    assert.ok(out.startsWith('starting\n') && out.endsWith('done\n'), JSON.stringify(r.texts));
+  });
+
   it('the same when every hold runs out (a slow stream): each event is masked as it passes', () => {
     const parts = lines.slice(0, -1).map((l) => `${l}\n`);
     const r = streamEvents(dlp(), parts, { late: parts.map((_, i) => i) });
