@@ -72,19 +72,25 @@ function operator(gw: Gateway): { shown: string[]; stop(): void } {
   return { shown, stop: () => clearInterval(timer) };
 }
 
-describe('an approval covers one method and target', () => {
-  let up: Awaited<ReturnType<typeof startMrtrUpstream>>;
-  let gw: Gateway;
+/** A gateway (approvals on `channel`) in front of one MRTR upstream, for the enclosing describe. */
+function useStack(channel: 'queue' | 'auto'): { readonly up: Awaited<ReturnType<typeof startMrtrUpstream>>; readonly gw: Gateway } {
+  const s = {} as { up: Awaited<ReturnType<typeof startMrtrUpstream>>; gw: Gateway };
   before(async () => {
-    up = await startMrtrUpstream();
-    gw = await startGateway({ config: ConfigSchema.parse(config('queue', up.url)), admin: false, dataDir: tempDataDir(), logger: silentLogger });
+    s.up = await startMrtrUpstream();
+    s.gw = await startGateway({ config: ConfigSchema.parse(config(channel, s.up.url)), admin: false, dataDir: tempDataDir(), logger: silentLogger });
   });
   after(async () => {
-    await gw.close({ graceMs: 0 });
-    await up.close();
+    await s.gw.close({ graceMs: 0 });
+    await s.up.close();
   });
+  return s;
+}
+
+describe('an approval covers one method and target', () => {
+  const stack = useStack('queue');
 
   it('an approved prompts/get does not run tools/call of the same name; the prompt itself goes on', async () => {
+    const { gw, up } = stack;
     const op = operator(gw);
     const first = await call(gw, 'prompts/get', { name: 'deploy', arguments: { env: 'prod' } });
     op.stop();
@@ -104,6 +110,7 @@ describe('an approval covers one method and target', () => {
   });
 
   it('a target too long to read in full where it is shown is refused, not queued', async () => {
+    const { gw } = stack;
     const uri = `file:///srv/public/${'q/'.repeat(1500)}../../etc/shadow`;
     const r = await call(gw, 'resources/read', { uri });
     assert.equal(r.error?.data?.code, 'approval_denied', JSON.stringify(r).slice(0, 300));
@@ -112,6 +119,7 @@ describe('an approval covers one method and target', () => {
   });
 
   it('a resources/read approval binds the URI read, not a decoy name beside it, and shows the operator the URI', async () => {
+    const { gw, up } = stack;
     up.ran.length = 0;
     const op = operator(gw);
     const first = await call(gw, 'resources/read', { uri: 'file:///srv/public/readme.txt', name: 'readme' });
@@ -127,18 +135,10 @@ describe('an approval covers one method and target', () => {
 });
 
 describe('a state the caller\'s user could approve is void once approvals go to an operator', () => {
-  let up: Awaited<ReturnType<typeof startMrtrUpstream>>;
-  let gw: Gateway;
-  before(async () => {
-    up = await startMrtrUpstream();
-    gw = await startGateway({ config: ConfigSchema.parse(config('auto', up.url)), admin: false, dataDir: tempDataDir(), logger: silentLogger });
-  });
-  after(async () => {
-    await gw.close({ graceMs: 0 });
-    await up.close();
-  });
+  const stack = useStack('auto');
 
   it('channel auto → queue (a reload): the client\'s own "accept" on the old state runs nothing', async () => {
+    const { gw, up } = stack;
     const asked = await call(gw, 'tools/call', { name: 'deploy', arguments: {} }, { capabilities: ELICITING });
     const state = asked.result?.requestState as string;
     assert.match(state, /^pcs1\./, JSON.stringify(asked));
