@@ -30,17 +30,6 @@ test('first block stops the chain; later inspectors never run', async () => {
   assert.equal(ran, false);
 });
 
-test('an SSE event blocked early still gets the held-event amendments of the inspectors after the block (their verdicts unused)', async () => {
-  const patch = { pointer: '/params/data', start: 0, end: 4, replacement: '' };
-  const later = fixed('dlp-like', { kind: 'redact', patches: [], reasons: ['dlp/x'], amendHeld: [{ frame: 's2c-1', patches: [patch] }] });
-  const note = { jsonrpc: '2.0', method: 'notifications/message', params: { data: 'rest of it' } };
-  const sse = frame(note, { direction: 's2c', kind: 'notification', method: 'notifications/message', rpcId: undefined, carrier: { transport: 'sse', bytes: 0 } });
-  const r = await inspectFrame([fixed('pi', { kind: 'block', reasons: ['injection/x'] }), later], sse, ctx, 100);
-  assert.equal(r.verdict.kind, 'block');
-  assert.deepEqual(r.amendHeld, [{ frame: 's2c-1', patches: [patch] }]);
-  assert.deepEqual(r.outcomes.map((o) => o.inspector), ['pi'], 'only the block is an outcome');
-});
-
 test('block beats require-approval beats redact', async () => {
   const approval: Verdict = { kind: 'require-approval', reasons: ['approval/x'], summary: 's', ttlMs: 1 };
   const r1 = await inspectFrame([fixed('a', approval), fixed('b', { kind: 'block', reasons: ['policy/y'] })], frame(call), ctx, 100);

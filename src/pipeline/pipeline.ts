@@ -114,8 +114,7 @@ export async function inspectFrame(
   const amend: Patch[] = [];
   const keepHeld = new Set<string>();
   const amendHeld: HeldAmend[] = [];
-  for (let i = 0; i < inspectors.length; i++) {
-    const inspector = inspectors[i]!;
+  for (const inspector of inspectors) {
     const started = performance.now();
     let verdict: Verdict;
     let failed = false;
@@ -130,12 +129,7 @@ export async function inspectFrame(
     recordOutcome(outcomes, observe, inspector, verdict, started, failed);
     if (verdict.kind === 'block') {
       const held = [...amendHeld, ...(verdict.amendHeld ?? [])];
-      const previous = [...amend, ...(verdict.amendPrevious ?? [])];
-      // An SSE event blocked before every inspector saw it: one after may hold parts of what was
-      // blocked in earlier events (DLP across events). Asked for those amendments only, else the
-      // held parts would go out unamended before the stream is cut.
-      if (frame.carrier.transport === 'sse') await collectAmends(inspectors.slice(i + 1), current, ctx, timeoutMs, held, previous);
-      return { verdict, message: current.message, outcomes, ...(previous.length ? { amendPrevious: previous } : {}), ...(held.length ? { amendHeld: held } : {}) };
+      return { verdict, message: current.message, outcomes, ...(verdict.amendPrevious?.length || amend.length ? { amendPrevious: [...amend, ...(verdict.amendPrevious ?? [])] } : {}), ...(held.length ? { amendHeld: held } : {}) };
     }
     if ((verdict.kind === 'allow' || verdict.kind === 'redact') && !failed) {
       if (verdict.holdMs !== undefined && verdict.holdMs > 0) holdMs = Math.max(holdMs, verdict.holdMs);
@@ -215,21 +209,5 @@ export class ChunkChain {
       if (verdict.emit !== undefined) text = verdict.emit;
     }
     return { kind: 'emit', text };
-  }
-}
-
-/** The held-event amendments the inspectors after a block would have asked for (their verdicts are not used). */
-async function collectAmends(rest: readonly Inspector[], frame: Frame, ctx: InspectorContext, timeoutMs: number, held: HeldAmend[], previous: Patch[]): Promise<void> {
-  for (const inspector of rest) {
-    try {
-      const answer = inspector.onMessage!(frame, ctx);
-      const v = isPromise<Verdict>(answer) ? await withDeadline(answer, timeoutMs) : answer;
-      if (v.kind === 'allow' || v.kind === 'redact' || v.kind === 'block') {
-        held.push(...(v.amendHeld ?? []));
-        previous.push(...(v.amendPrevious ?? []));
-      }
-    } catch {
-      // Failing here changes nothing: the event is blocked already.
-    }
   }
 }
