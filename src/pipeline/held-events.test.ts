@@ -74,4 +74,12 @@ describe('HeldQueue', () => {
     assert.deepEqual(frames(q.expire(100)), ['a'], 'a never past its latest (100)');
     assert.deepEqual(frames(q.expire(130)), ['b']);
   });
+
+  it('amendPrevious patches the last inspected event, not an unread one queued behind it', () => {
+    const q = new HeldQueue<undefined>();
+    q.push(ev('a', 50, 'key AKIAXXXX'));
+    q.push({ ...ev('b', 50, ''), frame: undefined });
+    q.amend({ amendPrevious: [{ pointer: '/params/data', start: 4, end: 12, replacement: '' }] });
+    assert.deepEqual(q.drain().map((h) => heldText(h)), [JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'key ' } }), ev('b', 50, '').text]);
+  });
 });

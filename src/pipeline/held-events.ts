@@ -68,7 +68,9 @@ export class HeldQueue<T> {
   amend(hints: Pick<StreamHints, 'amendHeld' | 'amendPrevious'>): number {
     let missed = 0;
     if (hints.amendPrevious?.length) {
-      const last = this.#queue.at(-1);
+      // The last inspected event: an event queued behind it unread (the relay's `follow`, no
+      // frame) is not the one the patches were computed for.
+      const last = this.#queue.findLast((e) => e.frame !== undefined);
       if (last) last.amend.push(...hints.amendPrevious);
       else missed++;
     }

@@ -60,6 +60,12 @@ export class RelayStream {
   origin: Frame | undefined;
   /** For a 2025-03-26 batch's stream: its request ids and methods (what its answers may be). */
   originBatch: ReadonlyMap<JsonRpcId, string> | undefined;
+  /**
+   * How the originating exchange read its answers beyond the route's inspectors: approved by a
+   * person (its input_required rounds are sealed), or bound to tasks (transport/tasks.ts). A
+   * re-opened leg is read the same way, or it would pass unread on a route without inspectors.
+   */
+  originReads: { approved: boolean; tracksTasks: boolean } | undefined;
   /** Abort the upstream read (set by whoever owns the upstream request). */
   abortUpstream: (() => void) | undefined;
   /** Events emitted on the stream (relayed from the upstream or the gateway's own). */

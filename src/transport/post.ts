@@ -302,6 +302,7 @@ async function forwardIntoStream(ex: Exchange, body: string, headers: IncomingHt
     up.body.destroy();
   };
   stream.origin = ex.request;
+  stream.originReads = { approved: ex.approved === true, tracksTasks: ex.tracksTasks === true };
   await relayIntoStream(ex, up, stream, { answerDropped: (id) => void answerUpstream(ex, id) });
 }
 
@@ -341,6 +342,7 @@ async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Recor
   };
   stream.origin = ex.request;
   stream.originBatch = ex.batchMethods;
+  stream.originReads = { approved: ex.approved === true, tracksTasks: ex.tracksTasks === true };
   const closeGauge = ex.services.metrics.streamOpened(ex.route.name, 'post-sse');
   ex.res.writeHead(up.statusCode, { ...SSE_HEADERS, ...extra });
   ex.res.flushHeaders();

@@ -103,7 +103,9 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
       throw new GatewayError('upstream_event_too_large');
     }
     if (size > limits.maxBufferedMessageBytes) {
-      if (plan?.buffering === 'chunks') return relayJsonChunks(ex, up, headers, chunks, iterator, out);
+      // The chunk path streams string leaves to the inspectors; what the gateway itself reads in
+      // an answer (a task list to filter, a created task to bind) needs the whole message.
+      if (plan?.buffering === 'chunks' && !ex.tracksTasks) return relayJsonChunks(ex, up, headers, chunks, iterator, out);
       up.body.destroy();
       const ge = new GatewayError('message_too_large', `over ${limits.maxBufferedMessageBytes} bytes and an inspector needs the whole message`);
       ex.errorCode = ge.code;

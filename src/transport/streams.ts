@@ -87,6 +87,8 @@ export async function handleGet(ex: Exchange): Promise<void> {
         // Inspect the re-opened leg as the stream it continues: same originating request.
         ex.request = stream.origin;
         if (stream.originBatch) ex.batchMethods = new Map(stream.originBatch);
+        if (stream.originReads?.approved) ex.approved = true;
+        if (stream.originReads?.tracksTasks) ex.tracksTasks = true;
         await pumpSse(ex, up.body, stream, { answerDropped: (id) => void answerUpstream(ex, id) });
       } catch {
         stream.complete();

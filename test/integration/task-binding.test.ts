@@ -21,11 +21,28 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
   const seen: Array<{ method: string; taskId?: string }> = [];
   const tasks = new Map<string, string>();
   let n = 0;
+  /** The id of a tasks/list whose answer comes on a resumed stream (2025-11-25 polling). */
+  let parked: number | undefined;
   const server: Server = createServer((req, res) => {
+    if (req.method === 'GET') {
+      // The resumed leg: the parked tasks/list is answered here, with every task.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.headers['last-event-id'] === 'u1' && parked !== undefined) {
+        res.end(`id: u2\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: parked, result: { tasks: [...tasks.keys()].map((id) => ({ taskId: id, status: 'completed' })) } })}\n\n`);
+        parked = undefined;
+      } else res.end();
+      return;
+    }
     let body = '';
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
       const msg = JSON.parse(body) as { id: number; method: string; params: Loose };
+      if (msg.method === 'tasks/list' && msg.params?.cursor === 'resume') {
+        // Polling: a priming event with an id, then the stream closes without the answer.
+        parked = msg.id;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void res.end('id: u1\ndata:\n\n');
+      }
       seen.push({ method: msg.method, ...(typeof msg.params?.taskId === 'string' ? { taskId: msg.params.taskId } : {}) });
       if (msg.id === undefined) return res.writeHead(202).end();
       const legacy = req.headers['mcp-session-id'] !== undefined || msg.method === 'initialize';
@@ -61,7 +78,7 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
 }
 
 /** A 2025-11-25 session for `who` (x-test-user), and a way to call in it. */
-async function legacySession(url: string, who: string): Promise<(method: string, params: Loose) => Promise<Loose>> {
+async function legacySession(url: string, who: string): Promise<(method: string, params: Loose, o?: { resume?: boolean }) => Promise<Loose>> {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': who };
   const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: who, version: '1' } } }) });
   const sid = init.headers.get('mcp-session-id')!;
@@ -69,10 +86,17 @@ async function legacySession(url: string, who: string): Promise<(method: string,
   const inSession = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
   await (await fetch(url, { method: 'POST', headers: inSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
   let id = 0;
-  return async (method, params) => {
+  return async (method, params, o = {}) => {
     const r = await fetch(url, { method: 'POST', headers: inSession, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) });
     assert.equal(r.status, 200);
-    return (await r.json()) as Loose;
+    if (!o.resume) return (await r.json()) as Loose;
+    // The POST stream ends without the answer: resume it with the last event id it carried.
+    const first = await r.text();
+    const lastId = [...first.matchAll(/^id: ?(.*)$/gm)].at(-1)?.[1];
+    assert.ok(lastId, `an event id to resume from: ${first}`);
+    const again = await fetch(url, { headers: { ...inSession, accept: 'text/event-stream', 'last-event-id': lastId } });
+    const data = [...(await again.text()).matchAll(/^data: ?(.+)$/gm)].map((m) => JSON.parse(m[1]!) as Loose);
+    return data.find((m) => m.id === id) ?? { data };
   };
 }
 
@@ -125,6 +149,11 @@ describe('tasks are bound to the caller that created them', () => {
     assert.equal(batch.status, 400);
     assert.equal(((await batch.json()) as Loose).error?.data?.code, 'invalid_request');
     assert.deepEqual(up.seen.slice(before), [], "bob's task requests never reached the upstream");
+
+    // Nor on a stream the upstream closed and the client resumed (2025-11-25 polling): the
+    // re-opened leg is read like the first, even on a route without inspectors.
+    const resumed = await bob('tasks/list', { cursor: 'resume' }, { resume: true });
+    assert.deepEqual(resumed.result?.tasks, [], `resumed leg: ${JSON.stringify(resumed)}`);
 
     // Alice, who created it, reads it.
     const own = await alice('tasks/result', { taskId: id });
