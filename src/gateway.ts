@@ -8,6 +8,7 @@
  * the drain short) is listener/shutdown.ts: stop accepting, drain for the grace, cut, record.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { replicaId } from './approval/replica.ts';
 import { SqliteNonceStore } from './approval/sqlite-nonce-store.ts';
@@ -18,7 +19,7 @@ import { compilePolicy } from './policy/engine.ts';
 import { RateLimiter } from './ratelimit/limiter.ts';
 import { MemoryRateLimitStore } from './ratelimit/memory-store.ts';
 import { GatewayError } from './core/errors.ts';
-import { issueLocalAdminToken } from './admin/local-token.ts';
+import { issueLocalAdminToken, withdrawLocalAdminToken } from './admin/local-token.ts';
 import { adminGuard, startAdminServer, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { ConfigStore } from './config/store.ts';
@@ -108,6 +109,24 @@ function controlsOf(config: Config): Array<{ name: string; detail: string }> {
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  // A start that fails partway (a port in use, an unreadable audit key) releases what it opened:
+  // files, threads and listeners, in reverse order.
+  const opened: Array<() => unknown> = [];
+  try {
+    return await assemble(opts, (undo) => opened.push(undo));
+  } catch (err) {
+    for (const undo of opened.reverse()) {
+      try {
+        await undo();
+      } catch {
+        // Best effort: the start's own error is the one to report.
+      }
+    }
+    throw err;
+  }
+}
+
+async function assemble(opts: GatewayOptions, onFailure: (undo: () => unknown) => void): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: opts.config.logging.level });
   const metrics = new GatewayMetrics();
   let currentRouter: Router | undefined;
@@ -132,9 +151,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const tasks = new TaskOwners();
   // Opened once: pins and their approvals outlive config reloads (enable/disable takes a restart).
   const dataDir = opts.dataDir ?? process.cwd();
+  // The gateway's state directory: owner-only (it holds the admin token and the replay cache).
+  mkdirSync(resolve(dataDir, '.portcullis'), { recursive: true, mode: 0o700 });
   const pinner = createPinner(opts.config.pinning, dataDir);
+  onFailure(() => pinner?.store.close());
   // On disk with the replica's id: a redeemed approval state stays spent across a restart.
   const nonces = new SqliteNonceStore(resolve(dataDir, '.portcullis', 'approval-nonces.db'));
+  onFailure(() => nonces.close());
   const replica = replicaId(dataDir);
   let policyVersion: string | undefined;
   const audit = await openThreadedAudit(opts.config.audit, {
@@ -146,6 +169,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       onStateError: (err) => logger.error({ err: err.message }, 'audit state directory not writable'),
     },
   });
+  if (audit) onFailure(() => audit.close({ drainMs: 0 }));
   if (audit) metrics.watchAudit(() => audit.log.metrics());
   const auditTap = audit
     ? new ShutdownAwareTap(audit, () => policyVersion, { includeContent: opts.config.audit.includeContent, streamSegmentMs: opts.config.audit.streamSegmentMs })
@@ -200,8 +224,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     identify: opts.identify ?? (() => ANONYMOUS),
   });
   const data = new DataServer(opts.config, handler);
-  const { server, inflight } = data;
+  const { server } = data;
   const addr = await data.listen(opts.config.server.port, opts.config.server.host);
+  onFailure(() => server.close());
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   url = `${opts.config.server.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
   live = build(opts.config);
@@ -213,6 +238,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // The approvals API is never open (admin/local-token.ts): without admin.token, a per-run token
   // the operator's CLI reads from the data directory.
   let localAdminToken = opts.admin !== false && opts.config.admin.token === undefined ? issueLocalAdminToken(dataDir) : '';
+  onFailure(() => withdrawLocalAdminToken(dataDir, localAdminToken));
   if (opts.admin !== false) {
     admin = await startAdminServer({
       host: opts.config.admin.host,
@@ -285,6 +311,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       pinner?.store.close();
       rateStore.close();
       nonces.close();
+      withdrawLocalAdminToken(dataDir, localAdminToken);
     },
     admin: () => admin,
     audit,

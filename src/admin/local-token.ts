@@ -13,7 +13,7 @@
  * from a secret the agent cannot read.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Relative to the gateway's data directory (its working directory by default). */
@@ -24,10 +24,17 @@ export function issueLocalAdminToken(dataDir: string): string {
   const token = randomBytes(32).toString('base64url');
   const path = join(dataDir, LOCAL_TOKEN_FILE);
   mkdirSync(join(dataDir, '.portcullis'), { recursive: true, mode: 0o700 });
-  // Removed first: `mode` applies only to a file being created, and an older file may be wider.
-  rmSync(path, { force: true });
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  // A fresh file of our own (exclusive create: `mode` applies only to a file being created),
+  // then renamed over the old one: two gateways starting here never see each other's half-write.
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temp, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(temp, path);
   return token;
+}
+
+/** Removes the token file at shutdown, if it still holds this gateway's token (not a newer one's). */
+export function withdrawLocalAdminToken(dataDir: string, token: string): void {
+  if (token !== '' && readLocalAdminToken(dataDir) === token) rmSync(join(dataDir, LOCAL_TOKEN_FILE), { force: true });
 }
 
 /** The token a gateway started from `dir` wrote, if any (for `portcullis approvals`). */

@@ -92,8 +92,9 @@ export async function runApprovalsCli(argv: readonly string[], io: CliIo): Promi
   try {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const base = adminBase(values.admin ?? io.env.PORTCULLIS_ADMIN_URL ?? 'http://127.0.0.1:9090');
-    // An empty variable is unset; without either, the token a gateway started here wrote.
-    const token = values.token || io.env.PORTCULLIS_ADMIN_TOKEN || readLocalAdminToken(io.cwd ?? process.cwd());
+    // An empty variable is unset; without either, the token a gateway started here wrote — for a
+    // loopback admin URL only: a local token is never sent to another host.
+    const token = values.token || io.env.PORTCULLIS_ADMIN_TOKEN || (isLoopbackUrl(base) ? readLocalAdminToken(io.cwd ?? process.cwd()) : undefined);
     const client = new AdminClient(base, token, io.fetch ?? fetch);
     switch (command) {
       case 'list': {
@@ -270,4 +271,9 @@ function wholeArguments(a: { json: string; cut: boolean; length: number }): stri
   }
   const head = a.cut ? `arguments (the first ${text.length} of ${a.length} characters; the rest is not shown anywhere):` : `arguments (${a.length} characters):`;
   return [head, ...text.split('\n').map((l) => `  ${clean(l)}`)];
+}
+
+function isLoopbackUrl(u: URL): boolean {
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

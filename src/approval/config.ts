@@ -30,7 +30,7 @@ export const ApprovalsSchema = z
     keys: z
       .array(SealKeySchema)
       .default([])
-      .describe('AES-256-GCM keys sealing approval state; the first seals, any opens (rotation). Empty: a random per-process key (one replica only).'),
+      .describe('AES-256-GCM keys sealing approval state; the first seals, any opens (rotation). Empty: a random per-process key, so a restart voids pending states. A state is redeemed on the replica that issued it either way.'),
   })
   .strict()
   .describe('Human approval for calls policy marks require-approval.');

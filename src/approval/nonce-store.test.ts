@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +9,18 @@ import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 type Make = (opts: { maxEntries?: number; now?: () => number }) => NonceStore & { readonly size: number };
 
 /** One contract for every NonceStore. */
+const opened: SqliteNonceStore[] = [];
+after(() => {
+  for (const s of opened) s.close();
+});
+const sqlite = (o: { maxEntries?: number; now?: () => number }) => {
+  const s = new SqliteNonceStore(':memory:', o);
+  opened.push(s);
+  return s;
+};
 for (const [name, make] of [
   ['MemoryNonceStore', (o) => new MemoryNonceStore(o)],
-  ['SqliteNonceStore', (o) => new SqliteNonceStore(':memory:', o)],
+  ['SqliteNonceStore', sqlite],
 ] as Array<[string, Make]>) {
 describe(name, () => {
   it('accepts a nonce once until it expires', async () => {

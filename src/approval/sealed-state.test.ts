@@ -42,7 +42,7 @@ describe('ApprovalStateSealer', () => {
     assert.match(token, /^pcs1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);
     const p = sealer.unseal(token, expected);
     assert.deepEqual({ ...p, nonce: 'n' }, {
-      v: 1,
+      v: 2,
       principal: input.principal,
       route: 'staging',
       replica: 'replica-a',

@@ -3,8 +3,9 @@
  *
  * The gateway answers a call needing approval with an `input_required` result whose
  * `requestState` is a token sealed here; the client echoes it on its retry (MCP 2026-07-28
- * basic/patterns/mrtr, Client Requirements 2) and any replica holding the key verifies it — no
- * shared session state. The spec (Server Requirements 4–5) says state that influences
+ * basic/patterns/mrtr, Client Requirements 2) and the gateway verifies it without session state.
+ * The replica that issued it redeems it (replica.ts: single use needs that replica's replay
+ * cache); the key ring makes states survive a restart and lets keys rotate. The spec (Server Requirements 4–5) says state that influences
  * authorization MUST be integrity-protected "(e.g. HMAC or AEAD)" and SHOULD bind the principal, a
  * short expiry and the originating request; this token does all three, and encrypts too, so the
  * upstream's own state carried inside stays opaque to the client.
@@ -45,7 +46,8 @@ export interface SealKey {
 
 /** The sealed payload. Times are ms since the Unix epoch. */
 export interface ApprovalState {
-  readonly v: 1;
+  /** 2: route, replica and method bound too (a v1 state from an older build is refused). */
+  readonly v: 2;
   /** `Principal.subject` of the caller the approval is for. */
   readonly principal: string;
   /** The route (gateway endpoint) the call was approved on: another route is another upstream. */
@@ -130,7 +132,7 @@ export type StateRejection =
 
 const PayloadSchema = z
   .object({
-    v: z.literal(1),
+    v: z.literal(2),
     principal: z.string(),
     route: z.string(),
     replica: z.string(),
@@ -184,7 +186,7 @@ export class ApprovalStateSealer {
     }
     if (!Number.isFinite(input.now)) throw new RangeError('now must be a finite number');
     const payload: ApprovalState = {
-      v: 1,
+      v: 2,
       principal: input.principal,
       route: input.route,
       replica: input.replica,

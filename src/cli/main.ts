@@ -92,10 +92,9 @@ async function run(args: string[]): Promise<void> {
     throw new UsageError('run needs --config FILE, --upstream URL or --demo');
   }
   const logger = createLogger({ level: config.logging.level });
-  // The flag wins over the config file's server.shutdownGraceMs (read once, at start: the backstop
-  // below is armed from it).
-  const graceMs = graceFlag ?? config.server.shutdownGraceMs;
-  const gw = await startGateway({ config, logger, shutdownGraceMs: graceMs, ...(values.config ? { configPath: values.config } : {}) });
+  // The flag wins over the config file's server.shutdownGraceMs; without it the config's value at
+  // the signal applies (a reload may have changed it), as when embedding.
+  const gw = await startGateway({ config, logger, ...(graceFlag !== undefined ? { shutdownGraceMs: graceFlag } : {}), ...(values.config ? { configPath: values.config } : {}) });
   const mcpUrl = `${gw.url}${config.routes[0]!.path}`;
   process.stdout.write(`portcullis listening on ${gw.url} (routes: ${config.routes.map((r) => r.path).join(', ')})\n`);
   if (gw.adminUrl) {
@@ -128,6 +127,7 @@ async function run(args: string[]): Promise<void> {
       return;
     }
     stopping = true;
+    const graceMs = graceFlag ?? gw.config.server.shutdownGraceMs;
     logger.info({ signal, graceMs }, 'signal received: shutting down; send another to stop without waiting for calls in flight');
     // Last resort if something still hangs: every step of close() is bounded, so this only fires
     // on a bug, and says so.

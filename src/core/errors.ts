@@ -65,7 +65,8 @@ export const ERRORS = {
   session_limit: { status: 429, rpc: -31014, message: 'Too many open sessions for this caller' },
   // A task is bound to the caller that created it (MCP 2025-11-25 tasks, Security): another
   // caller's task is answered like one that does not exist.
-  // 400, not 404: a 2025 client reads a 404 to its session's POST as the session's end.
+  // Always answered in-band (a JSON-RPC error, HTTP 200); were a status ever the answer, 400, not
+  // 404: a 2025 client reads a 404 to its session's POST as the session's end.
   task_not_found: { status: 400, rpc: -31015, message: 'Task not found' },
   // Inspection pipeline.
   blocked: { status: 403, rpc: -31020, message: 'Blocked by gateway policy' },

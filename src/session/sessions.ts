@@ -46,8 +46,8 @@ export interface Session {
 /**
  * An authenticated caller: issuer and subject together (the same `sub` from two issuers is two
  * people), so a refreshed token of the same caller keeps its session. A principal without an
- * issuer (an API key, an mTLS certificate, an introspection answer without `iss`) is keyed by its
- * method too: the certificate "CN=svc" and the API key whose subject is "svc" are two callers,
+ * issuer (an API key, an mTLS certificate) is keyed by its method too (an introspection answer
+ * without `iss` is named by its server, identity/introspection.ts): the certificate "CN=svc" and the API key whose subject is "svc" are two callers,
  * not one sharing sessions, budgets and approvals. Per-caller state uses callerKey, which adds
  * the address for anonymous callers.
  */

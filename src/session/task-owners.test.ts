@@ -47,4 +47,14 @@ describe('TaskOwners', () => {
     assert.equal(t.owns('r', 'a', 'x'), false);
     assert.equal(t.owns('r', 'c', 'x'), true);
   });
+
+  it('a caller creating tasks in bulk forgets only its own oldest bindings (maxPerOwner)', () => {
+    const t = new TaskOwners({ maxPerOwner: 2 });
+    t.bind('r', 'alice-1', 'alice');
+    for (let i = 0; i < 5; i++) t.bind('r', `mallory-${i}`, 'mallory');
+    assert.equal(t.owns('r', 'alice-1', 'alice'), true);
+    assert.equal(t.owns('r', 'mallory-0', 'mallory'), false);
+    assert.equal(t.owns('r', 'mallory-4', 'mallory'), true);
+    assert.equal(t.size, 3);
+  });
 });

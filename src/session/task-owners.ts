@@ -21,17 +21,23 @@ const MAX_TTL_MS = 24 * 60 * 60 * 1000;
 export interface TaskOwnersOptions {
   /** Most bindings kept; past it the oldest is forgotten (its task then refused). Default 100,000. */
   maxEntries?: number;
+  /** Most bindings per caller: past it, that caller's oldest is forgotten, nobody else's. Default 1,000. */
+  maxPerOwner?: number;
   now?: () => number;
 }
 
 export class TaskOwners {
   /** `route \0 taskId` → owner and expiry; Map order is insertion order (oldest first). */
   readonly #owners = new Map<string, { owner: string; expires: number }>();
+  /** owner → its keys, oldest first: one caller creating tasks in bulk evicts only its own. */
+  readonly #byOwner = new Map<string, Set<string>>();
   readonly #max: number;
+  readonly #maxPerOwner: number;
   readonly #now: () => number;
 
   constructor(opts: TaskOwnersOptions = {}) {
     this.#max = opts.maxEntries ?? 100_000;
+    this.#maxPerOwner = opts.maxPerOwner ?? 1_000;
     this.#now = opts.now ?? Date.now;
   }
 
@@ -45,9 +51,22 @@ export class TaskOwners {
     const current = this.#owners.get(key);
     if (current && current.expires > now && current.owner !== owner) return;
     const ttl = ttlMs !== undefined && Number.isFinite(ttlMs) && ttlMs > 0 ? Math.min(ttlMs, MAX_TTL_MS) : DEFAULT_TTL_MS;
-    this.#owners.delete(key);
+    if (current) this.#forget(key);
     this.#owners.set(key, { owner, expires: now + ttl });
-    while (this.#owners.size > this.#max) this.#owners.delete(this.#owners.keys().next().value!);
+    let own = this.#byOwner.get(owner);
+    if (!own) this.#byOwner.set(owner, (own = new Set()));
+    own.add(key);
+    while (own.size > this.#maxPerOwner) this.#forget(own.values().next().value!);
+    while (this.#owners.size > this.#max) this.#forget(this.#owners.keys().next().value!);
+  }
+
+  #forget(key: string): void {
+    const entry = this.#owners.get(key);
+    if (!entry) return;
+    this.#owners.delete(key);
+    const own = this.#byOwner.get(entry.owner);
+    own?.delete(key);
+    if (own?.size === 0) this.#byOwner.delete(entry.owner);
   }
 
   /** Whether `owner` created the task (and the binding has not expired). */
@@ -56,7 +75,7 @@ export class TaskOwners {
     const entry = this.#owners.get(key);
     if (!entry) return false;
     if (entry.expires <= this.#now()) {
-      this.#owners.delete(key);
+      this.#forget(key);
       return false;
     }
     return entry.owner === owner;

@@ -5,8 +5,9 @@
  * Who is asked, in order (channel `auto`):
  * - 2026-07-28, client declared form elicitation: the answer is an `input_required` result
  *   (MRTR) with an `elicitation/create` input request and a `requestState` the gateway seals
- *   (AES-256-GCM: principal, method and target, argument hash, policy version, expiry, single-use nonce). The
- *   client retries with the state and the user's answer; any replica can verify it.
+ *   (AES-256-GCM: principal, route, issuing replica, method and target, argument hash, policy
+ *   version, expiry, single-use nonce). The client retries with the state and the user's answer;
+ *   the replica that issued it redeems it (approval/replica.ts).
  * - 2025 era, session whose client declared elicitation: the POST is answered with an SSE stream
  *   carrying the gateway's own `elicitation/create`; the client POSTs the answer back; on accept
  *   the call goes upstream and its answer continues on the same stream.
@@ -156,7 +157,7 @@ async function redeemModern(ex: Exchange, c: Classified, message: JsonRpcMessage
     return { kind: 'proceed', message: forward };
   }
   // The state asked the caller's own user (channel auto). Since then the channel may have become
-  // `queue` (a reload, or another replica sharing the keys): only an operator approves now.
+  // `queue` (a reload): only an operator approves now.
   if (ex.services.approvals.config.channel !== 'auto') {
     return refuse(ex, c, new GatewayError('approval_state_invalid', 'approvals now go to an operator; retry without requestState', { reason: 'channel-changed' }));
   }

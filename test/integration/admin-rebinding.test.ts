@@ -23,13 +23,13 @@ interface AdminReply {
   text: string;
 }
 
-/** One admin request with whatever Host / Origin the test says (fetch cannot set Host). */
 /**
  * The approvals API's token, sent on every request here, the attacker's included: the worst case
  * (a token that leaked), so what stops a rebound page is the Host/Origin guard alone.
  */
 let bearer: string | undefined;
 
+/** One admin request with whatever Host / Origin the test says (fetch cannot set Host). */
 function adminRequest(adminUrl: string, o: { method?: string; path: string; host?: string; origin?: string; body?: string }): Promise<AdminReply> {
   const u = new URL(adminUrl);
   return new Promise((resolve, reject) => {
@@ -64,7 +64,7 @@ function config(upstream: string, admin: ConfigInput['admin'] = { port: 0 }): Re
   });
 }
 
-describe('admin listener (loopback, no token) against DNS rebinding', () => {
+describe('admin listener (loopback, per-run token) against DNS rebinding', () => {
   let demo: DemoServer;
   let gw: Gateway;
   let dataDir: string;

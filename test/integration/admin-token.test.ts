@@ -4,7 +4,7 @@
  * directory finds it. An agent with a shell on the host cannot `curl` its own call through.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LOCAL_TOKEN_FILE } from '../../src/admin/local-token.ts';
@@ -81,6 +81,7 @@ describe('admin API token when admin.token is not set', () => {
   it('a restart makes a new token: the old one stops working', async () => {
     const old = gw.adminToken!;
     await gw.close({ graceMs: 0 });
+    assert.equal(existsSync(join(dataDir, LOCAL_TOKEN_FILE)), false, 'a stopped gateway leaves no token for the CLI to send');
     gw = await startGateway({ config: config(demo.url), dataDir, logger: silentLogger });
     assert.notEqual(gw.adminToken, old);
     const r = await fetch(`${gw.adminUrl}/approvals`, { headers: { authorization: `Bearer ${old}` } });
