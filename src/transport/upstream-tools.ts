@@ -22,6 +22,11 @@ import type { Exchange } from './context.ts';
 
 /** Pages followed at most: a server that keeps returning cursors cannot hold the call forever. */
 const MAX_PAGES = 20;
+/**
+ * A fetch's own time limit, whatever `timeouts.requestMs` allows a call: calls for unseen tools
+ * wait on it, and an upstream streaming without answering must not hold them for minutes.
+ */
+const FETCH_TIMEOUT_MS = 30_000;
 let nextId = 1;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -38,8 +43,10 @@ export function learnToolList(route: Exchange['route'], result: unknown): void {
 export async function fetchUpstreamToolPages(ex: Exchange): Promise<Record<string, unknown>[]> {
   const pages: Record<string, unknown>[] = [];
   let cursor: string | undefined;
+  // Every byte the fetch reads, all pages together, counts against one `limits.maxEventBytes`.
+  const budget = { left: ex.services.config.limits.maxEventBytes };
   for (let page = 0; page < MAX_PAGES; page++) {
-    const result = await requestToolsList(ex, cursor);
+    const result = await requestToolsList(ex, cursor, budget);
     pages.push(result);
     const next = result['nextCursor'];
     if (typeof next !== 'string' || next === '') return pages;
@@ -48,7 +55,7 @@ export async function fetchUpstreamToolPages(ex: Exchange): Promise<Record<strin
   return pages;
 }
 
-async function requestToolsList(ex: Exchange, cursor: string | undefined): Promise<Record<string, unknown>> {
+async function requestToolsList(ex: Exchange, cursor: string | undefined, budget: { left: number }): Promise<Record<string, unknown>> {
   const id = `portcullis-tools-list-${nextId++}`;
   const modern = ex.era === 'modern';
   const version = ex.protocolVersion;
@@ -73,7 +80,7 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined): Promi
     sessionId: ex.session?.upstreamSessionId,
     // Not the exchange's signal: a re-check outlives the call that announced the change. Its
     // own ceiling: an upstream streaming only comments would otherwise hold it (and calls).
-    signal: AbortSignal.timeout(route.cfg.timeouts.requestMs),
+    signal: AbortSignal.timeout(Math.min(route.cfg.timeouts.requestMs, FETCH_TIMEOUT_MS)),
     principal: ex.principal,
     headersTimeoutMs: route.cfg.timeouts.requestMs,
     idleMs: route.cfg.timeouts.idleMs,
@@ -85,19 +92,35 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined): Promi
   }
   const type = String(up.headers['content-type'] ?? '');
   const messages: string[] = [];
-  let size = 0;
+  const spend = (chunk: Buffer) => {
+    budget.left -= chunk.length;
+    if (budget.left < 0) {
+      up.body.destroy();
+      throw new GatewayError('upstream_event_too_large', `the tool list exceeds ${limit} bytes`);
+    }
+  };
   if (type.startsWith('text/event-stream')) {
-    const parser = new SseParser((ev) => messages.push(ev.data), { maxEventBytes: limit });
-    for await (const chunk of up.body) parser.push(chunk as Buffer);
-    parser.end();
+    // Only the answer is kept (other events, however many, are dropped as they are parsed), and
+    // reading stops at it: an upstream streaming without answering cannot grow this.
+    const parser = new SseParser(
+      (ev) => {
+        if (messages.length === 0 && ev.data.includes(id)) messages.push(ev.data);
+      },
+      { maxEventBytes: limit },
+    );
+    for await (const chunk of up.body) {
+      spend(chunk as Buffer);
+      parser.push(chunk as Buffer);
+      if (messages.length > 0) {
+        up.body.destroy();
+        break;
+      }
+    }
+    if (messages.length === 0) parser.end();
   } else {
     const chunks: Buffer[] = [];
     for await (const chunk of up.body) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        up.body.destroy();
-        throw new GatewayError('upstream_event_too_large');
-      }
+      spend(chunk as Buffer);
       chunks.push(chunk as Buffer);
     }
     messages.push(Buffer.concat(chunks).toString('utf8'));
