@@ -6,6 +6,7 @@ import type { RateLimitConfigInput } from './config.ts';
 import { RateLimiter, globsToRegExp, rateLimitedError, retryAfterSeconds } from './limiter.ts';
 import type { RateFacts } from './limiter.ts';
 import { MemoryRateLimitStore } from './memory-store.ts';
+import type { RateOp } from './store.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -64,6 +65,20 @@ describe('RateLimiter', () => {
     const { limiter } = setup({ limits: [{ name: 'pt', scope: 'principal-tool', capacity: 1, refillPerSecond: 1 }] });
     assert.equal((await limiter.check(call({ principal: 'a&t=b', tool: 'c' }))).allowed, true);
     assert.equal((await limiter.check(call({ principal: 'a', tool: 'b&t=c' }))).allowed, true);
+  });
+
+  it('keys a long tool name by its digest: a bucket costs the store the same however long the name the client chose', async () => {
+    const seen: string[] = [];
+    const store = new MemoryRateLimitStore();
+    const spy = new Proxy(store, {
+      get: (t, p) => (p === 'consume' ? (ops: RateOp[], now: number) => (seen.push(...ops.map((o) => o.key)), t.consume(ops, now)) : Reflect.get(t, p, t)),
+    });
+    const limiter = new RateLimiter(RateLimitSchema.parse({ limits: [{ name: 'pt', scope: 'principal-tool', capacity: 1, refillPerSecond: 1 }] }), spy, { now: () => T0 });
+    const long = '工具'.repeat(50_000);
+    assert.equal((await limiter.check(call({ tool: `${long}a` }))).allowed, true);
+    assert.equal((await limiter.check(call({ tool: `${long}a` }))).allowed, false, 'the same long name is one bucket');
+    assert.equal((await limiter.check(call({ tool: `${long}b` }))).allowed, true, 'another long name is another bucket');
+    assert.ok(seen.length > 0 && seen.every((k) => k.length < 200), `keys of ${seen.map((k) => k.length).join(', ')} characters`);
   });
 
   it('shares one bucket across principals under "tool", "upstream" and "route"', async () => {

@@ -11,6 +11,7 @@
  * On denial the answer names the entry with the LONGEST retry time, since retrying any sooner is
  * guaranteed to be denied again by it.
  */
+import { createHash } from 'node:crypto';
 import { GatewayError } from '../core/errors.ts';
 import type { RateLimitConfig, RateMatch, RateScope } from './config.ts';
 import type { RateLimitStore, RateOp } from './store.ts';
@@ -117,13 +118,24 @@ function applies(e: Entry, facts: RateFacts): boolean {
   return true;
 }
 
+/** Longest value kept as itself in a bucket key; longer ones are keyed by their digest. */
+const MAX_KEY_PART = 64;
+
+/**
+ * One part of a bucket key: percent-encoded, so separators inside values cannot make two
+ * different (principal, tool) pairs collide on one key; a long value (a tool name is the
+ * client's choice, up to the body limit) by its SHA-256, so each bucket costs the store a few
+ * dozen bytes however long the name. `#` never appears in an encoded value: no collision.
+ */
+function enc(value: string): string {
+  return value.length <= MAX_KEY_PART ? encodeURIComponent(value) : `#${createHash('sha256').update(value).digest('base64url')}`;
+}
+
 /**
  * The bucket identity for a scope, or undefined when the call lacks the fact the scope needs
- * (a per-tool limit does not count `resources/read`). Each part is percent-encoded so separators
- * inside values cannot make two different (principal, tool) pairs collide on one key.
+ * (a per-tool limit does not count `resources/read`).
  */
 function scopeKey(scope: RateScope, f: RateFacts): string | undefined {
-  const enc = encodeURIComponent;
   switch (scope) {
     case 'principal':
       return `p=${enc(f.principal)}`;
