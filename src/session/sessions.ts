@@ -173,7 +173,9 @@ export class MemorySessionStore implements SessionStore {
     const owner = callerKey(init.principal, init.clientAddress);
     const held = this.perPrincipal.get(owner) ?? 0;
     if (held >= this.maxPerPrincipal) throw new SessionLimitError(`at most ${this.maxPerPrincipal} sessions per caller`);
-    if (this.sessions.size >= this.maxSessions) this.evictOldestIdle();
+    // A hard cap: an idle session makes room, else the new one is refused (sessions holding a
+    // stream open are not pushed out, nor let past the cap).
+    if (this.sessions.size >= this.maxSessions && !this.evictLeastRecentIdle()) throw new SessionLimitError(`the gateway holds its maximum of ${this.maxSessions} sessions, all busy`);
     this.perPrincipal.set(owner, held + 1);
     const now = Date.now();
     const session: Session = {
@@ -233,15 +235,19 @@ export class MemorySessionStore implements SessionStore {
     for (const stream of s.streams.values()) stream.close();
   }
 
-  /** At the cap, the least recently created session with no attached stream makes room. */
-  private evictOldestIdle(): void {
+  /**
+   * At the cap, the least recently seen session with no attached stream makes room (by last use,
+   * not creation: a long-lived session in use is not the first to go). False when all are busy.
+   */
+  private evictLeastRecentIdle(): boolean {
+    let victim: Session | undefined;
     for (const s of this.sessions.values()) {
-      if (![...s.streams.values()].some((st) => st.attached)) {
-        this.delete(s.id);
-        this.onEvict?.(s);
-        return;
-      }
+      if ((victim === undefined || s.lastSeen < victim.lastSeen) && ![...s.streams.values()].some((st) => st.attached)) victim = s;
     }
+    if (!victim) return false;
+    this.delete(victim.id);
+    this.onEvict?.(victim);
+    return true;
   }
 
   private sweep(): void {

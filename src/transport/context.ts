@@ -11,7 +11,7 @@ import type { ApprovalQueue } from '../approval/queue.ts';
 import type { ApprovalStateSealer } from '../approval/sealed-state.ts';
 import type { Classified, JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Config } from '../config/schema.ts';
-import type { ErrorCode } from '../core/errors.ts';
+import { GatewayError, type ErrorCode } from '../core/errors.ts';
 import { inspectHead, type HeadResult } from '../pipeline/head.ts';
 import { inspectFrame, type FrameResult, type InspectorOutcome } from '../pipeline/pipeline.ts';
 import type { Direction, Era, ExchangeHead, FindingReport, Frame, InspectorContext, JsonRpcMessage, Principal, SessionView } from '../pipeline/types.ts';
@@ -307,9 +307,24 @@ export function requestHeader(ex: Exchange, name: string): string | undefined {
  * A client-facing stream for this exchange, registered in its session so Last-Event-ID can find
  * it. Resumable only in a 2025 session; modern streams end with their connection.
  */
+/**
+ * Streams one 2025 session holds at most. Each keeps a replay buffer (up to
+ * `streams.eventReplayBytes`) while its client is away: a client must not multiply that by
+ * opening streams and walking off. At the cap, the oldest stream no client is attached to is
+ * dropped; with every one attached, the new stream is refused.
+ */
+const MAX_STREAMS_PER_SESSION = 16;
+
 export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
   const cfg = ex.services.config;
   const session = ex.session;
+  if (session && session.streams.size >= MAX_STREAMS_PER_SESSION) {
+    const detached = [...session.streams.values()].find((s) => !s.attached);
+    if (!detached) throw new GatewayError('session_limit', `at most ${MAX_STREAMS_PER_SESSION} streams open in one session`);
+    detached.end('cut', 'stream_limit');
+    detached.abortUpstream?.();
+    detached.close();
+  }
   const id = session ? `${prefix}${session.nextStream++}` : prefix;
   const stream = new RelayStream({
     id,

@@ -147,7 +147,7 @@ async function inspectMessage(
       }
     }
   }
-  if (msg.kind === 'request' && ex.session) ex.session.pendingServerRequests.set(msg.id, msg.method);
+  if (msg.kind === 'request' && ex.session) rememberServerRequest(ex.session.pendingServerRequests, msg.id, msg.method);
   if (msg.kind === 'notification' && msg.method === 'notifications/tools/list_changed' && ex.route.pinner) recheckUpstreamTools(ex);
   const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
   const result = await inspect(ex, frame);
@@ -194,3 +194,17 @@ export function passesJsonUnread(ex: Exchange): boolean {
   return ex.route.plan.plan('s2c', false, m).buffering === 'none';
 }
 
+/** Server→client requests a session remembers awaiting the client's answer, at most. */
+const MAX_PENDING_SERVER_REQUESTS = 1024;
+
+/**
+ * Remembers a server→client request so the client's answer is inspected as its method's. Bounded:
+ * an upstream sending requests nobody answers (with long ids) must not grow the session without
+ * limit; the oldest is forgotten first (its late answer is then inspected without a method).
+ */
+function rememberServerRequest(pending: Map<JsonRpcId, string>, id: JsonRpcId, method: string): void {
+  if (typeof id === 'string' && id.length > 256) return;
+  pending.delete(id);
+  while (pending.size >= MAX_PENDING_SERVER_REQUESTS) pending.delete(pending.keys().next().value!);
+  pending.set(id, method);
+}

@@ -335,7 +335,14 @@ async function relayResponse(ex: Exchange, up: UpstreamResponse): Promise<void> 
 }
 
 async function relaySseResponse(ex: Exchange, up: UpstreamResponse, extra: Record<string, string>) {
-  const stream = openRelayStream(ex, 'p');
+  let stream: RelayStream;
+  try {
+    stream = openRelayStream(ex, 'p');
+  } catch (err) {
+    // Refused (the session's stream cap): the upstream's stream is not read.
+    up.body.destroy();
+    throw err;
+  }
   stream.abortUpstream = () => {
     ex.abort.abort();
     up.body.destroy();
