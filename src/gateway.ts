@@ -35,6 +35,7 @@ import { loadAuditKeys } from './audit/keys.ts';
 import { openThreadedAudit } from './audit/threaded.ts';
 import { FindingMemory } from './session/finding-memory.ts';
 import { TaskOwners } from './session/task-owners.ts';
+import { ReplayBudget } from './session/event-store.ts';
 import { MemorySessionStore, type SessionStore } from './session/sessions.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
@@ -149,6 +150,7 @@ async function assemble(opts: GatewayOptions, onFailure: (undo: () => unknown) =
   const approvalQueue = new ApprovalQueue({ maxPending: opts.config.approvals.maxPending });
   const memory = new FindingMemory();
   const tasks = new TaskOwners();
+  const replayBudget = new ReplayBudget(opts.config.streams.replayBudgetBytes);
   // Opened once: pins and their approvals outlive config reloads (enable/disable takes a restart).
   const dataDir = opts.dataDir ?? process.cwd();
   // The gateway's state directory: owner-only (it holds the admin token and the replay cache).
@@ -190,6 +192,7 @@ async function assemble(opts: GatewayOptions, onFailure: (undo: () => unknown) =
     return out;
   };
   const build = (config: Config): Live => {
+    replayBudget.max = config.streams.replayBudgetBytes;
     const keys = config.approvals.keys.length > 0 ? keyRingFromConfig(config.approvals.keys) : [ephemeralSealKey];
     const policy = config.policy ? compilePolicy(config.policy, 'policy') : undefined;
     policyVersion = policy?.policyVersion;
@@ -207,7 +210,7 @@ async function assemble(opts: GatewayOptions, onFailure: (undo: () => unknown) =
       }),
       // The bind address is the one listened on at start (a reload does not rebind).
       adminGuard: adminGuard({ bindHost: opts.config.admin.host, allowedHosts: config.admin.allowedHosts, allowedOrigins: config.admin.allowedOrigins }),
-      services: { config, sessions, metrics, logger, approvals, tasks, memory, audit: auditTap },
+      services: { config, sessions, metrics, logger, approvals, tasks, memory, replayBudget, audit: auditTap },
     };
   };
   let live: Live | undefined;

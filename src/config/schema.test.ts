@@ -17,7 +17,7 @@ describe('ConfigSchema', () => {
     assert.deepEqual(cfg.admin, { host: '127.0.0.1', port: 9090 });
     assert.deepEqual(cfg.security, { allowedOrigins: [], allowedHosts: [], requireProtocolHeaderValidation: true });
     assert.deepEqual(cfg.limits, { maxBodyBytes: 4194304, maxEventBytes: 16777216, maxBufferedMessageBytes: 1048576, maxHeaderBytes: 16384 });
-    assert.deepEqual(cfg.streams, { keepAliveMs: 15000, eventReplayBuffer: 1000, eventReplayBytes: 8 * 1024 * 1024, revalidateMs: 60000 });
+    assert.deepEqual(cfg.streams, { keepAliveMs: 15000, eventReplayBuffer: 1000, eventReplayBytes: 8 * 1024 * 1024, replayBudgetBytes: 256 * 1024 * 1024, revalidateMs: 60000 });
     assert.deepEqual(cfg.sessions, { idleTtlMs: 3600000, maxSessions: 10000, maxPerPrincipal: 100 });
     assert.deepEqual(cfg.rateLimits, { limits: [], quotas: [] });
     assert.equal(cfg.policy, undefined, 'no policy unless configured');

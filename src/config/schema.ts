@@ -147,6 +147,11 @@ export const StreamsSchema = z
       .describe(
         'Text of the events kept per stream for resumption, at most (one event may be up to limits.maxEventBytes). A detached stream pauses its upstream at this bound; an event larger than it is sent live but cannot be replayed.',
       ),
+    replayBudgetBytes: positiveInt
+      .default(256 * 1024 * 1024)
+      .describe(
+        'Text of the events kept for resumption by all streams together, at most. Past it, a stream appending drops its own oldest kept events (their replay is lost) and a detached stream pauses its upstream.',
+      ),
     revalidateMs: positiveInt
       .default(60_000)
       .describe("How often an authenticated stream re-checks its caller's credential (also at its expiry); a revoked or expired one ends the stream."),

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryEventStore, type EventStore } from './event-store.ts';
+import { ReplayBudget, MemoryEventStore, type EventStore } from './event-store.ts';
 
 export function eventStoreContract(name: string, make: (capacity: number, maxBytes?: number) => EventStore): void {
   describe(`event store contract: ${name}`, () => {
@@ -68,5 +68,22 @@ describe('MemoryEventStore', () => {
     s.append({ seq: 0, text: 'x' });
     assert.equal(s.size, 0);
     assert.equal(s.canReplayFrom(-1, 1), false);
+  });
+
+  it('stores sharing a ReplayBudget keep no more text together than it allows; the appending one pays, clear() gives back', () => {
+    const budget = new ReplayBudget(100);
+    const idle = new MemoryEventStore(1000, 1_000_000, budget);
+    const busy = new MemoryEventStore(1000, 1_000_000, budget);
+    for (let i = 0; i < 8; i++) idle.append({ seq: i, text: 'x'.repeat(10) });
+    assert.equal(budget.used, 80);
+    assert.equal(idle.fits('y'.repeat(30)), false, 'no room left for a detached stream to keep more');
+    for (let i = 0; i < 5; i++) busy.append({ seq: i, text: 'y'.repeat(10) });
+    assert.ok(budget.used <= 100, `${budget.used}`);
+    assert.equal(idle.size, 8, 'the stream that was not appending keeps its events');
+    assert.equal(busy.size, 2, 'the appending one dropped its own oldest');
+    assert.equal(busy.canReplayFrom(0, 5), false);
+    idle.clear();
+    assert.equal(budget.used, 20);
+    assert.equal(busy.fits('z'.repeat(30)), true);
   });
 });

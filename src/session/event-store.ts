@@ -37,27 +37,47 @@ export interface EventStore {
   clear(): void;
 }
 
+/**
+ * The replay text every stream of one gateway may keep together (`streams.replayBudgetBytes`):
+ * the per-stream bounds times the streams a client can open is no bound at all. A store that
+ * would take the total over it drops its own oldest events (their replay is lost, the stream goes
+ * on), and a detached stream finds no room (`fits`), so its owner pauses its upstream read.
+ */
+export class ReplayBudget {
+  used = 0;
+  max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+}
+
 /** The in-process store: an array bounded at `capacity` (0: keep nothing, no replay). */
 export class MemoryEventStore implements EventStore {
   readonly capacity: number;
   readonly maxBytes: number;
+  readonly #budget: ReplayBudget | undefined;
   #events: StoredEvent[] = [];
   /** Index of the oldest kept event in #events (dropped ones are cut off in batches). */
   #head = 0;
   /** UTF-16 code units of the kept events' text (~bytes for the ASCII-heavy JSON of MCP). */
   #bytes = 0;
 
-  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY) {
+  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY, budget?: ReplayBudget) {
     this.capacity = Math.max(0, Math.floor(capacity));
     this.maxBytes = Math.max(0, maxBytes);
+    this.#budget = budget;
   }
 
   append(event: StoredEvent): void {
     if (this.capacity === 0) return;
     this.#events.push(event);
     this.#bytes += event.text.length;
-    while (this.size > this.capacity || (this.#bytes > this.maxBytes && this.size > 0)) {
-      this.#bytes -= this.#events[this.#head]!.text.length;
+    if (this.#budget) this.#budget.used += event.text.length;
+    const budget = this.#budget;
+    while (this.size > this.capacity || (this.size > 0 && (this.#bytes > this.maxBytes || (budget !== undefined && budget.used > budget.max)))) {
+      const dropped = this.#events[this.#head]!.text.length;
+      this.#bytes -= dropped;
+      if (budget) budget.used -= dropped;
       this.#head++;
     }
     // Cut the dropped prefix off now and then, not per event (shift is O(n)).
@@ -83,10 +103,12 @@ export class MemoryEventStore implements EventStore {
   }
 
   fits(text: string): boolean {
-    return this.size < this.capacity && this.#bytes + text.length <= this.maxBytes;
+    const budget = this.#budget;
+    return this.size < this.capacity && this.#bytes + text.length <= this.maxBytes && (budget === undefined || budget.used + text.length <= budget.max);
   }
 
   clear(): void {
+    if (this.#budget) this.#budget.used -= this.#bytes;
     this.#events = [];
     this.#head = 0;
     this.#bytes = 0;

@@ -15,7 +15,7 @@ import type { ServerResponse } from 'node:http';
 import { encodeSseComment, encodeSseEvent } from '../codec/sse.ts';
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Frame } from '../pipeline/types.ts';
-import { MemoryEventStore, type EventStore } from './event-store.ts';
+import { MemoryEventStore, type EventStore, type ReplayBudget } from './event-store.ts';
 
 const KEEP_ALIVE = encodeSseComment();
 
@@ -39,6 +39,8 @@ export interface RelayStreamOptions {
   onEmit?: (text: string, seq: number) => void;
   /** Where re-issued events are kept for replay (default: in memory, `capacity` events). */
   store?: EventStore;
+  /** The gateway-wide bound on replay text, shared by every stream's store (event-store.ts). */
+  budget?: ReplayBudget;
 }
 
 export class RelayStream {
@@ -89,7 +91,7 @@ export class RelayStream {
   constructor(opts: RelayStreamOptions) {
     this.id = opts.id;
     this.opts = opts;
-    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0, opts.capacityBytes);
+    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0, opts.capacityBytes, opts.budget);
   }
 
   get attached(): boolean {
@@ -236,6 +238,8 @@ export class RelayStream {
   }
 
   private teardown(): void {
+    // Over: nobody can resume it now, and its text leaves the gateway-wide budget.
+    this.store.clear();
     clearInterval(this.keepAlive);
     clearTimeout(this.detachedTimer);
     this.wakeReaders();

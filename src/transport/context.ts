@@ -3,6 +3,7 @@
  * request it is about (for correlating responses), and the shared gateway services.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ReplayBudget } from '../session/event-store.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
 import type { TaskOwners } from '../session/task-owners.ts';
 import type { ApprovalsConfig } from '../approval/config.ts';
@@ -44,6 +45,8 @@ export interface GatewayServices {
   readonly tasks: TaskOwners;
   /** What each caller did and had found over time (`session.counters` for policy). */
   readonly memory: FindingMemory;
+  /** The bound on replay text all streams keep together (session/event-store.ts). */
+  readonly replayBudget: ReplayBudget;
   /** The audit trail, when enabled. */
   readonly audit?: AuditTap | undefined;
 }
@@ -331,6 +334,7 @@ export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
     resumable: ex.era === 'legacy' && session !== undefined,
     capacity: cfg.streams.eventReplayBuffer,
     capacityBytes: cfg.streams.eventReplayBytes,
+    budget: ex.services.replayBudget,
     keepAliveMs: cfg.streams.keepAliveMs,
     detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
     onEmit: (text, seq) => audit?.onEmit(text, seq),
