@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleApprovalsRequest } from './admin-api.ts';
-import { clean, runApprovalsCli } from './cli.ts';
+import { runApprovalsCli } from './cli.ts';
+import { clean } from './display.ts';
 import { ApprovalQueue } from './queue.ts';
 import type { ApprovalRequest, DecisionEvent } from './queue.ts';
 

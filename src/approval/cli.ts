@@ -21,6 +21,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readLocalAdminToken } from '../admin/local-token.ts';
+import { clean } from './display.ts';
 
 export interface CliIo {
   readonly stdout: { write(s: string): unknown };
@@ -202,13 +203,6 @@ class AdminClient {
   }
 }
 
-/**
- * Replace characters that can drive a terminal or reorder text: C0/C1 controls (ESC starts ANSI
- * sequences), DEL, and the Unicode bidi controls (the "Trojan Source" class, CVE-2021-42574).
- */
-export function clean(text: string): string {
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
-}
 
 function fit(text: string, width: number): string {
   const s = clean(text);

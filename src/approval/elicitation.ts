@@ -22,6 +22,7 @@
  * Note what this approval is: the calling client's own user consenting, not a second person.
  * Where separation of duties matters, use the operator queue (queue.ts) instead.
  */
+import { clean } from './display.ts';
 
 export const ELICITATION_METHOD = 'elicitation/create';
 /** The one field of the approval form. */
@@ -72,20 +73,11 @@ export function supportsFormElicitation(protocolVersion: string, clientCapabilit
   return modes.length === 0 || isObject(elicitation.form);
 }
 
-/**
- * Client-chosen text shown to the person approving, on one line and without the characters that
- * could make it read differently than it is: C0/C1 controls (a newline forging a line of the
- * prompt, terminal escapes) and bidirectional overrides/isolates (U+202E reversing a name).
- */
-function shown(text: string): string {
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
-}
-
 /** `elicitation/create` params asking the user to approve one tool call. */
 export function buildApprovalElicitation(prompt: ApprovalPrompt, protocolVersion: string): ElicitFormParams {
-  const tool = shown(prompt.tool);
-  const lines = [`Approve the call to tool "${tool}"?`, shown(prompt.summary)];
-  if (prompt.argumentsPreview) lines.push(`Arguments: ${shown(prompt.argumentsPreview)}`);
+  const tool = clean(prompt.tool);
+  const lines = [`Approve the call to tool "${tool}"?`, clean(prompt.summary)];
+  if (prompt.argumentsPreview) lines.push(`Arguments: ${clean(prompt.argumentsPreview)}`);
   return {
     ...(protocolVersion >= FIRST_MODE_VERSION ? { mode: 'form' as const } : {}),
     message: lines.filter((l) => l !== '').join('\n'),

@@ -19,6 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../core/errors.ts';
+import { headOf } from './display.ts';
 
 export type ApprovalDecision = 'approved' | 'denied' | 'timeout' | 'withdrawn';
 
@@ -278,11 +279,6 @@ export class ApprovalQueue {
 
   #cut(text: string): string {
     const s = String(text);
-    if (s.length <= this.#maxText) return s;
-    let end = this.#maxText - 1;
-    // Never cut between the halves of a surrogate pair (that would leave invalid UTF-16).
-    const last = s.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--;
-    return `${s.slice(0, end)}…`;
+    return s.length <= this.#maxText ? s : `${headOf(s, this.#maxText - 1)}…`;
   }
 }

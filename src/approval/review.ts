@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.ts';
+import { headOf, tailOf } from './display.ts';
 
 /** Longest preview (the elicitation message, the queue's list view). */
 export const PREVIEW_CHARS = 1600;
@@ -43,19 +44,7 @@ function cutValue(json: string, budget: number): { text: string; cut: boolean } 
   if (json.length <= budget + 20) return { text: json, cut: false };
   const head = Math.ceil(budget * 0.65);
   const tail = budget - head;
-  return { text: `${safeEnd(json, head)}…[${json.length - head - tail} more chars]…${safeStart(json, json.length - tail)}`, cut: true };
-}
-
-/** `s` up to about `end`, not ending between the halves of a surrogate pair. */
-function safeEnd(s: string, end: number): string {
-  const c = s.charCodeAt(end - 1);
-  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? end - 1 : end);
-}
-
-/** `s` from about `start`, not starting between the halves of a surrogate pair. */
-function safeStart(s: string, start: number): string {
-  const c = s.charCodeAt(start);
-  return s.slice(c >= 0xdc00 && c <= 0xdfff ? start + 1 : start);
+  return { text: `${headOf(json, head)}…[${json.length - head - tail} more chars]…${tailOf(json, json.length - tail)}`, cut: true };
 }
 
 export function argumentsForReview(args: unknown): ArgumentsForReview {
@@ -67,7 +56,7 @@ export function argumentsForReview(args: unknown): ArgumentsForReview {
     canonical = JSON.stringify(String(args));
   }
   const digest = createHash('sha256').update(canonical).digest('hex').slice(0, 12);
-  const full = canonical.length > FULL_LIMIT ? safeEnd(canonical, FULL_LIMIT) : canonical;
+  const full = canonical.length > FULL_LIMIT ? headOf(canonical, FULL_LIMIT) : canonical;
   let preview: string;
   let previewCut = false;
   if (typeof args === 'object' && args !== null && !Array.isArray(args)) {
@@ -97,7 +86,7 @@ export function argumentsForReview(args: unknown): ArgumentsForReview {
     previewCut = v.cut;
   }
   if (preview.length > PREVIEW_CHARS) {
-    preview = `${safeEnd(preview, PREVIEW_CHARS)}…`;
+    preview = `${headOf(preview, PREVIEW_CHARS)}…`;
     previewCut = true;
   }
   if (previewCut) preview += ` (cut for display: ${canonical.length} chars in all, sha256:${digest})`;
