@@ -13,26 +13,27 @@
  * each its own id, as each has its own replay cache.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readOrCreateFileSync } from '../core/create-once.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 const FILE = join('.portcullis', 'replica-id');
+const ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** This host's and data directory's replica id, the directory's part made on first use. */
 export function replicaId(dataDir: string): string {
   const path = join(dataDir, FILE);
-  let id: string | undefined;
-  try {
-    const stored = readFileSync(path, 'utf8').trim();
-    if (/^[A-Za-z0-9_-]{16,64}$/.test(stored)) id = stored;
-  } catch {
-    // First start here.
-  }
-  if (id === undefined) {
-    mkdirSync(join(dataDir, '.portcullis'), { recursive: true, mode: 0o700 });
-    id = randomBytes(12).toString('base64url');
-    writeFileSync(path, `${id}\n`, { mode: 0o600 });
+  mkdirSync(join(dataDir, '.portcullis'), { recursive: true, mode: 0o700 });
+  const make = () => `${randomBytes(12).toString('base64url')}\n`;
+  // Published atomically: two gateways starting here at once agree on one id.
+  let id = readOrCreateFileSync(path, make, 0o600).trim();
+  if (!ID.test(id)) {
+    // A damaged file (not one of ours): replace it whole, never leave it half-written.
+    id = make().trim();
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, `${id}\n`, { mode: 0o600 });
+    renameSync(temp, path);
   }
   return `${hostname()}/${id}`;
 }

@@ -10,11 +10,13 @@
  *                               `audit verify` can check checkpoints made before a rotation
  *   audit-digest.key            32 random bytes, base64, mode 0600
  *
- * Files are created with O_EXCL ('wx'): two gateways starting at once cannot both generate and
- * silently overwrite each other's key; the loser reads the winner's.
+ * Files are published atomically and never overwritten (core/create-once.ts): two gateways
+ * starting at once cannot both generate and silently overwrite each other's key, and the loser
+ * reads the winner's whole key, never a half-written one.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { readOrCreateFileSync } from '../core/create-once.ts';
 import { join } from 'node:path';
 import { createSigner, publicKeyId, type Signer } from './chain.ts';
 
@@ -76,13 +78,14 @@ export async function loadAuditKeys(opts: KeyOptions): Promise<AuditKeys> {
   } else {
     const path = join(opts.keyDir, 'audit-signing.key');
     signingSource = path;
-    const pem = await readOrCreate(path, () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const pem = readOrCreateFileSync(path, () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
     priv = parseSigningKey(pem);
   }
   const publicKey = createPublicKey(priv);
   // Publish the public key beside the others so verification keeps working across rotations.
   const pubPath = join(opts.keyDir, `audit-signing.${publicKeyId(publicKey)}.pub.pem`);
-  await writeFile(pubPath, publicKey.export({ type: 'spki', format: 'pem' }).toString(), { flag: 'w', mode: 0o644 });
+  // Same key, same content: whoever publishes first, the file is whole when anyone reads it.
+  readOrCreateFileSync(pubPath, () => publicKey.export({ type: 'spki', format: 'pem' }).toString(), 0o644);
 
   let digestKey: Buffer;
   let digestSource = 'config';
@@ -91,23 +94,9 @@ export async function loadAuditKeys(opts: KeyOptions): Promise<AuditKeys> {
   } else {
     const path = join(opts.keyDir, 'audit-digest.key');
     digestSource = path;
-    digestKey = parseDigestKey(await readOrCreate(path, () => randomBytes(32).toString('base64')));
+    digestKey = parseDigestKey(readOrCreateFileSync(path, () => randomBytes(32).toString('base64'), 0o600));
   }
   return { signer: createSigner(priv), publicKey, digestKey, source: { signing: signingSource, digest: digestSource } };
-}
-
-async function readOrCreate(path: string, make: () => string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  try {
-    await writeFile(path, make(), { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return readFile(path, 'utf8');
 }
 
 /** Public keys from PEM texts (or private keys, whose public half is taken), by key id. */
