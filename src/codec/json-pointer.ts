@@ -48,11 +48,16 @@ export function keyObject(keyLocation: string): string {
 
 /**
  * Every string value of a parsed JSON value with its pointer, in document order. With `onKey`,
- * also every object key (not array index), with the pointer of its object, before its value.
+ * also every object key (not array index), with the pointer of its object, before its value. With
+ * `onNumber`, every number value, with its pointer and its member name (or array index).
  * Iterative, so deeply nested input cannot overflow the call stack. `value` must be acyclic
  * (anything JSON.parse returns is).
  */
-export function collectStringLeaves(value: unknown, onKey?: (objectPointer: string, key: string) => void): Array<{ pointer: string; text: string }> {
+export function collectStringLeaves(
+  value: unknown,
+  onKey?: (objectPointer: string, key: string) => void,
+  onNumber?: (pointer: string, value: number, key: string) => void,
+): Array<{ pointer: string; text: string }> {
   if (typeof value === 'string') return [{ pointer: '', text: value }];
   const out: Array<{ pointer: string; text: string }> = [];
   if (value === null || typeof value !== 'object') return out;
@@ -70,6 +75,7 @@ export function collectStringLeaves(value: unknown, onKey?: (objectPointer: stri
     if (f.object) onKey!(f.pointer, key);
     const child = f.node[key];
     if (typeof child === 'string') out.push({ pointer: `${f.pointer}/${escapePointerSegment(key)}`, text: child });
+    else if (typeof child === 'number') onNumber?.(`${f.pointer}/${escapePointerSegment(key)}`, child, key);
     else if (child !== null && typeof child === 'object') stack.push(frame(child, `${f.pointer}/${escapePointerSegment(key)}`));
   }
   return out;

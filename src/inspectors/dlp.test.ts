@@ -119,6 +119,32 @@ describe('DLP inspector: base64 content', () => {
   });
 });
 
+describe('DLP inspector: JSON numbers', () => {
+  const ctx = { session: { era: 'modern' as const, protocolVersion: '2026-07-28', sessionId: undefined, principal: { subject: 's', method: 'none' } }, route: 'r', request: undefined, signal: new AbortController().signal, note: () => {} };
+  const CARD = Number('4111' + '1111' + '1111' + '1111');
+  const SSN = Number('536' + '22' + '4719');
+  const result = (structuredContent: unknown) => ({ id: 'f', direction: 's2c' as const, kind: 'result' as const, method: 'tools/call', rpcId: 1, target: 'lookup', message: { jsonrpc: '2.0', id: 1, result: { content: [], structuredContent } }, carrier: { transport: 'json' as const, bytes: 0 } });
+
+  it('a card number and an SSN sent as numbers in structuredContent are masked (the value becomes the mask)', () => {
+    const f = result({ rows: [{ name: 'Ada', card: CARD, ssn: SSN, visits: 1234567 }] });
+    const v = dlp().onMessage!(f, ctx) as Verdict & { patches?: Patch[] };
+    assert.equal(v.kind, 'redact', JSON.stringify(v));
+    const out = applyPatches(f.message, v.patches!) as { result: { structuredContent: { rows: Array<Record<string, unknown>> } } };
+    assert.deepEqual(out.result.structuredContent.rows[0], { name: 'Ada', card: '[REDACTED:credit-card]', ssn: '[REDACTED:us-ssn]', visits: 1234567 });
+  });
+
+  it('a blocking rule blocks a tool call whose arguments carry a card number as a number', () => {
+    const block = dlp({ actions: { default: 'redact', families: { pii: 'block' }, types: {} } });
+    const f: Frame = { id: 'f', direction: 'c2s', kind: 'request', method: 'tools/call', rpcId: 1, target: 'pay', message: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pay', arguments: { card: CARD } } }, carrier: { transport: 'json', bytes: 0 } };
+    assert.equal((block.onMessage!(f, ctx) as Verdict).kind, 'block');
+  });
+
+  it('short numbers, timestamps and numbers JSON.parse has rounded are left alone', () => {
+    const f = result({ count: 12345, created: 1732425600000, big: 4111111111111111111, ratio: 4111111111111111.5 / 1e6 });
+    assert.equal((dlp().onMessage!(f, ctx) as Verdict).kind, 'allow');
+  });
+});
+
 /**
  * Private keys with the default families: the marker `private-key-header` (the BEGIN line) and
  * the secret `private-key-*` (the whole block) start at the same offset. Both patches must mask

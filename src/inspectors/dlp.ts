@@ -90,6 +90,40 @@ function streamKeyOf(ctx: InspectorContext): object {
   return ctx.request ?? ctx.signal;
 }
 
+/**
+ * JSON numbers are content too: `structuredContent` (MCP 2025-06-18, Tools: Structured Content)
+ * and tool arguments carry card numbers, national ids and phone numbers as numbers as readily as
+ * strings. Only integers of 6+ digits can be any such identifier. Integers past 2^53 are not
+ * scanned: JSON.parse has already rounded them, so their digits are not the ones on the wire.
+ */
+function mayHoldIdentifier(n: number): boolean {
+  return Number.isSafeInteger(n) && Math.abs(n) >= 100_000;
+}
+
+interface NumberLeaf {
+  pointer: string;
+  value: number;
+  /** Its member name (or array index): the context a detector reads before it ("ssn": …). */
+  key: string;
+}
+
+/**
+ * Findings in a number's decimal text, offsets in that text. It is scanned as it reads in a JSON
+ * text, after its member name, so a detector that wants context before a match (a bare nine-digit
+ * SSN) has it; findings in the name alone are the key scan's.
+ */
+function scanNumber(n: NumberLeaf, scan: Parameters<typeof scanText>[1]): Finding[] {
+  const digits = String(n.value);
+  const prefix = `"${n.key.slice(-64)}": `;
+  const out: Finding[] = [];
+  for (const f of scanText(prefix + digits, scan)) {
+    const start = Math.max(0, f.start - prefix.length);
+    const end = f.end - prefix.length;
+    if (end > 0) out.push({ ...f, start, end });
+  }
+  return out;
+}
+
 export function createDlpInspector(opts: DlpOptions): Inspector {
   const name = opts.name ?? 'dlp';
   const custom = opts.custom && (opts.custom.dictionaries?.length || opts.custom.regexes?.length) ? new CustomRuleSet(opts.custom) : undefined;
@@ -138,9 +172,16 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // Keys not known clean (almost always none) are scanned below, before the values, so that
       // every location reported can name a flagged key masked.
       const suspects: Array<{ object: string; key: string }> = [];
-      const leaves = collectStringLeaves(frame.message, (object, key) => {
-        if (!cleanKeys.has(key)) suspects.push({ object, key });
-      }).filter((l) => !OPAQUE.test(l.pointer));
+      const numbers: NumberLeaf[] = [];
+      const leaves = collectStringLeaves(
+        frame.message,
+        (object, key) => {
+          if (!cleanKeys.has(key)) suspects.push({ object, key });
+        },
+        (pointer, value, key) => {
+          if (mayHoldIdentifier(value)) numbers.push({ pointer, value, key });
+        },
+      ).filter((l) => !OPAQUE.test(l.pointer));
       const hits: KeyHit[] = [];
       for (const { object, key } of suspects) {
         if (OPAQUE.test(object)) continue;
@@ -209,6 +250,10 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         joinedRun = scanContinuation(prev, ctx.signal, leaf, { scan, action: actionOf, apply, patches, amends, note: (k, v) => ctx.note(k, v) }, reported);
         lastReported = reported;
       });
+      for (const n of numbers) {
+        if (OPAQUE.test(n.pointer)) continue;
+        for (const f of scanNumber(n, scan)) apply(f, n.pointer, f.start, f.end, patches, String(n.value).slice(f.start, f.end));
+      }
       // Keys: a redact rule renames the key (a `rewrite`, which cannot also amend held SSE
       // events: then the message is blocked, with those events amended).
       const renames = hits.length > 0 ? maskedNames(frame.message, hits, (f) => actionOf(f) === 'redact') : undefined;

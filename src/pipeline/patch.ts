@@ -88,6 +88,10 @@ export function applyPatches(message: Readonly<JsonRpcMessage>, patches: readonl
     else byPointer.set(p.pointer, [p]);
   }
   let out: unknown = message;
-  for (const [pointer, list] of byPointer) out = updateAt(out, pointerSegments(pointer), 0, (node) => (typeof node === 'string' ? patchString(node, list) : node));
+  for (const [pointer, list] of byPointer) out = updateAt(out, pointerSegments(pointer), 0, (node) =>
+      // A number a content inspector found something in (a card number as a JSON number) is
+      // patched as its decimal text and so becomes a string: the value must not go out as it was.
+      typeof node === 'string' ? patchString(node, list) : typeof node === 'number' ? patchString(String(node), list) : node,
+    );
   return out as JsonRpcMessage;
 }
