@@ -1,5 +1,5 @@
 /**
- * DLP on object keys end to end: a secret an upstream returns as a key of `structuredContent`
+ * DLP on object keys (and numbers) end to end: a secret an upstream returns as a key of `structuredContent`
  * reaches the client masked (JSON body and SSE event), a secret a client sends as an argument
  * key is refused by a block rule before the upstream sees it, and one in an oversized body (the
  * chunk path) cuts the body before any byte of it goes out.
@@ -91,6 +91,17 @@ describe('DLP on object keys through the gateway', () => {
     assert.ok(!sse.text.includes(AWS) && !sse.text.includes(AWS2));
     const event = sseData(sse.text).map((d) => JSON.parse(d) as Loose).find((e) => e.id === 2);
     assert.deepEqual(Object.keys(event.result.structuredContent), ['region', '[REDACTED:aws-access-key-id]', '[REDACTED:aws-access-key-id] #2']);
+  });
+
+  it('a card number returned as a JSON number in structuredContent arrives masked, as JSON and as an SSE event', async () => {
+    const card = Number('5105' + '1051' + '0510' + '5100');
+    const result = { content: [{ type: 'text', text: 'card on file' }], structuredContent: { holder: 'Ada', card, visits: 123456 } };
+    for (const [id, sse] of [[7, false], [8, true]] as const) {
+      const r = await call(`n${id}`, { resultB64: b64(result), sse }, id);
+      assert.ok(!r.text.includes(String(card)), `the number never reaches the client (${sse ? 'SSE' : 'JSON'})`);
+      const msg = sse ? (sseData(r.text).map((d) => JSON.parse(d) as Loose).find((e) => e.id === id) as Loose) : parseJson(r);
+      assert.deepEqual(msg.result.structuredContent, { holder: 'Ada', card: '[REDACTED:credit-card]', visits: 123456 });
+    }
   });
 
   it("a secret sent as a key of the client's arguments is refused by a block rule; the upstream never sees it", async () => {
