@@ -143,6 +143,14 @@ describe('DLP inspector: JSON numbers', () => {
     const f = result({ count: 12345, created: 1732425600000, big: 4111111111111111111, ratio: 4111111111111111.5 / 1e6 });
     assert.equal((dlp().onMessage!(f, ctx) as Verdict).kind, 'allow');
   });
+
+  it("the protocol's own numbers (progress, task lifetimes) are never masked, whatever their digits", () => {
+    const progress: Frame = { id: 'f', direction: 's2c', kind: 'notification', method: 'notifications/progress', rpcId: undefined, target: undefined, message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: CARD, total: CARD } }, carrier: { transport: 'sse', bytes: 0 } };
+    assert.equal((dlp().onMessage!(progress, ctx) as Verdict).kind, 'allow');
+    const task = result(undefined);
+    (task.message.result as Record<string, unknown>)['task'] = { taskId: 'x', status: 'working', ttl: CARD, pollInterval: CARD };
+    assert.equal((dlp().onMessage!(task, ctx) as Verdict).kind, 'allow');
+  });
 });
 
 /**

@@ -100,6 +100,12 @@ function mayHoldIdentifier(n: number): boolean {
   return Number.isSafeInteger(n) && Math.abs(n) >= 100_000;
 }
 
+/**
+ * The protocol's own numbers: progress (notifications/progress), task lifetimes and poll
+ * intervals (tasks), error codes. Masking one would break the message, and none is content.
+ */
+const PROTOCOL_NUMBER = /^\/(?:params\/(?:progress|total|task\/ttl(?:Ms)?)|result\/(?:task\/)?(?:ttl|ttlMs|pollInterval|pollIntervalMs)|error\/code)$/;
+
 interface NumberLeaf {
   pointer: string;
   value: number;
@@ -251,7 +257,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         lastReported = reported;
       });
       for (const n of numbers) {
-        if (OPAQUE.test(n.pointer)) continue;
+        if (OPAQUE.test(n.pointer) || PROTOCOL_NUMBER.test(n.pointer)) continue;
         for (const f of scanNumber(n, scan)) apply(f, n.pointer, f.start, f.end, patches, String(n.value).slice(f.start, f.end));
       }
       // Keys: a redact rule renames the key (a `rewrite`, which cannot also amend held SSE
