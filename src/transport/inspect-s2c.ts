@@ -7,7 +7,7 @@ import { ambiguousMember, classify, MAX_JSON_DEPTH, nestsDeeperThan, type Classi
 import { GatewayError, rpcError } from '../core/errors.ts';
 import type { HeldAmend, JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';
-import { applyTaskBindings } from './tasks.ts';
+import { applyTaskBindings, foreignTaskStatus } from './tasks.ts';
 import { inspect, makeFrame, type Exchange } from './context.ts';
 import { blockError, errorMessage } from './respond.ts';
 import { learnToolList, recheckUpstreamTools } from './upstream-tools.ts';
@@ -147,6 +147,10 @@ async function inspectMessage(
       }
     }
   }
+  if (msg.kind === 'notification' && foreignTaskStatus(ex, msg.method, msg.message)) {
+    ex.notes['task_status_dropped'] = ((ex.notes['task_status_dropped'] as number | undefined) ?? 0) + 1;
+    return { text: undefined };
+  }
   if (msg.kind === 'request' && ex.session) rememberServerRequest(ex.session.pendingServerRequests, msg.id, msg.method);
   if (msg.kind === 'notification' && msg.method === 'notifications/tools/list_changed' && ex.route.pinner) recheckUpstreamTools(ex);
   const frame = makeFrame(ex, 's2c', msg, s2cMethod(ex, msg), { transport: carrier, bytes: data.length });
@@ -184,6 +188,11 @@ async function inspectMessage(
 export function needsParse(ex: Exchange): boolean {
   const m = ex.request?.method;
   return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true || ex.tracksTasks === true;
+}
+
+/** Must this exchange's SSE events be read? Also on a route with tasks: each task's status goes to its creator only (tasks.ts). */
+export function needsParseSse(ex: Exchange): boolean {
+  return needsParse(ex) || ex.services.tasks.usedOn(ex.route.name);
 }
 
 /** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */

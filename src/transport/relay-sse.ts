@@ -11,7 +11,7 @@ import type { JsonRpcMessage, StreamHints } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
-import { inspectS2c, needsParse, type RelayOutcome } from './inspect-s2c.ts';
+import { inspectS2c, needsParseSse, type RelayOutcome } from './inspect-s2c.ts';
 import { errorMessage } from './respond.ts';
 
 export interface SseRelayHooks {
@@ -32,7 +32,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       stream.upstreamLastEventId = id;
     },
   });
-  const parse = needsParse(ex);
+  const parse = needsParseSse(ex);
   const metrics = ex.services.metrics;
   const held = new HeldEvents(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
   let ended = false;

@@ -10,6 +10,9 @@
  * - Tasks do not exist in 2025-03-26, the one version with batches: a batch carrying a `tasks/*`
  *   request or a `params.task` is refused (its answers would bypass the bindings).
  * - `tasks/list` (2025-11-25) answers with the caller's own tasks only.
+ * - `notifications/tasks/status` reaches only the task's creator. The upstream sees every caller
+ *   as the gateway's one credential, so it may tell any of its sessions or listeners about any
+ *   task "of theirs"; relayed as sent, one caller would learn another's task ids and status.
  */
 import type { Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
@@ -94,4 +97,11 @@ export function applyTaskBindings(ex: Exchange, response: JsonRpcMessage): JsonR
 export function taskInBatch(c: Classified): boolean {
   if (c.kind !== 'request' && c.kind !== 'notification') return false;
   return c.method.startsWith('tasks/') || record(record(c.message['params'])?.['task']) !== undefined;
+}
+
+/** Whether a server→client notification is the status of a task this exchange's caller did not create. */
+export function foreignTaskStatus(ex: Exchange, method: string, message: JsonRpcMessage): boolean {
+  if (method !== 'notifications/tasks/status') return false;
+  const taskId = record(message['params'])?.['taskId'];
+  return typeof taskId !== 'string' || !ex.services.tasks.owns(ex.route.name, taskId, callerKey(ex.principal, ex.clientAddress));
 }

@@ -55,6 +55,12 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
         case 'initialize':
           return reply({ protocolVersion: '2025-11-25', capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }, serverInfo: { name: 'tasks', version: '1' } });
         case 'tools/call': {
+          if (msg.params.name === 'status_feed') {
+            // Every task's status on this call's stream, as to the one caller it believes it has.
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            for (const id of tasks.keys()) res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: { ...task(id), status: 'working' } })}\n\n`);
+            return void res.end(`data: ${JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: 'fed' }] } })}\n\n`);
+          }
           const extension = msg.params?._meta?.['io.modelcontextprotocol/clientCapabilities']?.extensions?.['io.modelcontextprotocol/tasks'];
           if (!msg.params.task && !extension) return reply({ content: [{ type: 'text', text: 'ran now' }] });
           const id = `task-${++n}`;
@@ -78,7 +84,7 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
 }
 
 /** A 2025-11-25 session for `who` (x-test-user), and a way to call in it. */
-async function legacySession(url: string, who: string): Promise<(method: string, params: Loose, o?: { resume?: boolean }) => Promise<Loose>> {
+async function legacySession(url: string, who: string): Promise<((method: string, params: Loose, o?: { resume?: boolean }) => Promise<Loose>) & { sid: string }> {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': who };
   const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: who, version: '1' } } }) });
   const sid = init.headers.get('mcp-session-id')!;
@@ -86,7 +92,7 @@ async function legacySession(url: string, who: string): Promise<(method: string,
   const inSession = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
   await (await fetch(url, { method: 'POST', headers: inSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
   let id = 0;
-  return async (method, params, o = {}) => {
+  const inCall = async (method: string, params: Loose, o: { resume?: boolean } = {}): Promise<Loose> => {
     const r = await fetch(url, { method: 'POST', headers: inSession, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) });
     assert.equal(r.status, 200);
     if (!o.resume) return (await r.json()) as Loose;
@@ -98,6 +104,7 @@ async function legacySession(url: string, who: string): Promise<(method: string,
     const data = [...(await again.text()).matchAll(/^data: ?(.+)$/gm)].map((m) => JSON.parse(m[1]!) as Loose);
     return data.find((m) => m.id === id) ?? { data };
   };
+  return Object.assign(inCall, { sid });
 }
 
 describe('tasks are bound to the caller that created them', () => {
@@ -154,6 +161,16 @@ describe('tasks are bound to the caller that created them', () => {
     // re-opened leg is read like the first, even on a route without inspectors.
     const resumed = await bob('tasks/list', { cursor: 'resume' }, { resume: true });
     assert.deepEqual(resumed.result?.tasks, [], `resumed leg: ${JSON.stringify(resumed)}`);
+
+    // Task status the upstream tells every session about reaches only the task's creator.
+    const feed = async (who: string) => {
+      const r = await fetch(`${gw.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-test-user': who, 'mcp-protocol-version': '2025-11-25', 'mcp-session-id': who === 'alice' ? alice.sid : bob.sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'status_feed', arguments: {} } }) });
+      return [...(await r.text()).matchAll(/^data: ?(.+)$/gm)].map((m) => JSON.parse(m[1]!) as Loose);
+    };
+    const bobFeed = await feed('bob');
+    assert.equal(bobFeed.at(-1)?.result?.content?.[0]?.text, 'fed');
+    assert.deepEqual(bobFeed.filter((m) => m.method === 'notifications/tasks/status'), [], "no status of alice's task on bob's stream");
+    assert.deepEqual((await feed('alice')).filter((m) => m.method === 'notifications/tasks/status').map((m) => m.params.taskId), [id]);
 
     // Alice, who created it, reads it.
     const own = await alice('tasks/result', { taskId: id });
