@@ -3,7 +3,8 @@
  * inspect, and decide what the client gets (the message, a redacted copy, an error, nothing).
  * Shared by the JSON relay (relay.ts) and the SSE relay (relay-sse.ts).
  */
-import { ambiguousMember, classify, MAX_JSON_DEPTH, nestsDeeperThan, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
+import { ambiguousMember } from '../codec/ambiguous-member.ts';
+import { classify, MAX_JSON_DEPTH, nestsDeeperThan, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError, rpcError } from '../core/errors.ts';
 import type { HeldAmend, JsonRpcMessage, Patch } from '../pipeline/types.ts';
 import { wrapApprovedInputRequired } from './approval.ts';

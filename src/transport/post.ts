@@ -6,7 +6,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
-import { ambiguousMember, classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
+import { ambiguousMember } from '../codec/ambiguous-member.ts';
+import { classify, duplicateBatchId, isNotificationMethod, parseBody, type Classified, type JsonRpcId } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import { callerKey } from '../session/sessions.ts';
 import { readBody } from '../listener/body.ts';
