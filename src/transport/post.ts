@@ -13,11 +13,12 @@ import { callerKey } from '../session/sessions.ts';
 import { readBody } from '../listener/body.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { claimPassThroughJson } from './direct.ts';
-import { inspect, inspectExchangeHead, makeFrame, openRelayStream, requestHeader, rpcIdOf, type Exchange } from './context.ts';
+import { inspect, inspectExchangeHead, makeFrame, openRelayStream, rpcIdOf, type Exchange } from './context.ts';
 import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
-import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, remirrorHeaders, validateModernRequest, SUPPORTED_VERSIONS } from './modern.ts';
+import { remirrorHeaders } from './modern.ts';
+import { checkContentNegotiation, classifyEra, type ParamCheck } from './classify-era.ts';
 import { passesJsonUnread } from './inspect-s2c.ts';
 import { checkParamHeaders } from './param-headers.ts';
 import { pumpSse, relayIntoStream } from './relay-sse.ts';
@@ -25,72 +26,9 @@ import { relayJson, relayStatus } from './relay.ts';
 import { seekApproval, takeGatewayAnswer } from './approval.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { blockError, errorMessage, retryAfterHeader, sendError, sendJson, SSE_HEADERS } from './respond.ts';
-import { checkContentType } from './content-type.ts';
 import { openLegacySession } from './legacy-session.ts';
 import { answerUpstream } from './answer-upstream.ts';
 import { taskAccessRefusal, taskInBatch, tracksTasks } from './tasks.ts';
-
-function checkContentNegotiation(ex: Exchange): void {
-  checkContentType(ex);
-  // Streamable HTTP: the client MUST list both application/json and text/event-stream.
-  const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
-  const any = accept.includes('*/*');
-  if (!any && !(accept.includes('application/json') && accept.includes('text/event-stream'))) {
-    throw new GatewayError('not_acceptable');
-  }
-}
-
-/** What a 2026-07-28 tools/call's Mcp-Param-* headers are checked against, once the era is settled. */
-interface ParamCheck {
-  tool: string | undefined;
-  args: unknown;
-}
-
-/**
- * Decide era, protocol version and session for a single message; throws GatewayError. Returns
- * the Mcp-Param-* check a modern tools/call needs (run after the inspectors: the tool's
- * annotations may need fetching from the upstream).
- */
-function classifyEra(ex: Exchange, c: Classified): ParamCheck | undefined {
-  const msg = c.message;
-  const headerVersion = requestHeader(ex, 'mcp-protocol-version')?.trim();
-  const bodyVersion = c.kind === 'request' || c.kind === 'notification' ? bodyProtocolVersion(msg) : undefined;
-  if (bodyVersion !== undefined || isModernVersion(headerVersion)) {
-    if (c.kind !== 'request') {
-      // 2026-07-28 defines no client notifications or responses over Streamable HTTP.
-      if (bodyVersion === undefined) throw new GatewayError('invalid_params', '_meta protocolVersion is required');
-    }
-    ex.era = 'modern';
-    ex.eraFromHeaders = undefined;
-    const checkHeaders = ex.services.config.security.requireProtocolHeaderValidation;
-    const check = validateModernRequest(ex.req.headers, msg, c.method ?? '', checkHeaders);
-    ex.protocolVersion = check.protocolVersion;
-    if (checkHeaders && c.method === 'tools/call') return { tool: check.target, args: (msg['params'] as Record<string, unknown>)['arguments'] };
-    return undefined;
-  }
-  ex.era = 'legacy';
-  ex.eraFromHeaders = undefined;
-  // 2025-06-18+: an invalid or unsupported MCP-Protocol-Version MUST get 400.
-  if (headerVersion !== undefined && c.method !== 'initialize' && !LEGACY_VERSIONS.includes(headerVersion)) {
-    throw new GatewayError('unsupported_protocol_version', undefined, { supported: [...SUPPORTED_VERSIONS], requested: headerVersion });
-  }
-  const sid = requestHeader(ex, 'mcp-session-id');
-  if (c.method === 'initialize') {
-    if (!ex.services.sessions.canCreate(ex.principal, ex.clientAddress)) throw new GatewayError('session_limit');
-    const pv = (msg['params'] as Record<string, unknown> | undefined)?.['protocolVersion'];
-    ex.protocolVersion = typeof pv === 'string' ? pv : '2025-03-26';
-    return;
-  }
-  if (sid !== undefined) {
-    const session = ex.services.sessions.get(sid, ex.principal, ex.clientAddress);
-    if (!session || session.route !== ex.route.name) throw new GatewayError('session_not_found');
-    ex.session = session;
-    ex.protocolVersion = session.protocolVersion;
-    return;
-  }
-  // No session: a sessionless 2025 upstream, or a client that skipped it (the upstream decides).
-  ex.protocolVersion = headerVersion ?? '2025-03-26';
-}
 
 export async function handlePost(ex: Exchange): Promise<void> {
   checkContentNegotiation(ex);
