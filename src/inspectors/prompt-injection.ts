@@ -12,9 +12,11 @@
  * configured `classifier.onFailure` ('open': keep the local score; 'closed': treat as injection).
  *
  * The local detector scores the WHOLE text: scoring only a head let a server pad a result past
- * it and put the injection at the end. Its cost is linear (every pattern has bounded gaps; about
- * 50 ms per million characters) and the text is bounded already, since this inspector only sees
- * messages the gateway buffered (`limits.maxBufferedMessageBytes`). `maxChars` now bounds what the
+ * it and put the injection at the end. Its cost is linear (every pattern has bounded gaps; ~5 ms
+ * per million characters of real text, ~130 ms for the most expensive hostile megabyte measured,
+ * detectors/injection.ts) and the text is bounded already, since this inspector only sees
+ * messages the gateway holds whole (a JSON answer up to `limits.maxBufferedMessageBytes`, an SSE
+ * event up to `limits.maxEventBytes`). `maxChars` now bounds what the
  * classifier is sent — a model has a context limit and a time budget — as head AND tail, so the
  * same padding cannot push the end of a result out of its view either.
  */
