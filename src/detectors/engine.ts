@@ -7,6 +7,7 @@
  * keyword can belong to lies inside [p − L, p + k + D + L]. Overlapping windows are merged, so a
  * rule reads each character at most once per window and the total work stays linear.
  */
+import { codeAt } from './code-at.ts';
 import { assertLinear, type PatternShape } from './linear.ts';
 import { containsLiteral, meets, requirementOf, type Requirement } from './literals.ts';
 import { KeywordScanner, type Positions, type TrigramTrigger } from './prefilter.ts';
@@ -106,8 +107,9 @@ for (let c = 0; c < 128; c++) {
   ALNUM[c] = alnum ? 1 : 0;
   TOKEN[c] = alnum || c === 95 || c === 45 ? 1 : 0;
 }
+/** `c` from `codeAt`: `OUTSIDE` (before or after the text) is no boundary character. */
 function isBoundaryChar(kind: Boundary, c: number): boolean {
-  if (kind === 'none' || Number.isNaN(c) || c >= 128) return false;
+  if (kind === 'none' || c < 0 || c >= 128) return false;
   return (kind === 'alnum' ? ALNUM[c] : TOKEN[c]) === 1;
 }
 
@@ -184,9 +186,11 @@ export class RuleSet {
         const klen = kws[ki]!.length;
         for (const ri of this.byKeyword[ki]!) {
           const c = this.compiled[ri]!;
-          const L = c.shape.maxLength;
           const s = Math.max(0, p - c.before);
-          const e = Math.min(n, p + klen + (c.rule.contextBefore ?? 0) + L + (c.rule.lookahead ?? 0));
+          // `maxLength` is L + D (+ lookahead): read from the compiled rule, whose objects all
+          // share one shape, rather than from the rules (each literal has its own set of optional
+          // fields, so `c.rule.contextBefore` is a megamorphic load, paid per hit and rule).
+          const e = Math.min(n, p + klen + c.maxLength);
           if (ws[ri] === -1) {
             ws[ri] = s;
             we[ri] = e;
@@ -277,7 +281,7 @@ export class RuleSet {
       }
       // Boundaries are checked on the full text, not the window, so a window edge cutting a
       // longer token cannot fake a boundary.
-      if (isBoundaryChar(boundary, text.charCodeAt(start - 1)) || isBoundaryChar(boundary, text.charCodeAt(end))) {
+      if (isBoundaryChar(boundary, codeAt(text, start - 1)) || isBoundaryChar(boundary, codeAt(text, end))) {
         // Any match starting inside the same run of boundary characters fails the same way:
         // resume after the run (keeps the scan linear).
         let k = start;

@@ -16,7 +16,7 @@ import { normalize, type Normalized } from './normalize.ts';
 import { PII_MAX_LENGTH, PII_TRIGGERS, scanPii } from './pii/index.ts';
 import type { Positions } from './prefilter.ts';
 import { SECRET_RULES } from './secrets/index.ts';
-import type { BlockEnd, DetectorFamily, Finding } from './types.ts';
+import type { BlockEnd, Finding } from './types.ts';
 
 export type { BlockEnd, DetectorFamily, Finding, MatchContext, PatternRule, Severity } from './types.ts';
 export { CustomRuleError, CustomRuleSet, type CustomDictionary, type CustomRegex, type CustomRules } from './custom.ts';
@@ -120,17 +120,21 @@ export function scanTextDetailed(text: string, options: ScanOptions = {}): Detai
 
 /** The same scan on an already normalized text (the streaming path normalizes once). */
 export function scanNormalized(n: Normalized, options: ScanOptions = {}): DetailedFinding[] {
-  const fams = new Set<DetectorFamily>(options.families ?? CONTENT_FAMILIES);
+  // Plain `includes` on the (≤ 4) families rather than a Set: this runs per string leaf of a
+  // message, most of them short, and most scans find nothing (the early return below).
+  const fams = options.families ?? CONTENT_FAMILIES;
   const min = options.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const t = n.text;
   const raw: RawMatch[] = [];
-  const pii = fams.has('pii');
-  const set = patternSet(fams.has('secret'), fams.has('marker'), pii);
+  const pii = fams.includes('pii');
+  const marker = fams.includes('marker');
+  const set = patternSet(fams.includes('secret'), marker, pii);
   const triggered: Positions[] = [];
   set?.scan(t, raw, pii ? triggered : undefined);
   if (pii) scanPii(t, raw, set ? triggered : undefined);
-  if (fams.has('marker') && options.sourceCode !== false) scanSourceCode(t, raw);
-  if (fams.has('custom')) customSet(options.custom)?.scan(t, raw);
+  if (marker && options.sourceCode !== false) scanSourceCode(t, raw);
+  if (fams.includes('custom')) customSet(options.custom)?.scan(t, raw);
+  if (raw.length === 0) return [];
   const kept = resolve(raw.filter((m) => m.confidence >= min));
   return kept.map((m) => {
     const [start, end] = n.toOriginal(m.start, m.end);
@@ -166,7 +170,7 @@ function resolve(raw: RawMatch[]): RawMatch[] {
   raw.sort((a, b) => a.start - b.start || b.end - a.end);
   const exclusive: RawMatch[] = [];
   const others: RawMatch[] = [];
-  const seen = new Set<string>();
+  let seen: Set<string> | undefined;
   for (const m of raw) {
     if (rank(m) > 0) {
       const last = exclusive[exclusive.length - 1];
@@ -177,6 +181,7 @@ function resolve(raw: RawMatch[]): RawMatch[] {
       exclusive.push(m);
     } else {
       const key = `${m.detector}\u0000${m.type}\u0000${m.start}\u0000${m.end}`;
+      seen ??= new Set<string>();
       if (!seen.has(key)) {
         seen.add(key);
         others.push(m);
@@ -184,6 +189,9 @@ function resolve(raw: RawMatch[]): RawMatch[] {
     }
   }
   // Replacing `last` keeps the invariant: its predecessor ends before `last` starts ≤ `m` starts.
+  // So `exclusive` alone is already in (start, end) order: its starts differ (matches are never
+  // empty); most scans have only one of the two lists.
+  if (others.length === 0) return exclusive;
   return [...exclusive, ...others].sort((a, b) => a.start - b.start || a.end - b.end);
 }
 

@@ -183,7 +183,8 @@ function fenceStarts(text: string): number[] {
     for (let a = text.indexOf(fence); a >= 0; a = text.indexOf(fence, a + 1)) {
       let p = a;
       while (p > 0 && (text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 9)) p--;
-      const before = text.charCodeAt(p - 1);
+      // No read before the text (see code-lines.ts on out-of-range `charCodeAt`).
+      const before = p === 0 ? -1 : text.charCodeAt(p - 1);
       if (p === 0 || before === 10 || before === 13 || before === 0x2028 || before === 0x2029) out.push(p);
     }
   }

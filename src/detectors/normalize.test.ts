@@ -10,6 +10,19 @@ test('ASCII text is its own normalization (no map allocated)', () => {
   assert.deepEqual(n.toOriginal(6, 11), [6, 11]);
 });
 
+test('characters above U+00FF whose low byte is ASCII are not taken for ASCII (the fast test reads a latin1 copy)', () => {
+  // U+200B → 0x0B, U+FF21 (fullwidth A) → 0x21, U+2019 → 0x19, U+0141 → 0x41 in that copy.
+  assert.equal(normalize('key\u200bvalue').text, 'keyvalue');
+  assert.equal(normalize('\uff21\uff22C').text, 'ABC');
+  for (const s of ['it\u2019s', '\u0141\u00f3d\u017a', 'x'.repeat(5000) + '\u2019']) {
+    const n = normalize(s);
+    assert.equal(n.text, s);
+    assert.equal(n.identity, true);
+  }
+  // Pure ASCII, of any length, including the empty text.
+  for (const s of ['', 'a', 'plain ASCII\n'.repeat(1000)]) assert.equal(normalize(s).identity, true);
+});
+
 test('zero-width characters inside a token are removed and counted', () => {
   const text = 'key A\u200bK\u200cI\u200dA end';
   const n = normalize(text);

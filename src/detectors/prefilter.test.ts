@@ -72,7 +72,7 @@ test('keywords are found whichever 4 characters of them the scan looks for', () 
   assert.deepEqual(hits(s, text), naive(s.keywords, text));
 });
 
-test('property: the trigram pass reads 16-bit words exactly as it reads bytes', async () => {
+test('property: the trigram pass reads 32-bit words exactly as it reads bytes', async () => {
   const { BLOCK, bytesOf, candidates, newTrigramSet, addTrigram, trigramHits, wordsOf } = await import('./trigrams.ts');
   const set = newTrigramSet();
   for (const t of ['abc', 'bcd', 'ABC', ' a ', 'x\u00e9y', 'ab\u00e9', '\u00e9ab', 'zzz', '\n\r\n', 'b c', 'a-b']) addTrigram(set, t);
@@ -99,6 +99,13 @@ test('property: the trigram pass reads 16-bit words exactly as it reads bytes', 
   run('zzzzzzzzzzzzzzzz', true);
   for (const text of ['ab', 'abc', 'abcd', 'zabc', 'zzzab', 'xxxxxxxxxxxxxxxxxabc', 'ab'.repeat(BLOCK) + 'c', 'a'.repeat(BLOCK + 1) + 'bc']) {
     assert.deepEqual(run(text, true), run(text, false), text);
+  }
+  // Every text length mod 4 (each tail of the two-steps-per-word loop), and around a block's end.
+  const base = 'abcdzzabczabcd bcd';
+  for (let len = 0; len <= base.length; len++) assert.deepEqual(run(base.slice(0, len), true), run(base.slice(0, len), false), base.slice(0, len));
+  for (let k = -5; k <= 5; k++) {
+    const text = 'z'.repeat(BLOCK + k) + 'abcabcd';
+    assert.deepEqual(run(text, true), run(text, false), `BLOCK ${k}`);
   }
   // Characters above 0x7F (latin1 bytes) in each position of a trigram.
   for (const text of ['x\u00e9y', 'zx\u00e9y', 'ab\u00e9', 'zzab\u00e9', '\u00e9ab', 'z\u00e9ab']) assert.deepEqual(run(text, true), run(text, false), text);

@@ -191,8 +191,11 @@ export class KeywordScanner {
         if (hits === undefined || !hasTrigram(this.windowTri, t)) continue;
         // A window at an odd offset w shows its characters 1–3 here (e = w + 1); at an even one,
         // characters 0–2 (e = w). Each window position is checked from exactly one e.
-        if (e >= 1 && e + 3 <= n) this.verify(text, b, e - 1, hits);
-        if (e + 4 <= n) this.verify(text, b, e, hits);
+        // Characters e − 1 … e + 3 folded once: the windows at e − 1 and e share three of them
+        // (kw scan of the 3.2 MB real text of eval/benign.ts: ~8.0 → 7.8 ms).
+        const mid = (FOLD8[b[e]!]! << 14) | (FOLD8[b[e + 1]!]! << 7) | FOLD8[b[e + 2]!]!;
+        if (e >= 1 && e + 3 <= n) this.verifyQuad(text, (FOLD8[b[e - 1]!]! << 21) | mid, e - 1, hits);
+        if (e + 4 <= n) this.verifyQuad(text, (mid << 7) | FOLD8[b[e + 3]!]!, e, hits);
       }
     }
   }
@@ -208,7 +211,11 @@ export class KeywordScanner {
 
   /** Candidates whose window sits at `w`. */
   private verify(text: string, b: Uint8Array, w: number, hits: HitList): void {
-    const q = quadKey(b, w);
+    this.verifyQuad(text, quadKey(b, w), w, hits);
+  }
+
+  /** Candidates whose window, `q` (folded as by `quadKey`), sits at `w`. */
+  private verifyQuad(text: string, q: number, w: number, hits: HitList): void {
     const h = quadHash(q, QUAD_BITS);
     if ((this.quadBits[h >>> 5]! & (1 << (h & 31))) === 0) return;
     const list = this.quads.get(q);

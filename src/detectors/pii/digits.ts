@@ -29,6 +29,7 @@
  * run's first digit. Its window is the longest match from there (49 characters).
  */
 import { assertLinear } from '../linear.ts';
+import { codeAt } from '../code-at.ts';
 import type { Windows } from './windows.ts';
 
 /**
@@ -89,7 +90,7 @@ export function digitWindows(text: string): DigitWindows {
     while (cls(text.charCodeAt(first)) !== 2) first++;
     let last = end - 1;
     while (cls(text.charCodeAt(last)) !== 2) last--;
-    const before = text.charCodeAt(rs - 1);
+    const before = codeAt(text, rs - 1);
     if (last - first >= 5) {
       // How many digits, the longest stretch of consecutive ones, and whether there is a dot.
       let count = 0;
@@ -108,13 +109,13 @@ export function digitWindows(text: string): DigitWindows {
       }
       const s = Math.max(0, rs - 2);
       const e = Math.min(n, end + 1);
-      const after = text.charCodeAt(end);
+      const after = codeAt(text, end);
       add(w.digits as number[], s, e);
       if (last - first >= 6) {
         add(w.number as number[], s, e);
         if (dot) add(w.ipv4 as number[], s, e);
       }
-      if (count >= 6 && isUpper(before) && isUpper(text.charCodeAt(rs - 2)) && after >= 65 && after <= 68) add(w.nino as number[], s, e);
+      if (count >= 6 && isUpper(before) && isUpper(codeAt(text, rs - 2)) && after >= 65 && after <= 68) add(w.nino as number[], s, e);
       if (longest >= 8 && isUpper(after)) add(w.dni as number[], s, e);
       if (longest >= 7 && before >= 88 && before <= 90 && isUpper(after)) add(w.nie as number[], s, e);
     }

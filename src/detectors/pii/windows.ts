@@ -11,6 +11,8 @@
  * not), and the scan position carries over from one window to the next in ORIGINAL offsets, so a
  * match or skip that ran past a window's end still hides what the whole-text scan would not see.
  */
+import { codeAt } from '../code-at.ts';
+
 /** Flat `[start, end, start, end, …]`, merged and increasing. */
 export type Windows = readonly number[];
 
@@ -39,7 +41,7 @@ export function each(
       const s = ws + m.index;
       const e = s + m[0].length;
       next = ws + re.lastIndex;
-      if (edge(text.charCodeAt(s - 1)) || edge(text.charCodeAt(e))) {
+      if (edge(codeAt(text, s - 1)) || edge(codeAt(text, e))) {
         // Inside a longer token: resume after the run so the scan stays linear.
         let k = s;
         while (k < text.length && (edge(text.charCodeAt(k)) || text[k] === ' ' || text[k] === '-' || text[k] === '.')) k++;
