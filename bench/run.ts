@@ -600,6 +600,7 @@ async function main(): Promise<void> {
         `| 20-rule CEL policy decision | ≤ ${TARGETS.policyUs} µs | ${fmt(micro.policyUs, 1)} µs | ${verdict(micro.policyUs <= TARGETS.policyUs)} |`,
         `| DLP scan, full built-in pack, mixed synthetic text | ≥ ${TARGETS.dlpMBps} MB/s | ${fmt(micro.dlpMBps, 1)} MB/s (secrets only: ${fmt(micro.dlpSecretsMBps, 1)} MB/s) | ${verdict(micro.dlpMBps >= TARGETS.dlpMBps)} |`,
         `| DLP scan, full built-in pack, real text (dependency code, docs, JSON; one scan per document) | ≥ ${TARGETS.dlpMBps} MB/s | ${fmt(micro.dlpRealMBps, 1)} MB/s | ${verdict(micro.dlpRealMBps >= TARGETS.dlpMBps)} |`,
+        `| prompt-injection scoring, the same real text | no goal set | ${fmt(micro.injectionRealMBps, 1)} MB/s | – |`,
       ].join('\n'),
     );
 

@@ -1,13 +1,13 @@
 /**
  * In-process micro-benchmarks of the security stages' per-request costs (one core, this
- * process): warm JWT validation, a 20-rule policy decision, and the DLP scan's throughput with the
- * full built-in pack. Reported as time per operation (best of 3 runs, to damp other jobs).
+ * process): warm JWT validation, a 20-rule policy decision, the DLP scan's throughput with the
+ * full built-in pack, and prompt-injection scoring's. Reported as time per operation (best of 3 runs, to damp other jobs).
  */
 import { Authenticator } from '../../src/identity/authenticator.ts';
 import { AuthSchema } from '../../src/identity/config.ts';
 import { compilePolicy } from '../../src/policy/engine.ts';
 import { completeInput } from '../../src/policy/vocabulary.ts';
-import { scanText } from '../../src/detectors/index.ts';
+import { scanText, scoreInjection } from '../../src/detectors/index.ts';
 import { benignCorpus } from '../../eval/benign.ts';
 import { startAuthServer } from '../../test/support/auth-server.ts';
 
@@ -18,6 +18,8 @@ export interface MicroResults {
   dlpSecretsMBps: number;
   /** Full pack on real text, one scan per document: the dependencies' code, docs and JSON the eval uses (eval/benign.ts). */
   dlpRealMBps: number;
+  /** Prompt-injection scoring on the same documents (no target: it runs on every result the inspector reads). */
+  injectionRealMBps: number;
 }
 
 function bestOf3(fn: () => number): number {
@@ -96,5 +98,11 @@ export async function microBenchmarks(): Promise<MicroResults> {
     for (const d of docs) scanText(d);
     return performance.now() - t;
   }) / 1000);
-  return { jwtUs, policyUs, dlpMBps, dlpSecretsMBps, dlpRealMBps };
+  for (const d of docs) scoreInjection(d);
+  const injectionRealMBps = realMb / (bestOf3(() => {
+    const t = performance.now();
+    for (const d of docs) scoreInjection(d);
+    return performance.now() - t;
+  }) / 1000);
+  return { jwtUs, policyUs, dlpMBps, dlpSecretsMBps, dlpRealMBps, injectionRealMBps };
 }
