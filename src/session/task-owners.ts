@@ -31,8 +31,6 @@ export class TaskOwners {
   readonly #owners = new Map<string, { owner: string; expires: number }>();
   /** owner → its keys, oldest first: one caller creating tasks in bulk evicts only its own. */
   readonly #byOwner = new Map<string, Set<string>>();
-  /** Routes a task was ever created on: their streams are read for task status notifications. */
-  readonly #routes = new Set<string>();
   readonly #max: number;
   readonly #maxPerOwner: number;
   readonly #now: () => number;
@@ -49,7 +47,6 @@ export class TaskOwners {
    */
   bind(route: string, taskId: string, owner: string, ttlMs?: number): void {
     const key = `${route}\0${taskId}`;
-    this.#routes.add(route);
     const now = this.#now();
     const current = this.#owners.get(key);
     if (current && current.expires > now && current.owner !== owner) return;
@@ -82,11 +79,6 @@ export class TaskOwners {
       return false;
     }
     return entry.owner === owner;
-  }
-
-  /** Whether a task was ever bound on this route (a route without tasks has no task status to filter). */
-  usedOn(route: string): boolean {
-    return this.#routes.has(route);
   }
 
   get size(): number {

@@ -191,10 +191,6 @@ export function needsParse(ex: Exchange): boolean {
   return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true || ex.tracksTasks === true;
 }
 
-/** Must this exchange's SSE events be read? Also on a route with tasks: each task's status goes to its creator only (tasks.ts). */
-export function needsParseSse(ex: Exchange): boolean {
-  return needsParse(ex) || ex.services.tasks.usedOn(ex.route.name);
-}
 
 /** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
 export function passesJsonUnread(ex: Exchange): boolean {

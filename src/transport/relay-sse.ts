@@ -11,7 +11,8 @@ import type { JsonRpcMessage, StreamHints } from '../pipeline/types.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
-import { inspectS2c, needsParseSse, type RelayOutcome } from './inspect-s2c.ts';
+import { inspectS2c, needsParse, type RelayOutcome } from './inspect-s2c.ts';
+import { withoutForeignTaskStatus } from './tasks.ts';
 import { errorMessage } from './respond.ts';
 
 export interface SseRelayHooks {
@@ -32,7 +33,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       stream.upstreamLastEventId = id;
     },
   });
-  const parse = needsParseSse(ex);
+  const parse = needsParse(ex);
   const metrics = ex.services.metrics;
   const held = new HeldEvents(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
   let ended = false;
@@ -82,6 +83,12 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           else await held.emit(r.text, opts);
           continue;
         }
+        const filtered = ev.data === '' ? undefined : withoutForeignTaskStatus(ex, ev.data);
+        if (filtered === null) {
+          ex.notes['task_status_dropped'] = ((ex.notes['task_status_dropped'] as number | undefined) ?? 0) + 1;
+          continue;
+        }
+        if (filtered !== undefined) ev.data = filtered;
         if (!out.responded && ex.request && ev.data.includes('"id"')) {
           // Cheap completion detection without a parse, for resumption bookkeeping.
           out.responded = ev.data.includes('"result"') || ev.data.includes('"error"');

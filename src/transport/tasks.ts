@@ -105,3 +105,30 @@ export function foreignTaskStatus(ex: Exchange, method: string, message: JsonRpc
   const taskId = record(message['params'])?.['taskId'];
   return typeof taskId !== 'string' || !ex.services.tasks.owns(ex.route.name, taskId, callerKey(ex.principal, ex.clientAddress));
 }
+
+/**
+ * An SSE event relayed unread (no inspector, no capture) with the status of another caller's task
+ * taken out: undefined to send it as it is, null to drop it, or the text of a batch array without
+ * those elements. Read per event, on every stream and every route: a stream opened before the
+ * route's first task (the 2025 standalone GET stream, opened right after initialize) or a task
+ * created before a restart must not let the status through. Only events that can name the method
+ * are parsed: `tasks` in clear, or any `\u` escape (a letter of the method could hide behind one;
+ * `\/` leaves `tasks` readable).
+ */
+export function withoutForeignTaskStatus(ex: Exchange, data: string): string | null | undefined {
+  if (!data.includes('tasks') && !data.includes('\\u')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const foreign = (m: unknown) => {
+    const msg = record(m);
+    return msg !== undefined && msg['id'] === undefined && msg['method'] === 'notifications/tasks/status' && foreignTaskStatus(ex, msg['method'], msg as JsonRpcMessage);
+  };
+  if (!Array.isArray(parsed)) return foreign(parsed) ? null : undefined;
+  const kept = parsed.filter((m) => !foreign(m));
+  if (kept.length === parsed.length) return undefined;
+  return kept.length === 0 ? null : JSON.stringify(kept);
+}

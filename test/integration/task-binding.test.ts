@@ -6,7 +6,7 @@
  * The route here has no inspector at all: the binding does not depend on one.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConfigSchema } from '../../src/config/schema.ts';
@@ -17,12 +17,14 @@ import { tempDataDir } from '../support/data-dir.ts';
 import { identifyByHeader } from './support/hostile-harness.ts';
 
 /** Tasks as a server that trusts its one caller (the gateway's credential) keeps them. */
-async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method: string; taskId?: string }>; close(): Promise<void> }> {
+async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method: string; taskId?: string }>; listening(): number; close(): Promise<void> }> {
   const seen: Array<{ method: string; taskId?: string }> = [];
   const tasks = new Map<string, string>();
   let n = 0;
   /** The id of a tasks/list whose answer comes on a resumed stream (2025-11-25 polling). */
   let parked: number | undefined;
+  /** Standalone GET streams: told about every task, as by a server that sees one caller. */
+  const listeners: ServerResponse[] = [];
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET') {
       // The resumed leg: the parked tasks/list is answered here, with every task.
@@ -30,6 +32,9 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
       if (req.headers['last-event-id'] === 'u1' && parked !== undefined) {
         res.end(`id: u2\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: parked, result: { tasks: [...tasks.keys()].map((id) => ({ taskId: id, status: 'completed' })) } })}\n\n`);
         parked = undefined;
+      } else if (req.headers['last-event-id'] === undefined) {
+        res.write(': open\n\n');
+        listeners.push(res);
       } else res.end();
       return;
     }
@@ -65,7 +70,16 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
           if (!msg.params.task && !extension) return reply({ content: [{ type: 'text', text: 'ran now' }] });
           const id = `task-${++n}`;
           tasks.set(id, `report for ${String(msg.params.arguments?.who)}`);
-          return reply({ task: task(id) });
+          reply({ task: task(id) });
+          // Its status to every open GET stream: as sent, with the method's letters escaped, and
+          // inside a batch array beside a notification anyone may see; then a marker.
+          const status = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: { ...task(id), status: 'working', statusMessage: 'payroll export running' } });
+          const note = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'public' } };
+          const events = [status, status.replace('notifications/tasks/status', 'notifications\\/\\u0074asks\\/status'), `[${status},${JSON.stringify(note)}]`, JSON.stringify({ ...note, params: { level: 'info', data: `done ${id}` } })];
+          setTimeout(() => {
+            for (const l of listeners) for (const e of events) l.write(`data: ${e}\n\n`);
+          }, 50);
+          return;
         }
         case 'tasks/list':
           return reply({ tasks: [...tasks.keys()].map(task) });
@@ -80,7 +94,15 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    seen,
+    listening: () => listeners.length,
+    close: () => {
+      for (const l of listeners) l.end();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 /** A 2025-11-25 session for `who` (x-test-user), and a way to call in it. */
@@ -105,6 +127,25 @@ async function legacySession(url: string, who: string): Promise<((method: string
     return data.find((m) => m.id === id) ?? { data };
   };
   return Object.assign(inCall, { sid });
+}
+
+/** Opens a session's standalone GET stream; the function returned reads it up to the upstream's "done <task id>" marker. */
+async function standaloneStream(url: string, who: string, sid: string): Promise<(taskId: string) => Promise<Loose[]>> {
+  const ctrl = new AbortController();
+  const r = await fetch(url, { headers: { accept: 'text/event-stream', 'x-test-user': who, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, signal: ctrl.signal });
+  assert.equal(r.status, 200);
+  const reader = r.body!.getReader();
+  return async (taskId) => {
+    let text = '';
+    const decoder = new TextDecoder();
+    while (!text.includes(`"done ${taskId}"`)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    ctrl.abort();
+    return [...text.matchAll(/^data: ?(.+)$/gm)].map((m) => JSON.parse(m[1]!) as Loose);
+  };
 }
 
 describe('tasks are bound to the caller that created them', () => {
@@ -190,5 +231,22 @@ describe('tasks are bound to the caller that created them', () => {
     const before = up.seen.length;
     for (const method of ['tasks/result', 'tasks/list']) assert.equal((await call('carol', method, { taskId: id })).error?.code, -32601, method);
     assert.equal(up.seen.length, before);
+  });
+  it("2025-11-25: a task's status on the standalone GET stream reaches its creator only, though the stream was opened before the route's first task", async () => {
+    const alice = await legacySession(`${gw.url}/mcp`, 'alice');
+    const bob = await legacySession(`${gw.url}/mcp`, 'bob');
+    const before = up.listening();
+    const bobStream = await standaloneStream(`${gw.url}/mcp`, 'bob', bob.sid);
+    const aliceStream = await standaloneStream(`${gw.url}/mcp`, 'alice', alice.sid);
+    for (let i = 0; up.listening() < before + 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    const created = await alice('tools/call', { name: 'payroll_report', arguments: { who: 'alice' }, task: { ttl: 60_000 } });
+    const id = created.result?.task?.taskId as string;
+    const statuses = (messages: Loose[]) => messages.flatMap((m) => (Array.isArray(m) ? m : [m])).filter((m) => m.method === 'notifications/tasks/status');
+    const bobSaw = await bobStream(id);
+    // (A status of another test's task may come first: nobody here created it, so nobody sees it.)
+    assert.deepEqual(statuses(bobSaw), [], `bob saw: ${JSON.stringify(bobSaw)}`);
+    assert.ok(JSON.stringify(bobSaw).includes('"public"'), 'what anyone may see still arrives, out of the batch it came in');
+    const aliceSaw = await aliceStream(id);
+    assert.deepEqual(statuses(aliceSaw).map((m) => m.params.taskId), [id, id, id], 'alice gets her task status, however it was written');
   });
 });
