@@ -16,9 +16,12 @@
  * run on `t` with the `i` flag, which is the same: their literals are lower-case ASCII, a
  * non-unicode `i` regex folds only ASCII onto ASCII, and lower-casing maps each code unit to
  * one code unit of the same kind (ASCII letter to letter, non-ASCII to non-ASCII, space to
- * space), so word boundaries and classes like `[^.\n]` see the same thing. The two exceptions
- * are U+0130 (lower-cases to two code units) and U+212A (KELVIN SIGN, to ASCII `k`); texts with
- * either go to the reference scanner.
+ * space), so word boundaries and classes like `[^.\n]` see the same thing. Two code points are
+ * exceptions. U+212A (KELVIN SIGN) lower-cases to ASCII `k`: a text with it goes to the reference
+ * scanner (NFKC, detectors/normalize.ts, has made it `K` before any scanner sees it anyway).
+ * U+0130 (İ) lower-cases to two code units, so the reference scanner reads a text with one in its
+ * original case: one `İ` anywhere (any Turkish text, or one character an attacker appends)
+ * switched its phrase rules off for upper-case text. Such a text stays here, case-insensitive.
  */
 import {
   type AddSignal,
@@ -33,6 +36,7 @@ import {
 import { addHtmlImage, addRoleToken, addSourceNearSend } from './injection-reference.ts';
 import { markdownLinks } from './injection-links.ts';
 import { encodedPayloads } from './injection-encoded.ts';
+import { exfiltrationStarts } from './injection-exfil.ts';
 import { CLS, findWords, fold, isWord, longStretches, SPACE, WordDictionary } from './injection-tokens.ts';
 
 /**
@@ -197,6 +201,8 @@ const DICT = new WordDictionary(words);
 const sticky = (re: RegExp, extra = ''): RegExp => new RegExp(re.source, re.flags.replace('g', '') + extra + 'y');
 /** Phrase and code patterns, case-insensitive on the text instead of run on its lower-case copy. */
 const PHRASES_I = PHRASES.map((p) => sticky(p.re, 'i'));
+/** The exfiltration rule's candidates are narrowed to where it matches first (injection-exfil.ts). */
+const EXFILTRATION = PHRASES.findIndex((p) => p.type === 'exfiltration');
 const [DESTROY_I, SEND_I, SOURCE_I] = [CODE_DESTROY, CODE_SEND, CODE_SOURCE].map((re) => sticky(re, 'i'));
 const ROLE_Y = sticky(ROLE_TOKENS);
 const HTML_IMG_Y = sticky(HTML_IMG);
@@ -225,7 +231,7 @@ function runAt(cands: number[], re: RegExp, s: string, onMatch: (m: RegExpExecAr
 
 /** Returns undefined when the reference scanner must run instead. */
 export function fastScanner(t: string): InjectionScanner | undefined {
-  if (t.includes('\u0130') || t.includes('\u212a')) return undefined;
+  if (t.includes('\u212a')) return undefined;
   const cands: number[][] = TRIGGERS.map(() => []);
   const scanned = new Int32Array(scanSlots).fill(-1);
   const { ids, starts, ends } = findWords(t, DICT);
@@ -235,7 +241,7 @@ export function fastScanner(t: string): InjectionScanner | undefined {
   return {
     phrasesAndRoles(add) {
       PHRASES.forEach((p, r) => {
-        runAt(cands[r]!, PHRASES_I[r]!, t, (m) => {
+        runAt(r === EXFILTRATION ? exfiltrationStarts(t, cands[r]!) : cands[r]!, PHRASES_I[r]!, t, (m) => {
           add(p.type, m.index, m.index + m[0].length, p.weight);
           return true;
         });

@@ -71,7 +71,7 @@ export const PHRASES: readonly PhraseRule[] = [
   },
   {
     type: 'exfiltration',
-    re: /\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|submit)\b[^.\n]{0,40}\b(?:conversation|chat history|context|credentials?|passwords?|api keys?|tokens?|secrets?|private keys?|cookies|env(?:ironment)? variables|personal data|user data|contents?)\b[^.\n]{0,40}\b(?:to|at)\b[^.\n]{0,20}(?:https?:\/\/|www\.|\S+@\S+|webhook)/g,
+    re: /\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|submit)\b[^.\n]{0,40}\b(?:conversation|chat history|context|credentials?|passwords?|api keys?|tokens?|secrets?|private keys?|cookies|env(?:ironment)? variables|personal data|user data|contents?)\b[^.\n]{0,40}\b(?:to|at)\b[^.\n]{0,20}(?:https?:\/\/|www\.|[^\s@]{1,64}@[^\s@]|webhook)/g,
     weight: 0.85,
   },
   {
