@@ -54,6 +54,7 @@ import { base64Kind, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
 import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
 import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
 import { OPAQUE } from './redact.ts';
+import { isProtocolNumber, mayHoldIdentifier, scanNumber, type NumberLeaf } from './dlp-numbers.ts';
 
 /** `continued` when no string of the event continues the run. */
 const NONE = -2;
@@ -88,46 +89,6 @@ export interface DlpOptions {
  */
 function streamKeyOf(ctx: InspectorContext): object {
   return ctx.request ?? ctx.signal;
-}
-
-/**
- * JSON numbers are content too: `structuredContent` (MCP 2025-06-18, Tools: Structured Content)
- * and tool arguments carry card numbers, national ids and phone numbers as numbers as readily as
- * strings. Only integers of 6+ digits can be any such identifier. Integers past 2^53 are not
- * scanned: JSON.parse has already rounded them, so their digits are not the ones on the wire.
- */
-function mayHoldIdentifier(n: number): boolean {
-  return Number.isSafeInteger(n) && Math.abs(n) >= 100_000;
-}
-
-/**
- * The protocol's own numbers: progress (notifications/progress), task lifetimes and poll
- * intervals (tasks), error codes. Masking one would break the message, and none is content.
- */
-const PROTOCOL_NUMBER = /^\/(?:params\/(?:progress|total|task\/ttl(?:Ms)?)|result\/(?:task\/)?(?:ttl|ttlMs|pollInterval|pollIntervalMs)|error\/code)$/;
-
-interface NumberLeaf {
-  pointer: string;
-  value: number;
-  /** Its member name (or array index): the context a detector reads before it ("ssn": …). */
-  key: string;
-}
-
-/**
- * Findings in a number's decimal text, offsets in that text. It is scanned as it reads in a JSON
- * text, after its member name, so a detector that wants context before a match (a bare nine-digit
- * SSN) has it; findings in the name alone are the key scan's.
- */
-function scanNumber(n: NumberLeaf, scan: Parameters<typeof scanText>[1]): Finding[] {
-  const digits = String(n.value);
-  const prefix = `"${n.key.slice(-64)}": `;
-  const out: Finding[] = [];
-  for (const f of scanText(prefix + digits, scan)) {
-    const start = Math.max(0, f.start - prefix.length);
-    const end = f.end - prefix.length;
-    if (end > 0) out.push({ ...f, start, end });
-  }
-  return out;
 }
 
 export function createDlpInspector(opts: DlpOptions): Inspector {
@@ -257,7 +218,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         lastReported = reported;
       });
       for (const n of numbers) {
-        if (OPAQUE.test(n.pointer) || PROTOCOL_NUMBER.test(n.pointer)) continue;
+        if (OPAQUE.test(n.pointer) || isProtocolNumber(frame, n.pointer)) continue;
         for (const f of scanNumber(n, scan)) apply(f, n.pointer, f.start, f.end, patches, String(n.value).slice(f.start, f.end));
       }
       // Keys: a redact rule renames the key (a `rewrite`, which cannot also amend held SSE
