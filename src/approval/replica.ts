@@ -13,8 +13,8 @@
  * each its own id, as each has its own replay cache.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { readOrCreateFileSync } from '../core/create-once.ts';
+import { mkdirSync } from 'node:fs';
+import { readOrCreateFileSync, writeFileAtomicSync } from '../core/create-once.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,11 +29,9 @@ export function replicaId(dataDir: string): string {
   // Published atomically: two gateways starting here at once agree on one id.
   let id = readOrCreateFileSync(path, make, 0o600).trim();
   if (!ID.test(id)) {
-    // A damaged file (not one of ours): replace it whole, never leave it half-written.
+    // A damaged file (not one of ours): replaced whole, through a fresh temporary file.
     id = make().trim();
-    const temp = `${path}.${process.pid}.tmp`;
-    writeFileSync(temp, `${id}\n`, { mode: 0o600 });
-    renameSync(temp, path);
+    writeFileAtomicSync(path, `${id}\n`, 0o600);
   }
   return `${hostname()}/${id}`;
 }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +63,16 @@ describe('audit keys', () => {
 
   it('refuses a configured digest key shorter than 16 bytes', async () => {
     await assert.rejects(loadAuditKeys({ keyDir: dir(), digestKey: Buffer.alloc(8).toString('base64') }), /at least 16 bytes/);
+  });
+
+  it('mends a public key file left truncated (a crash mid-write), so verification keeps working', async () => {
+    const d = dir();
+    const k = await loadAuditKeys({ keyDir: d });
+    const pub = join(d, `audit-signing.${k.signer.keyId}.pub.pem`);
+    writeFileSync(pub, '');
+    await loadAuditKeys({ keyDir: d });
+    assert.match(readFileSync(pub, 'utf8'), /^-----BEGIN PUBLIC KEY-----/);
+    assert.equal((await loadPublicKeys(d)).size, 1);
   });
 
   it('never writes the private key into the public key file', async () => {

@@ -16,7 +16,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
-import { readOrCreateFileSync } from '../core/create-once.ts';
+import { readOrCreateFileSync, writeFileAtomicSync } from '../core/create-once.ts';
 import { join } from 'node:path';
 import { createSigner, publicKeyId, type Signer } from './chain.ts';
 
@@ -84,8 +84,9 @@ export async function loadAuditKeys(opts: KeyOptions): Promise<AuditKeys> {
   const publicKey = createPublicKey(priv);
   // Publish the public key beside the others so verification keeps working across rotations.
   const pubPath = join(opts.keyDir, `audit-signing.${publicKeyId(publicKey)}.pub.pem`);
-  // Same key, same content: whoever publishes first, the file is whole when anyone reads it.
-  readOrCreateFileSync(pubPath, () => publicKey.export({ type: 'spki', format: 'pem' }).toString(), 0o644);
+  // Same key, same content, replaced whole: a reader never sees it half-written, and a file
+  // damaged earlier (truncated by a crash) is mended rather than kept.
+  writeFileAtomicSync(pubPath, publicKey.export({ type: 'spki', format: 'pem' }).toString(), 0o644);
 
   let digestKey: Buffer;
   let digestSource = 'config';
