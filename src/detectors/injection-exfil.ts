@@ -38,25 +38,81 @@ const matchEnd = (re: RegExp, t: string, at: number): number => {
   return re.test(t) ? re.lastIndex : -1;
 };
 
+/**
+ * How far past a verb's start its chain can reach: the verb (10), a gap (40), a secret word (21,
+ * "environment variables"), a gap (40), `to` (2), a gap (20), a tail (66: a 64-character local
+ * part, `@` and one more). Every position the check reads lies in [verb, verb + REACH).
+ */
+const REACH = 10 + GAP_SECRET + 21 + GAP_TO + 2 + GAP_TAIL + LOCAL_MAX + 2;
+
 /** The candidate verb positions from which the exfiltration rule matches (the others dropped). */
 export function exfiltrationStarts(t: string, candidates: readonly number[]): number[] {
   if (candidates.length === 0) return [];
-  const n = t.length;
-  const NONE = n + GAP_SECRET + GAP_TO + GAP_TAIL + 1;
+  // Candidates whose reaches overlap are judged over one span: the work is bounded by the text
+  // near verbs (most texts: a few hundred characters), not by the text's length.
+  const sorted = [...candidates].sort((x, y) => x - y);
+  const kept: number[] = [];
+  const tails = new TailIndicators(t);
+  let first = 0;
+  for (let i = 1; i <= sorted.length; i++) {
+    if (i < sorted.length && sorted[i]! < sorted[i - 1]! + REACH) continue;
+    const span = sorted.slice(first, i);
+    const to = Math.min(t.length, span.at(-1)! + REACH);
+    if (tails.within(span[0]!, to)) for (const v of startsInSpan(t, span[0]!, to, span)) kept.push(v);
+    first = i;
+  }
+  return kept;
+}
+
+/** A tail needs `@` or one of these: a span with neither has no start (most spans: one search). */
+const TAIL_ANYWHERE = /https?:\/\/|www\.|webhook/gi;
+
+/**
+ * Where the next `@` and the next other tail begin, at or after a position: spans come in
+ * increasing order, so each search starts where none was found before and the text is read once
+ * (a search per span to the text's end would be quadratic on a text full of verbs).
+ */
+class TailIndicators {
+  readonly t: string;
+  #at = -1;
+  #word = -1;
+
+  constructor(t: string) {
+    this.t = t;
+  }
+
+  within(from: number, to: number): boolean {
+    if (this.#at < from) this.#at = indexOrEnd(this.t.indexOf('@', from), this.t.length);
+    if (this.#at < to) return true;
+    if (this.#word < from) {
+      TAIL_ANYWHERE.lastIndex = from;
+      this.#word = TAIL_ANYWHERE.exec(this.t)?.index ?? this.t.length;
+    }
+    return this.#word < to;
+  }
+}
+
+const indexOrEnd = (i: number, end: number): number => (i < 0 ? end : i);
+
+/** exfiltrationStarts over t[from, to): positions past `to` are never needed (REACH). */
+function startsInSpan(t: string, from: number, to: number, candidates: readonly number[]): number[] {
+  const n = to - from;
+  const NONE = to + REACH + 1;
   // Next `.` or line break at or after p: a gap [a, b) is clean when nextBreak[a] >= b.
   const nextBreak = new Int32Array(n + 1);
-  // Next space or `@` at or after p: where a run of [^\s@] starting at p ends.
+  // Next space or `@` at or after p: where a run of [^\s@] starting at p ends (`to` when none
+  // before the span's end, which is then too far for a local part).
   const nextStop = new Int32Array(n + 1);
-  nextBreak[n] = n;
-  nextStop[n] = n;
-  for (let p = n - 1; p >= 0; p--) {
-    const c = t.charCodeAt(p);
-    nextBreak[p] = c === 46 || c === 10 ? p : nextBreak[p + 1]!;
-    nextStop[p] = c === 64 || isSpace(c) ? p : nextStop[p + 1]!;
+  nextBreak[n] = to;
+  nextStop[n] = to;
+  for (let i = n - 1; i >= 0; i--) {
+    const c = t.charCodeAt(from + i);
+    nextBreak[i] = c === 46 || c === 10 ? from + i : nextBreak[i + 1]!;
+    nextStop[i] = c === 64 || isSpace(c) ? from + i : nextStop[i + 1]!;
   }
   const tailAt = (p: number): boolean => {
-    const r = nextStop[p]!;
-    if (r > p && r - p <= LOCAL_MAX && r + 1 < n && t.charCodeAt(r) === 64) {
+    const r = nextStop[p - from]!;
+    if (r > p && r - p <= LOCAL_MAX && r + 1 < t.length && t.charCodeAt(r) === 64) {
       const after = t.charCodeAt(r + 1);
       if (after !== 64 && !isSpace(after)) return true;
     }
@@ -67,13 +123,15 @@ export function exfiltrationStarts(t: string, candidates: readonly number[]): nu
   const nextTail = new Int32Array(n + 1).fill(NONE);
   const nextGoodTo = new Int32Array(n + 1).fill(NONE);
   const nextGoodSecret = new Int32Array(n + 1).fill(NONE);
-  /** Whether a link starting at `start`, ending at `end`, has its next link within `gap` (`next`). */
+  /** Whether a link ending at `end` has its next link (`next`) within `gap`, no break between. */
   const reaches = (end: number, next: Int32Array, gap: number): boolean => {
-    const q = next[end]!;
-    return q <= end + gap && nextBreak[end]! >= q;
+    if (end >= to) return false;
+    const q = next[end - from]!;
+    return q <= end + gap && nextBreak[end - from]! >= q;
   };
-  for (let p = n - 1; p >= 0; p--) {
-    nextTail[p] = tailAt(p) ? p : nextTail[p + 1]!;
+  for (let i = n - 1; i >= 0; i--) {
+    const p = from + i;
+    nextTail[i] = tailAt(p) ? p : nextTail[i + 1]!;
     const c = t.charCodeAt(p);
     const wordStart = isWordChar(c) && (p === 0 || !isWordChar(t.charCodeAt(p - 1)));
     let goodTo = false;
@@ -87,8 +145,8 @@ export function exfiltrationStarts(t: string, candidates: readonly number[]): nu
       const e = matchEnd(SECRET, t, p);
       goodSecret = e >= 0 && reaches(e, nextGoodTo, GAP_TO);
     }
-    nextGoodTo[p] = goodTo ? p : nextGoodTo[p + 1]!;
-    nextGoodSecret[p] = goodSecret ? p : nextGoodSecret[p + 1]!;
+    nextGoodTo[i] = goodTo ? p : nextGoodTo[i + 1]!;
+    nextGoodSecret[i] = goodSecret ? p : nextGoodSecret[i + 1]!;
   }
   return candidates.filter((v) => {
     const e = matchEnd(VERB, t, v);
