@@ -25,17 +25,22 @@ export interface NumberLeaf {
 }
 
 const TASK_TIMES = new Set(['ttl', 'ttlMs', 'pollInterval', 'pollIntervalMs']);
+/** The answers that are a Task (MCP tasks: GetTaskResult, CancelTaskResult, the 2026 extension's update). `tasks/result` is not: it is the task's content. */
+const TASK_ANSWERS = new Set(['tasks/get', 'tasks/cancel', 'tasks/update']);
 
 /**
  * The protocol's own numbers, where the protocol puts them: progress in notifications/progress,
- * a task's lifetime and poll interval in a request creating it, in a CreateTaskResult, in a
- * tasks/* answer and in notifications/tasks/status, an error's code. Masking one would break the
+ * a task's lifetime and poll interval in a request creating it, in a CreateTaskResult, in a Task
+ * answer (tasks/get, tasks/cancel, tasks/update), in a tasks/list and in
+ * notifications/tasks/status, an error's code. Masking one would break the
  * message, and none is content. The same path in any other message is content: a tool result
  * cannot file a card number under `/result/ttl` to get it through.
  */
 export function isProtocolNumber(frame: Frame, pointer: string): boolean {
   const segs = pointerSegments(pointer);
-  const [top, a, b] = segs;
+  const [top, a, b, c] = segs;
+  // tasks/list: each listed task's times.
+  if (segs.length === 4 && top === 'result' && a === 'tasks') return frame.kind === 'result' && frame.method === 'tasks/list' && /^\d+$/.test(b!) && TASK_TIMES.has(c!);
   if (segs.length === 2 && top === 'error') return frame.kind === 'error' && a === 'code';
   if (segs.length === 2 && top === 'params') {
     if (frame.method === 'notifications/progress') return a === 'progress' || a === 'total';
@@ -43,7 +48,7 @@ export function isProtocolNumber(frame: Frame, pointer: string): boolean {
   }
   if (segs.length === 3 && top === 'params') return frame.kind === 'request' && a === 'task' && TASK_TIMES.has(b!);
   if (segs.length === 3 && top === 'result') return frame.kind === 'result' && a === 'task' && TASK_TIMES.has(b!);
-  if (segs.length === 2 && top === 'result') return frame.kind === 'result' && frame.method.startsWith('tasks/') && TASK_TIMES.has(a!);
+  if (segs.length === 2 && top === 'result') return frame.kind === 'result' && TASK_ANSWERS.has(frame.method) && TASK_TIMES.has(a!);
   return false;
 }
 
