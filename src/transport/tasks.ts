@@ -109,7 +109,8 @@ export function foreignTaskStatus(ex: Exchange, method: string, message: JsonRpc
 /**
  * An SSE event relayed unread (no inspector, no capture) with the status of another caller's task
  * taken out: undefined to send it as it is, null to drop it, or the text of a batch array without
- * those elements. Read per event, on every stream and every route: a stream opened before the
+ * those elements. (A JSON answer body relayed unread is one message, the answer, by the transport:
+ * it is not read for notifications.) Read per event, on every stream and every route: a stream opened before the
  * route's first task (the 2025 standalone GET stream, opened right after initialize) or a task
  * created before a restart must not let the status through. Only events that can name the method
  * are parsed: `tasks` in clear, or any `\u` escape (a letter of the method could hide behind one;
@@ -121,11 +122,14 @@ export function withoutForeignTaskStatus(ex: Exchange, data: string): string | n
   try {
     parsed = JSON.parse(data);
   } catch {
-    return undefined;
+    // Not JSON to us, but it could name the method to a lenient client: not relayed (the read
+    // path refuses it too, as upstream_protocol).
+    return null;
   }
+  // By method alone: an `"id": null` beside it must not make a status pass as something else.
   const foreign = (m: unknown) => {
     const msg = record(m);
-    return msg !== undefined && msg['id'] === undefined && msg['method'] === 'notifications/tasks/status' && foreignTaskStatus(ex, msg['method'], msg as JsonRpcMessage);
+    return msg !== undefined && msg['method'] === 'notifications/tasks/status' && foreignTaskStatus(ex, msg['method'], msg as JsonRpcMessage);
   };
   if (!Array.isArray(parsed)) return foreign(parsed) ? null : undefined;
   const kept = parsed.filter((m) => !foreign(m));
