@@ -13,7 +13,7 @@
  * each its own id, as each has its own replay cache.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readOrCreateFileSync, writeFileAtomicSync } from '../core/create-once.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,10 @@ export function replicaId(dataDir: string): string {
   let id = readOrCreateFileSync(path, make, 0o600).trim();
   if (!ID.test(id)) {
     // A damaged file (not one of ours): replaced whole, through a fresh temporary file.
-    id = make().trim();
-    writeFileAtomicSync(path, `${id}\n`, 0o600);
+    writeFileAtomicSync(path, make(), 0o600);
+    // Read back, so two gateways mending at once usually end with one id (one writing between the
+    // other's write and read still splits them: fail closed, replica-mismatch, until a restart).
+    id = readFileSync(path, 'utf8').trim();
   }
   return `${hostname()}/${id}`;
 }

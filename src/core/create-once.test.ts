@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,12 +8,19 @@ import assert from 'node:assert/strict';
 const base = mkdtempSync(join(tmpdir(), 'create-once-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 
-/** One process that, at `startAt`, makes or reads `rounds` files and prints what it got. */
-function racer(startAt: number, rounds: number): Promise<string[]> {
+const GO = join(base, 'go');
+
+/**
+ * One process that says it is ready, waits for the go file (all racers start together however
+ * slowly each one booted), makes or reads `rounds` files and prints what it got.
+ */
+function racer(rounds: number, ready: () => void): Promise<string[]> {
   const script = `
     import { readOrCreateFileSync } from ${JSON.stringify(new URL('./create-once.ts', import.meta.url).href)};
     import { randomBytes } from 'node:crypto';
-    while (Date.now() < ${startAt});
+    import { existsSync } from 'node:fs';
+    process.stderr.write('ready\\n');
+    while (!existsSync(${JSON.stringify(GO)}));
     const out = [];
     for (let i = 0; i < ${rounds}; i++) {
       // A big enough file that a reader could catch it half-written.
@@ -22,7 +29,8 @@ function racer(startAt: number, rounds: number): Promise<string[]> {
     console.log(out.join(','));
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.once('data', ready);
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);
@@ -33,8 +41,15 @@ function racer(startAt: number, rounds: number): Promise<string[]> {
 describe('readOrCreateFileSync', () => {
   it('processes racing to create the same files all read one whole file each time', async () => {
     const rounds = 40;
-    const startAt = Date.now() + 1500;
-    const results = await Promise.all([0, 1, 2, 3, 4, 5].map(() => racer(startAt, rounds)));
+    const racers = 6;
+    let waiting = racers;
+    const results = await Promise.all(
+      Array.from({ length: racers }, () =>
+        racer(rounds, () => {
+          if (--waiting === 0) writeFileSync(GO, '');
+        }),
+      ),
+    );
     for (let i = 0; i < rounds; i++) {
       const seen = new Set(results.map((r) => r[i]));
       assert.equal(seen.size, 1, `file ${i}: racers read different content: ${[...seen].join(' ')}`);

@@ -5,13 +5,14 @@
  * Exclusive create (`wx`) alone is not enough: the winner's file exists, empty, before its
  * content is written, and a loser reading it then gets an empty or partial key. So the content
  * goes to a private temporary file first (created `wx`, so not through a planted symlink; synced,
- * so a crash cannot publish an empty file) and is published with link(2), which is atomic and
- * fails with EEXIST when the name is taken (POSIX link(): "the link shall not be created" if it
- * exists). A reader only ever sees a complete file.
+ * so a crash after publishing cannot leave it empty) and is published with link(2), which is
+ * atomic and fails with EEXIST when the name is taken (POSIX link(): "the link shall not be
+ * created" if it exists). A reader only ever sees a complete file.
  *
  * Filesystems without hard links (some SMB, FUSE and desktop-Docker volumes) refuse link(2): there
- * the file is created `wx` with its content in one write, and a reader that finds it still empty
- * waits for the writer, briefly.
+ * the file is created `wx` and written whole, and a reader that finds it still empty waits for
+ * the writer, briefly. A file still empty after that was left by a writer that crashed between
+ * creating and writing it: it holds nothing to keep, and is made again.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -24,7 +25,7 @@ const SETTLE_MS = 1000;
 /** The file's content; when there is none yet, `make()`'s, published atomically with `mode`. */
 export function readOrCreateFileSync(path: string, make: () => string, mode: number): string {
   const existing = readIfPresent(path);
-  if (existing !== undefined) return settled(path, existing);
+  if (existing !== undefined) return mendEmpty(path, settled(path, existing), make, mode);
   const content = make();
   const temp = tempBeside(path);
   writeWhole(temp, content, mode, 'wx');
@@ -43,7 +44,14 @@ export function readOrCreateFileSync(path: string, make: () => string, mode: num
   } finally {
     rmSync(temp, { force: true });
   }
-  return settled(path, readFileSync(path, 'utf8'));
+  return mendEmpty(path, settled(path, readFileSync(path, 'utf8')), make, mode);
+}
+
+/** readOrCreateFileSync, except that an empty file (a crashed writer's) is replaced by `make()`'s. */
+function mendEmpty(path: string, text: string, make: () => string, mode: number): string {
+  if (text !== '') return text;
+  writeFileAtomicSync(path, make(), mode);
+  return readFileSync(path, 'utf8');
 }
 
 /** Replaces the file's content atomically (write beside, sync, rename over) unless it already is `content`. */
@@ -65,7 +73,9 @@ function tempBeside(path: string): string {
 function writeWhole(path: string, content: string, mode: number, flag: 'wx'): void {
   const fd = openSync(path, flag, mode);
   try {
-    writeSync(fd, content);
+    // writeSync may write less than asked (network filesystems): until every byte is down.
+    const bytes = Buffer.from(content, 'utf8');
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
