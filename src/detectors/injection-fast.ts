@@ -229,9 +229,13 @@ function runAt(cands: number[], re: RegExp, s: string, onMatch: (m: RegExpExecAr
   }
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Returns undefined when the reference scanner must run instead. */
 export function fastScanner(t: string): InjectionScanner | undefined {
-  if (t.includes('\u212a')) return undefined;
+  // The word pass reads UTF-16 code units through a Uint16Array (host byte order): on a
+  // big-endian host it would find no trigger word, so the reference scanner runs there instead.
+  if (!LITTLE_ENDIAN || t.includes('\u212a')) return undefined;
   const cands: number[][] = TRIGGERS.map(() => []);
   const scanned = new Int32Array(scanSlots).fill(-1);
   const { ids, starts, ends } = findWords(t, DICT);

@@ -1,7 +1,10 @@
 /**
  * The reference scanner: every pattern run over the whole text with a global `exec` loop. This is
  * the definition of what the injection scorer reports; the fast scanner (injection-fast.ts) must
- * report exactly the same, and falls back to this one for the rare texts it does not handle.
+ * report exactly the same, with one deliberate exception: a text holding U+0130 (İ), which this
+ * scanner reads in its original case (lower-casing would change its length) and the fast one
+ * case-insensitively, as it reads every other text. The scorer falls back to this one only for a
+ * text with U+212A, which NFKC (normalize.ts) removes before any scanner runs.
  */
 import {
   type AddSignal,

@@ -13,8 +13,8 @@
  *
  * The local detector scores the WHOLE text: scoring only a head let a server pad a result past
  * it and put the injection at the end. Its cost is linear (every pattern has bounded gaps; ~5 ms
- * per million characters of real text, under ~170 ms for the most expensive hostile megabyte measured,
- * detectors/injection.ts) and the text is bounded already, since this inspector only sees
+ * per million characters of real text in `npm run bench`, under ~170 ms for the most expensive
+ * hostile megabyte measured, docs/security.md) and the text is bounded already, since this inspector only sees
  * messages the gateway holds whole (a JSON answer up to `limits.maxBufferedMessageBytes`, an SSE
  * event up to `limits.maxEventBytes`). `maxChars` now bounds what the
  * classifier is sent — a model has a context limit and a time budget — as head AND tail, so the

@@ -5,20 +5,8 @@
  */
 import type { Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
-import { checkContentType } from './content-type.ts';
 import { requestHeader, type Exchange } from './context.ts';
 import { bodyProtocolVersion, isModernVersion, LEGACY_VERSIONS, SUPPORTED_VERSIONS, validateModernRequest } from './modern.ts';
-
-/** Streamable HTTP content negotiation for a POST: Content-Type, then Accept. */
-export function checkContentNegotiation(ex: Exchange): void {
-  checkContentType(ex);
-  // Streamable HTTP: the client MUST list both application/json and text/event-stream.
-  const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
-  const any = accept.includes('*/*');
-  if (!any && !(accept.includes('application/json') && accept.includes('text/event-stream'))) {
-    throw new GatewayError('not_acceptable');
-  }
-}
 
 /** What a 2026-07-28 tools/call's Mcp-Param-* headers are checked against, once the era is settled. */
 export interface ParamCheck {

@@ -1,6 +1,6 @@
 /**
- * The Content-Type of a client POST, read by the RFC 9110 grammar (not a prefix regex): what the
- * gateway decodes must be what the upstream decodes.
+ * Content negotiation of a client POST: its Content-Type, read by the RFC 9110 grammar (not a
+ * prefix regex: what the gateway decodes must be what the upstream decodes), and its Accept.
  */
 import { GatewayError } from '../core/errors.ts';
 import { requestHeader, type Exchange } from './context.ts';
@@ -51,3 +51,13 @@ export function checkContentType(ex: Exchange): void {
   if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw new GatewayError('unsupported_charset');
 }
 
+/** Streamable HTTP content negotiation for a POST: Content-Type, then Accept. */
+export function checkContentNegotiation(ex: Exchange): void {
+  checkContentType(ex);
+  // Streamable HTTP: the client MUST list both application/json and text/event-stream.
+  const accept = (requestHeader(ex, 'accept') ?? '').toLowerCase();
+  const any = accept.includes('*/*');
+  if (!any && !(accept.includes('application/json') && accept.includes('text/event-stream'))) {
+    throw new GatewayError('not_acceptable');
+  }
+}

@@ -66,7 +66,7 @@ export interface Exchange {
   era: Era;
   /**
    * What the request's headers said of its era (MCP-Protocol-Version, Mcp-Session-Id), until
-   * the message itself settles it (post.ts classifyEra): the era of a request refused before it
+   * the message itself settles it (classify-era.ts): the era of a request refused before it
    * was read, for its audit record and metrics. 'unknown' when the headers say nothing.
    */
   eraFromHeaders?: Era | 'unknown';

@@ -73,7 +73,7 @@ export async function inspectS2c(
   } catch {
     throw new GatewayError('upstream_protocol', 'upstream sent a message that is not JSON');
   }
-  // The mirror of the client-side check (codec/jsonrpc.ts ambiguousMember): the text is relayed
+  // The mirror of the client-side check (codec/ambiguous-member.ts): the text is relayed
   // as the upstream sent it, so a duplicate or case-folded name anywhere (`"description"` twice)
   // would be judged by its last spelling here and read by its first, or case-insensitively, by
   // the client (mcp-go), and a lone case-variant of a result member (`"Tools"`) would hide the
@@ -190,7 +190,6 @@ export function needsParse(ex: Exchange): boolean {
   const m = ex.request?.method;
   return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true || ex.tracksTasks === true;
 }
-
 
 /** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
 export function passesJsonUnread(ex: Exchange): boolean {

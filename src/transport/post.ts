@@ -18,7 +18,8 @@ import type { HeadResult } from '../pipeline/head.ts';
 import type { FrameResult } from '../pipeline/pipeline.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
 import { remirrorHeaders } from './modern.ts';
-import { checkContentNegotiation, classifyEra, type ParamCheck } from './classify-era.ts';
+import { classifyEra, type ParamCheck } from './classify-era.ts';
+import { checkContentNegotiation } from './content-type.ts';
 import { passesJsonUnread } from './inspect-s2c.ts';
 import { checkParamHeaders } from './param-headers.ts';
 import { pumpSse, relayIntoStream } from './relay-sse.ts';
@@ -44,7 +45,7 @@ export async function handlePost(ex: Exchange): Promise<void> {
   // JSON-RPC 2.0 §6: "[]" is valid JSON but an Invalid Request (-32600), not a Parse error.
   if (!parsed.ok) throw new GatewayError(parsed.reason === 'empty batch' || parsed.tooDeep ? 'invalid_request' : 'parse_error', parsed.reason);
   // Duplicate or case-folded member names: read one way here, another by the upstream
-  // (codec/jsonrpc.ts ambiguousMember). Refused before anything reads the message.
+  // (codec/ambiguous-member.ts). Refused before anything reads the message.
   const ambiguous = ambiguousMember(text);
   if (ambiguous !== undefined) throw new GatewayError('ambiguous_json', ambiguous);
   if (parsed.batch) return handleBatch(ex, parsed.items);

@@ -232,6 +232,7 @@ describe('tasks are bound to the caller that created them', () => {
     for (const method of ['tasks/result', 'tasks/list']) assert.equal((await call('carol', method, { taskId: id })).error?.code, -32601, method);
     assert.equal(up.seen.length, before);
   });
+
   it("2025-11-25: a task's status on the standalone GET stream reaches its creator only, though the stream was opened before the route's first task", async () => {
     const alice = await legacySession(`${gw.url}/mcp`, 'alice');
     const bob = await legacySession(`${gw.url}/mcp`, 'bob');
