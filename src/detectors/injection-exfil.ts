@@ -13,6 +13,8 @@
  * are handed to the regex, which then matches: the same matches, without the search.
  */
 
+import { isRegExpSpace } from './injection-links.ts';
+
 const VERB = /\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|submit)\b/iy;
 const SECRET = /(?:conversation|chat history|context|credentials?|passwords?|api keys?|tokens?|secrets?|private keys?|cookies|env(?:ironment)? variables|personal data|user data|contents?)\b/iy;
 const TO = /(?:to|at)\b/iy;
@@ -28,10 +30,6 @@ function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
-/** JavaScript's `\s`. */
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
 
 const matchEnd = (re: RegExp, t: string, at: number): number => {
   re.lastIndex = at;
@@ -108,13 +106,13 @@ function startsInSpan(t: string, from: number, to: number, candidates: readonly 
   for (let i = n - 1; i >= 0; i--) {
     const c = t.charCodeAt(from + i);
     nextBreak[i] = c === 46 || c === 10 ? from + i : nextBreak[i + 1]!;
-    nextStop[i] = c === 64 || isSpace(c) ? from + i : nextStop[i + 1]!;
+    nextStop[i] = c === 64 || isRegExpSpace(c) ? from + i : nextStop[i + 1]!;
   }
   const tailAt = (p: number): boolean => {
     const r = nextStop[p - from]!;
     if (r > p && r - p <= LOCAL_MAX && r + 1 < t.length && t.charCodeAt(r) === 64) {
       const after = t.charCodeAt(r + 1);
-      if (after !== 64 && !isSpace(after)) return true;
+      if (after !== 64 && !isRegExpSpace(after)) return true;
     }
     const c = t.charCodeAt(p) | 0x20;
     return (c === 104 || c === 119) && matchEnd(TAIL_WORD, t, p) >= 0;
