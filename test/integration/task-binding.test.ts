@@ -24,7 +24,7 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
   /** The id of a tasks/list whose answer comes on a resumed stream (2025-11-25 polling). */
   let parked: number | undefined;
   /** Standalone GET streams: told about every task, as by a server that sees one caller. */
-  const listeners: ServerResponse[] = [];
+  const listeners: Array<{ res: ServerResponse; inspected: boolean }> = [];
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET') {
       // The resumed leg: the parked tasks/list is answered here, with every task.
@@ -34,7 +34,8 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
         parked = undefined;
       } else if (req.headers['last-event-id'] === undefined) {
         res.write(': open\n\n');
-        listeners.push(res);
+        // Reached through the gateway's inspected route (its upstream URL carries ?inspected).
+        listeners.push({ res, inspected: req.url?.includes('inspected') === true });
       } else res.end();
       return;
     }
@@ -75,9 +76,14 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
           // inside a batch array beside a notification anyone may see; then a marker.
           const status = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tasks/status', params: { ...task(id), status: 'working', statusMessage: 'payroll export running' } });
           const note = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'public' } };
-          const events = [status, status.replace('notifications/tasks/status', 'notifications\\/\\u0074asks\\/status'), `[${status},${JSON.stringify(note)}]`, JSON.stringify({ ...note, params: { level: 'info', data: `done ${id}` } })];
+          // (A route with inspectors refuses any array on a GET stream: there the note comes alone.)
+          const escaped = status.replace('notifications/tasks/status', 'notifications\\/\\u0074asks\\/status');
+          const done = JSON.stringify({ ...note, params: { level: 'info', data: `done ${id}` } });
           setTimeout(() => {
-            for (const l of listeners) for (const e of events) l.write(`data: ${e}\n\n`);
+            for (const l of listeners) {
+              const events = l.inspected ? [status, escaped, JSON.stringify(note), done] : [status, escaped, `[${status},${JSON.stringify(note)}]`, done];
+              for (const e of events) l.res.write(`data: ${e}\n\n`);
+            }
           }, 50);
           return;
         }
@@ -99,7 +105,7 @@ async function startTaskUpstream(): Promise<{ url: string; seen: Array<{ method:
     seen,
     listening: () => listeners.length,
     close: () => {
-      for (const l of listeners) l.end();
+      for (const l of listeners) l.res.end();
       return new Promise<void>((r) => server.close(() => r()));
     },
   };
@@ -159,7 +165,15 @@ describe('tasks are bound to the caller that created them', () => {
   before(async () => {
     up = await startTaskUpstream();
     gw = await startGateway({
-      config: ConfigSchema.parse({ server: { port: 0 }, logging: { level: 'silent' }, routes: [{ name: 'tools', path: '/mcp', upstream: { url: up.url } }] }),
+      config: ConfigSchema.parse({
+        server: { port: 0 },
+        logging: { level: 'silent' },
+        routes: [
+          { name: 'tools', path: '/mcp', upstream: { url: up.url } },
+          // The same upstream behind an inspector: server→client messages take the read path.
+          { name: 'inspected', path: '/inspected', upstream: { url: `${up.url}?inspected` }, inspectors: [{ type: 'dlp' }] },
+        ],
+      }),
       identify: identifyByHeader,
       admin: false,
       dataDir: tempDataDir(),
@@ -233,21 +247,24 @@ describe('tasks are bound to the caller that created them', () => {
     assert.equal(up.seen.length, before);
   });
 
-  it("2025-11-25: a task's status on the standalone GET stream reaches its creator only, though the stream was opened before the route's first task", async () => {
-    const alice = await legacySession(`${gw.url}/mcp`, 'alice');
-    const bob = await legacySession(`${gw.url}/mcp`, 'bob');
-    const before = up.listening();
-    const bobStream = await standaloneStream(`${gw.url}/mcp`, 'bob', bob.sid);
-    const aliceStream = await standaloneStream(`${gw.url}/mcp`, 'alice', alice.sid);
-    for (let i = 0; up.listening() < before + 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
-    const created = await alice('tools/call', { name: 'payroll_report', arguments: { who: 'alice' }, task: { ttl: 60_000 } });
-    const id = created.result?.task?.taskId as string;
-    const statuses = (messages: Loose[]) => messages.flatMap((m) => (Array.isArray(m) ? m : [m])).filter((m) => m.method === 'notifications/tasks/status');
-    const bobSaw = await bobStream(id);
-    // (A status of another test's task may come first: nobody here created it, so nobody sees it.)
-    assert.deepEqual(statuses(bobSaw), [], `bob saw: ${JSON.stringify(bobSaw)}`);
-    assert.ok(JSON.stringify(bobSaw).includes('"public"'), 'what anyone may see still arrives, out of the batch it came in');
-    const aliceSaw = await aliceStream(id);
-    assert.deepEqual(statuses(aliceSaw).map((m) => m.params.taskId), [id, id, id], 'alice gets her task status, however it was written');
-  });
+  for (const [route, inspected] of [['/mcp', false], ['/inspected', true]] as const) {
+    it(`2025-11-25: a task's status on the standalone GET stream reaches its creator only, though the stream was opened before the route's first task (${inspected ? 'a route with an inspector' : 'no inspector'})`, async () => {
+      const url = `${gw.url}${route}`;
+      const alice = await legacySession(url, 'alice');
+      const bob = await legacySession(url, 'bob');
+      const before = up.listening();
+      const bobStream = await standaloneStream(url, 'bob', bob.sid);
+      const aliceStream = await standaloneStream(url, 'alice', alice.sid);
+      for (let i = 0; up.listening() < before + 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+      const created = await alice('tools/call', { name: 'payroll_report', arguments: { who: 'alice' }, task: { ttl: 60_000 } });
+      const id = created.result?.task?.taskId as string;
+      const statuses = (messages: Loose[]) => messages.flatMap((m) => (Array.isArray(m) ? m : [m])).filter((m) => m.method === 'notifications/tasks/status');
+      const bobSaw = await bobStream(id);
+      // (A status of another test's task may come first: nobody here created it, so nobody sees it.)
+      assert.deepEqual(statuses(bobSaw), [], `bob saw: ${JSON.stringify(bobSaw)}`);
+      assert.ok(JSON.stringify(bobSaw).includes('"public"'), 'what anyone may see still arrives');
+      const aliceSaw = await aliceStream(id);
+      assert.deepEqual(statuses(aliceSaw).map((m) => m.params.taskId), inspected ? [id, id] : [id, id, id], 'alice gets her task status, however it was written');
+    });
+  }
 });
