@@ -12,7 +12,9 @@
  * Filesystems without hard links (some SMB, FUSE and desktop-Docker volumes) refuse link(2): there
  * the file is created `wx` and written whole, and a reader that finds it still empty waits for
  * the writer, briefly. A file still empty after that was left by a writer that crashed between
- * creating and writing it: it holds nothing to keep, and is made again.
+ * creating and writing it: it holds nothing to keep, and is made again (by atomic rename, so two
+ * processes mending the same empty file at once can each keep their own content: rare, needs a
+ * crashed writer first, and each process still reads a whole file).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';

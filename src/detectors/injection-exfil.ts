@@ -9,8 +9,13 @@
  * chain is judged once, right to left: a tail can start at p (O(1) per position), a `to` is good
  * when a tail starts within its 20 characters, a secret word is good when a good `to` starts
  * within its 40, a verb is a start when a good secret word does. "Within, with no break between"
- * is one comparison against the next good position and the next break. Only the verbs that pass
- * are handed to the regex, which then matches: the same matches, without the search.
+ * is one comparison against the next good position and the next break. A verb that passes is a
+ * match, reported from the verb to the end of the chain's nearest links (nearest good secret
+ * word, then `to`, then tail): handing it to the regex instead let its greedy gaps try the
+ * farthest links first, ~1 s per crafted MB of chains that do match. Which verbs match is
+ * exactly the regex's (the tests hold the two to it); where a match is said to end can differ,
+ * so the global loop's next match may start at another verb: the score (strongest signal per
+ * type) is the same.
  */
 
 import { isRegExpSpace } from './injection-links.ts';
@@ -45,11 +50,31 @@ const REACH = 10 + GAP_SECRET + 21 + GAP_TO + 2 + GAP_TAIL + LOCAL_MAX + 2;
 
 /** The candidate verb positions from which the exfiltration rule matches (the others dropped). */
 export function exfiltrationStarts(t: string, candidates: readonly number[]): number[] {
+  return chains(t, candidates).map(([v]) => v);
+}
+
+/**
+ * The rule's matches among the candidates, as a global loop reports them: left to right, each
+ * starting after the previous one ends. [start, end) in `t`.
+ */
+export function exfiltrationMatches(t: string, candidates: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let resume = 0;
+  for (const [v, end] of chains(t, candidates)) {
+    if (v < resume) continue;
+    out.push([v, end]);
+    resume = end;
+  }
+  return out;
+}
+
+/** Each candidate that starts a chain, with where its nearest chain ends, in increasing order. */
+function chains(t: string, candidates: readonly number[]): Array<[number, number]> {
   if (candidates.length === 0) return [];
   // Candidates whose reaches overlap are judged over one span: the work is bounded by the text
   // near verbs (most texts: a few hundred characters), not by the text's length.
   const sorted = [...candidates].sort((x, y) => x - y);
-  const kept: number[] = [];
+  const kept: Array<[number, number]> = [];
   const tails = new TailIndicators(t);
   let first = 0;
   for (let i = 1; i <= sorted.length; i++) {
@@ -93,7 +118,7 @@ class TailIndicators {
 const indexOrEnd = (i: number, end: number): number => (i < 0 ? end : i);
 
 /** exfiltrationStarts over t[from, to): positions past `to` are never needed (REACH). */
-function startsInSpan(t: string, from: number, to: number, candidates: readonly number[]): number[] {
+function startsInSpan(t: string, from: number, to: number, candidates: readonly number[]): Array<[number, number]> {
   const n = to - from;
   const NONE = to + REACH + 1;
   // Next `.` or line break at or after p: a gap [a, b) is clean when nextBreak[a] >= b.
@@ -108,15 +133,19 @@ function startsInSpan(t: string, from: number, to: number, candidates: readonly 
     nextBreak[i] = c === 46 || c === 10 ? from + i : nextBreak[i + 1]!;
     nextStop[i] = c === 64 || isRegExpSpace(c) ? from + i : nextStop[i + 1]!;
   }
-  const tailAt = (p: number): boolean => {
+  /** Where a tail starting at p ends, or -1. */
+  const tailEnd = (p: number): number => {
+    const c = t.charCodeAt(p) | 0x20;
+    const word = c === 104 || c === 119 ? matchEnd(TAIL_WORD, t, p) : -1;
+    if (word >= 0) return word;
     const r = nextStop[p - from]!;
     if (r > p && r - p <= LOCAL_MAX && r + 1 < t.length && t.charCodeAt(r) === 64) {
       const after = t.charCodeAt(r + 1);
-      if (after !== 64 && !isRegExpSpace(after)) return true;
+      if (after !== 64 && !isRegExpSpace(after)) return r + 2;
     }
-    const c = t.charCodeAt(p) | 0x20;
-    return (c === 104 || c === 119) && matchEnd(TAIL_WORD, t, p) >= 0;
+    return -1;
   };
+  const tailAt = (p: number): boolean => tailEnd(p) >= 0;
   // Right to left: the nearest good position at or after p, for each link of the chain.
   const nextTail = new Int32Array(n + 1).fill(NONE);
   const nextGoodTo = new Int32Array(n + 1).fill(NONE);
@@ -146,8 +175,14 @@ function startsInSpan(t: string, from: number, to: number, candidates: readonly 
     nextGoodTo[i] = goodTo ? p : nextGoodTo[i + 1]!;
     nextGoodSecret[i] = goodSecret ? p : nextGoodSecret[i + 1]!;
   }
-  return candidates.filter((v) => {
-    const e = matchEnd(VERB, t, v);
-    return e >= 0 && reaches(e, nextGoodSecret, GAP_SECRET);
-  });
+  const out: Array<[number, number]> = [];
+  for (const v of candidates) {
+    const ve = matchEnd(VERB, t, v);
+    if (ve < 0 || !reaches(ve, nextGoodSecret, GAP_SECRET)) continue;
+    // The nearest chain: its secret word, the `to` after it, the tail after that.
+    const secretEnd = matchEnd(SECRET, t, nextGoodSecret[ve - from]!);
+    const toEnd = matchEnd(TO, t, nextGoodTo[secretEnd - from]!);
+    out.push([v, tailEnd(nextTail[toEnd - from]!)]);
+  }
+  return out;
 }

@@ -36,7 +36,7 @@ import {
 import { addHtmlImage, addRoleToken, addSourceNearSend } from './injection-reference.ts';
 import { markdownLinks } from './injection-links.ts';
 import { encodedPayloads } from './injection-encoded.ts';
-import { exfiltrationStarts } from './injection-exfil.ts';
+import { exfiltrationMatches } from './injection-exfil.ts';
 import { CLS, findWords, fold, isWord, longStretches, SPACE, WordDictionary } from './injection-tokens.ts';
 
 /**
@@ -245,7 +245,11 @@ export function fastScanner(t: string): InjectionScanner | undefined {
   return {
     phrasesAndRoles(add) {
       PHRASES.forEach((p, r) => {
-        runAt(r === EXFILTRATION ? exfiltrationStarts(t, cands[r]!) : cands[r]!, PHRASES_I[r]!, t, (m) => {
+        if (r === EXFILTRATION) {
+          for (const [s, e] of exfiltrationMatches(t, cands[r]!)) add(p.type, s, e, p.weight);
+          return;
+        }
+        runAt(cands[r]!, PHRASES_I[r]!, t, (m) => {
           add(p.type, m.index, m.index + m[0].length, p.weight);
           return true;
         });

@@ -23,6 +23,7 @@ import {
   ROLE_TOKENS,
   urlCarriesData,
 } from './injection-patterns.ts';
+import { exfiltrationMatches } from './injection-exfil.ts';
 
 export function referenceScanner(t: string): InjectionScanner {
   const lower = t.toLowerCase();
@@ -31,6 +32,11 @@ export function referenceScanner(t: string): InjectionScanner {
   return {
     phrasesAndRoles(add) {
       for (const p of PHRASES) {
+        if (p.type === 'exfiltration') {
+          // Decided without the regex's search (injection-exfil.ts), from every verb.
+          for (const [s, e] of exfiltrationMatches(t, verbsIn(t))) add(p.type, s, e, p.weight);
+          continue;
+        }
         p.re.lastIndex = 0;
         for (let m = p.re.exec(hay); m !== null; m = p.re.exec(hay)) add(p.type, m.index, m.index + m[0].length, p.weight);
       }
@@ -45,6 +51,16 @@ export function referenceScanner(t: string): InjectionScanner {
     dangerousCode: (add) => dangerousCode(hay, add),
     encodedPayloads: (add) => encodedPayloads(t, add),
   };
+}
+
+const VERBS = /\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|submit)\b/gi;
+
+/** Where each send verb of the exfiltration rule starts. */
+function verbsIn(t: string): number[] {
+  const out: number[] = [];
+  VERBS.lastIndex = 0;
+  for (let m = VERBS.exec(t); m !== null; m = VERBS.exec(t)) out.push(m.index);
+  return out;
 }
 
 /** HTML_IMG's global loop (bounded: a 300-character gap per `<img`). */

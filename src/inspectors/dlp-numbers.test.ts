@@ -56,17 +56,20 @@ describe('DLP inspector: JSON numbers', () => {
     assert.equal((dlp().onMessage!(taskResult, ctx) as Verdict).kind, 'redact');
   });
 
-  it("the protocol's own numbers (progress, task lifetimes) are never masked, whatever their digits", () => {
-    const progress: Frame = { id: 'f', direction: 's2c', kind: 'notification', method: 'notifications/progress', rpcId: undefined, target: undefined, message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: CARD, total: CARD } }, carrier: { transport: 'sse', bytes: 0 } };
-    assert.equal((dlp().onMessage!(progress, ctx) as Verdict).kind, 'allow');
+  it("the protocol's own numbers (progress, task lifetimes, error codes) are left alone where the protocol puts them; a card-length number is content even there", () => {
+    // A rule that flags any nine digits: only the exemption keeps these numbers whole.
+    const strict = dlp({ custom: { regexes: [{ id: 'nine-digits', pattern: '[0-9]{9}' }] } });
+    const N = 123_456_789;
+    const progress: Frame = { id: 'f', direction: 's2c', kind: 'notification', method: 'notifications/progress', rpcId: undefined, target: undefined, message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: N, total: N } }, carrier: { transport: 'sse', bytes: 0 } };
     const task = result(undefined);
-    (task.message.result as Record<string, unknown>)['task'] = { taskId: 'x', status: 'working', ttl: CARD, pollInterval: CARD };
-    assert.equal((dlp().onMessage!(task, ctx) as Verdict).kind, 'allow');
-    const got: Frame = { ...task, method: 'tasks/get', message: { jsonrpc: '2.0', id: 1, result: { taskId: 'x', status: 'working', ttl: CARD, pollInterval: CARD } } };
-    assert.equal((dlp().onMessage!(got, ctx) as Verdict).kind, 'allow');
-    const error: Frame = { ...task, kind: 'error', message: { jsonrpc: '2.0', id: 1, error: { code: CARD, message: 'x' } } };
-    assert.equal((dlp().onMessage!(error, ctx) as Verdict).kind, 'allow');
-    const list: Frame = { ...task, method: 'tasks/list', message: { jsonrpc: '2.0', id: 1, result: { tasks: [{ taskId: 'x', status: 'working', ttl: CARD, pollInterval: CARD }] } } };
-    assert.equal((dlp().onMessage!(list, ctx) as Verdict).kind, 'allow');
+    (task.message.result as Record<string, unknown>)['task'] = { taskId: 'x', status: 'working', ttl: N, pollInterval: N };
+    const got: Frame = { ...task, method: 'tasks/get', message: { jsonrpc: '2.0', id: 1, result: { taskId: 'x', status: 'working', ttl: N, pollInterval: N } } };
+    const error: Frame = { ...task, kind: 'error', message: { jsonrpc: '2.0', id: 1, error: { code: N, message: 'x' } } };
+    const list: Frame = { ...task, method: 'tasks/list', message: { jsonrpc: '2.0', id: 1, result: { tasks: [{ taskId: 'x', status: 'working', ttl: N, pollInterval: N }] } } };
+    for (const f of [progress, task, got, error, list]) assert.equal((strict.onMessage!(f, ctx) as Verdict).kind, 'allow', `${f.method} ${f.kind}`);
+    // The same numbers as content are masked by that rule; a card number is masked even in progress.
+    assert.equal((strict.onMessage!(result({ count: N }), ctx) as Verdict).kind, 'redact');
+    const cardProgress: Frame = { ...progress, message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: CARD } } };
+    assert.equal((dlp().onMessage!(cardProgress, ctx) as Verdict).kind, 'redact');
   });
 });

@@ -36,13 +36,16 @@ const TASK_ANSWERS = new Set(['tasks/get', 'tasks/cancel', 'tasks/update']);
  * message, and none is content. The same path in any other message is content: a tool result
  * cannot file a card number under `/result/ttl` to get it through.
  */
-export function isProtocolNumber(frame: Frame, pointer: string): boolean {
+export function isProtocolNumber(frame: Frame, pointer: string, value: number): boolean {
+  // No time, progress count or error code the protocol sends runs to 13 digits; a card number does.
+  if (Math.abs(value) >= 1e12) return false;
   const segs = pointerSegments(pointer);
   const [top, a, b, c] = segs;
   // tasks/list: each listed task's times.
   if (segs.length === 4 && top === 'result' && a === 'tasks') return frame.kind === 'result' && frame.method === 'tasks/list' && /^\d+$/.test(b!) && TASK_TIMES.has(c!);
   if (segs.length === 2 && top === 'error') return frame.kind === 'error' && a === 'code';
   if (segs.length === 2 && top === 'params') {
+    if (frame.kind !== 'notification') return false;
     if (frame.method === 'notifications/progress') return a === 'progress' || a === 'total';
     return frame.method === 'notifications/tasks/status' && TASK_TIMES.has(a!);
   }

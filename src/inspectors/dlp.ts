@@ -218,7 +218,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         lastReported = reported;
       });
       for (const n of numbers) {
-        if (OPAQUE.test(n.pointer) || isProtocolNumber(frame, n.pointer)) continue;
+        if (OPAQUE.test(n.pointer) || isProtocolNumber(frame, n.pointer, n.value)) continue;
         for (const f of scanNumber(n, scan)) apply(f, n.pointer, f.start, f.end, patches, String(n.value).slice(f.start, f.end));
       }
       // Keys: a redact rule renames the key (a `rewrite`, which cannot also amend held SSE

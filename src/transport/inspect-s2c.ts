@@ -148,7 +148,9 @@ async function inspectMessage(
       }
     }
   }
-  if (msg.kind === 'notification' && foreignTaskStatus(ex, msg.method, msg.message)) {
+  // By method, whatever the kind: an id beside it makes it a "request" to the classifier, not to a
+  // client dispatching by method name.
+  if ((msg.kind === 'notification' || msg.kind === 'request') && foreignTaskStatus(ex, msg.method, msg.message)) {
     ex.notes['task_status_dropped'] = ((ex.notes['task_status_dropped'] as number | undefined) ?? 0) + 1;
     return { text: undefined };
   }
