@@ -13,7 +13,7 @@
  *
  * The local detector scores the WHOLE text: scoring only a head let a server pad a result past
  * it and put the injection at the end. Its cost is linear (every pattern has bounded gaps; ~5 ms
- * per million characters of real text in `npm run bench`, under ~170 ms for the most expensive
+ * per million characters of real text in `npm run bench`, ~200 ms or less for the most expensive
  * hostile megabyte measured, docs/security.md) and the text is bounded already, since this inspector only sees
  * messages the gateway holds whole (a JSON answer up to `limits.maxBufferedMessageBytes`, an SSE
  * event up to `limits.maxEventBytes`). `maxChars` now bounds what the
