@@ -18,9 +18,18 @@
  * type) is the same.
  */
 
-import { isRegExpSpace } from './injection-links.ts';
+import { isRegExpSpace } from './injection-patterns.ts';
 
 const VERB = /\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|submit)\b/iy;
+const VERBS = new RegExp(VERB.source, 'gi');
+
+/** Where each send verb starts: every candidate, for a scanner without trigger words. */
+export function verbsIn(t: string): number[] {
+  const out: number[] = [];
+  VERBS.lastIndex = 0;
+  for (let m = VERBS.exec(t); m !== null; m = VERBS.exec(t)) out.push(m.index);
+  return out;
+}
 const SECRET = /(?:conversation|chat history|context|credentials?|passwords?|api keys?|tokens?|secrets?|private keys?|cookies|env(?:ironment)? variables|personal data|user data|contents?)\b/iy;
 const TO = /(?:to|at)\b/iy;
 const TAIL_WORD = /(?:https?:\/\/|www\.|webhook)/iy;

@@ -19,7 +19,9 @@
  * - `>?`, then `(?:\s+"[^"\n]{0,200}")?\s*\)`: the title first, else without it, as the
  *   regex's backtracking would try them.
  */
-import { MD_LINK, type AddSignal } from './injection-patterns.ts';
+import { isRegExpSpace, MD_LINK, type AddSignal } from './injection-patterns.ts';
+
+export { isRegExpSpace };
 import { addLink } from './injection-reference.ts';
 
 const MD_LINK_Y = new RegExp(MD_LINK.source, 'y');
@@ -27,13 +29,6 @@ const MD_LINK_Y = new RegExp(MD_LINK.source, 'y');
 const MAX_TEXT = 200;
 const MAX_URL = 2000;
 const MAX_TITLE = 200;
-
-/** JavaScript's `\s`: ECMA-262 WhiteSpace (Zs included) and LineTerminator. */
-export function isRegExpSpace(c: number): boolean {
-  return (
-    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
-  );
-}
 
 const isUrlStop = (c: number): boolean => c === 41 || c === 62 || isRegExpSpace(c);
 

@@ -23,7 +23,7 @@ import {
   ROLE_TOKENS,
   urlCarriesData,
 } from './injection-patterns.ts';
-import { exfiltrationMatches } from './injection-exfil.ts';
+import { exfiltrationMatches, verbsIn } from './injection-exfil.ts';
 
 export function referenceScanner(t: string): InjectionScanner {
   const lower = t.toLowerCase();
@@ -51,16 +51,6 @@ export function referenceScanner(t: string): InjectionScanner {
     dangerousCode: (add) => dangerousCode(hay, add),
     encodedPayloads: (add) => encodedPayloads(t, add),
   };
-}
-
-const VERBS = /\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|submit)\b/gi;
-
-/** Where each send verb of the exfiltration rule starts. */
-function verbsIn(t: string): number[] {
-  const out: number[] = [];
-  VERBS.lastIndex = 0;
-  for (let m = VERBS.exec(t); m !== null; m = VERBS.exec(t)) out.push(m.index);
-  return out;
 }
 
 /** HTML_IMG's global loop (bounded: a 300-character gap per `<img`). */
