@@ -7,7 +7,8 @@
  *   node bench/cpu.ts [seconds per path, default 4] [modes…] [--profile]
  *
  * modes: pass-through (no inspectors), pipeline (method-deny + redact), audit (pass-through with the
- * SQLite audit trail on), dlp, floor (bench/lib/floor.ts: a bare Node.js proxy, the runtime's
+ * SQLite audit trail on), dlp, auth-policy (JWT via a local JWKS + the bench's 20-rule policy, a
+ * bearer token on every call), floor (bench/lib/floor.ts: a bare Node.js proxy, the runtime's
  * ceiling); default: pass-through pipeline. `--profile` runs each gateway under
  * `--cpu-prof` and prints its hottest functions over the measured window.
  */
@@ -18,12 +19,14 @@ import { runLoad } from './lib/load.ts';
 import { ECHO_TEXT, modernToolCall } from './lib/mcp.ts';
 import { Child, procCpuUs } from './lib/proc.ts';
 import { summariseProfile } from './lib/profile.ts';
+import { startAuthServer } from '../test/support/auth-server.ts';
 
 const MODES = {
   'pass-through': {},
   pipeline: { pipeline: true },
   audit: { audit: true },
   dlp: { dlp: true },
+  'auth-policy': {},
   floor: {},
 } as const;
 type Mode = keyof typeof MODES;
@@ -36,12 +39,16 @@ if (modes.length === 0) modes.push('pass-through', 'pipeline');
 
 const profileDir = join(tmpdir(), `portcullis-cpu-prof-${process.pid}`);
 const upstream = await Child.start('upstream', 'upstream', { responseMode: 'auto' });
+// Only for auth-policy: the same issuer, audience and scope as the bench's "auth + 20-rule policy" row.
+const authServer = modes.includes('auth-policy') ? await startAuthServer() : undefined;
+const token = await authServer?.issue({ sub: 'bench-client', aud: 'portcullis-bench', scope: 'mcp:tools', expiresIn: 3600 });
 try {
   for (const mode of modes) {
     const file = `${mode}.cpuprofile`;
     if (profile) mkdirSync(profileDir, { recursive: true });
     const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${file}`, '--cpu-prof-interval=500'] : [];
-    const gw = await Child.start(mode, mode === 'floor' ? 'floor' : 'gateway', { upstream: upstream.url, ...MODES[mode] }, flags);
+    const auth = mode === 'auth-policy' && authServer ? { authPolicy: { issuer: authServer.issuer, jwksUrl: authServer.jwksUrl } } : {};
+    const gw = await Child.start(mode, mode === 'floor' ? 'floor' : 'gateway', { upstream: upstream.url, ...MODES[mode], ...auth }, flags);
     const path = new URL(gw.url).pathname;
     let cpu0 = 0;
     let cpu = 0;
@@ -56,7 +63,10 @@ try {
       concurrency: 32,
       warmupMs: 1500,
       durationMs: seconds * 1000,
-      request: (w, n) => modernToolCall(path, w * 1e6 + n, 'echo', { text: ECHO_TEXT }),
+      request: (w, n) => {
+        const spec = modernToolCall(path, w * 1e6 + n, 'echo', { text: ECHO_TEXT });
+        return mode === 'auth-policy' ? { ...spec, headers: { ...spec.headers, authorization: `Bearer ${token}` } } : spec;
+      },
       onWindow: (phase) => {
         const nowUs = Number(process.hrtime.bigint() / 1000n);
         if (phase === 'start') {
@@ -85,5 +95,6 @@ try {
   }
 } finally {
   await upstream.stop();
+  await authServer?.close();
   rmSync(profileDir, { recursive: true, force: true });
 }
