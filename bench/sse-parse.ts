@@ -6,7 +6,8 @@
  *
  * Also times a bare streaming TextDecoder over the same chunks: the floor any parser pays.
  */
-import { SseParser, encodeSseEvent } from '../src/codec/sse.ts';
+import { SseParser } from '../src/codec/sse.ts';
+import { encodeSseEvent } from '../src/codec/sse-encode.ts';
 
 const TARGET_BYTES = 50 * 1024 * 1024;
 const CHUNK = 16 * 1024;

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SseLimitError, SseParser, encodeSseComment, encodeSseEvent, type SseEvent, type SseParserOptions } from './sse.ts';
+import { SseLimitError, SseParser, type SseEvent, type SseParserOptions } from './sse.ts';
+import { encodeSseComment, encodeSseEvent } from './sse-encode.ts';
 
 interface Run {
   events: SseEvent[];

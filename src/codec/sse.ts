@@ -10,6 +10,9 @@
  *
  * Memory is bounded against a hostile upstream: one event's data, and any single line still waiting
  * for its terminator, may not exceed `maxEventBytes` (plus a little room for the field name).
+ * With `streamDataOver`, an event whose data outgrows that bound is not collected at all: its data
+ * goes to `onData` piece by piece as the bytes arrive (a single `data:` line of many megabytes
+ * included), so memory stays at a chunk's size whatever the event's.
  */
 
 const LF = 0x0a;
@@ -37,6 +40,8 @@ export interface SseEvent {
   hasId: boolean;
   /** The last valid `retry` value in this block, if any. */
   retry?: number;
+  /** Its data went to `onData` in pieces (see SseParserOptions.streamDataOver); `data` is ''. */
+  streamed?: true;
 }
 
 export interface SseParserOptions {
@@ -48,6 +53,19 @@ export interface SseParserOptions {
   onRetry?: (ms: number) => void;
   /** A block that set an id but dispatched no event (no `data` field). */
   onIdOnly?: (id: string) => void;
+  /**
+   * Stream an event's data once it holds more than this many UTF-16 code units (the memory the
+   * data would take; default: never). The first `onData` piece is all of its data so far, every
+   * later one what has arrived since, including the LF joining two `data` lines, and a line is
+   * passed on before its terminator arrives; the pieces concatenated are exactly the data the
+   * event would have had. Its blank line then dispatches it with `streamed: true` and empty
+   * `data`; a stream that ends before that line leaves it undispatched (`streaming` says so).
+   * `maxEventBytes` still bounds the whole event. Pieces of byte input never split a surrogate
+   * pair; a string pushed with a lone surrogate at its end is passed on as it is.
+   */
+  streamDataOver?: number;
+  /** The pieces of a streamed event's data (required with streamDataOver). */
+  onData?: (piece: string) => void;
 }
 
 export class SseLimitError extends Error {
@@ -66,6 +84,9 @@ export class SseParser {
   readonly #onComment: ((text: string) => void) | undefined;
   readonly #onRetry: ((ms: number) => void) | undefined;
   readonly #onIdOnly: ((id: string) => void) | undefined;
+  readonly #onData: ((piece: string) => void) | undefined;
+  /** streamDataOver, or Infinity. */
+  readonly #streamOver: number;
   readonly #maxData: number;
   readonly #maxLine: number;
   // ignoreBOM: the BOM is stripped by hand so string and byte input behave alike.
@@ -94,6 +115,13 @@ export class SseParser {
   #blockHasId = false;
   #blockRetry: number | undefined = undefined;
 
+  // Streamed data (streamDataOver): the event's data goes out in pieces instead of into #data.
+  #streaming = false;
+  /** The line being read is a `data` line whose value is passed on as it arrives. */
+  #lineStreaming = false;
+  /** UTF-8 bytes of the streamed event's data so far (bounded by maxEventBytes). */
+  #streamedBytes = 0;
+
   constructor(onEvent: (ev: SseEvent) => void, opts: SseParserOptions = {}) {
     const max = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     if (!(max >= 0)) throw new RangeError('SseParser: maxEventBytes must be a non-negative number');
@@ -101,6 +129,10 @@ export class SseParser {
     this.#onComment = opts.onComment;
     this.#onRetry = opts.onRetry;
     this.#onIdOnly = opts.onIdOnly;
+    const over = opts.streamDataOver;
+    if (over !== undefined && (!(over >= 0) || opts.onData === undefined)) throw new RangeError('SseParser: streamDataOver must be a non-negative number, with onData');
+    this.#onData = opts.onData;
+    this.#streamOver = over ?? Infinity;
     this.#maxData = max;
     this.#maxLine = max + LINE_SLACK;
   }
@@ -108,6 +140,16 @@ export class SseParser {
   /** The event source's last event ID string: set at each blank line, not by an unfinished block. */
   get lastEventId(): string {
     return this.#lastEventId;
+  }
+
+  /** An event's data is being streamed: its blank line has not come yet. */
+  get streaming(): boolean {
+    return this.#streaming;
+  }
+
+  /** The `event` field of the block being read so far ('message' when none yet). */
+  get pendingType(): string {
+    return this.#type === '' ? 'message' : this.#type;
   }
 
   /**
@@ -152,6 +194,7 @@ export class SseParser {
     this.#type = '';
     this.#blockHasId = false;
     this.#blockRetry = undefined;
+    this.#lineStreaming = false;
   }
 
   #feed(text: string): void {
@@ -178,7 +221,11 @@ export class SseParser {
       } else {
         eol = nextCR === -1 || nextLF < nextCR ? nextLF : nextCR;
       }
-      if (this.#pending.length === 0) {
+      if (this.#lineStreaming) {
+        // The rest of a data line already being passed on; its end is just the end of a line.
+        if (eol > pos) this.#piece(text.slice(pos, eol));
+        this.#lineStreaming = false;
+      } else if (this.#pending.length === 0) {
         this.#line(text, pos, eol);
       } else {
         const line = this.#pending + text.slice(pos, eol);
@@ -199,10 +246,40 @@ export class SseParser {
     }
     if (pos < len) {
       const tail = pos === 0 ? text : text.slice(pos);
+      if (this.#lineStreaming) {
+        this.#piece(tail);
+        return;
+      }
       const counted = this.#pendingBytes >= 0;
       this.#pending = this.#pending.length === 0 ? tail : this.#pending + tail;
       this.#pendingBytes = this.#checkedBytes(this.#pending, counted ? this.#pendingBytes : -1, tail, this.#maxLine, 'line');
+      if (this.#streamOver !== Infinity) this.#streamPendingLine();
     }
+  }
+
+  /**
+   * The unterminated line is a `data` line that takes the event past streamDataOver (or the
+   * event streams already): pass its value on now and the rest as it comes, rather than hold a
+   * line of any length. `data:` alone waits for one more character (a space after the colon is
+   * not part of the value), and a line that might still be another field waits for its colon.
+   */
+  #streamPendingLine(): void {
+    const line = this.#pending;
+    if (line.length < 6 || !line.startsWith('data:')) return;
+    const v = line.charCodeAt(5) === SPACE ? 6 : 5;
+    const joined = this.#dataLines === 0 ? 0 : this.#data.length + 1;
+    if (!this.#streaming && joined + line.length - v <= this.#streamOver) return;
+    this.#pending = '';
+    this.#pendingBytes = -1;
+    this.#appendData(line.slice(v), true);
+    this.#lineStreaming = true;
+  }
+
+  /** More of a streamed event's data. */
+  #piece(text: string): void {
+    this.#streamedBytes += Buffer.byteLength(text, 'utf8');
+    if (this.#streamedBytes > this.#maxData) throw new SseLimitError('event data', this.#maxData);
+    this.#onData!(text);
   }
 
   /**
@@ -247,7 +324,7 @@ export class SseParser {
     // Field names are compared case-sensitively; unknown fields are ignored.
     switch (colon - start) {
       case 4:
-        if (s.startsWith('data', start)) this.#appendData(s.slice(v, end));
+        if (s.startsWith('data', start)) this.#appendData(s.slice(v, end), false);
         return;
       case 5:
         if (s.startsWith('event', start)) this.#type = s.slice(v, end);
@@ -269,8 +346,28 @@ export class SseParser {
     }
   }
 
-  /** "Append the field value to the data buffer, then append a single U+000A LINE FEED." */
-  #appendData(value: string): void {
+  /**
+   * "Append the field value to the data buffer, then append a single U+000A LINE FEED." Streamed
+   * (or, with `start`, starting to stream: the line's value so far), the value and its joining
+   * LF go to onData instead.
+   */
+  #appendData(value: string, start: boolean): void {
+    if (!this.#streaming && (start || (this.#dataLines === 0 ? 0 : this.#data.length + 1) + value.length > this.#streamOver)) {
+      // Everything collected so far is the first piece (the data buffer is empty from here on).
+      this.#streaming = true;
+      this.#streamedBytes = 0;
+      const head = this.#dataLines === 0 ? '' : this.#data + '\n';
+      this.#data = '';
+      this.#dataBytes = -1;
+      this.#dataLines++;
+      this.#piece(head + value);
+      return;
+    }
+    if (this.#streaming) {
+      this.#dataLines++;
+      this.#piece('\n' + value);
+      return;
+    }
     if (this.#dataLines === 0) {
       this.#data = value;
       this.#dataBytes = this.#checkedBytes(value, -1, value, this.#maxData, 'event data');
@@ -322,60 +419,14 @@ export class SseParser {
       hasId,
     };
     if (retry !== undefined) ev.retry = retry;
+    if (this.#streaming) {
+      ev.streamed = true;
+      this.#streaming = false;
+    }
     this.#type = '';
     this.#data = '';
     this.#dataLines = 0;
     this.#dataBytes = -1;
     this.#onEvent(ev);
   }
-}
-
-function hasLineBreak(s: string): boolean {
-  return s.indexOf('\n') !== -1 || s.indexOf('\r') !== -1;
-}
-
-/**
- * One event block, LF line ends, ending in a blank line. `data` is split on CRLF/CR/LF into
- * several `data:` lines (the parser joins them back with LF), so every encoded event dispatches,
- * even with empty data (`data:` → ""). Throws TypeError on values that would break the framing.
- */
-export function encodeSseEvent(ev: { data: string; event?: string; id?: string; retry?: number }): string {
-  let out = '';
-  if (ev.event !== undefined) {
-    if (hasLineBreak(ev.event)) throw new TypeError('SSE event type must not contain CR or LF');
-    out += ev.event === '' ? 'event:\n' : 'event: ' + ev.event + '\n';
-  }
-  if (ev.id !== undefined) {
-    // A parser ignores an id containing NULL (§9.2.6), so refuse to write one.
-    if (hasLineBreak(ev.id) || ev.id.indexOf('\0') !== -1) {
-      throw new TypeError('SSE id must not contain CR, LF or NULL');
-    }
-    out += ev.id === '' ? 'id:\n' : 'id: ' + ev.id + '\n';
-  }
-  if (ev.retry !== undefined) {
-    if (!Number.isSafeInteger(ev.retry) || ev.retry < 0) {
-      throw new TypeError('SSE retry must be a non-negative integer');
-    }
-    out += 'retry: ' + ev.retry + '\n';
-  }
-  const data = ev.data;
-  if (!hasLineBreak(data)) {
-    // The common case (compact JSON never contains a raw line break): one line, no split.
-    return out + (data === '' ? 'data:\n\n' : 'data: ' + data + '\n\n');
-  }
-  let start = 0;
-  for (let i = 0; i <= data.length; i++) {
-    const c = i < data.length ? data.charCodeAt(i) : LF;
-    if (c !== LF && c !== CR) continue;
-    out += i === start ? 'data:\n' : 'data: ' + data.slice(start, i) + '\n';
-    if (c === CR && data.charCodeAt(i + 1) === LF) i++;
-    start = i + 1;
-  }
-  return out + '\n';
-}
-
-/** A comment block (`: text`), e.g. a keep-alive. Parsers ignore it; it dispatches nothing. */
-export function encodeSseComment(text = ''): string {
-  if (hasLineBreak(text)) throw new TypeError('SSE comment must not contain CR or LF');
-  return text === '' ? ':\n\n' : ': ' + text + '\n\n';
 }

@@ -12,7 +12,7 @@
  * paused (the upstream socket backs up) instead of buffering more.
  */
 import type { ServerResponse } from 'node:http';
-import { encodeSseComment, encodeSseEvent } from '../codec/sse.ts';
+import { encodeSseComment, encodeSseEvent } from '../codec/sse-encode.ts';
 import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import type { Frame } from '../pipeline/types.ts';
 import { MemoryEventStore, type EventStore, type ReplayBudget } from './event-store.ts';

@@ -5,7 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SseLimitError, SseParser, encodeSseEvent, type SseEvent } from '../../src/codec/sse.ts';
+import { SseLimitError, SseParser, type SseEvent } from '../../src/codec/sse.ts';
+import { encodeSseEvent } from '../../src/codec/sse-encode.ts';
 
 interface Input {
   data: string;
@@ -153,6 +154,51 @@ describe('SSE properties', () => {
       fc.property(fc.array(token, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 8 }), (tokens, cuts) => {
         const bytes = Buffer.from(tokens.join(''));
         assert.deepEqual(parse(splitAt(bytes, cuts)), reference(bytes));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('(g) streamed data (streamDataOver) is the same data, however the bytes are split', () => {
+    /** Parses with streamed data; a streamed event gets its pieces back as its data. */
+    const parseStreamed = (chunks: Iterable<Uint8Array>, over: number) => {
+      const events: SseEvent[] = [];
+      const idOnly: string[] = [];
+      let pieces = '';
+      const p = new SseParser(
+        (ev) => {
+          if (ev.streamed) {
+            assert.equal(ev.data, '');
+            assert.ok(pieces.length > over, 'only data past the bound is streamed');
+            const { streamed: _, ...rest } = ev;
+            events.push({ ...rest, data: pieces });
+            pieces = '';
+          } else {
+            assert.ok(ev.data.length <= over, 'data past the bound is never collected');
+            events.push(ev);
+          }
+        },
+        { onIdOnly: (id) => idOnly.push(id), streamDataOver: over, onData: (piece) => (pieces += piece) },
+      );
+      for (const c of chunks) p.push(c);
+      p.end();
+      // What is left is an event the stream cut off (never dispatched, as the spec says).
+      assert.equal(pieces !== '', p.streaming && pieces.length > 0);
+      return { events, idOnly };
+    };
+    // Well-formed events, multi-line data included (the encoder splits data on line breaks).
+    fc.assert(
+      fc.property(inputs, fc.array(fc.nat(), { maxLength: 12 }), fc.nat({ max: 12 }), (list, cuts, over) => {
+        assert.deepEqual(parseStreamed(splitAt(Buffer.from(encode(list)), cuts), over).events, expected(list));
+      }),
+      { numRuns: 1000 },
+    );
+    // Any stream at all, against the literal reading of the spec.
+    const token = fc.constantFrom('data', 'data:', 'data: ', 'id', 'event', ':', ' ', '\r', '\n', '\r\n', '\n\n', 'x', 'yy', 'é', '😀');
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 80 }), fc.array(fc.nat(), { maxLength: 10 }), fc.nat({ max: 12 }), (tokens, cuts, over) => {
+        const bytes = Buffer.from(tokens.join(''));
+        assert.deepEqual(parseStreamed(splitAt(bytes, cuts), over), reference(bytes));
       }),
       { numRuns: 1000 },
     );
