@@ -37,10 +37,25 @@ export interface RelayStreamOptions {
   onClose?: () => void;
   /** Every event as it is emitted (audit segments); must not throw. */
   onEmit?: (text: string, seq: number) => void;
+  /** A streamed event (beginEvent) finished: its seq and the UTF-8 bytes of its data; must not throw. */
+  onEmitStreamed?: (seq: number, bytes: number) => void;
   /** Where re-issued events are kept for replay (default: in memory, `capacity` events). */
   store?: EventStore;
   /** The gateway-wide bound on replay text, shared by every stream's store (event-store.ts). */
   budget?: ReplayBudget;
+}
+
+/** One event written as its data arrives (RelayStream.beginEvent). */
+export interface StreamedEvent {
+  /**
+   * More of the event's data. A line break in it becomes a new `data:` line, which every reader
+   * joins back with LF, so the data read is the data written. Resolves when the writer may go
+   * on (client backpressure). Pieces for a client other than the one that got the event's
+   * beginning (it left, another resumed) are dropped: nobody gets half an event.
+   */
+  write(piece: string): Promise<void>;
+  /** The blank line that dispatches the event. */
+  end(): void;
 }
 
 export class RelayStream {
@@ -55,6 +70,8 @@ export class RelayStream {
   private roomWaiters: Array<() => void> = [];
   /** Set by every write; the keep-alive tick sends a comment only on a quiet interval. */
   private wroteSinceTick = false;
+  /** The client an unfinished streamed event is being written to: no keep-alive may cut into it. */
+  private openEventFor: ServerResponse | undefined;
   state: RelayState = 'live';
   /** Last event id the upstream sent on this stream (for resuming the upstream itself). */
   upstreamLastEventId: string | undefined;
@@ -179,6 +196,55 @@ export class RelayStream {
     }
   }
 
+  /**
+   * Starts an event whose data will come in pieces (an upstream event too large to hold, relayed
+   * through the chunk path: transport/relay-sse-streamed.ts); undefined when the stream closed
+   * first. It is written live only, so it waits for a client to be attached (a detached stream's
+   * upstream read pauses meanwhile). It cannot be replayed: the replay buffer is emptied, so a
+   * client resuming from before it is refused (canReplayFrom) instead of getting a stream with a
+   * hole, while one that got it whole may resume after it.
+   */
+  async beginEvent(opts: { event?: string } = {}): Promise<StreamedEvent | undefined> {
+    while (this.subscriber === undefined && this.state !== 'closed') await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    const res = this.subscriber;
+    if (res === undefined || this.state === 'closed') return undefined;
+    const seq = this.seq++;
+    // The framing of encodeSseEvent, up to the data: the value follows as it arrives.
+    const head = encodeSseEvent({ data: '', ...(opts.event !== undefined && opts.event !== 'message' ? { event: opts.event } : {}), ...(this.opts.resumable ? { id: `${this.id}.${seq}` } : {}) });
+    const open = head.slice(0, -'data:\n\n'.length) + 'data: ';
+    this.store.clear();
+    this.eventsSent++;
+    this.openEventFor = res;
+    let bytes = 0;
+    let dataBytes = 0;
+    const send = async (text: string): Promise<void> => {
+      const n = Buffer.byteLength(text);
+      bytes += n;
+      this.bytesSent += n;
+      if (this.subscriber !== res || res.destroyed) return;
+      this.wroteSinceTick = true;
+      if (!res.write(text)) await new Promise<void>((resolve) => {
+        const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    };
+    await send(open);
+    return {
+      write: async (piece) => {
+        if (piece.length === 0) return;
+        dataBytes += Buffer.byteLength(piece);
+        await send(piece.replace(/\r\n|\r|\n/g, '\ndata: '));
+      },
+      end: () => {
+        if (this.openEventFor === res) this.openEventFor = undefined;
+        void send('\n\n');
+        if (this.subscriber === res && !res.destroyed) this.delivered(seq, bytes);
+        this.opts.onEmitStreamed?.(seq, dataBytes);
+      },
+    };
+  }
+
   private delivered(seq: number, bytes: number): void {
     if (seq <= this.deliveredThrough) return;
     this.deliveredThrough = seq;
@@ -287,7 +353,7 @@ export class RelayStream {
     if (this.opts.keepAliveMs <= 0) return;
     clearInterval(this.keepAlive);
     this.keepAlive = setInterval(() => {
-      if (!this.wroteSinceTick) this.subscriber?.write(KEEP_ALIVE);
+      if (!this.wroteSinceTick && this.openEventFor !== this.subscriber) this.subscriber?.write(KEEP_ALIVE);
       this.wroteSinceTick = false;
     }, this.opts.keepAliveMs);
     this.keepAlive.unref();

@@ -1,0 +1,163 @@
+/**
+ * RelayStream.beginEvent: one event written as its data arrives, for upstream events too large
+ * to hold (the SSE chunk path). What a client reads must be exactly one event with exactly that
+ * data, never half an event, and never a replay with a hole.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SseParser, type SseEvent } from '../codec/sse.ts';
+import { RelayStream } from './relay-stream.ts';
+
+/** Every server a test opened, closed at the end even when an assertion failed. */
+const opened: Array<() => void> = [];
+after(() => opened.forEach((close) => close()));
+
+/** A real HTTP response to attach to, and the events a client parsed from it. */
+async function clientPair(): Promise<{ res: ServerResponse; body: Promise<string>; events: Promise<SseEvent[]>; close(): void }> {
+  let resolveRes!: (r: ServerResponse) => void;
+  const got = new Promise<ServerResponse>((r) => (resolveRes = r));
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    resolveRes(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const body = new Promise<string>((resolve) => {
+    request({ port, host: '127.0.0.1' }, (incoming) => {
+      let text = '';
+      incoming.setEncoding('utf8');
+      incoming.on('data', (d) => (text += d));
+      incoming.on('end', () => resolve(text));
+      incoming.on('error', () => resolve(text));
+      incoming.on('aborted', () => resolve(text));
+    }).end();
+  });
+  const events = body.then((text) => {
+    const out: SseEvent[] = [];
+    const p = new SseParser((ev) => out.push(ev));
+    p.push(text);
+    p.end();
+    return out;
+  });
+  const res = await got;
+  const close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  opened.push(close);
+  return { res, body, events, close };
+}
+
+const opts = { id: 's1', resumable: true, capacity: 8, keepAliveMs: 0, detachedTtlMs: 60_000 };
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a streamed event reaches the client as one event with exactly its data, line breaks included', async () => {
+  const emitted: Array<[number, number]> = [];
+  const stream = new RelayStream({ ...opts, onEmitStreamed: (seq, bytes) => emitted.push([seq, bytes]) });
+  const c = await clientPair();
+  stream.attach(c.res);
+  await stream.emit('before');
+  const ev = (await stream.beginEvent())!;
+  await ev.write('{"result":');
+  await ev.write('\n  "€uro"');
+  await ev.write('\r\n}');
+  ev.end();
+  await stream.emit('after');
+  stream.complete();
+  const events = await c.events;
+  assert.deepEqual(events.map((e) => [e.data, e.lastEventId]), [
+    ['before', 's1.0'],
+    ['{"result":\n  "€uro"\n}', 's1.1'],
+    ['after', 's1.2'],
+  ]);
+  assert.deepEqual(emitted, [[1, Buffer.byteLength('{"result":\n  "€uro"\r\n}')]]);
+  assert.equal(stream.eventsDelivered, 3);
+  c.close();
+});
+
+test('no keep-alive comment is written into an event still being written', async () => {
+  const stream = new RelayStream({ ...opts, resumable: false, keepAliveMs: 20 });
+  const c = await clientPair();
+  stream.attach(c.res);
+  const ev = (await stream.beginEvent())!;
+  await ev.write('{"a":"');
+  await tick(120); // several keep-alive periods with the event open
+  await ev.write('b"}');
+  ev.end();
+  await tick(60); // quiet again: keep-alives resume
+  stream.complete();
+  const body = await c.body;
+  assert.match(body, /^data: \{"a":"b"\}\n\n/, 'the event is whole, nothing inside it');
+  assert.match(body.slice(body.indexOf('\n\n') + 2), /^(:\n\n)+$/, 'keep-alives after it');
+  assert.deepEqual((await c.events).map((e) => e.data), ['{"a":"b"}']);
+  c.close();
+});
+
+test('a client resuming from before a streamed event is refused; from it, served', async () => {
+  const stream = new RelayStream(opts);
+  const c = await clientPair();
+  stream.attach(c.res);
+  await stream.emit('one');
+  const ev = (await stream.beginEvent())!;
+  await ev.write('big');
+  ev.end();
+  await stream.emit('three');
+  assert.equal(stream.canReplayFrom(0), false, 'the streamed event (seq 1) cannot be replayed');
+  assert.equal(stream.canReplayFrom(1), true, 'after it, the kept events can');
+  c.res.end();
+  await c.body;
+  const d = await clientPair();
+  stream.attach(d.res, 1);
+  stream.complete();
+  assert.deepEqual((await d.events).map((e) => e.data), ['three']);
+  c.close();
+  d.close();
+});
+
+test('a streamed event waits for a client while the stream is detached', async () => {
+  const stream = new RelayStream(opts);
+  let begun = false;
+  const pending = stream.beginEvent().then((ev) => {
+    begun = true;
+    return ev;
+  });
+  await tick(30);
+  assert.equal(begun, false, 'nothing to write it to, and it cannot be kept for replay');
+  const c = await clientPair();
+  stream.attach(c.res);
+  const ev = (await pending)!;
+  await ev.write('late');
+  ev.end();
+  stream.complete();
+  assert.deepEqual((await c.events).map((e) => e.data), ['late']);
+  c.close();
+});
+
+test('a client that resumes mid-event gets none of the rest of it, and the first never dispatches a part', async () => {
+  const stream = new RelayStream(opts);
+  const a = await clientPair();
+  stream.attach(a.res);
+  await stream.emit('zero');
+  const ev = (await stream.beginEvent())!;
+  await ev.write('first half ');
+  const b = await clientPair();
+  stream.attach(b.res, 0); // takes over, as a client resuming on a new connection does
+  await ev.write('second half');
+  ev.end();
+  await stream.emit('next');
+  stream.complete();
+  assert.deepEqual((await a.events).map((e) => e.data), ['zero'], 'the cut-off event is not dispatched');
+  assert.doesNotMatch(await b.body, /half/);
+  assert.deepEqual((await b.events).map((e) => e.data), ['next']);
+  a.close();
+  b.close();
+});
+
+test('beginEvent on a closed stream gives nothing to write to', async () => {
+  const stream = new RelayStream(opts);
+  stream.close();
+  assert.equal(await stream.beginEvent(), undefined);
+});
