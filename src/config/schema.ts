@@ -130,7 +130,7 @@ export const LimitsSchema = z
     maxBufferedMessageBytes: positiveInt
       .default(1024 * 1024)
       .describe(
-        'Upstream JSON responses above this size take the chunk path (string leaves inspected piece by piece with a hold-back window) when every inspector can, else are refused. An SSE event is inspected whole, up to maxEventBytes; a request body whole, up to maxBodyBytes.',
+        'Upstream answers above this size (a JSON body, or the SSE event answering the request) take the chunk path (string leaves inspected piece by piece with a hold-back window, relayed as they arrive) when every inspector can, else are refused. Other SSE events (notifications, server requests) are inspected whole, up to maxEventBytes; a request body whole, up to maxBodyBytes.',
       ),
     maxHeaderBytes: positiveInt.default(16 * 1024).describe('Largest total size of request headers.'),
   })

@@ -286,6 +286,7 @@ export class RelayStream {
 
   /** Destroy the client connection without terminating the current event (a clean cut). */
   cut(): void {
+    if (this.state === 'closed') return;
     this.end('cut');
     this.state = 'closed';
     this.subscriber?.destroy();

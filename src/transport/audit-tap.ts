@@ -160,7 +160,7 @@ export class AuditTap {
   }
 
   /** Hooks for one client-facing SSE stream: opened on the first event, segments, closed once. */
-  watchStream(ex: Exchange, stream: RelayStream): { onEmit: (text: string, seq: number) => void; onClose: () => void } {
+  watchStream(ex: Exchange, stream: RelayStream): { onEmit: (text: string, seq: number) => void; onEmitStreamed: (seq: number, bytes: number) => void; onClose: () => void } {
     const started = Date.now();
     let opened = false;
     let segment: { first: number; texts: string[]; bytes: number; timer: NodeJS.Timeout } | undefined;
@@ -172,12 +172,14 @@ export class AuditTap {
       clearTimeout(s.timer);
       this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'segment', firstIndex: s.first, count: s.texts.length, bytes: s.bytes, messages: s.texts }));
     };
+    const open = (): void => {
+      if (opened) return;
+      opened = true;
+      this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'opened' }));
+    };
     return {
       onEmit: (text, seq) => {
-        if (!opened) {
-          opened = true;
-          this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'opened' }));
-        }
+        open();
         if (!segment) {
           // A slow stream's events reach the trail within streamSegmentMs, not only at its end.
           const timer = setTimeout(flush, this.#segmentMs);
@@ -187,6 +189,13 @@ export class AuditTap {
         segment.texts.push(text);
         segment.bytes += Buffer.byteLength(text);
         if (segment.texts.length >= SEGMENT_EVENTS) flush();
+      },
+      // An event relayed as it arrived (relay-sse-streamed.ts): a segment of its own, counted and
+      // sized but not digested (its text was never held, like a JSON body over MAX_DIGESTED_BODY).
+      onEmitStreamed: (seq, bytes) => {
+        open();
+        flush();
+        this.#audit.log.append(this.#audit.records.stream({ ...base(), time: Date.now(), phase: 'segment', firstIndex: seq, count: 1, bytes }));
       },
       onClose: () => {
         flush();

@@ -338,6 +338,7 @@ export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
     keepAliveMs: cfg.streams.keepAliveMs,
     detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
     onEmit: (text, seq) => audit?.onEmit(text, seq),
+    onEmitStreamed: (seq, bytes) => audit?.onEmitStreamed(seq, bytes),
     onClose: () => {
       session?.streams.delete(id);
       stopWatch();

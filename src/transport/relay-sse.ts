@@ -12,6 +12,7 @@ import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
 import { inspectS2c, needsParse, type RelayOutcome } from './inspect-s2c.ts';
+import { answerMayStream, StreamedSseEvent } from './relay-sse-streamed.ts';
 import { withoutForeignTaskStatus } from './tasks.ts';
 import { errorMessage } from './respond.ts';
 
@@ -26,23 +27,47 @@ export interface SseRelayHooks {
  */
 export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stream: RelayStream, hooks: SseRelayHooks = {}): Promise<RelayOutcome> {
   const out: RelayOutcome = { responded: false, result: undefined };
-  const queue: SseEvent[] = [];
+  // Events, and the data pieces of an event too large to hold (relay-sse-streamed.ts).
+  const queue: Array<SseEvent | string> = [];
+  const limits = ex.services.config.limits;
   const parser = new SseParser((ev) => queue.push(ev), {
-    maxEventBytes: ex.services.config.limits.maxEventBytes,
+    maxEventBytes: limits.maxEventBytes,
     onIdOnly: (id) => {
       stream.upstreamLastEventId = id;
     },
+    ...(answerMayStream(ex) ? { streamDataOver: limits.maxBufferedMessageBytes, onData: (piece: string) => queue.push(piece) } : {}),
   });
   const parse = needsParse(ex);
   const metrics = ex.services.metrics;
   const held = new HeldEvents(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
+  let streamed: StreamedSseEvent | undefined;
   let ended = false;
   try {
     for await (const chunk of body) {
       if (stream.state === 'closed' || ended) break;
       parser.push(chunk as Buffer);
-      for (let ev = queue.shift(); ev !== undefined; ev = queue.shift()) {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+        if (typeof item === 'string') {
+          streamed ??= new StreamedSseEvent(ex, stream, out, parser.pendingType, () => held.release());
+          await streamed.piece(item);
+          continue;
+        }
+        const ev = item;
         if (ev.hasId) stream.upstreamLastEventId = ev.lastEventId;
+        if (ev.streamed) {
+          const r = await streamed!.end(ev);
+          streamed = undefined;
+          if (r.kind === 'cut') {
+            ended = true;
+            break;
+          }
+          if (r.kind === 'sent') {
+            metrics.sseEvent(ex.route.name, 's2c');
+            continue;
+          }
+          // Not an answer that may stream: read whole, like any event of its size.
+          ev.data = r.data;
+        }
         if (parse && ev.type !== 'message') {
           // MCP sends JSON-RPC messages as `message` events only, and clients (the SDKs) ignore
           // any other type. Its name is upstream text no inspector reads: relayed, it would be a
@@ -98,6 +123,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
         await held.follow(ev.data, opts);
       }
     }
+    if (parser.streaming) streamed?.abandon();
     if (ended) {
       // Cut by the gateway: stop reading the upstream and finish the client's stream here.
       stream.abortUpstream?.();
@@ -125,6 +151,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       stream.complete();
     }
   } catch (err) {
+    streamed?.abandon();
     if (stream.state === 'closed') {
       held.drop();
       return out;

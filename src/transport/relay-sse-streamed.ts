@@ -1,0 +1,249 @@
+/**
+ * The SSE chunk path: an upstream event whose data outgrows `limits.maxBufferedMessageBytes` is
+ * relayed as it arrives instead of being held whole (SseParser `streamDataOver` hands its data
+ * over piece by piece; RelayStream.beginEvent writes it out the same way). Memory stays at a
+ * chunk plus the inspectors' hold-back windows whatever the event's size, and the client starts
+ * reading a large result while the upstream is still sending it.
+ *
+ * Only the answer to the exchange's own request streams, and only when a JSON answer to that
+ * method could take the chunk path too (relay.ts): every inspector that reads it has onChunk,
+ * and the gateway itself needs nothing from the whole message (initialize, tools/list, task
+ * bindings, approvals, batches). What the message is shows in its top-level member names, read
+ * by a TopLevelScanner as the data comes: `result` or `error` first makes it an answer;
+ * `method` or `params` first a notification or server request, which the gateway must read whole
+ * (task status filtering, server-request bookkeeping, per-method inspection). Until the scanner
+ * can tell (normally within the first bytes) nothing goes out; if it is not an answer that may
+ * stream, the event is collected and handed back to the ordinary, whole-message path, which keeps
+ * its own bound (`maxEventBytes`).
+ *
+ * Once bytes have gone out, anything wrong found later cuts the stream: the connection closes
+ * with the event unterminated, so no client dispatches a partial message (WHATWG HTML §9.2.6: an
+ * event is dispatched only at its blank line). That covers a block by an inspector, a top-level
+ * `method` after all, an `id` that is not the request's, invalid JSON, and an upstream that stops
+ * mid-event.
+ *
+ * Not covered, and documented in docs/content-security.md: events held back before this one for
+ * a match split across events are released unamended when it starts, and a streamed answer is
+ * neither digested for the audit record (like JSON bodies over 1 MiB) nor checked for ambiguous
+ * member names below the top level.
+ */
+import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
+import type { JsonRpcId } from '../codec/jsonrpc.ts';
+import { TopLevelError, TopLevelScanner } from '../codec/json-top-level.ts';
+import { GatewayError } from '../core/errors.ts';
+import { ChunkChain } from '../pipeline/pipeline.ts';
+import type { RelayStream, StreamedEvent } from '../session/relay-stream.ts';
+import { inspectorContext, observer, type Exchange } from './context.ts';
+import type { RelayOutcome } from './inspect-s2c.ts';
+
+/** Where a streamed event stands once its blank line came. */
+export type StreamedEnd =
+  /** Relayed whole (it answered the request when `answered`). */
+  | { kind: 'sent' }
+  /** Not an answer that may stream: its data, collected, for the whole-message path. */
+  | { kind: 'collected'; data: string }
+  /** Cut: the stream is over (the gateway's decision or the client gone). */
+  | { kind: 'cut' };
+
+/**
+ * May an answer on this exchange stream through? The same conditions as a JSON answer's chunk
+ * path (relay.ts, inspect-s2c.ts passesJsonUnread), decided before the first byte goes out.
+ */
+export function answerMayStream(ex: Exchange): boolean {
+  const m = ex.request?.method;
+  if (m === undefined || ex.request?.rpcId === undefined || ex.batchMethods) return false;
+  if (m === 'initialize' || m === 'tools/list' || ex.approved || ex.tracksTasks) return false;
+  return ex.route.plan.plan('s2c', false, m).buffering !== 'message';
+}
+
+const ANSWER_KEYS = new Set(['result', 'error']);
+const MESSAGE_KEYS = new Set(['method', 'params']);
+
+export class StreamedSseEvent {
+  readonly #ex: Exchange;
+  readonly #stream: RelayStream;
+  readonly #out: RelayOutcome;
+  readonly #releaseHeld: () => Promise<void>;
+  readonly #scanner: TopLevelScanner;
+  /** The event type when its data started ('message' unless an `event:` line came first). */
+  readonly #type: string;
+  #kind: 'answer' | 'message' | undefined;
+  /** Pieces read before the kind was known (nothing sent yet), or all of a collected event. */
+  #held: string[] | undefined = [];
+  #writer: StreamedEvent | undefined;
+  #rewriter: JsonStreamRewriter | undefined;
+  readonly #decoder = new TextDecoder();
+  #blocked: { reasons: string[] } | undefined;
+  /** Decided: not an answer that may stream; everything is collected for the whole path. */
+  #collect = false;
+  #cut = false;
+
+  constructor(ex: Exchange, stream: RelayStream, out: RelayOutcome, type: string, releaseHeld: () => Promise<void>) {
+    this.#ex = ex;
+    this.#stream = stream;
+    this.#out = out;
+    this.#type = type;
+    this.#releaseHeld = releaseHeld;
+    this.#scanner = new TopLevelScanner({
+      capture: ['id', 'jsonrpc'],
+      onKey: (name) => {
+        if (this.#kind === undefined) {
+          if (ANSWER_KEYS.has(name)) this.#kind = 'answer';
+          else if (MESSAGE_KEYS.has(name)) this.#kind = 'message';
+        } else if (this.#kind === 'answer' && MESSAGE_KEYS.has(name)) {
+          // An answer that turns out to carry a method: a different message than the one relayed.
+          throw new GatewayError('upstream_protocol', 'a streamed answer carries a method');
+        }
+      },
+    });
+  }
+
+  /** The next piece of the event's data. */
+  async piece(text: string): Promise<void> {
+    if (this.#cut) return;
+    if (this.#held !== undefined) {
+      this.#held.push(text);
+      if (this.#collect) return;
+      try {
+        this.#scan(text);
+      } catch {
+        // Not JSON as far as it goes: the whole-message path says so, as it would for any event.
+        this.#collect = true;
+        return;
+      }
+      if (this.#kind === undefined) return;
+      if (this.#collecting()) this.#collect = true;
+      else {
+        try {
+          await this.#start();
+        } catch (err) {
+          this.#fail(err);
+        }
+      }
+      return;
+    }
+    try {
+      this.#scan(text);
+      await this.#send(text);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /** The event's blank line: finish it, or hand its data back. */
+  async end(ev: { type: string }): Promise<StreamedEnd> {
+    if (this.#cut) return { kind: 'cut' };
+    if (this.#held !== undefined) {
+      // Never started: collected whole (or too short to tell, which a whole-message read settles).
+      return { kind: 'collected', data: this.#held.join('') };
+    }
+    try {
+      this.#scanner.end();
+      if (this.#rewriter) await this.#write(await this.#rewriter.end());
+      await this.#write(this.#decoder.decode());
+      if (ev.type !== this.#type) throw new GatewayError('upstream_protocol', 'the event type changed after its data began');
+      const id = this.#capturedId();
+      if (id === undefined || this.#scanner.captured('jsonrpc') !== '"2.0"' || id !== this.#ex.request?.rpcId) {
+        throw new GatewayError('upstream_protocol', 'a streamed answer that is not the answer to this request');
+      }
+      this.#writer!.end();
+      this.#out.responded = true;
+      return { kind: 'sent' };
+    } catch (err) {
+      this.#fail(err);
+      return { kind: 'cut' };
+    }
+  }
+
+  /** The upstream stream stopped mid-event: what went out of it must not be completed. */
+  abandon(): void {
+    if (this.#writer !== undefined && !this.#cut) this.#fail(new GatewayError('upstream_protocol', 'the upstream stopped in the middle of a streamed event'));
+  }
+
+  #scan(text: string): void {
+    this.#scanner.push(text);
+    if (this.#scanner.shape === 'other') this.#kind = 'message';
+  }
+
+  /** Not an answer that may stream (or a dropped named event's data): keep collecting. */
+  #collecting(): boolean {
+    return this.#kind === 'message' || this.#type !== 'message' || !answerMayStream(this.#ex);
+  }
+
+  async #start(): Promise<void> {
+    const ex = this.#ex;
+    const held = this.#held!;
+    this.#held = undefined;
+    const plan = ex.route.plan.plan('s2c', false, ex.request!.method);
+    if (plan.buffering === 'chunks') {
+      const method = ex.request!.method;
+      const chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+      const frameId = `s2c-${ex.frameSeq++}`;
+      this.#rewriter = new JsonStreamRewriter({
+        // Keys too (as `<object>/~key`): a secret can travel as an object key.
+        keys: true,
+        onString: async (piece) => {
+          const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
+          if (v.kind === 'block') {
+            this.#blocked = v;
+            throw new GatewayError('blocked');
+          }
+          return v.text;
+        },
+      });
+    }
+    // Whatever was held back for a match split across events goes first, as it is.
+    await this.#releaseHeld();
+    this.#writer = await this.#stream.beginEvent();
+    if (this.#writer === undefined) {
+      this.#cut = true;
+      return;
+    }
+    ex.notes['sse_streamed'] = true;
+    for (const text of held) await this.#send(text);
+  }
+
+  async #send(text: string): Promise<void> {
+    if (!this.#rewriter) return this.#write(text);
+    return this.#write(await this.#rewriter.push(Buffer.from(text, 'utf8')));
+  }
+
+  #write(bytesOrText: Uint8Array | string): Promise<void> {
+    const text = typeof bytesOrText === 'string' ? bytesOrText : this.#decoder.decode(bytesOrText, { stream: true });
+    if (this.#stream.state === 'closed') throw new GatewayError('client_closed', 'the client left mid-event');
+    return this.#writer!.write(text);
+  }
+
+  #capturedId(): JsonRpcId | undefined {
+    const raw = this.#scanner.captured('id');
+    if (raw === undefined || raw === 'too-long') return undefined;
+    const id: unknown = JSON.parse(raw);
+    return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : undefined;
+  }
+
+  /**
+   * Ends the stream at the gateway's decision: nothing more of this event reaches the client,
+   * and the connection closes without its blank line. Before any byte went out there is
+   * nothing to cut; the error surfaces as the pump's own.
+   */
+  #fail(err: unknown): void {
+    if (this.#writer === undefined) throw err;
+    if (this.#cut) return;
+    this.#cut = true;
+    // The client left (its stream closed, the upstream with it): nothing to cut.
+    if (this.#stream.state === 'closed') return;
+    const ex = this.#ex;
+    if (this.#blocked) {
+      ex.errorCode = 'blocked';
+      ex.notes['cut'] = { reasons: this.#blocked.reasons };
+      this.#stream.end('cut', 'blocked');
+    } else {
+      const code = err instanceof GatewayError ? err.code : err instanceof JsonStreamError || err instanceof TopLevelError ? 'upstream_protocol' : 'internal';
+      ex.errorCode = code;
+      ex.notes['cut'] = { reason: err instanceof JsonStreamError ? err.code : err instanceof TopLevelError ? 'json_syntax' : code };
+      this.#stream.end('cut', code);
+    }
+    this.#stream.abortUpstream?.();
+    this.#stream.cut();
+  }
+}

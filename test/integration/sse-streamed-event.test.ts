@@ -1,0 +1,285 @@
+/**
+ * The SSE chunk path end to end: an upstream SSE event larger than
+ * `limits.maxBufferedMessageBytes` is inspected and relayed as it arrives instead of being held
+ * whole. The client starts reading before the upstream has finished the event, secrets anywhere in
+ * it (split across the upstream's writes too) arrive redacted, and whatever goes wrong after bytes
+ * went out (a blocking rule, an answer for another id, an upstream that stops mid-event) ends the
+ * stream without the client ever dispatching part of a message. Messages the gateway must read
+ * whole (a large notification) still are.
+ *
+ * Test secrets are assembled at run time so no credential-shaped literal sits in the source.
+ */
+import assert from 'node:assert/strict';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
+import { SseParser, type SseEvent } from '../../src/codec/sse.ts';
+import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { silentLogger } from '../../src/telemetry/logger.ts';
+import { tempDataDir } from '../support/data-dir.ts';
+import { ACCEPT, MODERN } from './support/hostile-harness.ts';
+
+const AWS = 'AKIA' + 'QYLPMN5HHHFPZAM2';
+const PEM = '-----BEGIN ' + 'RSA PRIVATE KEY-----';
+const BUFFER_LIMIT = 64 * 1024;
+/** Filler text of the big results: prose, no secret, ~4 KB per block. */
+const FILLER = 'The build finished on node 24; three warnings about unused imports were ignored. '.repeat(50);
+const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+/** Set when the upstream's answer to a 'hold' call was closed under it (the gateway cancelled). */
+let holdClosed = false;
+/** Lets a test hold the upstream in the middle of an event until it has seen the client read. */
+let gateOpen: (() => void) | undefined;
+
+/**
+ * An upstream that answers every tools/call with SSE, writing the big event in many pieces with
+ * `result` before `id` (the TypeScript SDK's member order), so the gateway cannot learn the id
+ * before it must decide to stream.
+ */
+function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c));
+  req.on('end', () => {
+    const msg = JSON.parse(body) as { id?: number; method?: string; params?: { name?: string } };
+    if (msg.id === undefined) {
+      res.writeHead(202).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    void answer(msg.params?.name ?? '', msg.id, res);
+  });
+}
+
+async function answer(name: string, id: number, res: ServerResponse): Promise<void> {
+  const tick = () => new Promise((r) => setImmediate(r));
+  const writeResult = async (parts: string[], answerId = id, tail = true) => {
+    res.write('event: message\ndata: {"result":{"content":[{"type":"text","text":"');
+    for (const p of parts) {
+      res.write(p);
+      await tick();
+    }
+    if (tail) res.write(`"}]},"jsonrpc":"2.0","id":${answerId}}\n\n`);
+  };
+  const blocks = (n: number) => Array.from({ length: n }, () => FILLER);
+  switch (name) {
+    case 'big': {
+      // Keys early, in the middle split across two writes, and at the very end.
+      const parts = [`key ${AWS} `, ...blocks(30), `then ${AWS.slice(0, 9)}`, `${AWS.slice(9)} `, ...blocks(30), ` last ${AWS}`];
+      await writeResult(parts);
+      break;
+    }
+    case 'gated': {
+      await writeResult(blocks(40), id, false);
+      await new Promise<void>((r) => (gateOpen = r));
+      res.write(`${FILLER}"}]},"jsonrpc":"2.0","id":${id}}\n\n`);
+      break;
+    }
+    case 'hold': {
+      res.on('close', () => (holdClosed = true));
+      await writeResult(blocks(40), id, false);
+      return; // never finishes the event
+    }
+    case 'leak-pem':
+      await writeResult([...blocks(30), PEM, ...blocks(30)]);
+      break;
+    case 'other-id':
+      await writeResult(blocks(30), id + 1000);
+      break;
+    case 'stops-midway':
+      await writeResult(blocks(30), id, false);
+      res.destroy();
+      return;
+    case 'big-notification': {
+      // A large log notification first (read whole: not an answer), then the small answer.
+      const text = `${FILLER.repeat(20)} ${AWS}`;
+      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: text } })}\n\n`);
+      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'done' }] } })}\n\n`);
+      break;
+    }
+    default:
+      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } })}\n\n`);
+  }
+  res.end();
+}
+
+interface Streamed {
+  status: number;
+  /** Bytes read so far (grows while the response is open). */
+  received: () => number;
+  /** Events a spec parser dispatched from everything read; resolves when the response is over. */
+  done: Promise<{ events: SseEvent[]; text: string }>;
+  /** Close the connection (the client leaves). */
+  destroy: () => void;
+}
+
+/** A tools/call through the gateway, read as it arrives; never rejects on a cut connection. */
+function call(port: number, path: string, name: string, id: number): Promise<Streamed> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, _meta: meta } });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': name, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        let n = 0;
+        const done = new Promise<{ events: SseEvent[]; text: string }>((finish) => {
+          const over = () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            const events: SseEvent[] = [];
+            const p = new SseParser((ev) => events.push(ev), { maxEventBytes: 64 * 1024 * 1024 });
+            p.push(text);
+            p.end();
+            finish({ events, text });
+          };
+          res.on('data', (c: Buffer) => {
+            parts.push(c);
+            n += c.length;
+          });
+          res.on('end', over);
+          res.on('error', over);
+          res.on('aborted', over);
+          res.on('close', over);
+        });
+        resolve({ status: res.statusCode ?? 0, received: () => n, done, destroy: () => req.destroy() });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('SSE events larger than the buffer limit stream through the gateway', () => {
+  let upstream: Server;
+  let gw: Gateway;
+  const dataDir = tempDataDir();
+
+  before(async () => {
+    upstream = createServer(upstreamHandler);
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      limits: { maxBufferedMessageBytes: BUFFER_LIMIT },
+      routes: [
+        { name: 'dlp', path: '/mcp', upstream: { url }, inspectors: [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } }] },
+        { name: 'plain', path: '/plain', upstream: { url } },
+      ],
+    };
+    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
+  });
+  after(async () => {
+    await gw.close();
+    upstream.closeAllConnections();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('a large result arrives as one event, every secret in it redacted, wherever the pieces fell', async () => {
+    const r = await call(gw.port, '/mcp', 'big', 1);
+    const { events } = await r.done;
+    assert.equal(events.length, 1);
+    const msg = JSON.parse(events[0]!.data) as { id: number; result: { content: Array<{ text: string }> } };
+    assert.equal(msg.id, 1);
+    const text = msg.result.content[0]!.text;
+    assert.ok(text.length > BUFFER_LIMIT * 3, 'the event was well over the buffer limit');
+    assert.ok(!text.includes(AWS) && !text.includes(AWS.slice(0, 9) + AWS.slice(9, 12)), 'no part of a key got through');
+    assert.equal(text.split('[REDACTED:aws-access-key-id]').length - 1, 3, 'all three keys masked, the split one included');
+    assert.ok(text.includes(FILLER), 'the rest is intact');
+  });
+
+  it('the audit trail has the streamed event as a segment of its own size, and no text of it', async () => {
+    let segments: Array<{ count?: number; bytes?: number; digest?: unknown }> = [];
+    let text = '';
+    for (let i = 0; i < 100 && !segments.some((x) => (x.bytes ?? 0) > BUFFER_LIMIT * 3); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      segments = [];
+      text = '';
+      for await (const r of reader.read({ kind: 'stream' })) {
+        text += JSON.stringify(r);
+        const st = (r as { unmapped?: { stream?: { phase?: string; count?: number; bytes?: number; digest?: unknown } } }).unmapped?.stream;
+        if (st?.phase === 'segment') segments.push(st);
+      }
+      await reader.close();
+    }
+    const big = segments.find((x) => (x.bytes ?? 0) > BUFFER_LIMIT * 3);
+    assert.ok(big, text.slice(0, 400));
+    assert.equal(big.count, 1);
+    assert.ok(!text.includes(FILLER.slice(0, 40)) && !text.includes(AWS), 'no content of it in the trail');
+  });
+
+  it('the client reads the event while the upstream is still writing it', async () => {
+    const r = await call(gw.port, '/mcp', 'gated', 2);
+    // The upstream has written ~160 KB of the event and waits: the client already has most of it.
+    await until(() => gateOpen !== undefined && r.received() > BUFFER_LIMIT * 2);
+    gateOpen!();
+    gateOpen = undefined;
+    const { events } = await r.done;
+    assert.equal(events.length, 1);
+    assert.equal((JSON.parse(events[0]!.data) as { id: number }).id, 2);
+  });
+
+  it('a client leaving mid-event cancels the upstream request (2026-07-28)', async () => {
+    holdClosed = false;
+    const r = await call(gw.port, '/mcp', 'hold', 8);
+    await until(() => r.received() > BUFFER_LIMIT * 2);
+    r.destroy();
+    await until(() => holdClosed, 5000);
+  });
+
+  it('a blocking rule mid-event ends the stream with no message dispatched, and the gateway goes on', async () => {
+    const r = await call(gw.port, '/mcp', 'leak-pem', 3);
+    const { events, text } = await r.done;
+    assert.deepEqual(events, [], 'the cut event is never dispatched');
+    assert.ok(!text.includes(PEM), 'nothing from the blocked part went out');
+    const next = await (await call(gw.port, '/mcp', 'echo', 33)).done;
+    assert.deepEqual(next.events.map((e) => (JSON.parse(e.data) as { id: number }).id), [33], 'the next call is served');
+  });
+
+  it('an answer for another request id, found at its end, is cut rather than delivered', async () => {
+    const r = await call(gw.port, '/mcp', 'other-id', 4);
+    const { events } = await r.done;
+    assert.deepEqual(events, []);
+  });
+
+  it('an upstream that stops mid-event leaves the client with no partial message', async () => {
+    const r = await call(gw.port, '/mcp', 'stops-midway', 5);
+    const { events } = await r.done;
+    assert.deepEqual(events, []);
+  });
+
+  it('a large notification is still read whole (and redacted), then the answer follows', async () => {
+    const r = await call(gw.port, '/mcp', 'big-notification', 6);
+    const { events } = await r.done;
+    assert.equal(events.length, 2);
+    const note = JSON.parse(events[0]!.data) as { method: string; params: { data: string } };
+    assert.equal(note.method, 'notifications/message');
+    assert.ok(note.params.data.endsWith('[REDACTED:aws-access-key-id]'));
+    assert.equal((JSON.parse(events[1]!.data) as { id: number }).id, 6);
+  });
+
+  it('on a route without inspectors the large event streams through unchanged', async () => {
+    const r = await call(gw.port, '/plain', 'big', 7);
+    const { events } = await r.done;
+    assert.equal(events.length, 1);
+    const text = (JSON.parse(events[0]!.data) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text;
+    assert.ok(text.startsWith(`key ${AWS} `) && text.endsWith(` last ${AWS}`));
+  });
+});
