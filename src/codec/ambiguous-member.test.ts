@@ -104,6 +104,18 @@ describe('ambiguousMember', () => {
     ok('{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"s","version":"1"}}}');
   });
 
+  it('refuses a one-character name written as an escape, which JSON.parse may misread (Node 24.21)', () => {
+    // Primed like an attacker would: an earlier message with the one-character escaped name `\\`.
+    JSON.parse('{"a":{"\\\\":1}}');
+    const text = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run","arguments":{"\\u0078":"rm -rf /"}}}';
+    assert.match(ambiguousMember(text) ?? '', /one character written as an escape/);
+    for (const escaped of ['\\n', '\\"', '\\\\', '\\/', '\\ud800', '\\u00e9']) {
+      assert.ok(ambiguousMember(`{"x":{"${escaped}":1}}`) !== undefined, escaped);
+    }
+    // Longer escaped names and one-character names written plainly are read correctly.
+    assert.equal(ambiguousMember('{"x":{"\\u0078y":1,"a\\u0079":2,"\\ud83d\\ude00":3,"z":4,"é":5}}'), undefined);
+  });
+
   it('agrees with a reference scan on generated JSON (no false positives, every injected duplicate found)', () => {
     // Names from a small alphabet so folded collisions are frequent.
     const name = fc.stringMatching(/^[abAB\u017f\u212a"\\{}:]{0,3}$/);
@@ -121,6 +133,8 @@ describe('ambiguousMember', () => {
       if (v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string')) {
         const seen = new Set<string>();
         for (const [k, x] of v as Array<[string, unknown]>) {
+          // Rule 3: a one-character name that JSON.stringify had to escape (`"` or `\`).
+          if (k.length === 1 && JSON.stringify(k).includes('\\')) return true;
           if (seen.has(foldName(k))) return true;
           seen.add(foldName(k));
           if (reference(x)) return true;

@@ -17,6 +17,14 @@
  *     present, so policy, method-deny and pinning judge a call other than the one that runs.
  * Rule 2 stops at the protocol's own objects: below them (tool arguments, values in `_meta`)
  * names belong to the tool or extension and any spelling is legitimate; rule 1 applies there.
+ *  3. any object holds a one-character name written as an escape (`"\u0078"`, `"\n"`): the
+ *     gateway's own parser can misread it. V8's JSON.parse in Node.js 24.21 (found here, not yet
+ *     reported upstream) returns such a key as `"\"` once any earlier parse in the process met a
+ *     one-character escaped key such as `"\\"`; so one client's message can make the next read
+ *     `{"\u0078": "rm -rf /"}` as an argument named `\` while the upstream runs it as `x`,
+ *     past every rule about `tool.arguments.x`, and a tool definition can change one-letter
+ *     schema names under its pin. Names of two or more characters, and string values, are read
+ *     correctly; JSON.stringify never writes a printable one-character name this way.
  */
 
 /**
@@ -171,7 +179,10 @@ export function ambiguousMember(text: string): string | undefined {
       // A member name. Escapes decoded (`"na\u006De"` is `name`); a lone surrogate escape is
       // U+FFFD to Go, as it would be to any UTF-8 encoder.
       let name = text.slice(i + 1, end);
-      if (name.includes('\\')) name = (JSON.parse(text.slice(i, end + 1)) as string).toWellFormed();
+      if (name.includes('\\')) {
+        name = (JSON.parse(text.slice(i, end + 1)) as string).toWellFormed();
+        if (name.length === 1) return `member name ${JSON.stringify(text.slice(i + 1, end))} is one character written as an escape`;
+      }
       const top = starts.length - 1;
       const folded = foldName(name);
       const role = roles[top]!;

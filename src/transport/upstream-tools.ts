@@ -15,6 +15,7 @@
  * collide with a client's. Pages are followed (`nextCursor`), bounded in number and size.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { ambiguousMember } from '../codec/ambiguous-member.ts';
 import { SseParser } from '../codec/sse.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
@@ -134,6 +135,10 @@ async function requestToolsList(ex: Exchange, cursor: string | undefined, budget
     } catch {
       continue; // a priming event or a message that is not ours
     }
+    // Pins hash what JSON.parse read: a definition it reads differently from the client (a
+    // duplicate name, a one-character escaped name) could change under its pin unseen.
+    const ambiguous = ambiguousMember(text);
+    if (ambiguous !== undefined) throw new GatewayError('upstream_protocol', `ambiguous JSON: ${ambiguous}`);
     if (!isRecord(msg) || msg['id'] !== id) continue;
     if (isRecord(msg['result'])) return msg['result'];
     throw new GatewayError('upstream_unavailable', 'upstream refused tools/list');

@@ -312,6 +312,9 @@ describe('smuggling: member names a Go upstream folds (case-insensitive, last wi
     ['lone Params (the gateway sees no params)', '{"jsonrpc":"2.0","id":9,"method":"tools/call","Params":{"name":"delete_repo","arguments":{}}}'],
     ['lone params.Name (the gateway sees no tool name)', '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"Name":"delete_repo","arguments":{}}}'],
     ['lone Method (the gateway sees a response-shaped message)', '{"jsonrpc":"2.0","id":11,"Method":"tools/call","params":{"name":"delete_repo","arguments":{}},"result":{}}'],
+    // Node 24.21's JSON.parse reads an escaped one-character name as "\\" once primed by one.
+    ['priming one-character escaped name', '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"search","arguments":{"\\\\":1}}}'],
+    ['one-character escaped name (JSON.parse may read it as another)', '{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"search","arguments":{"\\u0078":"rm -rf /"}}}'],
   ];
   for (const [label, body] of cases) {
     it(`${label} → 400 ambiguous_json, nothing runs upstream`, async () => {
