@@ -113,6 +113,28 @@ function isBoundaryChar(kind: Boundary, c: number): boolean {
   return (kind === 'alnum' ? ALNUM[c] : TOKEN[c]) === 1;
 }
 
+/**
+ * Sorts distinct rule indexes ascending, in place. Why not `Array.prototype.sort` with a
+ * comparator: `open` mostly holds a few rules (those a keyword or two trigger), and the builtin's
+ * set-up cost more than the rest of such a scan's window work: the 230-character tool argument of
+ * the gateway bench (`pass` in `passed`: 2 rules), `scan` 1.6 → 1.2 µs. Insertion sort up to 32.
+ */
+function sortSmall(a: number[]): void {
+  if (a.length > 32) {
+    a.sort((x, y) => x - y);
+    return;
+  }
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
 export class RuleSet {
   readonly compiled: readonly CompiledRule[];
   private readonly scanner: KeywordScanner;
@@ -157,6 +179,14 @@ export class RuleSet {
   /** Longest match any rule of the set can produce (0 for an empty set). */
   get maxLength(): number {
     return this.compiled.reduce((m, c) => Math.max(m, c.maxLength), 0);
+  }
+
+  /**
+   * Shortest text any rule can match in (its pattern's shortest match; a group or an extension
+   * only narrows or widens a match of it); Infinity for an empty set.
+   */
+  get minLength(): number {
+    return this.compiled.reduce((m, c) => Math.min(m, c.shape.minLength), Infinity);
   }
 
   /**
@@ -205,7 +235,7 @@ export class RuleSet {
         }
       }
       // In rule order, as a sweep over every rule would run them.
-      if (open.length > 1) open.sort((a, b) => a - b);
+      sortSmall(open);
       for (const ri of open) {
         const s = ws[ri]!;
         ws[ri] = -1;

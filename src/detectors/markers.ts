@@ -127,8 +127,11 @@ const MIN_LINES = 3;
 /** Lines longer than this (minified code, base64) are not judged. */
 const MAX_LINE = 400;
 
+/** Shortest text the source-code heuristic judges (index.ts skips shorter texts altogether). */
+export const SOURCE_CODE_MIN_LENGTH = 40;
+
 export function scanSourceCode(text: string, out: RawMatch[] = []): RawMatch[] {
-  if (text.length < 40 || text.indexOf('\n') < 0) return out;
+  if (text.length < SOURCE_CODE_MIN_LENGTH || text.indexOf('\n') < 0) return out;
   // Statement-shaped lines (see code-lines.ts), in order, with their ends and the non-blank
   // lines between them (counted there, while every line is read anyway: reading them again here
   // took ~1.4 ms per 3.2 MB of the real text of eval/benign.ts).

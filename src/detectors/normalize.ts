@@ -107,18 +107,37 @@ function continuesSegment(cp: number, ch: string): boolean {
   return COMBINING.test(ch);
 }
 
+const NO_RUNS: readonly HiddenRun[] = Object.freeze([]);
+
+/**
+ * The result for a text that normalizes to itself: one object, its offset maps on the prototype
+ * (an object literal made three fresh closures per call). Every string of every message comes
+ * through here; with the short-text test below, `normalize('echo')` ~0.21 → ~0.04 µs.
+ */
+class Identity implements Normalized {
+  readonly text: string;
+  readonly original: string;
+  readonly identity = true;
+  readonly hidden = ZERO_COUNTS;
+  readonly hiddenRuns = NO_RUNS;
+  readonly tagText = '';
+  constructor(text: string) {
+    this.text = text;
+    this.original = text;
+  }
+  originalStart(i: number): number {
+    return i;
+  }
+  originalEnd(i: number): number {
+    return i;
+  }
+  toOriginal(s: number, e: number): [number, number] {
+    return [s, e];
+  }
+}
+
 function identityOf(text: string): Normalized {
-  return {
-    text,
-    original: text,
-    identity: true,
-    hidden: ZERO_COUNTS,
-    hiddenRuns: [],
-    tagText: '',
-    originalStart: (i) => i,
-    originalEnd: (i) => i,
-    toOriginal: (s, e) => [s, e],
-  };
+  return new Identity(text);
 }
 
 export function normalize(text: string): Normalized {
@@ -128,6 +147,7 @@ export function normalize(text: string): Normalized {
 }
 
 const utf8 = new TextEncoder();
+const SHORT_TEXT = 512;
 
 /**
  * Whether every character is ASCII, by native passes only (a regex test was ~2× slower than
@@ -146,6 +166,11 @@ const utf8 = new TextEncoder();
  */
 function isAsciiText(text: string): boolean {
   const n = text.length;
+  // A short text (a protocol string, a tool name, a typical argument) by one native count: the
+  // three calls below cost ~150–250 ns however short the text. Measured (node 24, this machine,
+  // ns, below vs `byteLength`): ASCII 64 chars 259 vs 66, 230: 216 vs 127, 512: 230 vs 111,
+  // 1023: 250 vs 256; with a `é` 230: 135 vs 69; with a `’` (two-byte) 230: 538 vs 257.
+  if (n < SHORT_TEXT) return Buffer.byteLength(text, 'utf8') === n;
   // Past the prefilter's reusable buffer a copy would be allocated: count natively instead.
   if (n >= SCRATCH_MAX) return Buffer.byteLength(text, 'utf8') === n;
   const bytes = bytesOf(text).subarray(0, n);

@@ -41,6 +41,15 @@ export function base64Kind(root: unknown, pointer: string): 'text-blob' | 'binar
   return typeof mime === 'string' && BINARY_MIME.test(mime) ? 'binary' : 'text-blob';
 }
 
+/**
+ * `base64Kind` of a string leaf, by its member name first: only a `blob` or `data` member can be
+ * base64 content. Why: reading the pointer's last segment made V8 flatten every leaf's pointer
+ * (a concatenation), though most are never needed (no finding, not an SSE stream's last string).
+ */
+export function base64KindOf(root: unknown, leaf: { pointer: string; key: string }): 'text-blob' | 'binary' | undefined {
+  return leaf.key === 'blob' || leaf.key === 'data' ? base64Kind(root, leaf.pointer) : undefined;
+}
+
 /** Control characters other than tab, LF, FF and CR allowed per 100 characters of text. */
 const MAX_CONTROL_PERCENT = 1;
 

@@ -137,21 +137,23 @@ export interface Joined {
 
 /** Amend patches for held events, gathered per event while one event is inspected. */
 export class Amends {
-  readonly #byFrame = new Map<string, Patch[]>();
+  /** Made on the first amendment: one per inspected message, and almost all have none. */
+  #byFrame: Map<string, Patch[]> | undefined;
 
   get size(): number {
-    return this.#byFrame.size;
+    return this.#byFrame?.size ?? 0;
   }
 
   /** Patch `[start, end)` of part `p`'s string (offsets before this inspector's masks). */
   add(p: HeldPart, start: number, end: number, replacement: string): void {
-    const list = this.#byFrame.get(p.frame) ?? [];
+    const byFrame = (this.#byFrame ??= new Map());
+    const list = byFrame.get(p.frame) ?? [];
     list.push({ pointer: p.pointer, start: mapThroughEdits(p.edits, start, 'start'), end: mapThroughEdits(p.edits, end, 'end'), replacement });
-    this.#byFrame.set(p.frame, list);
+    byFrame.set(p.frame, list);
   }
 
   hints(): HeldAmend[] {
-    return [...this.#byFrame].map(([frame, patches]) => ({ frame, patches }));
+    return this.#byFrame === undefined ? [] : [...this.#byFrame].map(([frame, patches]) => ({ frame, patches }));
   }
 }
 

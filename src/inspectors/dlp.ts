@@ -45,16 +45,17 @@
  */
 import { fingerprint, holdBackWindow, LEFT_CONTEXT, scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
-import { collectStringLeaves, escapePointerSegment, isKeyPointer, keyObject, keyPointer, renameKeys } from '../codec/json-pointer.ts';
+import { escapePointerSegment, isKeyPointer, keyObject, keyPointer, renameKeys } from '../codec/json-pointer.ts';
 import { applyPatches, mergePatches, patchString } from '../pipeline/patch.ts';
 import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, JsonRpcMessage, Patch, Reason, Verdict } from '../pipeline/types.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
 import { callerKey } from '../session/sessions.ts';
-import { base64Kind, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
+import { base64KindOf, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
 import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
 import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
 import { OPAQUE } from './redact.ts';
-import { isProtocolNumber, mayHoldIdentifier, scanNumber, type NumberLeaf } from './dlp-numbers.ts';
+import { isProtocolNumber, scanNumber } from './dlp-numbers.ts';
+import { leavesOf } from './dlp-leaves.ts';
 
 /** `continued` when no string of the event continues the run. */
 const NONE = -2;
@@ -137,21 +138,11 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       const found: Finding[] = [];
       let block: Finding | undefined;
       // Keys not known clean (almost always none) are scanned below, before the values, so that
-      // every location reported can name a flagged key masked.
-      const suspects: Array<{ object: string; key: string }> = [];
-      const numbers: NumberLeaf[] = [];
-      const leaves = collectStringLeaves(
-        frame.message,
-        (object, key) => {
-          if (!cleanKeys.has(key)) suspects.push({ object, key });
-        },
-        (pointer, value, key) => {
-          if (mayHoldIdentifier(value)) numbers.push({ pointer, value, key });
-        },
-      ).filter((l) => !OPAQUE.test(l.pointer));
+      // every location reported can name a flagged key masked. Nothing at an opaque location
+      // (redact.ts OPAQUE) is listed (dlp-leaves.ts).
+      const { strings: leaves, suspects, numbers } = leavesOf(frame.message, cleanKeys);
       const hits: KeyHit[] = [];
       for (const { object, key } of suspects) {
-        if (OPAQUE.test(object)) continue;
         const findings = cleanKeys.scan(key);
         if (findings.length > 0) hits.push({ object, key, findings });
       }
@@ -184,15 +175,16 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       let lastReported: Map<string, number> | undefined;
       // When the last string continued the run: the joined text it was scanned in, and where it began.
       let joinedRun: Joined | undefined;
-      leaves.forEach((leaf, i) => {
+      for (let i = 0; i < leaves.length; i++) {
+        const leaf = leaves[i]!;
         // Only the last string's findings are kept for the next event (see `last` below).
         const reported = streamKey && i === leaves.length - 1 ? new Map<string, number>() : undefined;
-        const b64 = base64Kind(frame.message, leaf.pointer);
+        const b64 = base64KindOf(frame.message, leaf);
         if (b64 !== undefined) {
           // Base64 content (dlp-binary.ts): a text blob is scanned decoded and, on redaction,
           // re-encoded whole; binary is not scanned. Never the continuation of an event.
           const text = b64 === 'text-blob' ? decodeTextBlob(leaf.text) : undefined;
-          if (text === undefined) return;
+          if (text === undefined) continue;
           const masks: Array<{ start: number; end: number; replacement: string }> = [];
           for (const f of scanText(text, scan)) {
             apply(f, leaf.pointer, f.start, f.end, undefined, text.slice(f.start, f.end));
@@ -202,7 +194,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
           // first of two overlapping spans, which would leave a private key's body in the blob.
           const merged = mergePatches(masks, text.length).map((e) => ({ start: e.start, end: e.end, mask: e.replacement }));
           if (masks.length > 0) patches.push({ pointer: leaf.pointer, start: 0, end: leaf.text.length, replacement: maskedBlob(text, merged) });
-          return;
+          continue;
         }
         if (i !== continued || !prev) {
           for (const f of scanText(leaf.text, scan)) {
@@ -211,14 +203,14 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
           }
           lastReported = reported;
           joinedRun = undefined;
-          return;
+          continue;
         }
         // The string that continues the run: scanned joined to it (dlp-stream-run.ts).
         joinedRun = scanContinuation(prev, ctx.signal, leaf, { scan, action: actionOf, apply, patches, amends, note: (k, v) => ctx.note(k, v) }, reported);
         lastReported = reported;
-      });
+      }
       for (const n of numbers) {
-        if (OPAQUE.test(n.pointer) || isProtocolNumber(frame, n.pointer, n.value)) continue;
+        if (isProtocolNumber(frame, n.pointer, n.value)) continue;
         for (const f of scanNumber(n, scan)) apply(f, n.pointer, f.start, f.end, patches, String(n.value).slice(f.start, f.end));
       }
       // Keys: a redact rule renames the key (a `rewrite`, which cannot also amend held SSE
@@ -246,9 +238,9 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // No text that could continue the run (a progress with numbers only, a server ping, a blob,
       // the same kind of message without the run's field): it neither continues nor ends it.
       const transparent =
-        prev !== undefined && prev.exchange === ctx.signal && (continued === NONE || !leaves.some((l) => base64Kind(frame.message, l.pointer) === undefined));
+        prev !== undefined && prev.exchange === ctx.signal && (continued === NONE || !leaves.some((l) => base64KindOf(frame.message, l) === undefined));
       const next =
-        !transparent && streamKey && last && base64Kind(frame.message, last.pointer) === undefined && (joinedRun || mayContinue(last.text))
+        !transparent && streamKey && last && base64KindOf(frame.message, last) === undefined && (joinedRun || mayContinue(last.text))
           ? nextRun({ frame: frame.id, method: frame.method, leaf: last, shown: shown(last.pointer), ownPatches: patches, joined: joinedRun, reported: lastReported, runContext, exchange: ctx.signal })
           : undefined;
       if (streamKey && next && mayContinue(next.text)) {
@@ -262,6 +254,8 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         holdMs = opts.crossEventHoldMs;
         keepHeld = prev.held.map((p) => p.frame);
       }
+      // Nothing found, held or amended (almost every message): the verdict below, made directly.
+      if (reasons.size === 0 && patches.length === 0 && amends.size === 0 && !holdMs && keepHeld.length === 0 && renames === undefined) return { kind: 'allow' };
       const amendHeld = amends.hints();
       const amend = amendHeld.length ? { amendHeld } : {};
       const hints = { ...(holdMs ? { holdMs } : {}), ...(keepHeld.length ? { keepHeld } : {}), ...amend };

@@ -74,9 +74,19 @@ function isUpper(c: number): boolean {
   return c >= 65 && c <= 90;
 }
 
+type Mutable = { -readonly [K in keyof DigitWindows]: number[] };
+const NO_WINDOWS: readonly number[] = Object.freeze([]);
+/**
+ * No window for any pattern: shared, so that a text whose digits hold no candidate run (most:
+ * `41 s on node 24`) allocates nothing. Its lists are frozen: callers only read them.
+ */
+const NONE: DigitWindows = Object.freeze({ number: NO_WINDOWS, ipv4: NO_WINDOWS, nino: NO_WINDOWS, dni: NO_WINDOWS, nie: NO_WINDOWS, digits: NO_WINDOWS, iban: NO_WINDOWS });
+const fresh = (): Mutable => ({ number: [], ipv4: [], nino: [], dni: [], nie: [], digits: [], iban: [] });
+
 export function digitWindows(text: string): DigitWindows {
   const n = text.length;
-  const w: DigitWindows = { number: [], ipv4: [], nino: [], dni: [], nie: [], digits: [], iban: [] };
+  // Made on the first window (see NONE).
+  let w: Mutable | undefined;
   /** End of the previous run (a character not in C, or n): runs found later start after it. */
   let prevEnd = 0;
   PAIR.lastIndex = 0;
@@ -110,23 +120,24 @@ export function digitWindows(text: string): DigitWindows {
       const s = Math.max(0, rs - 2);
       const e = Math.min(n, end + 1);
       const after = codeAt(text, end);
-      add(w.digits as number[], s, e);
+      w ??= fresh();
+      add(w.digits, s, e);
       if (last - first >= 6) {
-        add(w.number as number[], s, e);
-        if (dot) add(w.ipv4 as number[], s, e);
+        add(w.number, s, e);
+        if (dot) add(w.ipv4, s, e);
       }
-      if (count >= 6 && isUpper(before) && isUpper(codeAt(text, rs - 2)) && after >= 65 && after <= 68) add(w.nino as number[], s, e);
-      if (longest >= 8 && isUpper(after)) add(w.dni as number[], s, e);
-      if (longest >= 7 && before >= 88 && before <= 90 && isUpper(after)) add(w.nie as number[], s, e);
+      if (count >= 6 && isUpper(before) && isUpper(codeAt(text, rs - 2)) && after >= 65 && after <= 68) add(w.nino, s, e);
+      if (longest >= 8 && isUpper(after)) add(w.dni, s, e);
+      if (longest >= 7 && before >= 88 && before <= 90 && isUpper(after)) add(w.nie, s, e);
     }
     // IBAN: two letters, then two digits starting the run.
     if (first === rs && rs >= 2 && cls(text.charCodeAt(rs + 1)) === 2 && isLetter(before) && isLetter(text.charCodeAt(rs - 2))) {
-      add(w.iban as number[], rs - 2, Math.min(n, rs - 2 + IBAN_SPAN));
+      add((w ??= fresh()).iban, rs - 2, Math.min(n, rs - 2 + IBAN_SPAN));
     }
     prevEnd = end;
     PAIR.lastIndex = end;
   }
-  return w;
+  return w ?? NONE;
 }
 
 /** Appends `[s, e)`, merged with the last window when they touch (starts come in order). */

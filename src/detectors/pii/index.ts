@@ -20,7 +20,7 @@ import {
   nieValid, ninoValid, nirValid, sinValid, ssnValid, steuerIdValid,
 } from './validators.ts';
 import { digitWindows, IBAN_SPAN } from './digits.ts';
-import { each, isAlnum, type Windows } from './windows.ts';
+import { any, each, isAlnum, type Windows } from './windows.ts';
 import { codeAt } from '../code-at.ts';
 
 export const PII_SEVERITY: Record<PiiType, Severity> = {
@@ -66,6 +66,14 @@ if (SHAPES['iban']!.maxLength > IBAN_SPAN) throw new Error('pii: IBAN windows (d
 
 /** Longest PII match (an e-mail address: 64 + 1 + 253). */
 export const PII_MAX_LENGTH = Math.max(318, ...Object.values(SHAPES).map((s) => s.maxLength));
+/**
+ * Shortest PII finding (a shorter text holds none: ../index.ts skips it): the patterns', an
+ * e-mail's (`a@b.cd`, see `emails`) and an IPv6 address's (checked in `ipv6`: its pattern alone
+ * matches `::1`).
+ */
+const EMAIL_MIN_LENGTH = 6;
+const IPV6_MIN_LENGTH = 6;
+export const PII_MIN_LENGTH = Math.min(EMAIL_MIN_LENGTH, IPV6_MIN_LENGTH, ...Object.entries(SHAPES).filter(([k]) => k !== 'ipv6').map(([, s]) => s.minLength));
 
 function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
@@ -242,31 +250,31 @@ export function scanPii(text: string, out: RawMatch[] = [], triggered?: readonly
   // Cheap gate: nothing below runs on text without digits.
   if (/[0-9]/.test(text)) {
     const dw = wholeText ? undefined : digitWindows(text);
-    each(RE.number, text, (s, v) => {
+    if (any(dw?.number)) each(RE.number, text, (s, v) => {
       const c = classifyNumber(text, s, s + v.length);
       if (c) found.push(c);
     }, isAlnum, dw?.number);
-    each(RE.ipv4, text, (s, v) => {
+    if (any(dw?.ipv4)) each(RE.ipv4, text, (s, v) => {
       const o = ipv4Octets(v);
       if (!o || o.every((x) => x === 0) || o.every((x) => x === 255)) return;
       const priv = o[0] === 10 || o[0] === 127 || (o[0] === 192 && o[1] === 168) || (o[0] === 172 && o[1]! >= 16 && o[1]! <= 31);
       found.push({ type: 'ipv4', start: s, end: s + v.length, confidence: score(priv ? 0.5 : 0.75, 0.9, contextOf(text, s, s + v.length, 'ipv4')) });
     }, (c) => isAlnum(c) || c === 46, dw?.ipv4);
-    each(RE.iban, text, (s, v) => {
+    if (any(dw?.iban)) each(RE.iban, text, (s, v) => {
       const c = classifyIban(text, s, v);
       if (c) found.push(c);
       return c ? c.end : s + 1;
     }, () => false, dw?.iban);
-    each(RE.nino, text, (s, v) => push(found, text, s, v, 'uk-nino', ninoValid(v.replace(/ /g, '')), 0.65, 0.92), isAlnum, dw?.nino);
-    each(RE.dni, text, (s, v) => push(found, text, s, v, 'es-dni', dniValid(v.replace('-', '')), 0.7, 0.93), isAlnum, dw?.dni);
-    each(RE.nie, text, (s, v) => push(found, text, s, v, 'es-nie', nieValid(v.replace(/-/g, '')), 0.75, 0.93), isAlnum, dw?.nie);
+    if (any(dw?.nino)) each(RE.nino, text, (s, v) => push(found, text, s, v, 'uk-nino', ninoValid(v.replace(/ /g, '')), 0.65, 0.92), isAlnum, dw?.nino);
+    if (any(dw?.dni)) each(RE.dni, text, (s, v) => push(found, text, s, v, 'es-dni', dniValid(v.replace('-', '')), 0.7, 0.93), isAlnum, dw?.dni);
+    if (any(dw?.nie)) each(RE.nie, text, (s, v) => push(found, text, s, v, 'es-nie', nieValid(v.replace(/-/g, '')), 0.75, 0.93), isAlnum, dw?.nie);
     const fiscal = wholeText || triggered?.[1] === undefined ? undefined : fiscalWindows(text, triggered[1]);
-    each(RE.fiscal, text, (s, v) => push(found, text, s, v, 'it-fiscal-code', codiceFiscaleValid(v), 0.85, 0.95), isAlnum, fiscal);
+    if (any(fiscal)) each(RE.fiscal, text, (s, v) => push(found, text, s, v, 'it-fiscal-code', codiceFiscaleValid(v), 0.85, 0.95), isAlnum, fiscal);
     // A Corsican NIR has `2A` or `2B` (department code): without windows, indexOf rules most
     // texts out natively. Its digits before and after the letter are two runs of the digit
     // windows, merged (see digits.ts), and the windows cost less than the two indexOf passes.
     if (dw !== undefined || text.includes('2A') || text.includes('2B')) {
-      each(RE.nirCorsica, text, (s, v) => push(found, text, s, v, 'fr-nir', nirValid(v.replace(/ /g, '')), 0.8, 0.95), isAlnum, dw?.digits);
+      if (any(dw?.digits)) each(RE.nirCorsica, text, (s, v) => push(found, text, s, v, 'fr-nir', nirValid(v.replace(/ /g, '')), 0.8, 0.95), isAlnum, dw?.digits);
     }
   }
   if (text.includes(':')) ipv6(text, found, wholeText ? undefined : triggered?.[0] && ipv6Windows(text, triggered[0]));
@@ -359,7 +367,7 @@ function ipv6(text: string, found: Candidate[], windows: Windows | undefined): v
       const before = codeAt(text, s - 1);
       if (isAlnum(before) || before === 58 || isAlnum(codeAt(text, e))) continue;
       const v = text.slice(s, e);
-      if (!ipv6Valid(v) || v.length < 6 || v.replace(/:/g, '').length < 4) continue;
+      if (!ipv6Valid(v) || v.length < IPV6_MIN_LENGTH || v.replace(/:/g, '').length < 4) continue;
       found.push({ type: 'ipv6', start: s, end: e, confidence: score(0.7, 0.9, contextOf(text, s, e, 'ipv6')) });
     }
   }

@@ -21,6 +21,16 @@ export function isAlnum(c: number): boolean {
 }
 
 /**
+ * Whether a pattern runs at all: over the whole text (no windows) or over some window. Checked
+ * before `each` (index.ts) so that a text with digits but no candidate (`41 s on node 24`) does
+ * not make its callbacks: eight closures per scan, for nothing (scanPii on the 230-character
+ * bench argument: ~450 → ~255 ns, with the shared empty windows of digits.ts).
+ */
+export function any(windows: Windows | undefined): boolean {
+  return windows === undefined || windows.length > 0;
+}
+
+/**
  * Runs `re` over `text` (or only over `windows`), skipping matches glued to a letter or digit on
  * either side. `fn` gets the start and matched text and may return where to resume (for patterns
  * that over-match and are trimmed by their classifier).
