@@ -55,7 +55,7 @@ for (const withInspectors of [false, true]) {
 
     it('lists tools', async () => {
       const { tools } = await client.listTools();
-      assert.deepEqual(tools.map((t) => t.name).sort(), ['confirm', 'countdown', 'echo', 'lookup', 'wait']);
+      assert.deepEqual(tools.map((t) => t.name).sort(), ['big', 'confirm', 'countdown', 'echo', 'lookup', 'wait']);
     });
 
     it('calls a tool', async () => {
@@ -85,6 +85,20 @@ for (const withInspectors of [false, true]) {
         });
       });
     }
+
+    it('a 2 MiB result streamed as one SSE event (over the buffer limit) arrives whole' + (withInspectors ? ', every credential masked' : ''), async () => {
+      let progressed = 0;
+      const r = await client.callTool({ name: 'big', arguments: { kib: 2048 } }, { onprogress: () => progressed++ });
+      assert.equal(progressed, 1, 'the answer came on an SSE stream');
+      const t = textOf(r);
+      assert.ok(t.length > 2_000_000, `${t.length} characters`);
+      if (withInspectors) {
+        assert.equal(t.match(/AKIA[0-9A-Z]{16}/g), null, 'no raw key left');
+        assert.equal(t.match(/\[REDACTED:aws-key\]/g)?.length, 32, 'one mask per 64 KiB block');
+      } else {
+        assert.equal(t.match(/AKIAABCDEFGHIJKLMNOP/g)?.length, 32);
+      }
+    });
 
     it('the upstream saw only valid 2026 requests', () => {
       assert.deepEqual(upstream.errors.map((e) => e.message), []);

@@ -124,6 +124,20 @@ function buildServer(probe: V2Probe, codec: StateCodec | undefined): McpServer {
   );
 
   server.registerTool(
+    'big',
+    {
+      description: 'One progress notification (the answer becomes an SSE stream), then a large text with a credential every 64 KiB',
+      inputSchema: z.object({ kib: z.number().int().min(64) }),
+    },
+    async ({ kib }, ctx) => {
+      const token = ctx.mcpReq._meta?.progressToken;
+      if (token !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 1 } });
+      const block = `${'x'.repeat(65536 - 30)} key=AKIAABCDEFGHIJKLMNOP;\n`.slice(0, 65536);
+      return text(block.repeat(Math.floor(kib / 64)));
+    },
+  );
+
+  server.registerTool(
     'confirm',
     {
       description: 'Asks the user to confirm an action (2026 multi-round-trip elicitation)',
