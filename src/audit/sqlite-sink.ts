@@ -16,7 +16,7 @@
  * gateway runs the whole audit trail on a thread of its own (threaded.ts), so that is the audit
  * thread, never the data path; the audit log batches (one transaction per delivery round).
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RetentionPolicy } from './chain.ts';
@@ -33,6 +33,18 @@ export interface SqliteSinkOptions {
 }
 
 const PAGE = 1000;
+
+/**
+ * Rows per multi-row INSERT. node:sqlite's `run` has a fixed cost per call (reset, bind checks, a
+ * result object): one statement per 25 rows instead of one per row took `write` from ~13.3 to
+ * ~11.6 µs CPU per record (batches of 500 bench records; 100 rows per statement did no better).
+ * A batch's remainder goes row by row. `OR IGNORE` applies to each row of a multi-row INSERT
+ * alike: a seq already stored (or repeated in the batch) keeps its first version.
+ */
+const ROWS = 25;
+const COLUMNS = '(seq, uid, time, class_uid, kind, principal, tool, verdict, finding_types, json)';
+const PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const WIDTH = 10;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -58,6 +70,10 @@ export class SqliteSink implements AuditSink {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync | undefined;
+  readonly #insertRows: StatementSync | undefined;
+  /** The statements' parameters, reused batch after batch. */
+  readonly #params: SQLInputValue[] = new Array(ROWS * WIDTH);
+  readonly #row: SQLInputValue[] = new Array(WIDTH);
   #closed = false;
 
   constructor(opts: SqliteSinkOptions) {
@@ -76,37 +92,37 @@ export class SqliteSink implements AuditSink {
     this.#db.exec('PRAGMA page_size = 16384;');
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 2000;');
     this.#db.exec(SCHEMA);
-    this.#insert = this.#db.prepare(
-      'INSERT OR IGNORE INTO audit_records (seq, uid, time, class_uid, kind, principal, tool, verdict, finding_types, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.#insert = this.#db.prepare(`INSERT OR IGNORE INTO audit_records ${COLUMNS} VALUES ${PLACEHOLDERS}`);
+    this.#insertRows = this.#db.prepare(`INSERT OR IGNORE INTO audit_records ${COLUMNS} VALUES ${new Array(ROWS).fill(PLACEHOLDERS).join(', ')}`);
   }
 
   async write(batch: readonly AuditRecord[]): Promise<void> {
     if (this.#closed) throw new SinkClosedError(this.name);
     if (batch.length === 0) return;
     const insert = this.#insert;
-    if (!insert) throw new Error(`audit sink ${this.name} is read-only`);
+    const insertRows = this.#insertRows;
+    if (!insert || !insertRows) throw new Error(`audit sink ${this.name} is read-only`);
+    const params = this.#params;
+    const row = this.#row;
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      for (const r of batch) {
-        const ix = indexRecord(r);
-        insert.run(
-          ix.seq,
-          ix.uid,
-          ix.time,
-          ix.classUid,
-          ix.kind,
-          ix.principal ?? null,
-          ix.tool ?? null,
-          ix.verdict ?? null,
-          ix.findingTypes.length ? `,${ix.findingTypes.join(',')},` : '',
-          recordText(r),
-        );
+      let i = 0;
+      for (; i + ROWS <= batch.length; i += ROWS) {
+        for (let j = 0; j < ROWS; j++) rowParams(batch[i + j]!, params, j * WIDTH);
+        insertRows.run(...params);
+      }
+      for (; i < batch.length; i++) {
+        rowParams(batch[i]!, row, 0);
+        insert.run(...row);
       }
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
       throw err;
+    } finally {
+      // Drop the references to this batch's texts until the next one.
+      params.fill(null);
+      row.fill(null);
     }
   }
 
@@ -198,6 +214,21 @@ export class SqliteSink implements AuditSink {
     this.#closed = true;
     this.#db.close();
   }
+}
+
+/** One row's values, in COLUMNS order, into `out` from `at`. */
+function rowParams(r: AuditRecord, out: SQLInputValue[], at: number): void {
+  const ix = indexRecord(r);
+  out[at] = ix.seq;
+  out[at + 1] = ix.uid;
+  out[at + 2] = ix.time;
+  out[at + 3] = ix.classUid;
+  out[at + 4] = ix.kind;
+  out[at + 5] = ix.principal ?? null;
+  out[at + 6] = ix.tool ?? null;
+  out[at + 7] = ix.verdict ?? null;
+  out[at + 8] = ix.findingTypes.length ? `,${ix.findingTypes.join(',')},` : '';
+  out[at + 9] = recordText(r);
 }
 
 /** A row's query columns, named as in `RecordIndex` (finding types as the comma-list stored). */
