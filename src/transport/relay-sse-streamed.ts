@@ -28,7 +28,6 @@
  * member names below the top level.
  */
 import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
-import type { JsonRpcId } from '../codec/jsonrpc.ts';
 import { TopLevelError, TopLevelScanner } from '../codec/json-top-level.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
@@ -59,15 +58,62 @@ export function answerMayStream(ex: Exchange): boolean {
 const ANSWER_KEYS = new Set(['result', 'error']);
 const MESSAGE_KEYS = new Set(['method', 'params']);
 
+/**
+ * Is a message read in pieces the answer to this exchange's request? Its top-level members tell
+ * (TopLevelScanner): `result` or `error` and no `method` or `params`, `jsonrpc` "2.0", and the
+ * request's `id` (JSON-RPC 2.0 §5: the same value; `"1"` does not answer `1`). The relay paths
+ * that stream an answer feed it as they go and ask at the end, before its last bytes go out: a
+ * client matching ids loosely (the TypeScript SDK) would otherwise take another request's
+ * answer, inspected under this request's method, as that request's.
+ */
+export class AnswerCheck {
+  readonly #ex: Exchange;
+  readonly #decoder = new TextDecoder();
+  readonly scanner: TopLevelScanner;
+  kind: 'answer' | 'message' | undefined;
+
+  constructor(ex: Exchange) {
+    this.#ex = ex;
+    this.scanner = new TopLevelScanner({
+      capture: ['id', 'jsonrpc'],
+      onKey: (name) => {
+        if (this.kind === undefined) {
+          if (ANSWER_KEYS.has(name)) this.kind = 'answer';
+          else if (MESSAGE_KEYS.has(name)) this.kind = 'message';
+        } else if (this.kind === 'answer' && MESSAGE_KEYS.has(name)) {
+          // An answer that turns out to carry a method: a different message than the one relayed.
+          throw new GatewayError('upstream_protocol', 'a streamed answer carries a method');
+        }
+      },
+    });
+  }
+
+  /** More of the message, as bytes (a JSON body) or text (an SSE event's data). */
+  push(piece: Uint8Array | string): void {
+    this.scanner.push(typeof piece === 'string' ? piece : this.#decoder.decode(piece, { stream: true }));
+    if (this.scanner.shape === 'other') this.kind = 'message';
+  }
+
+  /** The message is complete: throws unless it is this exchange's answer. */
+  end(): void {
+    this.scanner.push(this.#decoder.decode());
+    this.scanner.end();
+    const raw = this.scanner.captured('id');
+    const id: unknown = raw === undefined || raw === 'too-long' ? undefined : JSON.parse(raw);
+    if (this.kind !== 'answer' || this.scanner.captured('jsonrpc') !== '"2.0"' || id === undefined || id !== this.#ex.request?.rpcId) {
+      throw new GatewayError('upstream_protocol', 'a streamed answer that is not the answer to this request');
+    }
+  }
+}
+
 export class StreamedSseEvent {
   readonly #ex: Exchange;
   readonly #stream: RelayStream;
   readonly #out: RelayOutcome;
   readonly #releaseHeld: () => Promise<void>;
-  readonly #scanner: TopLevelScanner;
+  readonly #check: AnswerCheck;
   /** The event type when its data started ('message' unless an `event:` line came first). */
   readonly #type: string;
-  #kind: 'answer' | 'message' | undefined;
   /** Pieces read before the kind was known (nothing sent yet), or all of a collected event. */
   #held: string[] | undefined = [];
   #writer: StreamedEvent | undefined;
@@ -84,18 +130,7 @@ export class StreamedSseEvent {
     this.#out = out;
     this.#type = type;
     this.#releaseHeld = releaseHeld;
-    this.#scanner = new TopLevelScanner({
-      capture: ['id', 'jsonrpc'],
-      onKey: (name) => {
-        if (this.#kind === undefined) {
-          if (ANSWER_KEYS.has(name)) this.#kind = 'answer';
-          else if (MESSAGE_KEYS.has(name)) this.#kind = 'message';
-        } else if (this.#kind === 'answer' && MESSAGE_KEYS.has(name)) {
-          // An answer that turns out to carry a method: a different message than the one relayed.
-          throw new GatewayError('upstream_protocol', 'a streamed answer carries a method');
-        }
-      },
-    });
+    this.#check = new AnswerCheck(ex);
   }
 
   /** The next piece of the event's data. */
@@ -105,13 +140,13 @@ export class StreamedSseEvent {
       this.#held.push(text);
       if (this.#collect) return;
       try {
-        this.#scan(text);
+        this.#check.push(text);
       } catch {
         // Not JSON as far as it goes: the whole-message path says so, as it would for any event.
         this.#collect = true;
         return;
       }
-      if (this.#kind === undefined) return;
+      if (this.#check.kind === undefined) return;
       if (this.#collecting()) this.#collect = true;
       else {
         try {
@@ -123,7 +158,7 @@ export class StreamedSseEvent {
       return;
     }
     try {
-      this.#scan(text);
+      this.#check.push(text);
       await this.#send(text);
     } catch (err) {
       this.#fail(err);
@@ -138,14 +173,10 @@ export class StreamedSseEvent {
       return { kind: 'collected', data: this.#held.join('') };
     }
     try {
-      this.#scanner.end();
       if (this.#rewriter) await this.#write(await this.#rewriter.end());
       await this.#write(this.#decoder.decode());
       if (ev.type !== this.#type) throw new GatewayError('upstream_protocol', 'the event type changed after its data began');
-      const id = this.#capturedId();
-      if (id === undefined || this.#scanner.captured('jsonrpc') !== '"2.0"' || id !== this.#ex.request?.rpcId) {
-        throw new GatewayError('upstream_protocol', 'a streamed answer that is not the answer to this request');
-      }
+      this.#check.end();
       this.#writer!.end();
       this.#out.responded = true;
       return { kind: 'sent' };
@@ -160,14 +191,9 @@ export class StreamedSseEvent {
     if (this.#writer !== undefined && !this.#cut) this.#fail(new GatewayError('upstream_protocol', 'the upstream stopped in the middle of a streamed event'));
   }
 
-  #scan(text: string): void {
-    this.#scanner.push(text);
-    if (this.#scanner.shape === 'other') this.#kind = 'message';
-  }
-
   /** Not an answer that may stream (or a dropped named event's data): keep collecting. */
   #collecting(): boolean {
-    return this.#kind === 'message' || this.#type !== 'message' || !answerMayStream(this.#ex);
+    return this.#check.kind === 'message' || this.#type !== 'message' || !answerMayStream(this.#ex);
   }
 
   async #start(): Promise<void> {
@@ -212,13 +238,6 @@ export class StreamedSseEvent {
     const text = typeof bytesOrText === 'string' ? bytesOrText : this.#decoder.decode(bytesOrText, { stream: true });
     if (this.#stream.state === 'closed') throw new GatewayError('client_closed', 'the client left mid-event');
     return this.#writer!.write(text);
-  }
-
-  #capturedId(): JsonRpcId | undefined {
-    const raw = this.#scanner.captured('id');
-    if (raw === undefined || raw === 'too-long') return undefined;
-    const id: unknown = JSON.parse(raw);
-    return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : undefined;
   }
 
   /**

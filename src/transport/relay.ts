@@ -7,12 +7,14 @@
  */
 import type { ServerResponse } from 'node:http';
 import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
+import { TopLevelError } from '../codec/json-top-level.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { MAX_DIGESTED_BODY } from './audit-tap.ts';
 import { inspectorContext, observer, type Exchange } from './context.ts';
 import { blockedError, inspectS2c, passesJsonUnread, type RelayOutcome } from './inspect-s2c.ts';
+import { AnswerCheck } from './relay-sse-streamed.ts';
 import { errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** Resolves when the client can take more bytes, or has gone (never hangs on a dead socket). */
@@ -154,21 +156,38 @@ async function relayJsonChunks(
   });
   res.writeHead(up.statusCode, headers);
   const limit = ex.services.config.limits.maxEventBytes;
+  // Whose answer it is shows only at its end (`id` may come last): checked before the last bytes
+  // go out, so the answer to another request never reaches the client whole. What is kept back
+  // is the output from its last non-whitespace byte on: the text's closing brace is always in it.
+  const check = new AnswerCheck(ex);
+  let kept: Uint8Array = new Uint8Array(0);
+  const release = (out: Uint8Array): Uint8Array => {
+    const all = kept.length === 0 ? out : Buffer.concat([kept, out]);
+    let k = all.length - 1;
+    while (k >= 0 && (all[k] === 0x20 || all[k] === 0x0a || all[k] === 0x0d || all[k] === 0x09)) k--;
+    kept = all.subarray(Math.max(k, 0));
+    return all.subarray(0, Math.max(k, 0));
+  };
   let size = 0;
   try {
     for (const chunk of head) {
       size += chunk.length;
-      res.write(await rewriter.push(chunk));
+      check.push(chunk);
+      res.write(release(await rewriter.push(chunk)));
     }
     for (let step = await rest.next(); !step.done; step = await rest.next()) {
       const chunk = step.value as Buffer;
       size += chunk.length;
       if (size > limit) throw new GatewayError('upstream_event_too_large');
-      const outBytes = await rewriter.push(chunk);
+      check.push(chunk);
+      const outBytes = release(await rewriter.push(chunk));
       if (outBytes.length > 0 && !res.write(outBytes)) await drained(res);
       if (res.destroyed) throw new GatewayError('client_closed', 'the client left mid-answer');
     }
-    res.end(await rewriter.end());
+    const last = await rewriter.end();
+    check.end();
+    res.write(kept);
+    res.end(last);
     out.responded = true;
   } catch (err) {
     // Bytes of this body already went out: a clean cut (no complete JSON reaches the client),
@@ -181,7 +200,7 @@ async function relayJsonChunks(
       ex.notes['cut'] = { reasons: blocked.reasons };
     } else if (err instanceof GatewayError && err.code === 'client_closed') {
       // The client left: not the gateway's cut (the record says the client went, what it got).
-    } else if (!(err instanceof JsonStreamError) && !(err instanceof GatewayError)) {
+    } else if (!(err instanceof JsonStreamError) && !(err instanceof GatewayError) && !(err instanceof TopLevelError)) {
       throw err;
     } else {
       ex.errorCode = err instanceof GatewayError ? err.code : 'upstream_protocol';

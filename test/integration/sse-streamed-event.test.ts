@@ -48,8 +48,16 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(202).end();
       return;
     }
+    const name = msg.params?.name ?? '';
+    if (name.startsWith('json-')) {
+      // A JSON body over the buffer limit (relay.ts's chunk path), `id` last as the SDK writes it.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const answerId = name === 'json-other-id' ? msg.id + 1000 : msg.id;
+      res.end(`{"result":{"content":[{"type":"text","text":"${FILLER.repeat(30)}"}]},"jsonrpc":"2.0","id":${answerId}}`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    void answer(msg.params?.name ?? '', msg.id, res);
+    void answer(name, msg.id, res);
   });
 }
 
@@ -257,6 +265,14 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     const r = await call(gw.port, '/mcp', 'other-id', 4);
     const { events } = await r.done;
     assert.deepEqual(events, []);
+  });
+
+  it('a large JSON body answering another request id is cut before its end, never delivered whole', async () => {
+    const good = await (await call(gw.port, '/mcp', 'json-big', 9)).done;
+    assert.equal((JSON.parse(good.text) as { id: number }).id, 9, 'the right answer passes');
+    const bad = await (await call(gw.port, '/mcp', 'json-other-id', 10)).done;
+    assert.ok(bad.text.length > BUFFER_LIMIT, 'most of it went out before its id was known');
+    assert.throws(() => JSON.parse(bad.text), SyntaxError, 'but not all: no client can read it as an answer');
   });
 
   it('an upstream that stops mid-event leaves the client with no partial message', async () => {
