@@ -156,6 +156,20 @@ test('a client that resumes mid-event gets none of the rest of it, and the first
   b.close();
 });
 
+test('an event emitted while a streamed one is open cuts the stream instead of joining its data line', async () => {
+  const stream = new RelayStream({ ...opts, resumable: false });
+  const c = await clientPair();
+  stream.attach(c.res);
+  const ev = (await stream.beginEvent())!;
+  await ev.write('{"result":"part');
+  // What a credential that just expired does: a last error event, then the end.
+  await stream.emit('{"jsonrpc":"2.0","id":1,"error":{"code":-31010,"message":"expired"}}');
+  stream.complete();
+  assert.deepEqual(await c.events, [], 'no part of either message is dispatched');
+  assert.equal(stream.ending, 'cut');
+  c.close();
+});
+
 test('beginEvent on a closed stream gives nothing to write to', async () => {
   const stream = new RelayStream(opts);
   stream.close();

@@ -157,6 +157,13 @@ export class RelayStream {
    */
   async emit(data: string, opts: { event?: string; retry?: number } = {}): Promise<void> {
     if (this.state === 'closed') return;
+    if (this.openEventFor !== undefined && this.openEventFor === this.subscriber) {
+      // Only a stream being ended emits while a streamed event is open (a credential that
+      // expired, shutdown): written now, its text would join the open data line and the client
+      // would dispatch part of a message. The stream is cut instead, the event unterminated.
+      this.cut();
+      return;
+    }
     const seq = this.seq++;
     const text = encodeSseEvent({
       data,

@@ -27,6 +27,7 @@
  * neither digested for the audit record (like JSON bodies over 1 MiB) nor checked for ambiguous
  * member names below the top level.
  */
+import { foldName } from '../codec/ambiguous-member.ts';
 import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
 import { TopLevelError, TopLevelScanner } from '../codec/json-top-level.ts';
 import { GatewayError } from '../core/errors.ts';
@@ -57,6 +58,10 @@ export function answerMayStream(ex: Exchange): boolean {
 
 const ANSWER_KEYS = new Set(['result', 'error']);
 const MESSAGE_KEYS = new Set(['method', 'params']);
+/** Distinct top-level names a streamed answer may have (JSON-RPC needs 3; extensions a few more). */
+const MAX_TOP_LEVEL_NAMES = 64;
+/** JSON-RPC 2.0 §4/§5 members, by folded name (ambiguous-member.ts says why folding matters). */
+const ENVELOPE = new Map(['jsonrpc', 'id', 'method', 'params', 'result', 'error'].map((n) => [foldName(n), n]));
 
 /**
  * Is a message read in pieces the answer to this exchange's request? Its top-level members tell
@@ -64,19 +69,29 @@ const MESSAGE_KEYS = new Set(['method', 'params']);
  * request's `id` (JSON-RPC 2.0 §5: the same value; `"1"` does not answer `1`). The relay paths
  * that stream an answer feed it as they go and ask at the end, before its last bytes go out: a
  * client matching ids loosely (the TypeScript SDK) would otherwise take another request's
- * answer, inspected under this request's method, as that request's.
+ * answer, inspected under this request's method, as that request's. Its top-level names are held
+ * to the rules the whole-message path applies (codec/ambiguous-member.ts): no two equal under
+ * case folding, protocol members spelled exactly, not both `result` and `error`.
  */
 export class AnswerCheck {
   readonly #ex: Exchange;
   readonly #decoder = new TextDecoder();
   readonly scanner: TopLevelScanner;
   kind: 'answer' | 'message' | undefined;
+  readonly #seen = new Set<string>();
 
   constructor(ex: Exchange) {
     this.#ex = ex;
     this.scanner = new TopLevelScanner({
       capture: ['id', 'jsonrpc'],
       onKey: (name) => {
+        const folded = foldName(name);
+        const exact = ENVELOPE.get(folded);
+        if (this.#seen.has(folded) || (exact !== undefined && exact !== name)) throw new GatewayError('upstream_protocol', 'ambiguous JSON in a streamed answer');
+        this.#seen.add(folded);
+        // A JSON-RPC answer has a handful of members; a streamed one may not grow this set at will.
+        if (this.#seen.size > MAX_TOP_LEVEL_NAMES) throw new GatewayError('upstream_protocol', 'too many top-level members in a streamed answer');
+        if (this.#seen.has('result') && this.#seen.has('error')) throw new GatewayError('upstream_protocol', 'an answer with both result and error');
         if (this.kind === undefined) {
           if (ANSWER_KEYS.has(name)) this.kind = 'answer';
           else if (MESSAGE_KEYS.has(name)) this.kind = 'message';

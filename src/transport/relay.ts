@@ -14,7 +14,7 @@ import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { MAX_DIGESTED_BODY } from './audit-tap.ts';
 import { inspectorContext, observer, type Exchange } from './context.ts';
 import { blockedError, inspectS2c, passesJsonUnread, type RelayOutcome } from './inspect-s2c.ts';
-import { AnswerCheck } from './relay-sse-streamed.ts';
+import { AnswerCheck, answerMayStream } from './relay-sse-streamed.ts';
 import { errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** Resolves when the client can take more bytes, or has gone (never hangs on a dead socket). */
@@ -107,7 +107,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
     if (size > limits.maxBufferedMessageBytes) {
       // The chunk path streams string leaves to the inspectors; what the gateway itself reads in
       // an answer (a task list to filter, a created task to bind) needs the whole message.
-      if (plan?.buffering === 'chunks' && !ex.tracksTasks) return relayJsonChunks(ex, up, headers, chunks, iterator, out);
+      if (plan?.buffering === 'chunks' && answerMayStream(ex)) return relayJsonChunks(ex, up, headers, chunks, iterator, out);
       up.body.destroy();
       const ge = new GatewayError('message_too_large', `over ${limits.maxBufferedMessageBytes} bytes and an inspector needs the whole message`);
       ex.errorCode = ge.code;

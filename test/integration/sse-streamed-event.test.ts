@@ -96,6 +96,17 @@ async function answer(name: string, id: number, res: ServerResponse): Promise<vo
     case 'other-id':
       await writeResult(blocks(30), id + 1000);
       break;
+    case 'id-twice':
+      // `ID` beside `id`: a case-folding client (Go, .NET web defaults) reads the other one.
+      await writeResult(blocks(30), id, false);
+      res.write(`"}]},"jsonrpc":"2.0","id":${id},"ID":999}\n\n`);
+      break;
+    case 'many-lines': {
+      // The answer as thousands of short `data:` lines (split between tokens; a reader joins them with LF).
+      const json = JSON.stringify({ result: { content: Array.from({ length: 6000 }, (_, i) => ({ type: 'text', text: `item ${i}` })) }, jsonrpc: '2.0', id });
+      res.write(`event: message\n${json.replaceAll('},{', '},\n{').split('\n').map((l) => `data: ${l}\n`).join('')}\n`);
+      break;
+    }
     case 'stops-midway':
       await writeResult(blocks(30), id, false);
       res.destroy();
@@ -273,6 +284,20 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     const bad = await (await call(gw.port, '/mcp', 'json-other-id', 10)).done;
     assert.ok(bad.text.length > BUFFER_LIMIT, 'most of it went out before its id was known');
     assert.throws(() => JSON.parse(bad.text), SyntaxError, 'but not all: no client can read it as an answer');
+  });
+
+  it('a streamed answer with a second, case-folded id is cut (the whole-message path refuses it too)', async () => {
+    const { events } = await (await call(gw.port, '/mcp', 'id-twice', 11)).done;
+    assert.deepEqual(events, []);
+  });
+
+  it('an answer written as thousands of short data lines arrives as one event, the same JSON', async () => {
+    const { events } = await (await call(gw.port, '/mcp', 'many-lines', 12)).done;
+    assert.equal(events.length, 1);
+    const msg = JSON.parse(events[0]!.data) as { id: number; result: { content: Array<{ text: string }> } };
+    assert.equal(msg.id, 12);
+    assert.equal(msg.result.content.length, 6000);
+    assert.equal(msg.result.content[5999]!.text, 'item 5999');
   });
 
   it('an upstream that stops mid-event leaves the client with no partial message', async () => {
