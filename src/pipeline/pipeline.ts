@@ -160,21 +160,40 @@ export async function inspectFrame(
 /**
  * The chunk path for one oversized message: each inspector sees the text stream as the previous
  * inspector emitted it, with its own offsets, so hold-back windows compose.
+ *
+ * What each inspector made of the message is reported once, when the chain ends (`finish`, or at
+ * a block): one outcome per inspector, not one per piece, since a message of many strings would
+ * otherwise fill the exchange's outcome list with passes and push out the reasons that matter; and
+ * `redact` when the inspector masked anything (a finding it reported as redacted), as the
+ * whole-message path records it.
  */
 export class ChunkChain {
   private readonly offsets: Map<string, number>[];
   private readonly inspectors: readonly Inspector[];
-  private readonly ctx: InspectorContext;
+  private readonly contexts: readonly InspectorContext[];
   private readonly timeoutMs: number;
   private readonly observe: VerdictObserver | undefined;
+  private readonly totals: Array<{ block: boolean; redacted: boolean; reasons: Set<Reason>; ms: number; failed: boolean; pieces: number }>;
+  private finished = false;
   readonly reasons = new Set<Reason>();
 
   constructor(inspectors: readonly Inspector[], ctx: InspectorContext, timeoutMs: number, observe?: VerdictObserver) {
     this.inspectors = inspectors;
-    this.ctx = ctx;
     this.timeoutMs = timeoutMs;
     this.observe = observe;
     this.offsets = inspectors.map(() => new Map());
+    this.totals = inspectors.map(() => ({ block: false, redacted: false, reasons: new Set<Reason>(), ms: 0, failed: false, pieces: 0 }));
+    this.contexts = inspectors.map((_, i) => {
+      const report = ctx.finding;
+      if (!report) return ctx;
+      return {
+        ...ctx,
+        finding: (f) => {
+          if (f.action === 'redacted') this.totals[i]!.redacted = true;
+          report(f);
+        },
+      };
+    });
   }
 
   /** Returns the text to emit for this piece, or a block verdict. */
@@ -190,24 +209,44 @@ export class ChunkChain {
       let verdict: ChunkVerdict;
       let failed = false;
       try {
-        const answer = inspector.onChunk!({ ...base, text, offset }, this.ctx);
+        const answer = inspector.onChunk!({ ...base, text, offset }, this.contexts[i]!);
         verdict = isPromise<ChunkVerdict>(answer) ? await withDeadline(answer, this.timeoutMs) : answer;
       } catch (err) {
         failed = true;
         const v = failureVerdict(inspector, err);
         verdict = v.kind === 'block' ? { kind: 'block', reasons: v.reasons } : { kind: 'pass', reasons: v.reasons ?? [] };
       }
-      this.observe?.({
-        inspector: inspector.name,
-        verdict: verdict.kind,
-        reasons: verdict.reasons ?? [],
-        ms: performance.now() - started,
-        ...(failed ? { failed } : {}),
-      });
-      if (verdict.kind === 'block') return verdict;
+      const total = this.totals[i]!;
+      total.pieces++;
+      total.ms += performance.now() - started;
+      total.failed ||= failed;
+      // Bounded like the exchange's own reasons: a piece may not add a new reason each time.
+      for (const r of verdict.reasons ?? []) if (total.reasons.size < 32) total.reasons.add(r);
+      if (verdict.kind === 'block') {
+        total.block = true;
+        this.finish();
+        return verdict;
+      }
       for (const r of verdict.reasons ?? []) this.reasons.add(r);
       if (verdict.emit !== undefined) text = verdict.emit;
     }
     return { kind: 'emit', text };
+  }
+
+  /** Reports each inspector's outcome over the whole message (once; a block reports at once). */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.inspectors.forEach((inspector, i) => {
+      const t = this.totals[i]!;
+      if (t.pieces === 0) return;
+      this.observe?.({
+        inspector: inspector.name,
+        verdict: t.block ? 'block' : t.redacted ? 'redact' : 'pass',
+        reasons: [...t.reasons],
+        ms: t.ms,
+        ...(t.failed ? { failed: true } : {}),
+      });
+    });
   }
 }

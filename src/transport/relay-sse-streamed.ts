@@ -133,6 +133,7 @@ export class StreamedSseEvent {
   #held: string[] | undefined = [];
   #writer: StreamedEvent | undefined;
   #rewriter: JsonStreamRewriter | undefined;
+  #chain: ChunkChain | undefined;
   readonly #decoder = new TextDecoder();
   #blocked: { reasons: string[] } | undefined;
   /** Decided: not an answer that may stream; everything is collected for the whole path. */
@@ -192,6 +193,7 @@ export class StreamedSseEvent {
       await this.#write(this.#decoder.decode());
       if (ev.type !== this.#type) throw new GatewayError('upstream_protocol', 'the event type changed after its data began');
       this.#check.end();
+      this.#chain?.finish();
       this.#writer!.end();
       this.#out.responded = true;
       return { kind: 'sent' };
@@ -218,7 +220,7 @@ export class StreamedSseEvent {
     const plan = ex.route.plan.plan('s2c', false, ex.request!.method);
     if (plan.buffering === 'chunks') {
       const method = ex.request!.method;
-      const chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+      const chain = (this.#chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex)));
       const frameId = `s2c-${ex.frameSeq++}`;
       this.#rewriter = new JsonStreamRewriter({
         // Keys too (as `<object>/~key`): a secret can travel as an object key.
@@ -264,6 +266,7 @@ export class StreamedSseEvent {
     if (this.#writer === undefined) throw err;
     if (this.#cut) return;
     this.#cut = true;
+    this.#chain?.finish();
     // The client left (its stream closed, the upstream with it): nothing to cut.
     if (this.#stream.state === 'closed') return;
     const ex = this.#ex;

@@ -206,6 +206,8 @@ async function relayJsonChunks(
       ex.errorCode = err instanceof GatewayError ? err.code : 'upstream_protocol';
       ex.notes['cut'] = { reason: err instanceof GatewayError ? err.code : 'json_syntax' };
     }
+  } finally {
+    chain.finish();
   }
   return out;
 }

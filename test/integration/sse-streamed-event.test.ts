@@ -244,6 +244,27 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     assert.ok(!text.includes(FILLER.slice(0, 40)) && !text.includes(AWS), 'no content of it in the trail');
   });
 
+  it("the exchange's record says it was redacted, by which inspector and why, as a small answer's would", async () => {
+    let rec: Record<string, any> | undefined;
+    for (let i = 0; i < 100 && rec === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      for await (const r of reader.read({ kind: 'exchange' })) {
+        const x = r as Record<string, any>;
+        if (x.unmapped?.notes?.sse_streamed && x.unmapped?.verdict !== 'block' && JSON.stringify(x).includes('aws-access-key-id')) rec = x;
+      }
+      await reader.close();
+    }
+    assert.ok(rec, 'the streamed exchange is recorded');
+    assert.equal(rec.unmapped.verdict, 'redact');
+    assert.deepEqual(rec.unmapped.reasons, ['dlp/aws-access-key-id']);
+    // One outcome for the whole streamed answer (not one per piece, which would crowd out the rest).
+    assert.deepEqual(
+      rec.unmapped.inspectors.filter((o: { verdict: string }) => o.verdict !== 'allow').map((o: { name: string; verdict: string; reasons?: string[] }) => [o.name, o.verdict, o.reasons]),
+      [['dlp', 'redact', ['dlp/aws-access-key-id']]],
+    );
+  });
+
   it('the client reads the event while the upstream is still writing it', async () => {
     const r = await call(gw.port, '/mcp', 'gated', 2);
     // The upstream has written ~160 KB of the event and waits: the client already has most of it.
