@@ -3,53 +3,10 @@
  * to hold (the SSE chunk path). What a client reads must be exactly one event with exactly that
  * data, never half an event, and never a replay with a hole.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SseParser, type SseEvent } from '../codec/sse.ts';
 import { RelayStream } from './relay-stream.ts';
-
-/** Every server a test opened, closed at the end even when an assertion failed. */
-const opened: Array<() => void> = [];
-after(() => opened.forEach((close) => close()));
-
-/** A real HTTP response to attach to, and the events a client parsed from it. */
-async function clientPair(): Promise<{ res: ServerResponse; body: Promise<string>; events: Promise<SseEvent[]>; close(): void }> {
-  let resolveRes!: (r: ServerResponse) => void;
-  const got = new Promise<ServerResponse>((r) => (resolveRes = r));
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.flushHeaders();
-    resolveRes(res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const body = new Promise<string>((resolve) => {
-    request({ port, host: '127.0.0.1' }, (incoming) => {
-      let text = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (d) => (text += d));
-      incoming.on('end', () => resolve(text));
-      incoming.on('error', () => resolve(text));
-      incoming.on('aborted', () => resolve(text));
-    }).end();
-  });
-  const events = body.then((text) => {
-    const out: SseEvent[] = [];
-    const p = new SseParser((ev) => out.push(ev));
-    p.push(text);
-    p.end();
-    return out;
-  });
-  const res = await got;
-  const close = () => {
-    server.closeAllConnections();
-    server.close();
-  };
-  opened.push(close);
-  return { res, body, events, close };
-}
+import { clientPair } from './sse-test-client.ts';
 
 const opts = { id: 's1', resumable: true, capacity: 8, keepAliveMs: 0, detachedTtlMs: 60_000 };
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));

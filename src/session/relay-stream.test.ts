@@ -1,33 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ReplayBudget } from './event-store.ts';
 import { RelayStream } from './relay-stream.ts';
-
-/** A real HTTP response to attach to, and what a client read from it. */
-async function clientPair(): Promise<{ res: ServerResponse; body: Promise<string>; close(): void }> {
-  let resolveRes!: (r: ServerResponse) => void;
-  const got = new Promise<ServerResponse>((r) => (resolveRes = r));
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.flushHeaders();
-    resolveRes(res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const body = new Promise<string>((resolve) => {
-    request({ port, host: '127.0.0.1' }, (incoming) => {
-      let text = '';
-      incoming.setEncoding('utf8');
-      incoming.on('data', (d) => (text += d));
-      incoming.on('end', () => resolve(text));
-      incoming.on('error', () => resolve(text));
-    }).end();
-  });
-  const res = await got;
-  return { res, body, close: () => { server.closeAllConnections(); server.close(); } };
-}
+import { clientPair } from './sse-test-client.ts';
 
 const opts = { id: 's1', resumable: true, capacity: 3, keepAliveMs: 0, detachedTtlMs: 60_000 };
 
