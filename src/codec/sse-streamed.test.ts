@@ -71,16 +71,13 @@ describe('SseParser: streamed data', () => {
     r.parser.push('data: ok\n\n');
     assert.deepEqual(r.pieces, ['ok']);
     assert.equal(r.events[0]!.type, 'e'.repeat(20));
-    assert.equal(r.parser.pendingType, 'message', 'the type resets with the block');
   });
 
-  it('tells the type of the block being read, for a consumer deciding at the first piece', () => {
-    const r = streamed(0);
-    let typeAtFirstPiece = '';
-    const p = new SseParser(() => {}, { streamDataOver: 0, onData: () => (typeAtFirstPiece ||= p.pendingType) });
-    p.push('event: notice\ndata: x');
-    assert.equal(typeAtFirstPiece, 'notice');
-    assert.equal(r.parser.pendingType, 'message');
+  it('gives each piece the type of its block as read so far, even when the block ends in the same push', () => {
+    const types: string[] = [];
+    const p = new SseParser(() => {}, { streamDataOver: 0, onData: (_piece, type) => types.push(type) });
+    p.push('event: notice\ndata: x\n\ndata: y\n\nevent: late\ndata: z');
+    assert.deepEqual(types, ['notice', 'message', 'late']);
   });
 
   it('ends a streamed line at a CR, and swallows the LF of a CRLF split across chunks', () => {

@@ -64,8 +64,12 @@ export interface SseParserOptions {
    * pair; a string pushed with a lone surrogate at its end is passed on as it is.
    */
   streamDataOver?: number;
-  /** The pieces of a streamed event's data (required with streamDataOver). */
-  onData?: (piece: string) => void;
+  /**
+   * The pieces of a streamed event's data (required with streamDataOver), with the event's type
+   * as its block reads so far ('message' when no `event` line came yet): what a consumer must
+   * decide on before the block ends.
+   */
+  onData?: (piece: string, type: string) => void;
 }
 
 export class SseLimitError extends Error {
@@ -84,7 +88,7 @@ export class SseParser {
   readonly #onComment: ((text: string) => void) | undefined;
   readonly #onRetry: ((ms: number) => void) | undefined;
   readonly #onIdOnly: ((id: string) => void) | undefined;
-  readonly #onData: ((piece: string) => void) | undefined;
+  readonly #onData: ((piece: string, type: string) => void) | undefined;
   /** streamDataOver, or Infinity. */
   readonly #streamOver: number;
   readonly #maxData: number;
@@ -145,11 +149,6 @@ export class SseParser {
   /** An event's data is being streamed: its blank line has not come yet. */
   get streaming(): boolean {
     return this.#streaming;
-  }
-
-  /** The `event` field of the block being read so far ('message' when none yet). */
-  get pendingType(): string {
-    return this.#type === '' ? 'message' : this.#type;
   }
 
   /**
@@ -279,7 +278,7 @@ export class SseParser {
   #piece(text: string): void {
     this.#streamedBytes += Buffer.byteLength(text, 'utf8');
     if (this.#streamedBytes > this.#maxData) throw new SseLimitError('event data', this.#maxData);
-    this.#onData!(text);
+    this.#onData!(text, this.#type === '' ? 'message' : this.#type);
   }
 
   /**

@@ -140,7 +140,8 @@ export function scanNormalized(n: Normalized, options: ScanOptions = {}): Detail
   const min = options.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const t = n.text;
   let shortest = Infinity;
-  for (const f of fams) shortest = Math.min(shortest, MIN_MATCH_LENGTH[f]);
+  // `custom` without custom rules finds nothing (the default families include it).
+  for (const f of fams) if (f !== 'custom' || options.custom !== undefined) shortest = Math.min(shortest, MIN_MATCH_LENGTH[f]);
   if (t.length < shortest) return [];
   const raw: RawMatch[] = [];
   const pii = fams.includes('pii');

@@ -211,25 +211,26 @@ export class RelayStream {
    * client resuming from before it is refused (canReplayFrom) instead of getting a stream with a
    * hole, while one that got it whole may resume after it.
    */
-  async beginEvent(opts: { event?: string } = {}): Promise<StreamedEvent | undefined> {
+  async beginEvent(): Promise<StreamedEvent | undefined> {
     while (this.subscriber === undefined && this.state !== 'closed') await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     const res = this.subscriber;
     if (res === undefined || this.state === 'closed') return undefined;
     const seq = this.seq++;
-    // The framing of encodeSseEvent, up to the data: the value follows as it arrives.
-    const head = encodeSseEvent({ data: '', ...(opts.event !== undefined && opts.event !== 'message' ? { event: opts.event } : {}), ...(this.opts.resumable ? { id: `${this.id}.${seq}` } : {}) });
+    // The framing of encodeSseEvent, up to the data: the value follows as it arrives. (Only
+    // `message` events stream: a named one is read whole, relay-sse-streamed.ts.)
+    const head = encodeSseEvent({ data: '', ...(this.opts.resumable ? { id: `${this.id}.${seq}` } : {}) });
     const open = head.slice(0, -'data:\n\n'.length) + 'data: ';
     this.store.clear();
     this.eventsSent++;
     this.openEventFor = res;
-    let bytes = 0;
     let dataBytes = 0;
     const send = async (text: string): Promise<void> => {
       const n = Buffer.byteLength(text);
-      bytes += n;
       this.bytesSent += n;
       if (this.subscriber !== res || res.destroyed) return;
       this.wroteSinceTick = true;
+      // What reached the client, even of an event then cut: the record's `sent` says so.
+      this.bytesDelivered += n;
       if (!res.write(text)) await new Promise<void>((resolve) => {
         const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);
@@ -246,7 +247,8 @@ export class RelayStream {
       end: () => {
         if (this.openEventFor === res) this.openEventFor = undefined;
         void send('\n\n');
-        if (this.subscriber === res && !res.destroyed) this.delivered(seq, bytes);
+        // Counted whole only now (its bytes were counted as they went).
+        if (this.subscriber === res && !res.destroyed) this.delivered(seq, 0);
         this.opts.onEmitStreamed?.(seq, dataBytes);
       },
     };

@@ -56,6 +56,40 @@ export function answerMayStream(ex: Exchange): boolean {
   return ex.route.plan.plan('s2c', false, m).buffering !== 'message';
 }
 
+/** The chunk path's inspection of one streamed answer: its rewriter, and what stopped it. */
+export interface ChunkInspection {
+  rewriter: JsonStreamRewriter;
+  chain: ChunkChain;
+  /** Set when an inspector blocked (the rewriter then fails with GatewayError 'blocked'). */
+  blocked: { reasons: string[] } | undefined;
+}
+
+/**
+ * The route's chunk inspectors over an answer's string leaves (object keys too, as
+ * `<object>/~key`: a secret can travel as a key), for the JSON body and the SSE event paths alike.
+ */
+export function chunkInspection(ex: Exchange, method: string): ChunkInspection {
+  const plan = ex.route.plan.plan('s2c', false, method);
+  const chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
+  const frameId = `s2c-${ex.frameSeq++}`;
+  const inspection: ChunkInspection = {
+    chain,
+    blocked: undefined,
+    rewriter: new JsonStreamRewriter({
+      keys: true,
+      onString: async (piece) => {
+        const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
+        if (v.kind === 'block') {
+          inspection.blocked = v;
+          throw new GatewayError('blocked');
+        }
+        return v.text;
+      },
+    }),
+  };
+  return inspection;
+}
+
 const ANSWER_KEYS = new Set(['result', 'error']);
 const MESSAGE_KEYS = new Set(['method', 'params']);
 /** Distinct top-level names a streamed answer may have (JSON-RPC needs 3; extensions a few more). */
@@ -84,6 +118,8 @@ export class AnswerCheck {
     this.#ex = ex;
     this.scanner = new TopLevelScanner({
       capture: ['id', 'jsonrpc'],
+      // Room for this request's id however long the client made it (as JSON text, escapes and all).
+      maxCaptured: Math.max(256, 6 * JSON.stringify(ex.request?.rpcId ?? null).length + 2),
       onKey: (name) => {
         const folded = foldName(name);
         const exact = ENVELOPE.get(folded);
@@ -132,10 +168,8 @@ export class StreamedSseEvent {
   /** Pieces read before the kind was known (nothing sent yet), or all of a collected event. */
   #held: string[] | undefined = [];
   #writer: StreamedEvent | undefined;
-  #rewriter: JsonStreamRewriter | undefined;
-  #chain: ChunkChain | undefined;
+  #inspection: ChunkInspection | undefined;
   readonly #decoder = new TextDecoder();
-  #blocked: { reasons: string[] } | undefined;
   /** Decided: not an answer that may stream; everything is collected for the whole path. */
   #collect = false;
   #cut = false;
@@ -189,11 +223,11 @@ export class StreamedSseEvent {
       return { kind: 'collected', data: this.#held.join('') };
     }
     try {
-      if (this.#rewriter) await this.#write(await this.#rewriter.end());
+      if (this.#inspection) await this.#write(await this.#inspection.rewriter.end());
       await this.#write(this.#decoder.decode());
       if (ev.type !== this.#type) throw new GatewayError('upstream_protocol', 'the event type changed after its data began');
       this.#check.end();
-      this.#chain?.finish();
+      this.#inspection?.chain.finish();
       this.#writer!.end();
       this.#out.responded = true;
       return { kind: 'sent' };
@@ -203,9 +237,14 @@ export class StreamedSseEvent {
     }
   }
 
-  /** The upstream stream stopped mid-event: what went out of it must not be completed. */
-  abandon(): void {
-    if (this.#writer !== undefined && !this.#cut) this.#fail(new GatewayError('upstream_protocol', 'the upstream stopped in the middle of a streamed event'));
+  /**
+   * The upstream stream stopped or failed mid-event (`cause`: why): what went out of it must not
+   * be completed. True when the event had begun on the client's stream, which is now cut.
+   */
+  abandon(cause: unknown = new GatewayError('upstream_protocol', 'the upstream stopped in the middle of a streamed event')): boolean {
+    if (this.#writer === undefined) return false;
+    this.#fail(cause);
+    return true;
   }
 
   /** Not an answer that may stream (or a dropped named event's data): keep collecting. */
@@ -217,24 +256,8 @@ export class StreamedSseEvent {
     const ex = this.#ex;
     const held = this.#held!;
     this.#held = undefined;
-    const plan = ex.route.plan.plan('s2c', false, ex.request!.method);
-    if (plan.buffering === 'chunks') {
-      const method = ex.request!.method;
-      const chain = (this.#chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex)));
-      const frameId = `s2c-${ex.frameSeq++}`;
-      this.#rewriter = new JsonStreamRewriter({
-        // Keys too (as `<object>/~key`): a secret can travel as an object key.
-        keys: true,
-        onString: async (piece) => {
-          const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
-          if (v.kind === 'block') {
-            this.#blocked = v;
-            throw new GatewayError('blocked');
-          }
-          return v.text;
-        },
-      });
-    }
+    // Answers no inspector reads (buffering 'none') stream as they came.
+    if (ex.route.plan.plan('s2c', false, ex.request!.method).buffering === 'chunks') this.#inspection = chunkInspection(ex, ex.request!.method);
     // Whatever was held back for a match split across events goes first, as it is.
     await this.#releaseHeld();
     this.#writer = await this.#stream.beginEvent();
@@ -247,8 +270,8 @@ export class StreamedSseEvent {
   }
 
   async #send(text: string): Promise<void> {
-    if (!this.#rewriter) return this.#write(text);
-    return this.#write(await this.#rewriter.push(Buffer.from(text, 'utf8')));
+    if (!this.#inspection) return this.#write(text);
+    return this.#write(await this.#inspection.rewriter.push(Buffer.from(text, 'utf8')));
   }
 
   #write(bytesOrText: Uint8Array | string): Promise<void> {
@@ -266,13 +289,14 @@ export class StreamedSseEvent {
     if (this.#writer === undefined) throw err;
     if (this.#cut) return;
     this.#cut = true;
-    this.#chain?.finish();
+    this.#inspection?.chain.finish();
     // The client left (its stream closed, the upstream with it): nothing to cut.
     if (this.#stream.state === 'closed') return;
     const ex = this.#ex;
-    if (this.#blocked) {
+    const blocked = this.#inspection?.blocked;
+    if (blocked) {
       ex.errorCode = 'blocked';
-      ex.notes['cut'] = { reasons: this.#blocked.reasons };
+      ex.notes['cut'] = { reasons: blocked.reasons };
       this.#stream.end('cut', 'blocked');
     } else {
       const code = err instanceof GatewayError ? err.code : err instanceof JsonStreamError || err instanceof TopLevelError ? 'upstream_protocol' : 'internal';

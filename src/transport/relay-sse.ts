@@ -27,16 +27,33 @@ export interface SseRelayHooks {
  */
 export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stream: RelayStream, hooks: SseRelayHooks = {}): Promise<RelayOutcome> {
   const out: RelayOutcome = { responded: false, result: undefined };
-  // Events, and the data pieces of an event too large to hold (relay-sse-streamed.ts).
-  const queue: Array<SseEvent | string> = [];
+  // Events, and the data pieces of an event too large to hold (relay-sse-streamed.ts), each such
+  // event's pieces after a marker with its type as it stood when its data began.
+  const queue: Array<SseEvent | string | { streamedType: string }> = [];
   const limits = ex.services.config.limits;
-  const parser = new SseParser((ev) => queue.push(ev), {
+  let piecesQueued = false;
+  const parser = new SseParser(
+    (ev) => {
+      if (ev.streamed) piecesQueued = false;
+      queue.push(ev);
+    },
+    {
     maxEventBytes: limits.maxEventBytes,
     onIdOnly: (id) => {
       stream.upstreamLastEventId = id;
     },
-    ...(answerMayStream(ex) ? { streamDataOver: limits.maxBufferedMessageBytes, onData: (piece: string) => queue.push(piece) } : {}),
-  });
+      ...(answerMayStream(ex)
+        ? {
+            streamDataOver: limits.maxBufferedMessageBytes,
+            onData: (piece: string, type: string) => {
+              if (!piecesQueued) queue.push({ streamedType: type });
+              piecesQueued = true;
+              queue.push(piece);
+            },
+          }
+        : {}),
+    },
+  );
   const parse = needsParse(ex);
   const metrics = ex.services.metrics;
   const held = new HeldEvents(stream, () => metrics.sseEvent(ex.route.name, 's2c'));
@@ -52,12 +69,15 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           // otherwise cost a rewriter and inspector pass per line (~11x the whole-event CPU).
           let piece = item;
           while (typeof queue[0] === 'string') piece += queue.shift() as string;
-          streamed ??= new StreamedSseEvent(ex, stream, out, parser.pendingType, () => {
+          await streamed!.piece(piece);
+          continue;
+        }
+        if (!('data' in item)) {
+          streamed = new StreamedSseEvent(ex, stream, out, item.streamedType, () => {
             // What was held for a match split across events goes out unamended: the record says so.
             if (held.size > 0) ex.notes['sse_held_released_unamended'] = held.size;
             return held.release();
           });
-          await streamed.piece(piece);
           continue;
         }
         const ev = item;
@@ -159,7 +179,6 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
       stream.complete();
     }
   } catch (err) {
-    streamed?.abandon();
     if (stream.state === 'closed') {
       held.drop();
       return out;
@@ -174,6 +193,8 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : mapped.code === 'idle_timeout' ? mapped : undefined;
     metrics.countError(e?.code ?? mapped.code);
     ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
+    // In the middle of a streamed event nothing more can be written: it is cut, with this cause.
+    if (streamed?.abandon(e ?? mapped)) return out;
     if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
       // Connection-level failure in the 2025 era: resumable through the upstream's event ids.
       stream.upstreamClosed();

@@ -6,15 +6,14 @@
  *   streamed with a hold-back window) or are refused, as the buffering plan says.
  */
 import type { ServerResponse } from 'node:http';
-import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
+import { JsonStreamError } from '../codec/json-stream.ts';
 import { TopLevelError } from '../codec/json-top-level.ts';
 import { GatewayError } from '../core/errors.ts';
-import { ChunkChain } from '../pipeline/pipeline.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import { MAX_DIGESTED_BODY } from './audit-tap.ts';
-import { inspectorContext, observer, type Exchange } from './context.ts';
+import type { Exchange } from './context.ts';
 import { blockedError, inspectS2c, passesJsonUnread, type RelayOutcome } from './inspect-s2c.ts';
-import { AnswerCheck, answerMayStream } from './relay-sse-streamed.ts';
+import { AnswerCheck, answerMayStream, chunkInspection } from './relay-sse-streamed.ts';
 import { errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** Resolves when the client can take more bytes, or has gone (never hangs on a dead socket). */
@@ -106,10 +105,11 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
     }
     if (size > limits.maxBufferedMessageBytes) {
       // The chunk path streams string leaves to the inspectors; what the gateway itself reads in
-      // an answer (a task list to filter, a created task to bind) needs the whole message.
+      // an answer (initialize, a tools/list, a task list to filter or a created task to bind, an
+      // approved call's sealed rounds) needs the whole message (answerMayStream).
       if (plan?.buffering === 'chunks' && answerMayStream(ex)) return relayJsonChunks(ex, up, headers, chunks, iterator, out);
       up.body.destroy();
-      const ge = new GatewayError('message_too_large', `over ${limits.maxBufferedMessageBytes} bytes and an inspector needs the whole message`);
+      const ge = new GatewayError('message_too_large', `over ${limits.maxBufferedMessageBytes} bytes and an inspector or the gateway needs the whole message`);
       ex.errorCode = ge.code;
       sendJson(res, 200, errorMessage(ex.request?.rpcId ?? null, ge));
       return out;
@@ -137,36 +137,21 @@ async function relayJsonChunks(
   out: RelayOutcome,
 ): Promise<RelayOutcome> {
   const res = ex.res;
-  const method = ex.request?.method ?? '';
-  const plan = ex.route.plan.plan('s2c', false, method);
-  const chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
-  const frameId = `s2c-${ex.frameSeq++}`;
-  let blocked: { reasons: string[]; message?: string } | undefined;
-  const rewriter = new JsonStreamRewriter({
-    // Keys too (as `<object>/~key`): a secret can travel as an object key.
-    keys: true,
-    onString: async (piece) => {
-      const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
-      if (v.kind === 'block') {
-        blocked = v;
-        throw new GatewayError('blocked');
-      }
-      return v.text;
-    },
-  });
+  const inspection = chunkInspection(ex, ex.request?.method ?? '');
+  const { rewriter, chain } = inspection;
   res.writeHead(up.statusCode, headers);
   const limit = ex.services.config.limits.maxEventBytes;
   // Whose answer it is shows only at its end (`id` may come last): checked before the last bytes
-  // go out, so the answer to another request never reaches the client whole. What is kept back
-  // is the output from its last non-whitespace byte on: the text's closing brace is always in it.
+  // go out, so the answer to another request never reaches the client whole. The rewriter writes
+  // compact JSON (no whitespace outside strings), so the output's last byte so far is the one
+  // kept back: at the end, that is the closing brace.
   const check = new AnswerCheck(ex);
   let kept: Uint8Array = new Uint8Array(0);
   const release = (out: Uint8Array): Uint8Array => {
+    if (out.length === 0) return out;
     const all = kept.length === 0 ? out : Buffer.concat([kept, out]);
-    let k = all.length - 1;
-    while (k >= 0 && (all[k] === 0x20 || all[k] === 0x0a || all[k] === 0x0d || all[k] === 0x09)) k--;
-    kept = all.subarray(Math.max(k, 0));
-    return all.subarray(0, Math.max(k, 0));
+    kept = all.subarray(all.length - 1);
+    return all.subarray(0, all.length - 1);
   };
   let size = 0;
   try {
@@ -194,10 +179,10 @@ async function relayJsonChunks(
     // never a partial document presented as whole.
     up.body.destroy();
     res.destroy();
-    if (blocked) {
+    if (inspection.blocked) {
       // A DLP block mid-body is a block like any other: the record's verdict, not only a note.
       ex.errorCode = 'blocked';
-      ex.notes['cut'] = { reasons: blocked.reasons };
+      ex.notes['cut'] = { reasons: inspection.blocked.reasons };
     } else if (err instanceof GatewayError && err.code === 'client_closed') {
       // The client left: not the gateway's cut (the record says the client went, what it got).
     } else if (!(err instanceof JsonStreamError) && !(err instanceof GatewayError) && !(err instanceof TopLevelError)) {

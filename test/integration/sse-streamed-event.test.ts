@@ -345,3 +345,44 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     assert.ok(text.startsWith(`key ${AWS} `) && text.endsWith(` last ${AWS}`));
   });
 });
+
+describe('a streamed answer over maxEventBytes', () => {
+  let upstream: Server;
+  let gw: Gateway;
+  const dataDir = tempDataDir();
+
+  before(async () => {
+    upstream = createServer(upstreamHandler);
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      limits: { maxBufferedMessageBytes: BUFFER_LIMIT, maxEventBytes: 2 * BUFFER_LIMIT },
+      routes: [{ name: 'dlp', path: '/mcp', upstream: { url }, inspectors: [{ type: 'dlp' }] }],
+    };
+    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
+  });
+  after(async () => {
+    await gw.close();
+    upstream.closeAllConnections();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('is cut where it passes the limit, and the record gives that cause', async () => {
+    const r = await call(gw.port, '/mcp', 'big', 1);
+    const { events } = await r.done;
+    assert.deepEqual(events, []);
+    let cut: unknown;
+    for (let i = 0; i < 100 && cut === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      for await (const rec of reader.read({ kind: 'exchange' })) {
+        const notes = (rec as { unmapped?: { notes?: { cut?: unknown; sse_streamed?: unknown } } }).unmapped?.notes;
+        if (notes?.sse_streamed) cut = notes.cut;
+      }
+      await reader.close();
+    }
+    assert.deepEqual(cut, { reason: 'upstream_event_too_large' });
+  });
+});
