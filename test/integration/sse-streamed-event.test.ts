@@ -176,6 +176,20 @@ function call(port: number, path: string, name: string, id: number): Promise<Str
   });
 }
 
+/** Audit records of `kind` in the gateway's SQLite trail, read until `found` picks one (5 s at most). */
+async function auditRecord<T>(dataDir: string, kind: 'stream' | 'exchange', found: (records: Array<Record<string, any>>) => T | undefined): Promise<T | undefined> {
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+    const records: Array<Record<string, any>> = [];
+    for await (const r of reader.read({ kind })) records.push(r as Record<string, any>);
+    await reader.close();
+    const hit = found(records);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -224,37 +238,20 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
   });
 
   it('the audit trail has the streamed event as a segment of its own size, and no text of it', async () => {
-    let segments: Array<{ count?: number; bytes?: number; digest?: unknown }> = [];
     let text = '';
-    for (let i = 0; i < 100 && !segments.some((x) => (x.bytes ?? 0) > BUFFER_LIMIT * 3); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
-      segments = [];
-      text = '';
-      for await (const r of reader.read({ kind: 'stream' })) {
-        text += JSON.stringify(r);
-        const st = (r as { unmapped?: { stream?: { phase?: string; count?: number; bytes?: number; digest?: unknown } } }).unmapped?.stream;
-        if (st?.phase === 'segment') segments.push(st);
-      }
-      await reader.close();
-    }
-    const big = segments.find((x) => (x.bytes ?? 0) > BUFFER_LIMIT * 3);
+    const big = await auditRecord(dataDir, 'stream', (records) => {
+      text = JSON.stringify(records);
+      return records.map((r) => r.unmapped?.stream).find((st) => st?.phase === 'segment' && (st.bytes ?? 0) > BUFFER_LIMIT * 3);
+    });
     assert.ok(big, text.slice(0, 400));
     assert.equal(big.count, 1);
     assert.ok(!text.includes(FILLER.slice(0, 40)) && !text.includes(AWS), 'no content of it in the trail');
   });
 
   it("the exchange's record says it was redacted, by which inspector and why, as a small answer's would", async () => {
-    let rec: Record<string, any> | undefined;
-    for (let i = 0; i < 100 && rec === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
-      for await (const r of reader.read({ kind: 'exchange' })) {
-        const x = r as Record<string, any>;
-        if (x.unmapped?.notes?.sse_streamed && x.unmapped?.verdict !== 'block' && JSON.stringify(x).includes('aws-access-key-id')) rec = x;
-      }
-      await reader.close();
-    }
+    const rec = await auditRecord(dataDir, 'exchange', (records) =>
+      records.find((x) => x.unmapped?.notes?.sse_streamed && x.unmapped?.verdict !== 'block' && JSON.stringify(x).includes('aws-access-key-id')),
+    );
     assert.ok(rec, 'the streamed exchange is recorded');
     assert.equal(rec.unmapped.verdict, 'redact');
     assert.deepEqual(rec.unmapped.reasons, ['dlp/aws-access-key-id']);
@@ -373,16 +370,7 @@ describe('a streamed answer over maxEventBytes', () => {
     const r = await call(gw.port, '/mcp', 'big', 1);
     const { events } = await r.done;
     assert.deepEqual(events, []);
-    let cut: unknown;
-    for (let i = 0; i < 100 && cut === undefined; i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
-      for await (const rec of reader.read({ kind: 'exchange' })) {
-        const notes = (rec as { unmapped?: { notes?: { cut?: unknown; sse_streamed?: unknown } } }).unmapped?.notes;
-        if (notes?.sse_streamed) cut = notes.cut;
-      }
-      await reader.close();
-    }
+    const cut = await auditRecord(dataDir, 'exchange', (records) => records.find((x) => x.unmapped?.notes?.sse_streamed)?.unmapped.notes.cut as unknown);
     assert.deepEqual(cut, { reason: 'upstream_event_too_large' });
   });
 });
