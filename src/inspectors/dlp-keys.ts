@@ -54,11 +54,6 @@ export class CleanKeys {
     this.options = options;
   }
 
-  /** Known clean: no need to scan it. */
-  has(key: string): boolean {
-    return this.clean.has(key);
-  }
-
   /** The pointer segment of a key known clean; undefined for any other key. */
   segmentOf(key: string): string | undefined {
     return this.clean.get(key);

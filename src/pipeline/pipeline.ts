@@ -175,7 +175,6 @@ export class ChunkChain {
   private readonly observe: VerdictObserver | undefined;
   private readonly totals: Array<{ block: boolean; redacted: boolean; reasons: Set<Reason>; ms: number; failed: boolean; pieces: number }>;
   private finished = false;
-  readonly reasons = new Set<Reason>();
 
   constructor(inspectors: readonly Inspector[], ctx: InspectorContext, timeoutMs: number, observe?: VerdictObserver) {
     this.inspectors = inspectors;
@@ -227,7 +226,6 @@ export class ChunkChain {
         this.finish();
         return verdict;
       }
-      for (const r of verdict.reasons ?? []) this.reasons.add(r);
       if (verdict.emit !== undefined) text = verdict.emit;
     }
     return { kind: 'emit', text };

@@ -193,11 +193,21 @@ export function needsParse(ex: Exchange): boolean {
   return !ex.route.plan.isEmpty || m === 'initialize' || (m === 'tools/list' && ex.era === 'modern') || ex.approved === true || ex.tracksTasks === true;
 }
 
+/**
+ * Does the gateway itself read this exchange's answer whole, whatever the inspectors? initialize
+ * (the session), tools/list (the tool catalog, pins), an approved call's sealed rounds, a task to
+ * bind or a task list to filter (tasks.ts). Such an answer is never passed unread nor streamed.
+ */
+export function gatewayReadsAnswer(ex: Exchange): boolean {
+  const m = ex.request?.method;
+  return m === 'initialize' || m === 'tools/list' || ex.approved === true || ex.tracksTasks === true;
+}
+
 /** Does a JSON answer to this exchange go to the client unread (no inspector, no capture)? */
 export function passesJsonUnread(ex: Exchange): boolean {
   if (!needsParse(ex)) return true;
   const m = ex.request?.method;
-  if (m === undefined || m === 'initialize' || m === 'tools/list' || ex.approved || ex.tracksTasks) return false;
+  if (m === undefined || gatewayReadsAnswer(ex)) return false;
   return ex.route.plan.plan('s2c', false, m).buffering === 'none';
 }
 

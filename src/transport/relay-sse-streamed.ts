@@ -34,7 +34,7 @@ import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
 import type { RelayStream, StreamedEvent } from '../session/relay-stream.ts';
 import { inspectorContext, observer, type Exchange } from './context.ts';
-import type { RelayOutcome } from './inspect-s2c.ts';
+import { gatewayReadsAnswer, type RelayOutcome } from './inspect-s2c.ts';
 
 /** Where a streamed event stands once its blank line came. */
 export type StreamedEnd =
@@ -51,8 +51,7 @@ export type StreamedEnd =
  */
 export function answerMayStream(ex: Exchange): boolean {
   const m = ex.request?.method;
-  if (m === undefined || ex.request?.rpcId === undefined || ex.batchMethods) return false;
-  if (m === 'initialize' || m === 'tools/list' || ex.approved || ex.tracksTasks) return false;
+  if (m === undefined || ex.request?.rpcId === undefined || ex.batchMethods || gatewayReadsAnswer(ex)) return false;
   return ex.route.plan.plan('s2c', false, m).buffering !== 'message';
 }
 

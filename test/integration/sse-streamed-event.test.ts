@@ -198,30 +198,41 @@ const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   }
 };
 
-describe('SSE events larger than the buffer limit stream through the gateway', () => {
+/**
+ * The test upstream and a gateway in front of it (audit in `dataDir`), for one describe block:
+ * `gw()` once its `before` ran.
+ */
+function stack(
+  limits: ConfigInput['limits'],
+  routes: (url: string) => ConfigInput['routes'],
+): { gw: () => Gateway; dataDir: string } {
   let upstream: Server;
-  let gw: Gateway;
+  let gateway: Gateway;
   const dataDir = tempDataDir();
-
   before(async () => {
     upstream = createServer(upstreamHandler);
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
-    const input: ConfigInput = {
-      server: { port: 0 },
-      logging: { level: 'silent' },
-      limits: { maxBufferedMessageBytes: BUFFER_LIMIT },
-      routes: [
-        { name: 'dlp', path: '/mcp', upstream: { url }, inspectors: [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } }] },
-        { name: 'plain', path: '/plain', upstream: { url } },
-      ],
-    };
-    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
+    const input: ConfigInput = { server: { port: 0 }, logging: { level: 'silent' }, limits, routes: routes(url) };
+    gateway = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
   });
   after(async () => {
-    await gw.close();
+    await gateway.close();
     upstream.closeAllConnections();
     await new Promise((r) => upstream.close(r));
+  });
+  return { gw: () => gateway, dataDir };
+}
+
+describe('SSE events larger than the buffer limit stream through the gateway', () => {
+  const s = stack({ maxBufferedMessageBytes: BUFFER_LIMIT }, (url) => [
+    { name: 'dlp', path: '/mcp', upstream: { url }, inspectors: [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-rsa': 'block', 'private-key-header': 'block' } } }] },
+    { name: 'plain', path: '/plain', upstream: { url } },
+  ]);
+  const { dataDir } = s;
+  let gw: Gateway;
+  before(() => {
+    gw = s.gw();
   });
 
   it('a large result arrives as one event, every secret in it redacted, wherever the pieces fell', async () => {
@@ -344,26 +355,13 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
 });
 
 describe('a streamed answer over maxEventBytes', () => {
-  let upstream: Server;
+  const s = stack({ maxBufferedMessageBytes: BUFFER_LIMIT, maxEventBytes: 2 * BUFFER_LIMIT }, (url) => [
+    { name: 'dlp', path: '/mcp', upstream: { url }, inspectors: [{ type: 'dlp' }] },
+  ]);
+  const { dataDir } = s;
   let gw: Gateway;
-  const dataDir = tempDataDir();
-
-  before(async () => {
-    upstream = createServer(upstreamHandler);
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
-    const input: ConfigInput = {
-      server: { port: 0 },
-      logging: { level: 'silent' },
-      limits: { maxBufferedMessageBytes: BUFFER_LIMIT, maxEventBytes: 2 * BUFFER_LIMIT },
-      routes: [{ name: 'dlp', path: '/mcp', upstream: { url }, inspectors: [{ type: 'dlp' }] }],
-    };
-    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
-  });
-  after(async () => {
-    await gw.close();
-    upstream.closeAllConnections();
-    await new Promise((r) => upstream.close(r));
+  before(() => {
+    gw = s.gw();
   });
 
   it('is cut where it passes the limit, and the record gives that cause', async () => {
