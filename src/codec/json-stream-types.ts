@@ -26,8 +26,22 @@ export interface StringChunk {
 /** undefined = emit the piece unchanged; a string = emit this text instead (any length). */
 export type ChunkDecision = string | undefined | Promise<string | undefined>;
 
+/** A JSON number token, whole (bounded by maxNumberBytes), for `onNumber`. */
+export interface NumberToken {
+  /** RFC 6901 JSON Pointer of the number ("" for a top-level number). */
+  pointer: string;
+  /** The token as it came (RFC 8259 §6 grammar, ASCII). */
+  text: string;
+}
+
 export interface JsonStreamOptions {
   onString: (chunk: StringChunk) => ChunkDecision;
+  /**
+   * Hand each number token to the caller, whole (default: numbers are copied through as they
+   * come). undefined = the number as it came; a string = that text instead, written as a JSON
+   * string (a masked number becomes its mask, as on the whole-message path, pipeline/patch.ts).
+   */
+  onNumber?: (token: NumberToken) => ChunkDecision;
   /**
    * Hand object keys to onString too (default false: keys are re-emitted as they came). A key
    * replaced with a name another replaced key of the same object already took gets " #2", " #3"…

@@ -373,3 +373,33 @@ test('collectStringLeaves lists string values only, in document order, and survi
   for (let k = 0; k < 100_000; k++) deep = [deep];
   assert.equal(collectStringLeaves(deep)[0]!.pointer.length, 200_000);
 });
+
+test('onNumber: every number is handed out whole, with its pointer, however the bytes are split', async () => {
+  const msg = '{"a":123456789,"b":[1,-2.5e+3,0],"c":{"d":-0.0001E-2},"e":7}';
+  for (const size of SIZES) {
+    const tokens: Array<[string, string]> = [];
+    const { out } = await run(msg, { onNumber: (t) => void tokens.push([t.pointer, t.text]) }, size);
+    assert.equal(out, msg, `copied through unchanged in chunks of ${size}`);
+    assert.deepEqual(tokens, [['/a', '123456789'], ['/b/0', '1'], ['/b/1', '-2.5e+3'], ['/b/2', '0'], ['/c/d', '-0.0001E-2'], ['/e', '7']], `chunks of ${size}`);
+  }
+});
+
+test('onNumber: a replacement is written as a JSON string, sync or async, and a top-level number is handed out too', async () => {
+  const mask = (t: { text: string }) => (t.text.length >= 6 ? `[REDACTED:${t.text.slice(0, 2)}"]` : undefined);
+  for (const size of SIZES) {
+    assert.equal((await run('{"card":4111111111111111,"n":[42, 4000056655665556 ]}', { onNumber: mask }, size)).out, '{"card":"[REDACTED:41\\"]","n":[42,"[REDACTED:40\\"]"]}');
+    assert.equal((await run('[4111111111111111,7]', { onNumber: async (t) => mask(t) }, size)).out, '["[REDACTED:41\\"]",7]');
+    assert.equal((await run(' 4111111111111111 ', { onNumber: async (t) => mask(t) }, size)).out, '"[REDACTED:41\\"]"');
+    // Unchanged (undefined, or the same text): the token as it came, not a string.
+    assert.equal((await run('{"x":12345678}', { onNumber: (t) => t.text }, size)).out, '{"x":12345678}');
+  }
+});
+
+test('onNumber: a number is still checked against the grammar and maxNumberBytes', async () => {
+  const onNumber = () => undefined;
+  await rejects('{"a":1.}', 'json_syntax', 7, { onNumber });
+  await rejects('{"a":-}', 'json_syntax', 6, { onNumber });
+  await rejects('[01]', 'json_syntax', 2, { onNumber });
+  await rejects('[12', 'json_syntax', 3, { onNumber });
+  await rejects(`[${'9'.repeat(300)}]`, 'json_number_too_long', 257, { onNumber });
+});

@@ -39,8 +39,8 @@ const { QUOTE, BSLASH, STOP, ESCAPES } = BYTES;
 export { collectStringLeaves, escapePointerSegment, pointerSegments } from './json-pointer.ts';
 
 // The rewriter's public shapes and its error: json-stream-types.ts.
-export { JsonStreamError, type ChunkDecision, type JsonStreamErrorCode, type JsonStreamOptions, type StringChunk } from './json-stream-types.ts';
-import { checkDecision, isThenable, JsonStreamError, type ChunkDecision, type JsonStreamErrorCode, type JsonStreamOptions, type StringChunk } from './json-stream-types.ts';
+export { JsonStreamError, type ChunkDecision, type JsonStreamErrorCode, type JsonStreamOptions, type NumberToken, type StringChunk } from './json-stream-types.ts';
+import { checkDecision, isThenable, JsonStreamError, type ChunkDecision, type JsonStreamErrorCode, type JsonStreamOptions, type NumberToken, type StringChunk } from './json-stream-types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The rewriter.
@@ -99,6 +99,7 @@ interface Container {
 
 export class JsonStreamRewriter {
   private readonly onString: (chunk: StringChunk) => ChunkDecision;
+  private readonly onNumber: ((token: NumberToken) => ChunkDecision) | undefined;
   private readonly keys: boolean;
   private readonly maxPiece: number;
   private readonly maxDepth: number;
@@ -142,12 +143,17 @@ export class JsonStreamRewriter {
   // Current number / literal.
   private numState = 0;
   private numLen = 0;
+  /** With onNumber: the current number's pointer and its text so far (it may span chunks). */
+  private numPointer = '';
+  private numText = '';
   private literal = '';
   private litPos = 0;
 
   constructor(opts: JsonStreamOptions) {
     if (typeof opts?.onString !== 'function') throw new TypeError('JsonStreamRewriter: onString must be a function');
     this.onString = opts.onString;
+    if (opts.onNumber !== undefined && typeof opts.onNumber !== 'function') throw new TypeError('JsonStreamRewriter: onNumber must be a function');
+    this.onNumber = opts.onNumber;
     this.keys = opts.keys === true;
     this.maxPiece = intOption('maxStringPiece', opts.maxStringPiece, 16384, 4);
     this.maxDepth = intOption('maxDepth', opts.maxDepth, 64, 0);
@@ -205,7 +211,15 @@ export class JsonStreamRewriter {
         this.consumed += n;
         this.ascii = '';
       }
-      if (last) this.finish();
+      if (last) {
+        this.endNumber();
+        const w = this.waiting;
+        if (w !== undefined) {
+          this.waiting = undefined;
+          await w;
+        }
+        this.finish();
+      }
       return this.out.take();
     } catch (err) {
       this.failure = err;
@@ -218,14 +232,41 @@ export class JsonStreamRewriter {
     throw new JsonStreamError(code, this.consumed + at, message);
   }
 
-  private finish(): void {
-    if (this.state === NUMBER) {
-      if (this.numState !== N_ZERO && this.numState !== N_INT && this.numState !== N_FRAC && this.numState !== N_EXP) {
-        this.fail('json_syntax', 0, 'unexpected end of input in a number');
-      }
-      this.afterValue();
+  /** End of input inside a number (a top-level number): it ends here. */
+  private endNumber(): void {
+    if (this.state !== NUMBER) return;
+    if (this.numState !== N_ZERO && this.numState !== N_INT && this.numState !== N_FRAC && this.numState !== N_EXP) {
+      this.fail('json_syntax', 0, 'unexpected end of input in a number');
     }
+    this.numberDone();
+  }
+
+  private finish(): void {
     if (this.state !== DONE) this.fail('json_syntax', 0, 'unexpected end of input');
+  }
+
+  /** A number token ended: handed out (`onNumber`) and written, or already copied through. */
+  private numberDone(): void {
+    this.afterValue();
+    if (this.onNumber === undefined) return;
+    const text = this.numText;
+    this.numText = '';
+    const r = this.onNumber({ pointer: this.numPointer, text });
+    if (r === undefined || typeof r === 'string') this.writeNumber(text, r);
+    else if (isThenable(r)) this.waiting = Promise.resolve(r).then((v) => this.writeNumber(text, checkDecision(v)));
+    else checkDecision(r);
+  }
+
+  private writeNumber(text: string, answer: string | undefined): void {
+    const out = this.out;
+    if (answer === undefined || answer === text) {
+      out.reserve(text.length);
+      for (let k = 0; k < text.length; k++) out.buf[out.len++] = text.charCodeAt(k);
+      return;
+    }
+    out.byte(QUOTE);
+    writeJsonText(out, answer);
+    out.byte(QUOTE);
   }
 
   private afterValue(): void {
@@ -257,6 +298,7 @@ export class JsonStreamRewriter {
       }
       if (state === NUMBER) {
         i = this.numberBody(buf, i, n);
+        if (this.waiting !== undefined) return i;
         continue;
       }
       if (state === LITERAL) {
@@ -349,11 +391,16 @@ export class JsonStreamRewriter {
       return i + 1;
     }
     if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
-      this.advanceIndex();
       this.state = NUMBER;
       this.numState = b === 0x2d ? N_SIGN : b === 0x30 ? N_ZERO : N_INT;
       this.numLen = 1;
-      this.out.byte(b);
+      if (this.onNumber !== undefined) {
+        this.numPointer = this.childPointer();
+        this.numText = b === 0x2d ? '-' : String.fromCharCode(b);
+      } else {
+        this.advanceIndex();
+        this.out.byte(b);
+      }
       return i + 1;
     }
     const literal = b === 0x74 ? 'true' : b === 0x66 ? 'false' : b === 0x6e ? 'null' : undefined;
@@ -389,7 +436,10 @@ export class JsonStreamRewriter {
     return i;
   }
 
-  /** Number bytes go straight to the output: on a syntax error the whole push is discarded. */
+  /**
+   * Number bytes go straight to the output (on a syntax error the whole push is discarded), or,
+   * with onNumber, are collected (at most maxNumberBytes) to be handed out whole at its end.
+   */
   private numberBody(buf: Buffer, i: number, n: number): number {
     let s = this.numState;
     const start = i;
@@ -428,15 +478,21 @@ export class JsonStreamRewriter {
         // An accepting state met a byte that can't continue the number: the number ends here and
         // the byte is read again by the enclosing state.
         this.numState = s;
-        this.out.bytes(buf, start, i);
-        this.afterValue();
+        if (this.onNumber === undefined) {
+          this.out.bytes(buf, start, i);
+          this.afterValue();
+        } else {
+          this.numText += buf.toString('latin1', start, i);
+          this.numberDone();
+        }
         return i;
       }
       if (++this.numLen > this.maxNumberBytes) this.fail('json_number_too_long', i, 'number longer than maxNumberBytes');
       s = next;
     }
     this.numState = s;
-    this.out.bytes(buf, start, n);
+    if (this.onNumber === undefined) this.out.bytes(buf, start, n);
+    else this.numText += buf.toString('latin1', start, n);
     return n;
   }
 

@@ -72,4 +72,34 @@ describe('DLP inspector: JSON numbers', () => {
     const cardProgress: Frame = { ...progress, message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: CARD } } };
     assert.equal((dlp().onMessage!(cardProgress, ctx) as Verdict).kind, 'redact');
   });
+
+  describe('on the chunk path (a message over the buffer limit), numbers are handed out whole', () => {
+    const chunk = (pointer: string, text: string, method = 'tools/call') => ({ frameId: 's2c-1', direction: 's2c' as const, method, pointer, text, offset: 0, end: true, number: true as const });
+
+    it('only numbers the whole path would scan are asked for', () => {
+      const inspector = dlp();
+      assert.equal(inspector.readsNumber!(String(CARD)), true);
+      assert.equal(inspector.readsNumber!('1e6'), true, 'an integer however written');
+      for (const t of ['12345', '1.5', '4111111111111111111', '-0']) assert.equal(inspector.readsNumber!(t), false, t);
+    });
+
+    it('a card number is masked to a string, an SSN read with its member name, a blocking rule blocks', () => {
+      const v = dlp().onChunk!(chunk('/result/structuredContent/rows/0/card', String(CARD)), ctx) as { kind: string; emit?: string };
+      assert.deepEqual([v.kind, v.emit], ['pass', '[REDACTED:credit-card]']);
+      const ssn = dlp().onChunk!(chunk('/result/structuredContent/social_security_number', String(SSN)), ctx) as { emit?: string };
+      assert.equal(ssn.emit, '[REDACTED:us-ssn]');
+      const plain = dlp().onChunk!(chunk('/result/structuredContent/visits', '536224719'), ctx) as { emit?: string };
+      assert.equal(plain.emit, undefined, 'nine digits under a neutral name are not an SSN');
+      const block = dlp({ actions: { default: 'redact', families: { pii: 'block' }, types: {} } });
+      assert.equal((block.onChunk!(chunk('/result/structuredContent/card', String(CARD)), ctx) as { kind: string }).kind, 'block');
+    });
+
+    it("the protocol's own numbers stay whole there too (an error's code, a task's ttl)", () => {
+      const strict = dlp({ custom: { regexes: [{ id: 'nine-digits', pattern: '[0-9]{9}' }] } });
+      const N = '123456789';
+      assert.equal((strict.onChunk!(chunk('/error/code', N), ctx) as { emit?: string }).emit, undefined);
+      assert.equal((strict.onChunk!(chunk('/result/ttl', N, 'tasks/get'), ctx) as { emit?: string }).emit, undefined);
+      assert.equal((strict.onChunk!(chunk('/result/ttl', N, 'tasks/result'), ctx) as { emit?: string }).emit, '[REDACTED:nine-digits]', 'content elsewhere');
+    });
+  });
 });

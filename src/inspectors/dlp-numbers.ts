@@ -3,7 +3,9 @@
  * Structured Content) and tool arguments carry card numbers, national ids and phone numbers as
  * numbers as readily as strings. A number is scanned as it reads in a JSON text, after the name
  * it is filed under, so a detector that wants context before a match (a bare nine-digit SSN) has
- * it; findings in the name alone are the key scan's (dlp-keys.ts).
+ * it; findings in the name alone are the key scan's (dlp-keys.ts). On the chunk path (a message
+ * over the buffer limit) the streaming rewriter hands over each number token whole (bounded by
+ * its maxNumberBytes) when `mayHoldIdentifier` says it may be one, and the same scan applies.
  */
 import { pointerSegments } from '../codec/json-pointer.ts';
 import { scanText, type Finding } from '../detectors/index.ts';
@@ -36,7 +38,7 @@ const TASK_ANSWERS = new Set(['tasks/get', 'tasks/cancel', 'tasks/update']);
  * message, and none is content. The same path in any other message is content: a tool result
  * cannot file a card number under `/result/ttl` to get it through.
  */
-export function isProtocolNumber(frame: Frame, pointer: string, value: number): boolean {
+export function isProtocolNumber(frame: Pick<Frame, 'kind' | 'method'>, pointer: string, value: number): boolean {
   // No time, progress count or error code the protocol sends runs to 13 digits; a card number does.
   if (Math.abs(value) >= 1e12) return false;
   const segs = pointerSegments(pointer);

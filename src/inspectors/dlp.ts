@@ -45,7 +45,7 @@
  */
 import { fingerprint, holdBackWindow, LEFT_CONTEXT, scanText, type ContentFamily, type CustomRules, type Finding, CustomRuleSet } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
-import { escapePointerSegment, isKeyPointer, keyObject, keyPointer, renameKeys } from '../codec/json-pointer.ts';
+import { escapePointerSegment, isKeyPointer, keyObject, keyPointer, pointerSegments, renameKeys } from '../codec/json-pointer.ts';
 import { applyPatches, mergePatches, patchString } from '../pipeline/patch.ts';
 import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, JsonRpcMessage, Patch, Reason, Verdict } from '../pipeline/types.ts';
 import type { FindingMemory } from '../session/finding-memory.ts';
@@ -54,7 +54,7 @@ import { base64KindOf, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
 import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
 import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
 import { OPAQUE } from './redact.ts';
-import { isProtocolNumber, scanNumber } from './dlp-numbers.ts';
+import { isProtocolNumber, mayHoldIdentifier, scanNumber } from './dlp-numbers.ts';
 import { leavesOf } from './dlp-leaves.ts';
 
 /** `continued` when no string of the event continues the run. */
@@ -273,10 +273,13 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       if (patches.length > 0) return { kind: 'redact', patches, reasons: [...reasons], ...hints };
       return { kind: 'allow', ...(reasons.size > 0 ? { reasons: [...reasons] } : {}), ...hints };
     },
+    // The chunk path's numbers: those the whole-message path scans (dlp-numbers.ts).
+    readsNumber: (text: string) => mayHoldIdentifier(Number(text)),
     onChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
       if (!wants(chunk.direction)) return { kind: 'pass' };
       const isKey = isKeyPointer(chunk.pointer);
       if (OPAQUE.test(isKey ? keyObject(chunk.pointer) : chunk.pointer)) return { kind: 'pass' };
+      if (chunk.number) return numberChunk(chunk, ctx);
       if (isKey) return keyChunk(chunk, ctx);
       const flagged = chunkKeys.get(ctx);
       let states = chunkStates.get(ctx);
@@ -308,6 +311,35 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       return { kind: 'pass', emit: patchString(emitted, masks), ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
     },
   };
+
+  /**
+   * A number of an oversized message, handed out whole: scanned as the whole-message path scans
+   * it (after its member name, the protocol's own numbers left alone), masked to a string.
+   */
+  function numberChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
+    const value = Number(chunk.text);
+    if (!mayHoldIdentifier(value)) return { kind: 'pass' };
+    const segs = pointerSegments(chunk.pointer);
+    // What kind of message it is shows in its top-level member (the chunk path has no Frame).
+    const kind = segs[0] === 'result' ? 'result' : segs[0] === 'error' ? 'error' : chunk.direction === 'c2s' ? 'request' : 'notification';
+    if (isProtocolNumber({ kind, method: chunk.method }, chunk.pointer, value)) return { kind: 'pass' };
+    const findings = scanNumber({ pointer: chunk.pointer, value, key: segs.at(-1) ?? '' }, scan);
+    if (findings.length === 0) return { kind: 'pass' };
+    const flagged = chunkKeys.get(ctx);
+    const where = flagged ? flagged.show(chunk.pointer) : chunk.pointer;
+    const digits = String(value);
+    const reasons = new Set<Reason>();
+    const masks: Array<{ start: number; end: number; replacement: string }> = [];
+    for (const f of findings) {
+      const action = actionOf(f);
+      reasons.add(`dlp/${f.type}`);
+      ctx.finding?.({ inspector: name, type: f.type, pointer: where, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, digits.slice(f.start, f.end)) });
+      if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
+      if (action === 'redact') masks.push({ start: f.start, end: f.end, replacement: `[REDACTED:${f.type}]` });
+    }
+    remember(ctx, findings);
+    return { kind: 'pass', ...(masks.length > 0 ? { emit: patchString(digits, masks) } : {}), reasons: [...reasons] };
+  }
 
   /** A key of an oversized message, handed out whole (see dlp-keys.ts for why redact blocks). */
   function keyChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {

@@ -99,6 +99,30 @@ test('chunk path: a secret split across two chunks is still redacted', async () 
   }
 });
 
+test('chunk path: a number goes only to the inspectors that read it, and its text keeps the string leaves\' offsets apart', async () => {
+  const seen: string[] = [];
+  const watcher = (name: string, reads?: (t: string) => boolean): Inspector => ({
+    name,
+    methods: { '*': 'response' },
+    needs: 'stream',
+    onFailure: 'closed',
+    onChunk: (c) => {
+      seen.push(`${name}:${c.number ? 'n' : 's'}:${c.offset}:${c.text}`);
+      return { kind: 'pass', ...(c.number ? { emit: `<${c.text}>` } : {}) };
+    },
+    ...(reads ? { readsNumber: reads } : {}),
+  });
+  const chain = new ChunkChain([watcher('strings'), watcher('numbers', (t) => t.length > 3)], ctx, 100);
+  assert.equal(chain.readsNumbers, true);
+  assert.equal(new ChunkChain([watcher('strings')], ctx, 100).readsNumbers, false);
+  const base = { frameId: 'f', direction: 's2c' as const, method: 'tools/call', pointer: '/result/x' };
+  await chain.push({ ...base, text: 'ab', end: false });
+  assert.deepEqual(await chain.push({ ...base, pointer: '/result/n', text: '12345', end: true, number: true }), { kind: 'emit', text: '<12345>' });
+  assert.deepEqual(await chain.push({ ...base, pointer: '/result/m', text: '12', end: true, number: true }), { kind: 'emit', text: '12' });
+  await chain.push({ ...base, text: 'cd', end: true });
+  assert.deepEqual(seen, ['strings:s:0:ab', 'numbers:s:0:ab', 'numbers:n:0:12345', 'strings:s:2:cd', 'numbers:s:2:cd']);
+});
+
 test('a rewrite replaces the message whole, folds as a redaction, and the next inspector sees it', async () => {
   const list = { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'read' }, { name: 'delete_repo' }] } };
   const hide: Inspector = {

@@ -195,14 +195,26 @@ export class ChunkChain {
     });
   }
 
+  /** Does any inspector read numbers at all (then the rewriter hands them out)? */
+  get readsNumbers(): boolean {
+    return this.inspectors.some((inspector) => inspector.readsNumber !== undefined);
+  }
+
+  /** Does some inspector read this number token (`Inspector.readsNumber`)? */
+  readsNumber(text: string): boolean {
+    return this.inspectors.some((inspector) => inspector.readsNumber?.(text) === true);
+  }
+
   /** Returns the text to emit for this piece, or a block verdict. */
   async push(base: Omit<Chunk, 'offset'>): Promise<{ kind: 'emit'; text: string } | { kind: 'block'; reasons: Reason[]; message?: string }> {
     let text = base.text;
     for (let i = 0; i < this.inspectors.length; i++) {
       const inspector = this.inspectors[i]!;
+      // A number goes to those who read it, whole: no offsets to keep.
+      if (base.number && inspector.readsNumber?.(base.text) !== true) continue;
       const offsets = this.offsets[i]!;
-      const offset = offsets.get(base.pointer) ?? 0;
-      offsets.set(base.pointer, offset + text.length);
+      const offset = base.number ? 0 : (offsets.get(base.pointer) ?? 0);
+      if (!base.number) offsets.set(base.pointer, offset + text.length);
       if (base.end) offsets.delete(base.pointer);
       const started = performance.now();
       let verdict: ChunkVerdict;

@@ -31,7 +31,10 @@ export interface Frame {
   readonly carrier: { transport: 'json' | 'sse'; sseEventId?: string; bytes: number };
 }
 
-/** A piece of one oversized string leaf, streamed through the chunk path. */
+/**
+ * A piece of one oversized string leaf, streamed through the chunk path; or, with `number`, one
+ * JSON number token of it, whole (only to inspectors whose `readsNumber` asks for it).
+ */
 export interface Chunk {
   readonly frameId: string;
   readonly direction: Direction;
@@ -40,6 +43,8 @@ export interface Chunk {
   readonly text: string;
   readonly offset: number;
   readonly end: boolean;
+  /** A number token (RFC 8259 §6) as it came; an `emit` replaces it with that text, as a JSON string. */
+  readonly number?: true;
 }
 
 /** Replace `[start, end)` of the string leaf at `pointer` (UTF-16 offsets) with `replacement`. */
@@ -231,6 +236,11 @@ export interface Inspector {
   onExchange?(head: ExchangeHead, ctx: InspectorContext): Awaitable<Verdict>;
   onMessage?(frame: Frame, ctx: InspectorContext): Awaitable<Verdict>;
   onChunk?(chunk: Chunk, ctx: InspectorContext): Awaitable<ChunkVerdict>;
+  /**
+   * On the chunk path, numbers go to onChunk only when this says so for the token's text (most
+   * numbers interest no inspector: asking first keeps a message of a million numbers cheap).
+   */
+  readsNumber?(text: string): boolean;
 }
 
 export const ALLOW: Verdict = Object.freeze({ kind: 'allow' }) as Verdict;

@@ -28,7 +28,7 @@
  * member names below the top level.
  */
 import { foldName } from '../codec/ambiguous-member.ts';
-import { JsonStreamError, JsonStreamRewriter } from '../codec/json-stream.ts';
+import { JsonStreamError, JsonStreamRewriter, type NumberToken } from '../codec/json-stream.ts';
 import { TopLevelError, TopLevelScanner } from '../codec/json-top-level.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
@@ -71,19 +71,25 @@ export function chunkInspection(ex: Exchange, method: string): ChunkInspection {
   const plan = ex.route.plan.plan('s2c', false, method);
   const chain = new ChunkChain(plan.chunkInspectors, inspectorContext(ex, 's2c'), ex.route.cfg.inspectorTimeoutMs, observer(ex));
   const frameId = `s2c-${ex.frameSeq++}`;
+  const push = async (piece: { pointer: string; text: string; end: boolean; number?: true }): Promise<string> => {
+    const v = await chain.push({ frameId, direction: 's2c', method, ...piece });
+    if (v.kind === 'block') {
+      inspection.blocked = v;
+      throw new GatewayError('blocked');
+    }
+    return v.text;
+  };
   const inspection: ChunkInspection = {
     chain,
     blocked: undefined,
     rewriter: new JsonStreamRewriter({
       keys: true,
-      onString: async (piece) => {
-        const v = await chain.push({ frameId, direction: 's2c', method, pointer: piece.pointer, text: piece.text, end: piece.end });
-        if (v.kind === 'block') {
-          inspection.blocked = v;
-          throw new GatewayError('blocked');
-        }
-        return v.text;
-      },
+      onString: (piece) => push({ pointer: piece.pointer, text: piece.text, end: piece.end }),
+      // Numbers carry content too (a card number in structuredContent): those an inspector reads
+      // go through the chain whole; the rest are copied through.
+      ...(chain.readsNumbers
+        ? { onNumber: (token: NumberToken) => (chain.readsNumber(token.text) ? push({ pointer: token.pointer, text: token.text, end: true, number: true }) : undefined) }
+        : {}),
     }),
   };
   return inspection;

@@ -202,7 +202,7 @@ test('(c) uppercasing every piece (sync or async) equals uppercasing every leaf'
 /** Wide limits, so only grammar decides (the differential oracle has no limits). */
 const WIDE = { maxDepth: 10_000, maxKeyBytes: 1 << 20, maxNumberBytes: 1 << 20 };
 
-async function agreesWithJsonParse(bytes: Uint8Array, at: number[] | 'bytes'): Promise<void> {
+async function agreesWithJsonParse(bytes: Uint8Array, at: number[] | 'bytes', opts: Partial<JsonStreamOptions> = WIDE): Promise<void> {
   let expected: unknown;
   let valid = true;
   try {
@@ -211,7 +211,7 @@ async function agreesWithJsonParse(bytes: Uint8Array, at: number[] | 'bytes'): P
     valid = false;
   }
   try {
-    const out = await rewrite(split(bytes, at), () => undefined, WIDE);
+    const out = await rewrite(split(bytes, at), () => undefined, opts);
     assert.ok(valid, 'accepted input JSON.parse rejects');
     assert.deepStrictEqual(JSON.parse(out), expected);
   } catch (err) {
@@ -268,4 +268,19 @@ test('(d) garbage: mutated JSON is accepted exactly when JSON.parse accepts it',
     }),
     { numRuns: 300 },
   );
+});
+
+test('(e) onNumber: every number handed out whole and replaced equals the same replacement on JSON.parse\'s value; garbage agrees as without it', async () => {
+  const mapNumbers = (v: unknown): unknown =>
+    typeof v === 'number' ? `n:${JSON.stringify(v)}` : Array.isArray(v) ? v.map(mapNumbers) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapNumbers(x)])) : v;
+  await fc.assert(
+    fc.asyncProperty(jsonValue, serialisation, cuts, fc.boolean(), async (v, how, at, async) => {
+      const text = serialise(v, how);
+      const onNumber = (t: { text: string }) => (async ? Promise.resolve(`n:${t.text}`) : `n:${t.text}`);
+      const out = await rewrite(split(encoder.encode(text), at), () => undefined, { ...WIDE, onNumber });
+      assert.deepStrictEqual(JSON.parse(out), mapNumbers(JSON.parse(text)));
+    }),
+    RUNS,
+  );
+  await fc.assert(fc.asyncProperty(fc.oneof(numberish, tokenSoup), cuts, (b, at) => agreesWithJsonParse(b, at, { ...WIDE, onNumber: async () => undefined })), { numRuns: 300 });
 });

@@ -49,6 +49,12 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     const name = msg.params?.name ?? '';
+    if (name === 'json-numbers') {
+      // A JSON body over the buffer limit whose structured content carries card numbers as numbers.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"jsonrpc":"2.0","id":${msg.id},"result":${numbersResult()}}`);
+      return;
+    }
     if (name.startsWith('json-')) {
       // A JSON body over the buffer limit (relay.ts's chunk path), `id` last as the SDK writes it.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -107,6 +113,17 @@ async function answer(name: string, id: number, res: ServerResponse): Promise<vo
       res.write(`event: message\n${json.replaceAll('},{', '},\n{').split('\n').map((l) => `data: ${l}\n`).join('')}\n`);
       break;
     }
+    case 'numbers': {
+      // The same as one SSE event, written in 1 KB pieces (numbers split across writes).
+      const data = `{"result":${numbersResult()},"jsonrpc":"2.0","id":${id}}`;
+      res.write('event: message\ndata: ');
+      for (let i = 0; i < data.length; i += 1000) {
+        res.write(data.slice(i, i + 1000));
+        await tick();
+      }
+      res.write('\n\n');
+      break;
+    }
     case 'stops-midway':
       await writeResult(blocks(30), id, false);
       res.destroy();
@@ -122,6 +139,13 @@ async function answer(name: string, id: number, res: ServerResponse): Promise<vo
       res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } })}\n\n`);
   }
   res.end();
+}
+
+/** Card numbers (Luhn-valid test numbers) as JSON numbers in 2,000 rows of structured content, over the buffer limit. */
+const CARD = 4111111111111111;
+function numbersResult(): string {
+  const rows = Array.from({ length: 2000 }, (_, i) => ({ row: i, amount: 120_000 + i, card: CARD, note: 'paid in full, nothing to report here' }));
+  return JSON.stringify({ content: [{ type: 'text', text: 'see structured content' }], structuredContent: { rows } });
 }
 
 interface Streamed {
@@ -313,6 +337,23 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     const bad = await (await call(gw.port, '/mcp', 'json-other-id', 10)).done;
     assert.ok(bad.text.length > BUFFER_LIMIT, 'most of it went out before its id was known');
     assert.throws(() => JSON.parse(bad.text), SyntaxError, 'but not all: no client can read it as an answer');
+  });
+
+  it('card numbers sent as JSON numbers in a large answer are masked on both chunk paths, other numbers intact', async () => {
+    type Rows = { id: number; result: { structuredContent: { rows: Array<{ row: number; amount: number; card: unknown }> } } };
+    const sse = await (await call(gw.port, '/mcp', 'numbers', 13)).done;
+    assert.equal(sse.events.length, 1);
+    const json = await (await call(gw.port, '/mcp', 'json-numbers', 14)).done;
+    for (const [msg, id] of [[JSON.parse(sse.events[0]!.data) as Rows, 13], [JSON.parse(json.text) as Rows, 14]] as const) {
+      assert.equal(msg.id, id);
+      const rows = msg.result.structuredContent.rows;
+      assert.equal(rows.length, 2000);
+      assert.ok(rows.every((r) => r.card === '[REDACTED:credit-card]'), `every card masked (${String(rows.find((r) => r.card !== '[REDACTED:credit-card]')?.card)})`);
+      assert.ok(rows.every((r, i) => r.row === i && r.amount === 120_000 + i), 'ids and amounts untouched');
+    }
+    // Unchanged where no inspector reads the answer.
+    const plain = await (await call(gw.port, '/plain', 'numbers', 15)).done;
+    assert.equal((JSON.parse(plain.events[0]!.data) as Rows).result.structuredContent.rows[0]!.card, CARD);
   });
 
   it('a streamed answer with a second, case-folded id is cut (the whole-message path refuses it too)', async () => {
