@@ -173,14 +173,14 @@ async function assemble(opts: GatewayOptions, onFailure: (undo: () => unknown) =
   });
   if (audit) onFailure(() => audit.close({ drainMs: 0 }));
   if (audit) metrics.watchAudit(() => audit.log.metrics());
-  const auditTap = audit
-    ? new ShutdownAwareTap(audit, () => policyVersion, { includeContent: opts.config.audit.includeContent, streamSegmentMs: opts.config.audit.streamSegmentMs })
-    : undefined;
   // DLP findings carry a fingerprint keyed like the trail's digests (the audit thread has made
   // the key by now); without a trail, a per-process key still correlates within this run.
   const fingerprintKey = audit
     ? (await loadAuditKeys({ digestKey: opts.config.audit.digestKey, signingKey: opts.config.audit.checkpoint.signingKey, keyDir: resolve(dataDir, opts.config.audit.keyDir) })).digestKey
     : randomBytes(32);
+  const auditTap = audit
+    ? new ShutdownAwareTap(audit, () => policyVersion, { digestKey: fingerprintKey, includeContent: opts.config.audit.includeContent, streamSegmentMs: opts.config.audit.streamSegmentMs })
+    : undefined;
   const ephemeralSealKey: SealKey = { id: 'ephemeral', key: new Uint8Array(randomBytes(32)) };
   if (opts.config.approvals.keys.length === 0) logger.debug('approvals.keys not set: sealing approval state with a per-process key (single replica only)');
 

@@ -92,6 +92,8 @@ export interface ExchangeFacts extends ExchangeContext {
   result?: unknown;
   /** The response body as relayed unparsed (pass-through): digested as bytes (`result_bytes`). */
   resultBytes?: readonly Uint8Array[];
+  /** The same digest, made as a large body passed (body-digest.ts): recorded as it is. */
+  resultBytesDigest?: string;
   /** Already-redacted content, recorded only when `includeContent` is 'redacted'. */
   redacted?: { arguments?: unknown; result?: unknown };
   bytes?: { request?: number; response?: number };

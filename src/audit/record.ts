@@ -179,7 +179,8 @@ export class RecordBuilder {
     const digests: Record<string, unknown> = { key_id: d.keyId };
     if ('arguments' in f) digests['arguments'] = d.digest(f.arguments);
     if ('result' in f) digests['result'] = d.digest(f.result);
-    if (f.resultBytes) digests['result_bytes'] = d.digestBytes(f.resultBytes);
+    if (f.resultBytesDigest !== undefined) digests['result_bytes'] = f.resultBytesDigest;
+    else if (f.resultBytes) digests['result_bytes'] = d.digestBytes(f.resultBytes);
     u['digests'] = digests;
     if (f.bytes) u['bytes'] = numbers(f.bytes);
     if (f.partial) u['partial'] = true;

@@ -11,7 +11,9 @@
  * completed, cancelled (the client left: what it received is the partial record), cut (the
  * gateway ended it) or failed (the upstream broke).
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { BodyDigest } from '../audit/body-digest.ts';
 import type { Entry, ThreadedAudit } from '../audit/threaded.ts';
 import type { ExchangeContext, ExchangeFacts, InspectorFacts, StreamEventFacts } from '../audit/facts.ts';
 import { inspectorFacts } from '../audit/record.ts';
@@ -23,8 +25,6 @@ import { approvalOutcome, attemptedMethod, batchGroups, capped, cappedId, client
 
 /** Events per stream segment record: one record per event would double the trail for chatty streams. */
 const SEGMENT_EVENTS = 100;
-/** Response bodies kept by reference for their digest only up to this size. */
-export const MAX_DIGESTED_BODY = 1024 * 1024;
 
 /** A credential's logon is recorded again after this long (one record per credential per hour). */
 const LOGON_WINDOW_MS = 3_600_000;
@@ -43,7 +43,15 @@ export class AuditTap {
   /** A segment is recorded at most this long after its first event, however few it holds. */
   readonly #segmentMs: number;
 
-  constructor(audit: ThreadedAudit, policyVersion: () => string | undefined, opts: { includeContent?: 'none' | 'redacted'; streamSegmentMs?: number } = {}) {
+  /** The trail's digest key, for bodies too large to hand to its thread (body-digest.ts). */
+  readonly #digestKey: KeyObject;
+
+  constructor(
+    audit: ThreadedAudit,
+    policyVersion: () => string | undefined,
+    opts: { digestKey: Uint8Array; includeContent?: 'none' | 'redacted'; streamSegmentMs?: number },
+  ) {
+    this.#digestKey = createSecretKey(opts.digestKey);
     this.#segmentMs = opts.streamSegmentMs ?? 5000;
     this.#audit = audit;
     this.#policyVersion = policyVersion;
@@ -66,6 +74,11 @@ export class AuditTap {
       ...(answer && { result: answer['result'] ?? answer['error'] }),
     };
     return Object.keys(redacted).length > 0 ? { redacted } : {};
+  }
+
+  /** Collects a response body relayed unparsed, for the exchange record's `result_bytes` digest. */
+  responseBody(): BodyDigest {
+    return new BodyDigest(this.#digestKey);
   }
 
   /** Fail-closed posture: a call the trail could not record is refused before it starts. */
@@ -191,7 +204,8 @@ export class AuditTap {
         if (segment.texts.length >= SEGMENT_EVENTS) flush();
       },
       // An event relayed as it arrived (relay-sse-streamed.ts): a segment of its own, counted and
-      // sized but not digested (its text was never held, like a JSON body over MAX_DIGESTED_BODY).
+      // sized (its text was never held whole); the answer it carries is digested in the exchange
+      // record (`result_bytes`, body-digest.ts).
       onEmitStreamed: (seq, bytes) => {
         open();
         flush();
@@ -303,7 +317,7 @@ export class AuditTap {
             ...(types.length > 0 ? { findingTypes: types } : {}),
             ...(g.arguments.length > 0 ? { arguments: g.arguments.length === 1 ? g.arguments[0] : g.arguments } : {}),
             // The answer is one body for the whole batch: digested once, on the first record.
-            ...(i === 0 && ex.responseBytes?.length ? { resultBytes: ex.responseBytes } : {}),
+            ...(i === 0 && ex.responseBody ? ex.responseBody.facts() : {}),
             batch: { size: ex.batch!.length, elements: g.elements, ids: g.ids, ...(unrecorded > 0 ? { unrecorded } : {}) },
           }),
         );
@@ -334,7 +348,7 @@ export class AuditTap {
         ...(inspectors.length > 0 ? { inspectors } : {}),
         ...(findings.length > 0 ? { findingTypes: findings.map((f) => f.type) } : {}),
         ...(params && 'arguments' in params ? { arguments: params['arguments'] } : {}),
-        ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBytes?.length ? { resultBytes: ex.responseBytes } : {}),
+        ...(ex.response ? { result: ex.response['result'] ?? ex.response['error'] } : ex.responseBody ? ex.responseBody.facts() : {}),
         ...this.#redactedContent(ex),
       }),
     );

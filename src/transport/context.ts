@@ -19,6 +19,7 @@ import type { Direction, Era, ExchangeHead, FindingReport, Frame, InspectorConte
 import type { Route } from '../routing/route.ts';
 import { RelayStream } from '../session/relay-stream.ts';
 import type { AuditTap } from './audit-tap.ts';
+import type { BodyDigest } from '../audit/body-digest.ts';
 import { watchCredential } from './credential-watch.ts';
 import type { Session, SessionStore } from '../session/sessions.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
@@ -107,8 +108,8 @@ export interface Exchange {
   findings?: Array<FindingReport & { direction: Direction } & FrameTag>;
   /** The response message, when the gateway parsed it (its result is digested for audit). */
   response?: JsonRpcMessage;
-  /** A response body relayed unparsed, kept by reference for its audit digest (small bodies only). */
-  responseBytes?: Uint8Array[];
+  /** The bytes of a response body relayed unparsed (or on the chunk path), for its audit digest. */
+  responseBody?: BodyDigest;
   /** The request as forwarded, when inspection changed it (redaction, an approved rewrite). */
   forwarded?: JsonRpcMessage;
   /**

@@ -8,12 +8,11 @@
  * a declared length over the limit) is left to the general relay.
  */
 import type { ServerResponse } from 'node:http';
+import type { BodyDigest } from '../audit/body-digest.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { ClaimBody, DirectSink, UpstreamHeaders } from '../upstream/dispatch.ts';
 import { pickHeaders } from './respond.ts';
 
-/** Same bound as the audit tap's (MAX_DIGESTED_BODY), kept here to avoid an import cycle. */
-const KEEP_LIMIT = 1024 * 1024;
 
 function isJson(headers: UpstreamHeaders): boolean {
   const ct = headers['content-type'];
@@ -21,7 +20,7 @@ function isJson(headers: UpstreamHeaders): boolean {
 }
 
 /** The claim for a pass-through JSON response to `res`, bounded by `maxBytes`. */
-export function claimPassThroughJson(res: ServerResponse, maxBytes: number, keep?: Uint8Array[]): ClaimBody {
+export function claimPassThroughJson(res: ServerResponse, maxBytes: number, keep?: BodyDigest): ClaimBody {
   return (statusCode, headers) => {
     if (statusCode !== 200 || !isJson(headers)) return undefined;
     const declared = headers['content-length'];
@@ -44,11 +43,11 @@ class PassThroughJsonSink implements DirectSink {
   #size = 0;
   #held: Buffer | undefined;
   #resume: () => void = () => {};
-  /** Audit: the body's chunks, by reference, for its digest (small bodies only). */
-  readonly #keep: Uint8Array[] | undefined;
+  /** Audit: the body's bytes, for its digest. */
+  readonly #keep: BodyDigest | undefined;
   #abort: (reason: Error) => void = () => {};
 
-  constructor(res: ServerResponse, headers: Record<string, string>, length: number | undefined, max: number, keep?: Uint8Array[]) {
+  constructor(res: ServerResponse, headers: Record<string, string>, length: number | undefined, max: number, keep?: BodyDigest) {
     this.#keep = keep;
     this.#res = res;
     this.#headers = headers;
@@ -74,7 +73,7 @@ class PassThroughJsonSink implements DirectSink {
       this.#abort(new GatewayError('upstream_event_too_large'));
       return true;
     }
-    if (this.#keep && this.#size <= KEEP_LIMIT) this.#keep.push(chunk);
+    this.#keep?.add(chunk);
     // One chunk is held back: the head goes out only when a second one arrives or the body ends,
     // so an upstream failing after its first bytes still becomes a JSON-RPC error, not a cut.
     const held = this.#held;

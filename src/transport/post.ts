@@ -199,7 +199,7 @@ async function forward(ex: Exchange, body: Buffer | string, headers: IncomingHtt
         headersTimeoutMs: route.cfg.timeouts.requestMs,
         idleMs: ceiling === 0 ? 0 : route.cfg.timeouts.idleMs,
       },
-      passesJsonUnread(ex) ? claimPassThroughJson(ex.res, ex.services.config.limits.maxEventBytes, ex.services.audit ? (ex.responseBytes = []) : undefined) : undefined,
+      passesJsonUnread(ex) ? claimPassThroughJson(ex.res, ex.services.config.limits.maxEventBytes, ex.services.audit ? (ex.responseBody = ex.services.audit.responseBody()) : undefined) : undefined,
     );
     ex.services.metrics.observeUpstream(route.name, Number(process.hrtime.bigint() - started) / 1e9);
     if (!r.direct) {

@@ -22,14 +22,17 @@
  * `method` after all, an `id` that is not the request's, invalid JSON, and an upstream that stops
  * mid-event.
  *
+ * The exchange record digests the answer's data as the client got it (`result_bytes`, keyed
+ * HMAC made as it passes: audit/body-digest.ts).
+ *
  * Not covered, and documented in docs/content-security.md: events held back before this one for
  * a match split across events are released unamended when it starts, and a streamed answer is
- * neither digested for the audit record (like JSON bodies over 1 MiB) nor checked for ambiguous
- * member names below the top level.
+ * not checked for ambiguous member names below the top level.
  */
 import { foldName } from '../codec/ambiguous-member.ts';
 import { JsonStreamError, JsonStreamRewriter, type NumberToken } from '../codec/json-stream.ts';
 import { TopLevelError, TopLevelScanner } from '../codec/json-top-level.ts';
+import type { BodyDigest } from '../audit/body-digest.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
 import type { RelayStream, StreamedEvent } from '../session/relay-stream.ts';
@@ -174,6 +177,7 @@ export class StreamedSseEvent {
   #held: string[] | undefined = [];
   #writer: StreamedEvent | undefined;
   #inspection: ChunkInspection | undefined;
+  #body: BodyDigest | undefined;
   readonly #decoder = new TextDecoder();
   /** Decided: not an answer that may stream; everything is collected for the whole path. */
   #collect = false;
@@ -271,6 +275,8 @@ export class StreamedSseEvent {
       return;
     }
     ex.notes['sse_streamed'] = true;
+    // The record's `result_bytes`: the digest of the event's data as the client got it.
+    if (ex.services.audit) this.#body = ex.responseBody = ex.services.audit.responseBody();
     for (const text of held) await this.#send(text);
   }
 
@@ -282,6 +288,7 @@ export class StreamedSseEvent {
   #write(bytesOrText: Uint8Array | string): Promise<void> {
     const text = typeof bytesOrText === 'string' ? bytesOrText : this.#decoder.decode(bytesOrText, { stream: true });
     if (this.#stream.state === 'closed') throw new GatewayError('client_closed', 'the client left mid-event');
+    this.#body?.addText(text);
     return this.#writer!.write(text);
   }
 

@@ -146,7 +146,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           // Cheap completion detection without a parse, for resumption bookkeeping.
           out.responded = ev.data.includes('"result"') || ev.data.includes('"error"');
           // The answer's bytes, for the audit record's result digest (the stream is not parsed).
-          if (out.responded && ex.services.audit) ex.responseBytes = [Buffer.from(ev.data)];
+          if (out.responded && ex.services.audit) (ex.responseBody = ex.services.audit.responseBody()).addText(ev.data);
         }
         await held.follow(ev.data, opts);
       }

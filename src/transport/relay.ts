@@ -10,7 +10,6 @@ import { JsonStreamError } from '../codec/json-stream.ts';
 import { TopLevelError } from '../codec/json-top-level.ts';
 import { GatewayError } from '../core/errors.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
-import { MAX_DIGESTED_BODY } from './audit-tap.ts';
 import type { Exchange } from './context.ts';
 import { blockedError, inspectS2c, passesJsonUnread, type RelayOutcome } from './inspect-s2c.ts';
 import { AnswerCheck, answerMayStream, chunkInspection } from './relay-sse-streamed.ts';
@@ -50,7 +49,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
     // one syscall), and the head goes out only once the first chunk passed the limit check.
     let size = 0;
     let held: Buffer | undefined;
-    const keep: Uint8Array[] | undefined = ex.services.audit ? (ex.responseBytes = []) : undefined;
+    const keep = ex.services.audit ? (ex.responseBody = ex.services.audit.responseBody()) : undefined;
     try {
       for await (const chunk of up.body) {
         size += (chunk as Buffer).length;
@@ -59,7 +58,7 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
           if (res.headersSent) res.destroy();
           throw new GatewayError('upstream_event_too_large');
         }
-        if (keep && size <= MAX_DIGESTED_BODY) keep.push(chunk as Buffer);
+        keep?.add(chunk as Buffer);
         if (held === undefined) {
           held = chunk as Buffer;
           continue;
@@ -146,6 +145,12 @@ async function relayJsonChunks(
   // compact JSON (no whitespace outside strings), so the output's last byte so far is the one
   // kept back: at the end, that is the closing brace.
   const check = new AnswerCheck(ex);
+  // The record's `result_bytes`: the digest of the body as the client got it (masks in).
+  const body = ex.services.audit ? (ex.responseBody = ex.services.audit.responseBody()) : undefined;
+  const send = (bytes: Uint8Array): boolean => {
+    body?.add(bytes);
+    return res.write(bytes);
+  };
   let kept: Uint8Array = new Uint8Array(0);
   const release = (out: Uint8Array): Uint8Array => {
     if (out.length === 0) return out;
@@ -158,7 +163,7 @@ async function relayJsonChunks(
     for (const chunk of head) {
       size += chunk.length;
       check.push(chunk);
-      res.write(release(await rewriter.push(chunk)));
+      send(release(await rewriter.push(chunk)));
     }
     for (let step = await rest.next(); !step.done; step = await rest.next()) {
       const chunk = step.value as Buffer;
@@ -166,12 +171,13 @@ async function relayJsonChunks(
       if (size > limit) throw new GatewayError('upstream_event_too_large');
       check.push(chunk);
       const outBytes = release(await rewriter.push(chunk));
-      if (outBytes.length > 0 && !res.write(outBytes)) await drained(res);
+      if (outBytes.length > 0 && !send(outBytes)) await drained(res);
       if (res.destroyed) throw new GatewayError('client_closed', 'the client left mid-answer');
     }
     const last = await rewriter.end();
     check.end();
-    res.write(kept);
+    send(kept);
+    body?.add(last);
     res.end(last);
     out.responded = true;
   } catch (err) {

@@ -14,6 +14,8 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Digester } from '../../src/audit/digest.ts';
 import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { SseParser, type SseEvent } from '../../src/codec/sse.ts';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
@@ -59,7 +61,8 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       // A JSON body over the buffer limit (relay.ts's chunk path), `id` last as the SDK writes it.
       res.writeHead(200, { 'content-type': 'application/json' });
       const answerId = name === 'json-other-id' ? msg.id + 1000 : msg.id;
-      res.end(`{"result":{"content":[{"type":"text","text":"${FILLER.repeat(30)}"}]},"jsonrpc":"2.0","id":${answerId}}`);
+      // 'json-huge': over 1 MiB, past what the audit thread is handed whole.
+      res.end(`{"result":{"content":[{"type":"text","text":"${FILLER.repeat(name === 'json-huge' ? 300 : 30)}"}]},"jsonrpc":"2.0","id":${answerId}}`);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -295,6 +298,20 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
       rec.unmapped.inspectors.filter((o: { verdict: string }) => o.verdict !== 'allow').map((o: { name: string; verdict: string; reasons?: string[] }) => [o.name, o.verdict, o.reasons]),
       [['dlp', 'redact', ['dlp/aws-access-key-id']]],
     );
+  });
+
+  it("the exchange record digests the bytes the client got, on the chunk paths and for a pass-through body over 1 MiB", async () => {
+    const key = Buffer.from(readFileSync(join(dataDir, '.portcullis', 'audit-keys', 'audit-digest.key'), 'utf8').trim(), 'base64');
+    const digestOf = (text: string) => new Digester(key).digestBytes([Buffer.from(text, 'utf8')]);
+    const sse = await (await call(gw.port, '/mcp', 'big', 40)).done;
+    const json = await (await call(gw.port, '/mcp', 'json-big', 41)).done;
+    const plain = await (await call(gw.port, '/plain', 'json-huge', 42)).done;
+    assert.ok(plain.text.length > 1024 * 1024);
+    for (const [id, delivered] of [[40, sse.events[0]!.data], [41, json.text], [42, plain.text]] as const) {
+      const rec = await auditRecord(dataDir, 'exchange', (records) => records.find((x) => x.api?.request?.uid === String(id)));
+      assert.ok(rec, `call ${id} recorded`);
+      assert.equal(rec.unmapped.digests.result_bytes, digestOf(delivered), `call ${id}: the digest of what the client received`);
+    }
   });
 
   it('the client reads the event while the upstream is still writing it', async () => {
