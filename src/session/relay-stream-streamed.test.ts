@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayStream } from './relay-stream.ts';
+import { ABANDONED_EVENT_TYPE, RelayStream } from './relay-stream.ts';
 import { clientPair } from './sse-test-client.ts';
 
 const opts = { id: 's1', resumable: true, capacity: 8, keepAliveMs: 0, detachedTtlMs: 60_000 };
@@ -113,17 +113,45 @@ test('a client that resumes mid-event gets none of the rest of it, and the first
   b.close();
 });
 
-test('an event emitted while a streamed one is open cuts the stream instead of joining its data line', async () => {
+test('an event emitted while a streamed one is open gives that one up first, instead of joining its data line', async () => {
   const stream = new RelayStream({ ...opts, resumable: false });
   const c = await clientPair();
   stream.attach(c.res);
   const ev = (await stream.beginEvent())!;
   await ev.write('{"result":"part');
-  // What a credential that just expired does: a last error event, then the end.
-  await stream.emit('{"jsonrpc":"2.0","id":1,"error":{"code":-31010,"message":"expired"}}');
-  stream.complete();
-  assert.deepEqual(await c.events, [], 'no part of either message is dispatched');
+  // What a credential that just expired does: the ending, a last error event, then the close.
+  stream.end('cut', 'credential_expired');
+  const error = '{"jsonrpc":"2.0","id":1,"error":{"code":-31042,"message":"expired"}}';
+  await stream.emit(error);
+  assert.equal(ev.abandoned, true);
+  await assert.rejects(ev.write('rest"}'), /abandoned/, 'the rest of the given-up event is never written');
+  ev.end();
+  stream.close();
+  const events = await c.events;
+  assert.deepEqual(events.map((e) => [e.type, e.data]), [
+    [ABANDONED_EVENT_TYPE, '{"result":"part\nportcullis: abandoned'],
+    ['message', error],
+  ]);
+  assert.throws(() => JSON.parse(events[0]!.data), SyntaxError);
   assert.equal(stream.ending, 'cut');
+  c.close();
+});
+
+test('a writer may give its event up: a client reads no message from it, and the stream goes on', async () => {
+  const stream = new RelayStream(opts);
+  const c = await clientPair();
+  stream.attach(c.res);
+  const ev = (await stream.beginEvent())!;
+  // Even a part that is a complete JSON text on its own never parses once given up.
+  await ev.write('{"jsonrpc":"2.0","id":7,"result":{}}');
+  ev.abandon();
+  ev.abandon();
+  await stream.emit('next');
+  stream.complete();
+  const events = await c.events;
+  assert.deepEqual(events.map((e) => e.type), [ABANDONED_EVENT_TYPE, 'message']);
+  assert.throws(() => JSON.parse(events[0]!.data), SyntaxError);
+  assert.equal(events[1]!.data, 'next');
   c.close();
 });
 

@@ -19,6 +19,19 @@ import { MemoryEventStore, type EventStore, type ReplayBudget } from './event-st
 
 const KEEP_ALIVE = encodeSseComment();
 
+/** The event type a streamed event given up part-way is dispatched as: one no MCP client reads. */
+export const ABANDONED_EVENT_TYPE = 'portcullis-abandoned';
+/**
+ * What ends a streamed event given up part-way. WHATWG HTML §9.2.6: the blank line dispatches the
+ * event, with the type its `event:` field gave, wherever in the event that field came. Named, it
+ * reaches only listeners of that name: the MCP SDKs read `message` events only, so none takes it
+ * for a message, and the stream can go on to carry an error for the request. Its last data line
+ * makes sure no reader that ignores the type could parse it as JSON either: the data ends in
+ * LF + text that is no JSON token (a complete JSON text followed by it is invalid; so is a raw LF
+ * inside a string).
+ */
+const ABANDONED_TAIL = `\ndata: portcullis: abandoned\nevent: ${ABANDONED_EVENT_TYPE}\n\n`;
+
 export type RelayState = 'live' | 'upstream-closed' | 'complete' | 'closed';
 
 /** How a stream ended, for audit: normally, the client left, the gateway cut it, upstream broke. */
@@ -56,6 +69,14 @@ export interface StreamedEvent {
   write(piece: string): Promise<void>;
   /** The blank line that dispatches the event. */
   end(): void;
+  /**
+   * Gives the event up part-way: it is ended as an ABANDONED_EVENT_TYPE event no client reads as
+   * a message, and the stream can carry more events (an error for the request). Later writes
+   * reject, and end does nothing.
+   */
+  abandon(): void;
+  /** Given up (by its writer, or by the stream: an event emitted while it was open). */
+  readonly abandoned: boolean;
 }
 
 export class RelayStream {
@@ -72,6 +93,8 @@ export class RelayStream {
   private wroteSinceTick = false;
   /** The client an unfinished streamed event is being written to: no keep-alive may cut into it. */
   private openEventFor: ServerResponse | undefined;
+  /** Gives that event up (StreamedEvent.abandon). */
+  private abandonOpenEvent: (() => void) | undefined;
   state: RelayState = 'live';
   /** Last event id the upstream sent on this stream (for resuming the upstream itself). */
   upstreamLastEventId: string | undefined;
@@ -160,9 +183,9 @@ export class RelayStream {
     if (this.openEventFor !== undefined && this.openEventFor === this.subscriber) {
       // Only a stream being ended emits while a streamed event is open (a credential that
       // expired, shutdown): written now, its text would join the open data line and the client
-      // would dispatch part of a message. The stream is cut instead, the event unterminated.
-      this.cut();
-      return;
+      // would dispatch part of a message. The open event is given up first, so this one (the
+      // request's error) reaches the client as a message of its own.
+      this.abandonOpenEvent?.();
     }
     const seq = this.seq++;
     const text = encodeSseEvent({
@@ -224,6 +247,7 @@ export class RelayStream {
     this.eventsSent++;
     this.openEventFor = res;
     let dataBytes = 0;
+    let state: 'open' | 'ended' | 'abandoned' = 'open';
     const send = async (text: string): Promise<void> => {
       const n = Buffer.byteLength(text);
       this.bytesSent += n;
@@ -237,19 +261,37 @@ export class RelayStream {
         res.on('close', done);
       });
     };
+    const finish = (tail: string): void => {
+      if (this.openEventFor === res) this.openEventFor = undefined;
+      this.abandonOpenEvent = undefined;
+      void send(tail);
+      // Counted only now (its bytes were counted as they went).
+      if (this.subscriber === res && !res.destroyed) this.delivered(seq, 0);
+      this.opts.onEmitStreamed?.(seq, dataBytes);
+    };
+    const abandon = (): void => {
+      if (state !== 'open') return;
+      state = 'abandoned';
+      finish(ABANDONED_TAIL);
+    };
+    this.abandonOpenEvent = abandon;
     await send(open);
     return {
       write: async (piece) => {
+        // Past its end, a piece would start data lines of an event nobody began.
+        if (state !== 'open') throw new Error(`RelayStream: write to a streamed event already ${state}`);
         if (piece.length === 0) return;
         dataBytes += Buffer.byteLength(piece);
         await send(piece.replace(/\r\n|\r|\n/g, '\ndata: '));
       },
       end: () => {
-        if (this.openEventFor === res) this.openEventFor = undefined;
-        void send('\n\n');
-        // Counted whole only now (its bytes were counted as they went).
-        if (this.subscriber === res && !res.destroyed) this.delivered(seq, 0);
-        this.opts.onEmitStreamed?.(seq, dataBytes);
+        if (state !== 'open') return;
+        state = 'ended';
+        finish('\n\n');
+      },
+      abandon,
+      get abandoned() {
+        return state === 'abandoned';
       },
     };
   }
@@ -259,11 +301,6 @@ export class RelayStream {
     this.deliveredThrough = seq;
     this.eventsDelivered++;
     this.bytesDelivered += bytes;
-  }
-
-  /** Write raw bytes that must reach the live client only (e.g. an unterminated cut). */
-  writeRaw(text: string): void {
-    this.subscriber?.write(text);
   }
 
   /** Records how the stream is ending, unless something already did. */
@@ -291,16 +328,6 @@ export class RelayStream {
     this.state = 'upstream-closed';
     this.endSubscriber();
     this.scheduleDrop();
-  }
-
-  /** Destroy the client connection without terminating the current event (a clean cut). */
-  cut(): void {
-    if (this.state === 'closed') return;
-    this.end('cut');
-    this.state = 'closed';
-    this.subscriber?.destroy();
-    this.subscriber = undefined;
-    this.teardown();
   }
 
   close(): void {

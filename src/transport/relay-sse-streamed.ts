@@ -16,11 +16,12 @@
  * stream, the event is collected and handed back to the ordinary, whole-message path, which keeps
  * its own bound (`maxEventBytes`).
  *
- * Once bytes have gone out, anything wrong found later cuts the stream: the connection closes
- * with the event unterminated, so no client dispatches a partial message (WHATWG HTML §9.2.6: an
- * event is dispatched only at its blank line). That covers a block by an inspector, a top-level
- * `method` after all, an `id` that is not the request's, invalid JSON, and an upstream that stops
- * mid-event.
+ * Once bytes have gone out, anything wrong found later ends the stream: the event is given up
+ * (RelayStream ABANDONED_EVENT_TYPE: dispatched as a named event no MCP client reads, its data
+ * made unparseable), so no client takes part of it for a message, and the request's JSON-RPC error
+ * follows on the same stream, so the client stops waiting. That covers a block by an inspector, a
+ * top-level `method` after all, an `id` that is not the request's, invalid JSON, and an upstream
+ * that stops mid-event.
  *
  * The exchange record digests the answer's data as the client got it (`result_bytes`, keyed
  * HMAC made as it passes: audit/body-digest.ts).
@@ -37,7 +38,8 @@ import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
 import type { RelayStream, StreamedEvent } from '../session/relay-stream.ts';
 import { inspectorContext, observer, type Exchange } from './context.ts';
-import { gatewayReadsAnswer, type RelayOutcome } from './inspect-s2c.ts';
+import { blockedError, gatewayReadsAnswer, type RelayOutcome } from './inspect-s2c.ts';
+import { errorMessage } from './respond.ts';
 
 /** Where a streamed event stands once its blank line came. */
 export type StreamedEnd =
@@ -211,7 +213,7 @@ export class StreamedSseEvent {
         try {
           await this.#start();
         } catch (err) {
-          this.#fail(err);
+          await this.#fail(err);
         }
       }
       return;
@@ -220,7 +222,7 @@ export class StreamedSseEvent {
       this.#check.push(text);
       await this.#send(text);
     } catch (err) {
-      this.#fail(err);
+      await this.#fail(err);
     }
   }
 
@@ -241,18 +243,19 @@ export class StreamedSseEvent {
       this.#out.responded = true;
       return { kind: 'sent' };
     } catch (err) {
-      this.#fail(err);
+      await this.#fail(err);
       return { kind: 'cut' };
     }
   }
 
   /**
    * The upstream stream stopped or failed mid-event (`cause`: why): what went out of it must not
-   * be completed. True when the event had begun on the client's stream, which is now cut.
+   * be completed. True when the event had begun on the client's stream, which is now over (the
+   * request's error sent, #fail).
    */
-  abandon(cause: unknown = new GatewayError('upstream_protocol', 'the upstream stopped in the middle of a streamed event')): boolean {
+  async abandon(cause: unknown = new GatewayError('upstream_protocol', 'the upstream stopped in the middle of a streamed event')): Promise<boolean> {
     if (this.#writer === undefined) return false;
-    this.#fail(cause);
+    await this.#fail(cause);
     return true;
   }
 
@@ -293,30 +296,45 @@ export class StreamedSseEvent {
   }
 
   /**
-   * Ends the stream at the gateway's decision: nothing more of this event reaches the client,
-   * and the connection closes without its blank line. Before any byte went out there is
-   * nothing to cut; the error surfaces as the pump's own.
+   * Ends the stream at the gateway's decision: nothing more of this event reaches the client.
+   * The event is given up (RelayStream ABANDONED_EVENT_TYPE: no client reads it as a message),
+   * then the request gets its JSON-RPC error on the same stream and the stream ends, so the
+   * client learns at once instead of waiting out its request timeout. Before any byte went out
+   * there is nothing to give up; the error surfaces as the pump's own.
    */
-  #fail(err: unknown): void {
-    if (this.#writer === undefined) throw err;
+  async #fail(err: unknown): Promise<void> {
+    const writer = this.#writer;
+    if (writer === undefined) throw err;
     if (this.#cut) return;
     this.#cut = true;
     this.#inspection?.chain.finish();
-    // The client left (its stream closed, the upstream with it): nothing to cut.
+    // The client left (its stream closed, the upstream with it): nothing to tell.
     if (this.#stream.state === 'closed') return;
+    // The stream gave the event up itself (a credential expired and its error went out): over.
+    if (writer.abandoned) {
+      this.#stream.abortUpstream?.();
+      return;
+    }
     const ex = this.#ex;
+    const id = ex.request!.rpcId!;
     const blocked = this.#inspection?.blocked;
+    let answer: Record<string, unknown>;
     if (blocked) {
       ex.errorCode = 'blocked';
       ex.notes['cut'] = { reasons: blocked.reasons };
       this.#stream.end('cut', 'blocked');
+      answer = blockedError(id, undefined, blocked.reasons);
     } else {
-      const code = err instanceof GatewayError ? err.code : err instanceof JsonStreamError || err instanceof TopLevelError ? 'upstream_protocol' : 'internal';
-      ex.errorCode = code;
-      ex.notes['cut'] = { reason: err instanceof JsonStreamError ? err.code : err instanceof TopLevelError ? 'json_syntax' : code };
-      this.#stream.end('cut', code);
+      const ge = err instanceof GatewayError ? err : new GatewayError(err instanceof JsonStreamError || err instanceof TopLevelError ? 'upstream_protocol' : 'internal');
+      ex.errorCode = ge.code;
+      ex.notes['cut'] = { reason: err instanceof JsonStreamError ? err.code : err instanceof TopLevelError ? 'json_syntax' : ge.code };
+      this.#stream.end('cut', ge.code);
+      answer = errorMessage(id, ge);
     }
+    writer.abandon();
     this.#stream.abortUpstream?.();
-    this.#stream.cut();
+    await this.#stream.emit(JSON.stringify(answer));
+    this.#out.responded = true;
+    this.#stream.complete();
   }
 }

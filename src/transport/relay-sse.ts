@@ -151,7 +151,8 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
         await held.follow(ev.data, opts);
       }
     }
-    if (parser.streaming) streamed?.abandon();
+    // The upstream ended mid-event: the event is given up and the request gets its error.
+    if (parser.streaming && (await streamed?.abandon())) ended = true;
     if (ended) {
       // Cut by the gateway: stop reading the upstream and finish the client's stream here.
       stream.abortUpstream?.();
@@ -193,8 +194,8 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
     const e = reason instanceof GatewayError ? reason : err instanceof SseLimitError ? new GatewayError('upstream_event_too_large') : err instanceof GatewayError ? err : mapped.code === 'idle_timeout' ? mapped : undefined;
     metrics.countError(e?.code ?? mapped.code);
     ex.services.logger.warn({ route: ex.route.name, err: e?.code ?? String(err) }, 'upstream stream failed');
-    // In the middle of a streamed event nothing more can be written: it is cut, with this cause.
-    if (streamed?.abandon(e ?? mapped)) return out;
+    // In the middle of a streamed event: it is given up, and the request gets this cause as its error.
+    if (await streamed?.abandon(e ?? mapped)) return out;
     if (ex.session && stream.upstreamLastEventId !== undefined && !e) {
       // Connection-level failure in the 2025 era: resumable through the upstream's event ids.
       stream.upstreamClosed();

@@ -11,6 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { join } from 'node:path';
+import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { startTestGateway, POLICY_INSPECTORS, type TestGateway } from './support/sdk-gateway.ts';
 import { startV1Upstream } from './support/sdk-v1-upstream.ts';
 import { startV2Upstream, type RunningV2Upstream } from './support/sdk-v2-upstream.ts';
@@ -105,6 +107,39 @@ for (const withInspectors of [false, true]) {
     });
   });
 }
+
+describe('v2 client → gateway → v2 server: a blocking DLP rule in the middle of a streamed result', () => {
+  it('the call fails at once with the blocked error (no wait for the request timeout), and the next call works', async () => {
+    const upstream = await startV2Upstream();
+    const gw = await startTestGateway(upstream.url, [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-header': 'block', 'private-key-rsa': 'block' } } }]);
+    const client = new Client({ name: 'sdk-v2-block', version: '2.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(gw.mcpUrl));
+      // A 2 MiB result: over the buffer limit, so it streams, and half of it is out before the key.
+      await assert.rejects(client.callTool({ name: 'big', arguments: { kib: 2048, pem: true } }, { onprogress: () => {}, timeout: 60_000 }), (err: unknown) => {
+        assert.equal((err as { code?: number }).code, -31020, String(err));
+        return true;
+      });
+      assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo: after');
+      // It did take the streamed path: the exchange record says so, and why it was cut.
+      const reader = new SqliteSink({ path: join(gw.dataDir, '.portcullis', 'audit.db'), readOnly: true });
+      let notes: Record<string, unknown> | undefined;
+      for (let i = 0; i < 100 && notes === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        for await (const r of reader.read({ kind: 'exchange' })) {
+          const u = (r as { unmapped?: { notes?: Record<string, unknown> } }).unmapped;
+          if (u?.notes?.['sse_streamed']) notes = u.notes;
+        }
+      }
+      await reader.close();
+      assert.deepEqual(notes?.['cut'], { reasons: ['dlp/private-key-header'] });
+    } finally {
+      await client.close();
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});
 
 describe("dual-era v2 client (versionNegotiation 'auto') through the gateway", () => {
   it('falls back to the 2025 handshake when the upstream is legacy-only (v1 SDK server)', async () => {

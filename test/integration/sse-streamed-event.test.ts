@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { Digester } from '../../src/audit/digest.ts';
 import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { SseParser, type SseEvent } from '../../src/codec/sse.ts';
+import { ABANDONED_EVENT_TYPE } from '../../src/session/relay-stream.ts';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
@@ -217,6 +218,24 @@ async function auditRecord<T>(dataDir: string, kind: 'stream' | 'exchange', foun
   return undefined;
 }
 
+/**
+ * What a client reads of a stream the gateway gave up mid-event: the event, ended as one no client
+ * takes for a message (its type is not `message`, its data is not JSON), then exactly one message,
+ * the JSON-RPC error for request `id`. Returns that error.
+ */
+function givenUp(events: SseEvent[], id: number): { code: number; message: string; data?: { reasons?: string[] } } {
+  const messages = events.filter((e) => e.type === 'message');
+  for (const e of events.filter((x) => x.type !== 'message')) {
+    assert.equal(e.type, ABANDONED_EVENT_TYPE);
+    assert.throws(() => JSON.parse(e.data), SyntaxError, 'the part that went out can never parse as a message');
+  }
+  assert.equal(messages.length, 1, JSON.stringify(messages.map((m) => m.data.slice(0, 80))));
+  const msg = JSON.parse(messages[0]!.data) as { id: number; error: { code: number; message: string } };
+  assert.equal(msg.id, id, 'the error answers the request, so the client stops waiting');
+  assert.ok(msg.error, 'an error, not a result');
+  return msg.error;
+}
+
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -333,19 +352,21 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     await until(() => holdClosed, 5000);
   });
 
-  it('a blocking rule mid-event ends the stream with no message dispatched, and the gateway goes on', async () => {
+  it('a blocking rule mid-event gives the event up, the client gets a blocked error at once, and the gateway goes on', async () => {
     const r = await call(gw.port, '/mcp', 'leak-pem', 3);
     const { events, text } = await r.done;
-    assert.deepEqual(events, [], 'the cut event is never dispatched');
+    const error = givenUp(events, 3);
+    assert.equal(error.code, -31020);
+    assert.deepEqual(error.data?.reasons, ['dlp/private-key-header']);
     assert.ok(!text.includes(PEM), 'nothing from the blocked part went out');
     const next = await (await call(gw.port, '/mcp', 'echo', 33)).done;
     assert.deepEqual(next.events.map((e) => (JSON.parse(e.data) as { id: number }).id), [33], 'the next call is served');
   });
 
-  it('an answer for another request id, found at its end, is cut rather than delivered', async () => {
+  it('an answer for another request id, found at its end, is given up rather than delivered', async () => {
     const r = await call(gw.port, '/mcp', 'other-id', 4);
     const { events } = await r.done;
-    assert.deepEqual(events, []);
+    assert.equal(givenUp(events, 4).code, -31032);
   });
 
   it('a large JSON body answering another request id is cut before its end, never delivered whole', async () => {
@@ -373,9 +394,9 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     assert.equal((JSON.parse(plain.events[0]!.data) as Rows).result.structuredContent.rows[0]!.card, CARD);
   });
 
-  it('a streamed answer with a second, case-folded id is cut (the whole-message path refuses it too)', async () => {
+  it('a streamed answer with a second, case-folded id is given up (the whole-message path refuses it too)', async () => {
     const { events } = await (await call(gw.port, '/mcp', 'id-twice', 11)).done;
-    assert.deepEqual(events, []);
+    assert.equal(givenUp(events, 11).code, -31032);
   });
 
   it('an answer written as thousands of short data lines arrives as one event, the same JSON', async () => {
@@ -387,10 +408,10 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     assert.equal(msg.result.content[5999]!.text, 'item 5999');
   });
 
-  it('an upstream that stops mid-event leaves the client with no partial message', async () => {
+  it('an upstream that stops mid-event leaves the client with no partial message, and an error for its request', async () => {
     const r = await call(gw.port, '/mcp', 'stops-midway', 5);
     const { events } = await r.done;
-    assert.deepEqual(events, []);
+    assert.equal(givenUp(events, 5).code, -31030, 'upstream_unavailable: its connection dropped');
   });
 
   it('a large notification is still read whole (and redacted), then the answer follows', async () => {
@@ -425,7 +446,7 @@ describe('a streamed answer over maxEventBytes', () => {
   it('is cut where it passes the limit, and the record gives that cause', async () => {
     const r = await call(gw.port, '/mcp', 'big', 1);
     const { events } = await r.done;
-    assert.deepEqual(events, []);
+    assert.equal(givenUp(events, 1).code, -31033);
     const cut = await auditRecord(dataDir, 'exchange', (records) => records.find((x) => x.unmapped?.notes?.sse_streamed)?.unmapped.notes.cut as unknown);
     assert.deepEqual(cut, { reason: 'upstream_event_too_large' });
   });

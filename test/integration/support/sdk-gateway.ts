@@ -14,6 +14,8 @@ export interface TestGateway {
   readonly gateway: Gateway;
   /** The MCP endpoint (`…/mcp`). */
   readonly mcpUrl: URL;
+  /** Its data directory (the audit trail is at `.portcullis/audit.db` in it). */
+  readonly dataDir: string;
   close(): Promise<void>;
 }
 
@@ -26,10 +28,12 @@ export const POLICY_INSPECTORS: readonly unknown[] = [
 export async function startTestGateway(upstream: string, inspectors: readonly unknown[] = []): Promise<TestGateway> {
   const config = quickConfig({ upstream, port: 0, adminPort: 0 });
   config.routes[0]!.inspectors = inspectors.map((i) => InspectorSchema.parse(i) as InspectorConfig);
-  const gateway = await startGateway({ dataDir: tempDataDir(), config, admin: false, logger: silentLogger });
+  const dataDir = tempDataDir();
+  const gateway = await startGateway({ dataDir, config, admin: false, logger: silentLogger });
   return {
     gateway,
     mcpUrl: new URL(`${gateway.url}/mcp`),
+    dataDir,
     close: () => gateway.close(),
   };
 }

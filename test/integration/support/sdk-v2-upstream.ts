@@ -126,14 +126,16 @@ function buildServer(probe: V2Probe, codec: StateCodec | undefined): McpServer {
   server.registerTool(
     'big',
     {
-      description: 'One progress notification (the answer becomes an SSE stream), then a large text with a credential every 64 KiB',
-      inputSchema: z.object({ kib: z.number().int().min(64) }),
+      description: 'One progress notification (the answer becomes an SSE stream), then a large text with a credential every 64 KiB (and, with pem, a private key header half-way)',
+      inputSchema: z.object({ kib: z.number().int().min(64), pem: z.boolean().optional() }),
     },
-    async ({ kib }, ctx) => {
+    async ({ kib, pem }, ctx) => {
       const token = ctx.mcpReq._meta?.progressToken;
       if (token !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 1 } });
       const block = `${'x'.repeat(65536 - 30)} key=AKIAABCDEFGHIJKLMNOP;\n`.slice(0, 65536);
-      return text(block.repeat(Math.floor(kib / 64)));
+      const half = block.repeat(Math.floor(kib / 128));
+      // Assembled at run time: no key-shaped literal in the source.
+      return text(pem ? `${half}${'-----BEGIN ' + 'RSA PRIVATE KEY-----'}\n${half}` : block.repeat(Math.floor(kib / 64)));
     },
   );
 
