@@ -51,6 +51,7 @@ import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, JsonRpcMe
 import type { FindingMemory } from '../session/finding-memory.ts';
 import { callerKey } from '../session/sessions.ts';
 import { base64KindOf, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
+import { BlobTextStream, ChunkBase64Leaves } from './dlp-blob-stream.ts';
 import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
 import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
 import { OPAQUE } from './redact.ts';
@@ -111,6 +112,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   // emit the other's held-back text).
   const chunkStates = new WeakMap<object, Map<string, StreamState>>();
   const chunkKeys = new WeakMap<object, ShownKeys>();
+  const chunkBase64 = new WeakMap<object, ChunkBase64Leaves>();
   const cleanKeys = new CleanKeys(scan);
 
   const key = opts.fingerprintKey;
@@ -281,6 +283,12 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       if (OPAQUE.test(isKey ? keyObject(chunk.pointer) : chunk.pointer)) return { kind: 'pass' };
       if (chunk.number) return numberChunk(chunk, ctx);
       if (isKey) return keyChunk(chunk, ctx);
+      // Base64 content (dlp-blob-stream.ts): a blob scanned as the text it encodes, binary passed.
+      let base64 = chunkBase64.get(ctx);
+      if (!base64) chunkBase64.set(ctx, (base64 = new ChunkBase64Leaves()));
+      const b64 = base64.kindOf(chunk.pointer, chunk.text);
+      if (b64 === 'binary') return { kind: 'pass' };
+      if (b64 === 'text-blob') return blobChunk(chunk, ctx, base64);
       const flagged = chunkKeys.get(ctx);
       let states = chunkStates.get(ctx);
       if (!states) chunkStates.set(ctx, (states = new Map()));
@@ -311,6 +319,27 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       return { kind: 'pass', emit: patchString(emitted, masks), ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
     },
   };
+
+  /**
+   * A piece of a blob of an oversized message: decoded, scanned as text with the hold-back window
+   * and re-encoded with the masks in (dlp-blob-stream.ts), as the whole path does for the blob.
+   */
+  function blobChunk(chunk: Chunk, ctx: InspectorContext, base64: ChunkBase64Leaves): ChunkVerdict {
+    const blob = base64.blob(chunk.pointer, chunk.end, () => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined)));
+    const step = blob.push(chunk.text, chunk.end);
+    const flagged = chunkKeys.get(ctx);
+    const where = flagged ? flagged.show(chunk.pointer) : chunk.pointer;
+    const reasons = new Set<Reason>();
+    for (let i = 0; i < step.findings.length; i++) {
+      const f = step.findings[i]!;
+      const action = actionOf(f);
+      reasons.add(`dlp/${f.type}`);
+      ctx.finding?.({ inspector: name, type: f.type, pointer: where, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, step.values[i]!) });
+      if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
+    }
+    remember(ctx, step.findings);
+    return { kind: 'pass', emit: step.emit, ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
+  }
 
   /**
    * A number of an oversized message, handed out whole: scanned as the whole-message path scans

@@ -52,6 +52,12 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     const name = msg.params?.name ?? '';
+    if (name === 'json-blobs') {
+      // A JSON body over the buffer limit carrying files as base64 blobs (embedded resources).
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: BLOBS.map((resource) => ({ type: 'resource', resource })) } }));
+      return;
+    }
     if (name === 'json-numbers') {
       // A JSON body over the buffer limit whose structured content carries card numbers as numbers.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -151,6 +157,15 @@ function numbersResult(): string {
   const rows = Array.from({ length: 2000 }, (_, i) => ({ row: i, amount: 120_000 + i, card: CARD, note: 'paid in full, nothing to report here' }));
   return JSON.stringify({ content: [{ type: 'text', text: 'see structured content' }], structuredContent: { rows } });
 }
+
+/** A text file with a key in the middle, a PNG-like file (a NUL in its header), and text labelled an image. */
+const ENV_FILE = `${FILLER.repeat(20)}\nAWS_ACCESS_KEY_ID=${AWS}\n${FILLER.repeat(20)}`;
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from(`${FILLER} ${AWS}`)]);
+const BLOBS = [
+  { uri: 'file:///app/.env', mimeType: 'application/octet-stream', blob: Buffer.from(ENV_FILE).toString('base64') },
+  { uri: 'file:///logo.png', blob: PNG.toString('base64') },
+  { uri: 'file:///photo', mimeType: 'image/jpeg', blob: Buffer.from(`${FILLER} ${AWS}`).toString('base64') },
+];
 
 interface Streamed {
   status: number;
@@ -375,6 +390,14 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     const bad = await (await call(gw.port, '/mcp', 'json-other-id', 10)).done;
     assert.ok(bad.text.length > BUFFER_LIMIT, 'most of it went out before its id was known');
     assert.throws(() => JSON.parse(bad.text), SyntaxError, 'but not all: no client can read it as an answer');
+  });
+
+  it('a text file sent as a base64 blob in a large answer is scanned as text and masked; binary blobs pass byte for byte', async () => {
+    const { text } = await (await call(gw.port, '/mcp', 'json-blobs', 16)).done;
+    const files = (JSON.parse(text) as { result: { content: Array<{ resource: { blob: string } }> } }).result.content.map((c) => Buffer.from(c.resource.blob, 'base64'));
+    assert.equal(files[0]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'));
+    assert.deepEqual(files[1], PNG, 'not text: not scanned, not changed');
+    assert.deepEqual(files[2], Buffer.from(BLOBS[2]!.blob, 'base64'), 'labelled an image before it: not scanned');
   });
 
   it('card numbers sent as JSON numbers in a large answer are masked on both chunk paths, other numbers intact', async () => {

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { checksummed } from '../../eval/secret-formats.ts';
+import { Rng } from '../../eval/rng.ts';
+import { scanText, type Finding } from '../detectors/index.ts';
+import { mergePatches } from '../pipeline/patch.ts';
+import { decodeTextBlob, maskedBlob } from './dlp-binary.ts';
+import { BlobTextStream, ChunkBase64Leaves, isBinaryMimeType, TEXT_DECISION_BYTES } from './dlp-blob-stream.ts';
+
+const AWS = 'AKIAQYLPMN5HHHFPZAM2';
+const GHP = checksummed('ghp_', new Rng(7));
+const redact = (f: Finding): string => `[REDACTED:${f.type}]`;
+const b64 = (s: string | Uint8Array): string => Buffer.from(s as string).toString('base64');
+
+/** Feeds `input` cut at `cuts` (sorted offsets); the concatenated emits and what came back. */
+function run(input: string, cuts: readonly number[] = [], maskOf: (f: Finding) => string | undefined = redact) {
+  const s = new BlobTextStream({}, maskOf);
+  const bounds = [0, ...cuts, input.length];
+  let emit = '';
+  const findings: Finding[] = [];
+  const binary: boolean[] = [];
+  let maxRetained = 0;
+  for (let i = 1; i < bounds.length; i++) {
+    const step = s.push(input.slice(bounds[i - 1], bounds[i]), i === bounds.length - 1);
+    emit += step.emit;
+    findings.push(...step.findings);
+    binary.push(step.binary);
+    maxRetained = Math.max(maxRetained, s.retained);
+  }
+  return { emit, findings, binary, maxRetained };
+}
+
+/** What dlp.ts does with the blob on the whole-message path (normalized to standard base64). */
+function wholePath(input: string): string {
+  const text = decodeTextBlob(input);
+  const masks = text === undefined ? [] : scanText(text).map((f) => ({ start: f.start, end: f.end, replacement: redact(f) }));
+  if (text === undefined || masks.length === 0) return Buffer.from(input, 'base64').toString('base64');
+  return maskedBlob(text, mergePatches(masks, text.length).map((e) => ({ start: e.start, end: e.end, mask: e.replacement })));
+}
+
+const sortedCuts = (n: number) => fc.uniqueArray(fc.integer({ min: 0, max: n }), { maxLength: 8 }).map((a) => a.sort((x, y) => x - y));
+const filler = 'The quick brown fox jumps over the lazy dog. Ünïcödé ✓ 日本語 🦊\n'.repeat(30);
+const config = `# deploy config\naws_access_key_id = ${AWS}\n${filler}github_token: ${GHP}\n${filler}`;
+
+test('secrets in a text blob are found and masked at every split of the base64', () => {
+  assert.deepEqual(scanText(config).map((f) => f.type), ['aws-access-key-id', 'github-pat']);
+  const input = b64(config);
+  const expected = wholePath(input);
+  const masked = Buffer.from(expected, 'base64').toString('utf8');
+  assert.ok(masked.includes('aws_access_key_id = [REDACTED:aws-access-key-id]\n') && masked.includes('[REDACTED:github-pat]'));
+  assert.ok(!masked.includes(AWS) && !masked.includes(GHP));
+  for (let k = 0; k <= input.length; k++) {
+    const r = run(input, [k]);
+    assert.equal(r.emit, expected, `split at ${k}`);
+    assert.deepEqual(r.findings.map((f) => `${f.type}@${config.slice(f.start, f.end)}`), [`aws-access-key-id@${AWS}`, `github-pat@${GHP}`], `split at ${k}`);
+    assert.ok(!r.binary.includes(true));
+  }
+  // Many small pieces: every group, UTF-8 sequence and match straddles pieces.
+  for (const size of [1, 2, 3, 5, 7, 11, 64, 333]) {
+    const cuts = Array.from({ length: Math.ceil(input.length / size) - 1 }, (_, i) => (i + 1) * size);
+    assert.equal(run(input, cuts).emit, expected, `pieces of ${size}`);
+  }
+});
+
+test('property: any text, any split, equals the whole path; random bytes come back unchanged', () => {
+  // Long enough padding (up to ~12 KB) that text is released in several steps, at offsets that
+  // may fall inside an emoji's surrogate pair or a multi-byte UTF-8 sequence.
+  const pad = fc.string({ unit: fc.constantFrom('x', ' ', '🦊', 'é', '日本', '\u200b', '\n'), maxLength: 3000 });
+  const text = fc
+    .tuple(pad, fc.string({ unit: 'grapheme', maxLength: 300 }), fc.constantFrom('', ` ${AWS} `, `token=${GHP}\n`), fc.string({ unit: 'binary', maxLength: 300 }), pad)
+    .map(([p1, a, secret, b, p2]) => p1 + a + secret + b + p2);
+  fc.assert(
+    fc.property(text.chain((t) => fc.tuple(fc.constant(b64(t)), sortedCuts(b64(t).length))), ([input, cuts]) => {
+      assert.equal(run(input, cuts).emit, wholePath(input));
+    }),
+    { numRuns: 300 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3000 }).chain((bytes) => fc.tuple(fc.constant(bytes), sortedCuts(b64(bytes).length))), ([bytes, cuts]) => {
+      const r = run(b64(bytes), cuts);
+      assert.equal(r.emit, wholePath(b64(bytes)));
+      if (decodeTextBlob(b64(bytes)) === undefined) assert.deepEqual(Buffer.from(r.emit, 'base64'), Buffer.from(bytes));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('PNG bytes are binary: forwarded byte for byte, nothing scanned', () => {
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+    Buffer.from(`IHDRtEXtComment\0${AWS}\0`),
+    Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) & 0xff)),
+  ]);
+  const input = b64(png);
+  for (const cuts of [[], [1], [5, 17, 400], Array.from({ length: 100 }, (_, i) => i * 71)]) {
+    const r = run(input, cuts);
+    assert.deepEqual(Buffer.from(r.emit, 'base64'), png);
+    assert.equal(r.emit, input);
+    assert.deepEqual(r.findings, []);
+    // Binary from the first piece with bytes (0x89 is no UTF-8 lead), and for good.
+    const first = [...cuts, input.length].findIndex((end) => end >= 2);
+    assert.deepEqual(r.binary, r.binary.map((_, i) => i >= first));
+  }
+});
+
+test('decoding matches Buffer.from(…, "base64") on messy base64', () => {
+  const plain = Buffer.from(`${filler}${AWS}`.repeat(3));
+  const std = plain.toString('base64');
+  const mime = std.replace(/.{76}/g, '$&\r\n');
+  const cases = [
+    mime,
+    std.replace(/=+$/, ''),
+    plain.toString('base64url'),
+    ` \t${std.slice(0, 101)} \n ${std.slice(101)}\n`,
+    'QQ==QQ==', 'QQ=QQ', 'Q', 'QQ', 'QUI', 'Q=Q', '=QUJD', 'QUJD====', 'QUJ=D', 'QU*J:D', 'QUJDQ',
+    'QU\u00e9JD', 'QU\u0141JD', 'QU\u{1F600}JD', 'QU\uD800JD', 'QUJ\u013dQUJD', // low byte read: Ł ≡ A, 😀 ≡ '='
+  ];
+  for (const input of cases) {
+    for (const cuts of [[], [1], [2, 3], Array.from({ length: Math.floor(input.length / 3) }, (_, i) => i * 3)]) {
+      const r = run(input, cuts.filter((c) => c <= input.length), () => undefined);
+      assert.equal(r.emit, Buffer.from(input, 'base64').toString('base64'), JSON.stringify(input.slice(0, 40)));
+    }
+  }
+  const messy = fc.string({ unit: fc.constantFrom(...'AQZaqz09+/-_=', ' ', '\n', '\r', '\t', '*', '\u00e9', '\u0141', '\u013d', '\u{1F600}'), maxLength: 6000 });
+  fc.assert(
+    fc.property(messy.chain((s) => fc.tuple(fc.constant(s), sortedCuts(s.length))), ([input, cuts]) => {
+      assert.equal(run(input, cuts, () => undefined).emit, Buffer.from(input, 'base64').toString('base64'));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('a 20 MB text blob in 16K pieces: a few KB held, every secret masked', () => {
+  const line = `2024-05-01 INFO request served in 12ms by worker-7 key=${AWS} done\n`;
+  const text = (filler + line).repeat(Math.ceil((20 * 2 ** 20) / (filler.length + line.length)));
+  const input = b64(text);
+  const cuts = Array.from({ length: Math.ceil(input.length / 16384) - 1 }, (_, i) => (i + 1) * 16384);
+  const r = run(input, cuts);
+  assert.ok(r.maxRetained <= 8192, `held ${r.maxRetained}`);
+  assert.equal(r.findings.length, text.split(AWS).length - 1);
+  assert.equal(Buffer.from(r.emit, 'base64').toString('utf8'), text.replaceAll(AWS, '[REDACTED:aws-access-key-id]'));
+});
+
+test('text that turns binary half-way: the secret before is masked, the bytes after are intact', () => {
+  const head = `secret ${AWS}\n${'plain log line without secrets\n'.repeat(3500)}`; // > 100 KB
+  const tail = Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe]), Buffer.from(`later ${AWS} ${GHP} é`)]);
+  const input = b64(Buffer.concat([Buffer.from(head), tail]));
+  const cuts = Array.from({ length: Math.ceil(input.length / 16384) - 1 }, (_, i) => (i + 1) * 16384);
+  const r = run(input, cuts);
+  assert.deepEqual(Buffer.from(r.emit, 'base64'), Buffer.concat([Buffer.from(head.replace(AWS, '[REDACTED:aws-access-key-id]')), tail]));
+  assert.deepEqual(r.findings.map((f) => f.type), ['aws-access-key-id']);
+  assert.equal(r.binary[0], false);
+  assert.equal(r.binary.at(-1), true);
+});
+
+test('text or binary as decodeTextBlob decides: small blobs, BOM, U+FFFD, cut UTF-8, control ratio', () => {
+  const blobs = [
+    `\uFEFFkey ${AWS}`, // BOM kept, text
+    `key ${AWS} \uFFFD`, // a U+FFFD reads as a decoding error: binary
+    `${'\x01'.repeat(10)} key ${AWS} ${'a'.repeat(500)}`, // 2% controls, small: binary, never masked
+    `${'\x01'.repeat(5)} key ${AWS} ${'a'.repeat(600)}`, // under 1%: text
+    `${'\x01'.repeat(40)} key ${AWS} ${'a'.repeat(3000)}`, // 1.3%, longer than the window: still binary
+  ].map((t) => b64(t));
+  blobs.push(b64(Buffer.concat([Buffer.from(`key ${AWS} `), Buffer.from('🦊').subarray(0, 3)]))); // cut UTF-8 at the end
+  for (const input of blobs) for (let k = 0; k <= input.length; k += 7) assert.equal(run(input, [k]).emit, wholePath(input));
+  assert.ok(Buffer.from(run(blobs[0]!).emit, 'base64').toString('utf8').startsWith('\uFEFFkey [REDACTED:'));
+  assert.ok(run(blobs[2]!).binary.at(-1));
+  // Controls over 1% in the first TEXT_DECISION_BYTES: binary even if text follows (see file comment).
+  const early = b64(`${'\x01'.repeat(80)}${'a'.repeat(TEXT_DECISION_BYTES)} ${AWS} ${'b'.repeat(20000)}`);
+  assert.notEqual(decodeTextBlob(early), undefined); // text for the whole path: 80 in ~24K bytes
+  const r = run(early, [8000]);
+  assert.deepEqual([r.binary, r.findings], [[true, true], []]);
+  assert.equal(r.emit, Buffer.from(early, 'base64').toString('base64'));
+});
+
+test('empty and whitespace-only blobs, an empty final piece', () => {
+  for (const input of ['', '  \n\t', '==', 'QQ']) {
+    assert.equal(run(input).emit, Buffer.from(input, 'base64').toString('base64'));
+    assert.equal(run(input, [0, input.length]).emit, Buffer.from(input, 'base64').toString('base64'));
+  }
+  const s = new BlobTextStream({}, redact);
+  assert.deepEqual(s.push('', true), { emit: '', findings: [], values: [], binary: false });
+  assert.throws(() => s.push('QQ', true));
+});
+
+test('isBinaryMimeType follows dlp-binary.ts labels', () => {
+  assert.deepEqual(['image/png', 'application/zip; x=1', 'text/plain', 'application/octet-stream', 'application/x-pem-file'].map(isBinaryMimeType), [true, true, false, false, false]);
+});
+
+test('ChunkBase64Leaves: a blob or image data is judged by the labels its object gave before it', () => {
+  const leaves = new ChunkBase64Leaves();
+  assert.equal(leaves.kindOf('/result/contents/0/blob', 'AAAA'), 'text-blob', 'no label: the bytes decide');
+  assert.equal(leaves.kindOf('/result/contents/1/mimeType', 'image/'), undefined);
+  assert.equal(leaves.kindOf('/result/contents/1/mimeType', 'png'), undefined, 'a label in two pieces');
+  assert.equal(leaves.kindOf('/result/contents/1/blob', 'AAAA'), 'binary');
+  assert.equal(leaves.kindOf('/result/contents/2/mimeType', 'text/plain'), undefined);
+  assert.equal(leaves.kindOf('/result/contents/2/blob', 'AAAA'), 'text-blob');
+  assert.equal(leaves.kindOf('/result/content/0/type', 'image'), undefined);
+  assert.equal(leaves.kindOf('/result/content/0/data', 'AAAA'), 'binary');
+  assert.equal(leaves.kindOf('/result/content/1/type', 'text'), undefined);
+  assert.equal(leaves.kindOf('/result/content/1/data', 'plain'), undefined, 'a data member of other content is an ordinary string');
+  // Labels are bounded: thousands of objects keep only the newest.
+  for (let i = 0; i < 5000; i++) leaves.kindOf(`/result/content/${i + 10}/type`, 'image');
+  assert.equal(leaves.kindOf('/result/contents/1/blob', 'AAAA'), 'text-blob', 'an old label forgotten: the bytes decide');
+  assert.equal(leaves.kindOf('/result/content/5009/data', 'AAAA'), 'binary');
+});
+
+test('each finding comes with the text it matched (for its keyed fingerprint), wherever the pieces fell', () => {
+  const input = b64(`${'line of text\n'.repeat(500)}key ${AWS} end\n${'more text\n'.repeat(500)}`);
+  for (const size of [3, 100, 4096]) {
+    const s = new BlobTextStream({}, redact);
+    const got: string[] = [];
+    for (let at = 0; at < input.length; at += size) {
+      const step = s.push(input.slice(at, at + size), at + size >= input.length);
+      step.findings.forEach((f, i) => got.push(`${f.type}=${step.values[i]}`));
+    }
+    assert.deepEqual(got, [`aws-access-key-id=${AWS}`], `pieces of ${size}`);
+  }
+});
