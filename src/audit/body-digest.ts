@@ -24,14 +24,20 @@ export class BodyDigest {
   #hmac: Hmac | undefined;
   /** Made once: an HMAC context cannot be read twice. */
   #digest: string | undefined;
+  /** The record was made: nothing more is taken. */
+  #done = false;
 
   constructor(key: KeyObject) {
     this.#key = key;
   }
 
-  /** The next bytes as sent to the client. */
+  /**
+   * The next bytes as sent to the client. Once the record was made (facts()), later bytes are
+   * dropped: the record already says what the client had got (a 2025 client that left while the
+   * upstream goes on writing). Throwing here failed the relay and aborted the upstream call.
+   */
   add(chunk: Uint8Array): void {
-    if (this.#digest !== undefined) throw new Error('BodyDigest: bytes added after facts()');
+    if (this.#done) return;
     if (this.#hmac !== undefined) {
       this.#hmac.update(chunk);
       return;
@@ -47,12 +53,14 @@ export class BodyDigest {
 
   /** The next text as sent (UTF-8, as it goes on the wire). */
   addText(text: string): void {
-    if (this.#hmac !== undefined && this.#digest === undefined) this.#hmac.update(text, 'utf8');
+    if (this.#done) return;
+    if (this.#hmac !== undefined) this.#hmac.update(text, 'utf8');
     else this.add(Buffer.from(text, 'utf8'));
   }
 
   /** For the record, once the body is over: the bytes for the thread, or their digest. */
   facts(): BodyDigestFacts {
+    this.#done = true;
     if (this.#hmac !== undefined) return { resultBytesDigest: (this.#digest ??= RAW_DIGEST_PREFIX + this.#hmac.digest('base64url')) };
     return this.#parts.length > 0 ? { resultBytes: this.#parts } : {};
   }

@@ -8,9 +8,9 @@
  *   → UTF-8 bytes → base64 pieces.
  *
  * Each stage keeps only what it cannot finish yet: ≤ 3 base64 characters of an incomplete
- * 4-character group, ≤ 3 bytes of an incomplete UTF-8 sequence, the scan window's carry, ≤ 2
- * released bytes not yet forming a 3-byte group, and the first TEXT_DECISION_BYTES while the
- * text-or-binary call is pending. The output does not depend on where the pieces were cut.
+ * 4-character group, ≤ 3 bytes of an incomplete UTF-8 sequence, the scan window's carry, and ≤ 2
+ * released bytes not yet forming a 3-byte group. The output does not depend on where the pieces
+ * were cut.
  *
  * Decoding copies Node's `Buffer.from(s, 'base64')` (its legacy decoder, which the fast path
  * agrees with), not strict RFC 4648 §4: each UTF-16 unit is read by its low byte; characters
@@ -18,19 +18,22 @@
  * first `=` (§3.2 padding) ends the data, whatever follows; a final group of 2 or 3 characters
  * yields 1 or 2 bytes, a lone final character none. The output is standard §4 base64, padded.
  *
- * Text or binary, as decodeTextBlob decides it, but as the bytes come: a NUL byte, bytes that
- * are not UTF-8 (WHATWG Encoding's UTF-8 decoder, fatal; the BOM kept, as Buffer keeps it), or
- * a decoded U+FFFD (decodeTextBlob reads any U+FFFD as a decoding error) make the blob binary
- * from there on. Once binary, nothing more is scanned or masked: every byte not yet released
- * (the text the window held back included) goes out as it came, so a binary blob is forwarded
- * byte for byte; masks already sent stay (they are gone, and the text they masked was text).
+ * Text or binary, by the bytes only, as they come: a NUL byte, bytes that are not UTF-8 (WHATWG
+ * Encoding's UTF-8 decoder, fatal; the BOM kept, as Buffer keeps it), or a decoded U+FFFD
+ * (decodeTextBlob reads any U+FFFD as a decoding error) make the blob binary from there on. Once
+ * binary, nothing more is scanned or masked: every byte not yet released (the text the window
+ * held back included) goes out as it came, so a binary blob is forwarded byte for byte; masks
+ * already sent stay (they are gone, and the text they masked was text). Real binary content
+ * (images, archives) fails these tests within its first bytes.
  *
- * Differences from the whole path:
- * - the control-character ratio (> 1%) is checked once TEXT_DECISION_BYTES were seen, after
- *   each piece, and at the end; the whole path checks the total only. A blob whose first
- *   kilobytes are control-heavy is binary here even if the rest would dilute them; one that
- *   turns control-heavy later is caught at the end, after text (maybe masked) went out. Below
- *   TEXT_DECISION_BYTES nothing is released before the call, so small blobs match exactly;
+ * Differences from the whole path, each towards scanning more, never less:
+ * - no label: a `mimeType` is not trusted here. In a stream it is known only if it came before
+ *   the blob, and a hostile upstream can repeat the member or the whole container (clients keep
+ *   the last copy; the chunk path does not check duplicates below the top level): a label
+ *   "image/png" that let a `.env` file through unscanned is the bypass this avoids;
+ * - no control-character ratio: the whole path also calls text with > 1% control characters
+ *   binary; decided part-way, the ratio let a log with a coloured banner first turn binary
+ *   before the key that followed it. Here such text is scanned (and masked if need be);
  * - findings are scanChunk's (window, dedup), as for any oversized string leaf, not scanText's.
  *   Masks of overlapping findings are merged per released slice (patchString), as dlp.ts
  *   onChunk does; a block reported in several steps (a long key body) gets one mask per step
@@ -39,12 +42,7 @@
 import type { Finding, ScanOptions } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
 import { patchString } from '../pipeline/patch.ts';
-import { base64Kind } from './dlp-binary.ts';
 
-/** Bytes seen before the control-character ratio may call a blob binary (see file comment). */
-export const TEXT_DECISION_BYTES = 4096;
-/** decodeTextBlob's limit: control characters (not tab, LF, FF, CR) per 100 bytes. */
-const MAX_CONTROL_PERCENT = 1;
 
 /** Value of each byte in base64 (RFC 4648 §4 and §5 alphabets together); 255: skipped. */
 const SEXTET = new Uint8Array(256).fill(255);
@@ -57,11 +55,6 @@ const PAD = 0x3d; // '='
 // (and so in the bytes re-encoded), as Buffer's toString keeps it.
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
-
-/** Is a blob labelled `mime` binary whatever its bytes (dlp-binary.ts BINARY_MIME)? */
-export function isBinaryMimeType(mime: string): boolean {
-  return base64Kind({ blob: '', mimeType: mime }, '/blob') === 'binary';
-}
 
 /** Where an incomplete UTF-8 sequence at the end of `b` starts (`b.length` if none). */
 function completeUpTo(b: Uint8Array): number {
@@ -96,14 +89,11 @@ export class BlobTextStream {
   private group = 0;
   private groupLen = 0;
   private padded = false;
-  // Text: bytes of an incomplete UTF-8 sequence, text awaiting the text/binary call, the scan.
+  // Text: bytes of an incomplete UTF-8 sequence, and the scan.
   private utf8Tail: Uint8Array = EMPTY;
-  private pending = '';
   private state: StreamState = INITIAL_STREAM_STATE;
   /** A high surrogate the window released without its low half (sent with the next text). */
   private highSurrogate = '';
-  private seen = 0;
-  private controls = 0;
   private isBinary = false;
   // Base64 out: released bytes not yet a whole 3-byte group.
   private outTail: Uint8Array = EMPTY;
@@ -116,7 +106,7 @@ export class BlobTextStream {
 
   /** Characters and bytes held: bounded by the window, whatever the blob's size. */
   get retained(): number {
-    return this.groupLen + this.utf8Tail.length + this.pending.length + this.state.carry.length + this.highSurrogate.length + this.outTail.length;
+    return this.groupLen + this.utf8Tail.length + this.state.carry.length + this.highSurrogate.length + this.outTail.length;
   }
 
   push(piece: string, end: boolean): BlobStep {
@@ -170,13 +160,7 @@ export class BlobTextStream {
   /** Decodes, judges and scans `bytes`; pushes the released bytes (masks in) onto `out`. */
   private text(bytes: Uint8Array, end: boolean, out: Uint8Array[], findings: Finding[], values: string[]): void {
     const all = concat(this.utf8Tail, bytes);
-    for (const b of bytes) {
-      if (b === 0) return this.toBinary(all, out);
-      if (b < 0x20 && b !== 9 && b !== 10 && b !== 12 && b !== 13) this.controls++;
-    }
-    this.seen += bytes.length;
-    const decided = end || this.seen >= TEXT_DECISION_BYTES;
-    if (decided && this.controls * 100 > this.seen * MAX_CONTROL_PERCENT) return this.toBinary(all, out);
+    if (bytes.includes(0)) return this.toBinary(all, out);
     // At the end an incomplete sequence is decoded too, so the fatal decoder rejects it.
     const cut = end ? all.length : completeUpTo(all);
     let s: string;
@@ -187,11 +171,7 @@ export class BlobTextStream {
     }
     if (s.includes('\uFFFD')) return this.toBinary(all, out);
     this.utf8Tail = Uint8Array.from(all.subarray(cut)); // a copy: `all` may be a whole piece
-    this.pending += s;
-    if (!decided) return; // small so far: nothing released before the text/binary call
-
-    const chunk = this.pending;
-    this.pending = '';
+    const chunk = s;
     const prev = this.state;
     const step = scanChunk(prev, chunk, end, this.scan);
     this.state = step.state;
@@ -221,12 +201,12 @@ export class BlobTextStream {
 
   /** From here on binary: all unreleased text and `rest` go out as the original bytes. */
   private toBinary(rest: Uint8Array, out: Uint8Array[]): void {
-    const held = this.highSurrogate + this.state.carry.slice(this.state.released - this.state.carryStart) + this.pending;
+    const held = this.highSurrogate + this.state.carry.slice(this.state.released - this.state.carryStart);
     // Text came from valid UTF-8 (fatal decode, BOM kept): encoding it again gives its bytes back.
     out.push(Buffer.from(held, 'utf8'), rest);
     this.isBinary = true;
     this.state = INITIAL_STREAM_STATE;
-    this.pending = this.highSurrogate = '';
+    this.highSurrogate = '';
     this.utf8Tail = EMPTY;
   }
 
@@ -239,45 +219,13 @@ export class BlobTextStream {
   }
 }
 
-/** Labels remembered per oversized message (their objects' `mimeType` and `type`), newest kept. */
-const MAX_LABELS = 64;
-/** A label longer than this is no MIME type or content type the whole path knows. */
-const MAX_LABEL_CHARS = 256;
-
 /**
- * What the chunk path knows of one oversized message's base64 leaves (dlp.ts onChunk), as the
- * whole path's base64Kind decides them from the leaf's object: a `blob` is binary when its
- * object's `mimeType` says so (else scanned as text, if its bytes are text), a `data` is binary
- * when its object's `type` is image or audio. Here the leaf's siblings are known only if they
- * came before it in the stream (they usually do: SDKs write `mimeType`/`type` first); a label
- * after the leaf comes too late, and the bytes decide (a binary blob's bytes are not text; image
- * `data` labelled after it is scanned as characters, as any string is).
+ * The blobs of one oversized message being read (dlp.ts onChunk): a text stream per `blob` leaf,
+ * made on its first piece and dropped after its last (a repeated container starts afresh).
  */
-export class ChunkBase64Leaves {
-  readonly #labels = new Map<string, string>();
+export class ChunkBlobs {
   readonly #blobs = new Map<string, BlobTextStream>();
 
-  /** Every string piece, in order: labels are remembered; the leaf's kind, if base64. */
-  kindOf(pointer: string, text: string): 'text-blob' | 'binary' | undefined {
-    const cut = pointer.lastIndexOf('/');
-    const name = pointer.slice(cut + 1);
-    const object = pointer.slice(0, cut);
-    if (name === 'mimeType' || name === 'type') {
-      const label = (this.#labels.get(pointer) ?? '') + text;
-      this.#labels.delete(pointer);
-      if (label.length <= MAX_LABEL_CHARS) this.#labels.set(pointer, label);
-      if (this.#labels.size > MAX_LABELS) this.#labels.delete(this.#labels.keys().next().value!);
-      return undefined;
-    }
-    if (name === 'blob') return isBinaryMimeType(this.#labels.get(`${object}/mimeType`) ?? '') ? 'binary' : 'text-blob';
-    if (name === 'data') {
-      const type = this.#labels.get(`${object}/type`);
-      return type === 'image' || type === 'audio' ? 'binary' : undefined;
-    }
-    return undefined;
-  }
-
-  /** The text stream of the blob at `pointer` (made on its first piece, dropped after its last). */
   blob(pointer: string, end: boolean, make: () => BlobTextStream): BlobTextStream {
     let s = this.#blobs.get(pointer);
     if (s === undefined) this.#blobs.set(pointer, (s = make()));

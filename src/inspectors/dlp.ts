@@ -51,7 +51,7 @@ import type { Chunk, ChunkVerdict, Frame, Inspector, InspectorContext, JsonRpcMe
 import type { FindingMemory } from '../session/finding-memory.ts';
 import { callerKey } from '../session/sessions.ts';
 import { base64KindOf, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
-import { BlobTextStream, ChunkBase64Leaves } from './dlp-blob-stream.ts';
+import { BlobTextStream, ChunkBlobs } from './dlp-blob-stream.ts';
 import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
 import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
 import { OPAQUE } from './redact.ts';
@@ -112,7 +112,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   // emit the other's held-back text).
   const chunkStates = new WeakMap<object, Map<string, StreamState>>();
   const chunkKeys = new WeakMap<object, ShownKeys>();
-  const chunkBase64 = new WeakMap<object, ChunkBase64Leaves>();
+  const chunkBlobs = new WeakMap<object, ChunkBlobs>();
   const cleanKeys = new CleanKeys(scan);
 
   const key = opts.fingerprintKey;
@@ -283,12 +283,8 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       if (OPAQUE.test(isKey ? keyObject(chunk.pointer) : chunk.pointer)) return { kind: 'pass' };
       if (chunk.number) return numberChunk(chunk, ctx);
       if (isKey) return keyChunk(chunk, ctx);
-      // Base64 content (dlp-blob-stream.ts): a blob scanned as the text it encodes, binary passed.
-      let base64 = chunkBase64.get(ctx);
-      if (!base64) chunkBase64.set(ctx, (base64 = new ChunkBase64Leaves()));
-      const b64 = base64.kindOf(chunk.pointer, chunk.text);
-      if (b64 === 'binary') return { kind: 'pass' };
-      if (b64 === 'text-blob') return blobChunk(chunk, ctx, base64);
+      // A blob (dlp-blob-stream.ts): scanned as the text it encodes; binary bytes pass as they are.
+      if (chunk.pointer.endsWith('/blob')) return blobChunk(chunk, ctx);
       const flagged = chunkKeys.get(ctx);
       let states = chunkStates.get(ctx);
       if (!states) chunkStates.set(ctx, (states = new Map()));
@@ -322,10 +318,13 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
 
   /**
    * A piece of a blob of an oversized message: decoded, scanned as text with the hold-back window
-   * and re-encoded with the masks in (dlp-blob-stream.ts), as the whole path does for the blob.
+   * and re-encoded with the masks in (dlp-blob-stream.ts), as the whole path does for a text blob
+   * (no label is trusted here: the bytes decide).
    */
-  function blobChunk(chunk: Chunk, ctx: InspectorContext, base64: ChunkBase64Leaves): ChunkVerdict {
-    const blob = base64.blob(chunk.pointer, chunk.end, () => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined)));
+  function blobChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
+    let blobs = chunkBlobs.get(ctx);
+    if (!blobs) chunkBlobs.set(ctx, (blobs = new ChunkBlobs()));
+    const blob = blobs.blob(chunk.pointer, chunk.end, () => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined)));
     const step = blob.push(chunk.text, chunk.end);
     const flagged = chunkKeys.get(ctx);
     const where = flagged ? flagged.show(chunk.pointer) : chunk.pointer;

@@ -26,7 +26,9 @@ export function watchCredential(ex: Exchange, stream: RelayStream): () => void {
   let stopped = false;
 
   const end = async (reason: string): Promise<void> => {
-    if (stopped || stream.state === 'closed') return;
+    // Already ending (the gateway gave up a streamed answer and its error is going out): one
+    // error per request, not two.
+    if (stopped || stream.state === 'closed' || stream.ending !== undefined) return;
     stopped = true;
     ex.notes['credential'] = { ended: 'credential_expired', reason };
     ex.services.metrics.countError('credential_expired');

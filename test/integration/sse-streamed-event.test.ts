@@ -53,9 +53,12 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
     }
     const name = msg.params?.name ?? '';
     if (name === 'json-blobs') {
-      // A JSON body over the buffer limit carrying files as base64 blobs (embedded resources).
+      // A JSON body over the buffer limit carrying files as base64 blobs (embedded resources);
+      // the last one behind a repeated label, "image/png" then "text/plain" (a client keeps the last).
+      const content = JSON.stringify(BLOBS.map((resource) => ({ type: 'resource', resource })));
+      const spoofed = `{"type":"resource","resource":{"uri":"file:///b.env","mimeType":"image/png","mimeType":"text/plain","blob":"${BLOBS[0]!.blob}"}}`;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: BLOBS.map((resource) => ({ type: 'resource', resource })) } }));
+      res.end(`{"jsonrpc":"2.0","id":${msg.id},"result":{"content":${content.slice(0, -1)},${spoofed}]}}`);
       return;
     }
     if (name === 'json-numbers') {
@@ -158,7 +161,7 @@ function numbersResult(): string {
   return JSON.stringify({ content: [{ type: 'text', text: 'see structured content' }], structuredContent: { rows } });
 }
 
-/** A text file with a key in the middle, a PNG-like file (a NUL in its header), and text labelled an image. */
+/** A text file with a key in the middle, a PNG-like file (a NUL in its header), and a text file labelled an image. */
 const ENV_FILE = `${FILLER.repeat(20)}\nAWS_ACCESS_KEY_ID=${AWS}\n${FILLER.repeat(20)}`;
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from(`${FILLER} ${AWS}`)]);
 const BLOBS = [
@@ -392,12 +395,14 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     assert.throws(() => JSON.parse(bad.text), SyntaxError, 'but not all: no client can read it as an answer');
   });
 
-  it('a text file sent as a base64 blob in a large answer is scanned as text and masked; binary blobs pass byte for byte', async () => {
+  it('a text file sent as a base64 blob in a large answer is scanned as text and masked, whatever its label; binary blobs pass byte for byte', async () => {
     const { text } = await (await call(gw.port, '/mcp', 'json-blobs', 16)).done;
     const files = (JSON.parse(text) as { result: { content: Array<{ resource: { blob: string } }> } }).result.content.map((c) => Buffer.from(c.resource.blob, 'base64'));
+    assert.equal(files.length, 4);
     assert.equal(files[0]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'));
     assert.deepEqual(files[1], PNG, 'not text: not scanned, not changed');
-    assert.deepEqual(files[2], Buffer.from(BLOBS[2]!.blob, 'base64'), 'labelled an image before it: not scanned');
+    assert.equal(files[2]!.toString('utf8'), `${FILLER} [REDACTED:aws-access-key-id]`, 'labelled an image, but text: scanned');
+    assert.equal(files[3]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'), 'a repeated label changes nothing');
   });
 
   it('card numbers sent as JSON numbers in a large answer are masked on both chunk paths, other numbers intact', async () => {
