@@ -139,3 +139,24 @@ for (const mode of ['json', 'sse'] as const) {
     });
   }
 }
+
+describe('v1 client → gateway → v1 server (SSE, 2025-11-25): a blocking DLP rule in the middle of a streamed result', () => {
+  it('the call fails at once with the blocked error, and the session goes on', async () => {
+    const upstream = await startV1Upstream({ jsonResponse: false });
+    const gw = await startTestGateway(upstream.url, [{ type: 'dlp', actions: { default: 'redact', types: { 'private-key-header': 'block', 'private-key-rsa': 'block' } } }]);
+    const client = new Client({ name: 'sdk-v1-block', version: '1.0.0' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(gw.mcpUrl));
+      // 2 MiB as one SSE event: it streams (over the buffer limit), and half is out before the key.
+      await assert.rejects(client.callTool({ name: 'big', arguments: { kib: 2048, pem: true } }, undefined, { timeout: 60_000 }), (err: unknown) => {
+        assert.equal((err as { code?: number }).code, -31020, String(err));
+        return true;
+      });
+      assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo: after');
+    } finally {
+      await client.close();
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});

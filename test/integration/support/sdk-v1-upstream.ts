@@ -114,11 +114,14 @@ function buildServer(probe: V1Probe): McpServer {
 
   server.registerTool(
     'big',
-    { description: 'Returns a large text with a credential every 64 KiB', inputSchema: { kib: z.number().int().min(1) } },
-    async ({ kib }) => {
+    { description: 'Returns a large text with a credential every 64 KiB (and, with pem, a private key header half-way)', inputSchema: { kib: z.number().int().min(1), pem: z.boolean().optional() } },
+    async ({ kib, pem }) => {
       probe.toolCalls.push('big');
       const block = `${'x'.repeat(65536 - 30)} key=AKIAABCDEFGHIJKLMNOP;\n`.slice(0, 65536);
-      return text(block.repeat(kib / 64 >= 1 ? Math.floor(kib / 64) : 1));
+      const blocks = kib / 64 >= 1 ? Math.floor(kib / 64) : 1;
+      // Assembled at run time: no key-shaped literal in the source.
+      if (pem) return text(`${block.repeat(Math.ceil(blocks / 2))}${'-----BEGIN ' + 'RSA PRIVATE KEY-----'}\n${block.repeat(Math.ceil(blocks / 2))}`);
+      return text(block.repeat(blocks));
     },
   );
 
