@@ -6,7 +6,7 @@ import { Rng } from '../../eval/rng.ts';
 import { scanText, type Finding } from '../detectors/index.ts';
 import { mergePatches } from '../pipeline/patch.ts';
 import { decodeTextBlob, maskedBlob } from './dlp-binary.ts';
-import { BlobTextStream } from './dlp-blob-stream.ts';
+import { BlobTextStream, ChunkBlobs, readsAsBase64 } from './dlp-blob-stream.ts';
 
 const AWS = 'AKIAQYLPMN5HHHFPZAM2';
 const GHP = checksummed('ghp_', new Rng(7));
@@ -203,4 +203,24 @@ test('each finding comes with the text it matched (for its keyed fingerprint), w
     }
     assert.deepEqual(got, [`aws-access-key-id=${AWS}`], `pieces of ${size}`);
   }
+});
+
+test('a blob leaf that does not read as base64 is left to the ordinary string scan, never re-encoded', () => {
+  for (const [text, whole, base64] of [
+    ['hello world', true, false], // a space
+    ['hello', true, false], // not a multiple of 4: re-encoding would drop the "o"
+    ['abc', true, false],
+    ['QUJD', true, true],
+    ['QUI=', true, true],
+    ['QU==\r\n', true, true],
+    ['QUJDRA', false, true], // a first piece: the rest may follow
+    ['{"name":"x"}', false, false],
+    ['a=b', true, false], // padding before the end
+  ] as const) {
+    assert.equal(readsAsBase64(text, whole), base64, JSON.stringify(text));
+  }
+  const blobs = new ChunkBlobs();
+  const make = () => new BlobTextStream({}, redact);
+  assert.equal(blobs.blob('/r/blob', 'not base64, a note', true, make), 'plain');
+  assert.ok(blobs.blob('/r/blob', b64('a file'), true, make) instanceof BlobTextStream, 'a new leaf at the same place is judged afresh');
 });

@@ -219,16 +219,32 @@ export class BlobTextStream {
   }
 }
 
+/** Base64 as encoders write it (RFC 4648 §4), wrapped in lines or not. */
+const BASE64_TEXT = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
+
 /**
- * The blobs of one oversized message being read (dlp.ts onChunk): a text stream per `blob` leaf,
- * made on its first piece and dropped after its last (a repeated container starts afresh).
+ * Does a `blob` leaf read as base64, judged on its first piece (up to the rewriter's 16 K
+ * characters)? Only then is it decoded, and re-encoded: a string that merely sits under a `blob`
+ * name (a tool's own structured data) would come out changed: decoded and re-encoded, "hello"
+ * becomes "hell", "hello world" "helloworlQ==". A whole leaf in that piece must be canonical to
+ * the letter (line breaks aside: length a multiple of 4, padding only at the end).
+ */
+export function readsAsBase64(firstPiece: string, wholeLeaf: boolean): boolean {
+  if (!BASE64_TEXT.test(firstPiece)) return false;
+  return !wholeLeaf || firstPiece.replace(/[\r\n]/g, '').length % 4 === 0;
+}
+
+/**
+ * The blobs of one oversized message being read (dlp.ts onChunk): per `blob` leaf, a text stream
+ * made on its first piece and dropped after its last (a repeated container starts afresh), or
+ * 'plain' when that piece was no base64 (the leaf is then scanned as any string is).
  */
 export class ChunkBlobs {
-  readonly #blobs = new Map<string, BlobTextStream>();
+  readonly #blobs = new Map<string, BlobTextStream | 'plain'>();
 
-  blob(pointer: string, end: boolean, make: () => BlobTextStream): BlobTextStream {
+  blob(pointer: string, text: string, end: boolean, make: () => BlobTextStream): BlobTextStream | 'plain' {
     let s = this.#blobs.get(pointer);
-    if (s === undefined) this.#blobs.set(pointer, (s = make()));
+    if (s === undefined) this.#blobs.set(pointer, (s = readsAsBase64(text, end) ? make() : 'plain'));
     if (end) this.#blobs.delete(pointer);
     return s;
   }

@@ -284,7 +284,10 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       if (chunk.number) return numberChunk(chunk, ctx);
       if (isKey) return keyChunk(chunk, ctx);
       // A blob (dlp-blob-stream.ts): scanned as the text it encodes; binary bytes pass as they are.
-      if (chunk.pointer.endsWith('/blob')) return blobChunk(chunk, ctx);
+      if (chunk.pointer.endsWith('/blob')) {
+        const verdict = blobChunk(chunk, ctx);
+        if (verdict !== undefined) return verdict;
+      }
       const flagged = chunkKeys.get(ctx);
       let states = chunkStates.get(ctx);
       if (!states) chunkStates.set(ctx, (states = new Map()));
@@ -319,12 +322,15 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   /**
    * A piece of a blob of an oversized message: decoded, scanned as text with the hold-back window
    * and re-encoded with the masks in (dlp-blob-stream.ts), as the whole path does for a text blob
-   * (no label is trusted here: the bytes decide).
+   * (no label is trusted here: the bytes decide). Undefined when the leaf does not read as base64
+   * (readsAsBase64): it is then scanned as an ordinary string, never re-encoded.
    */
-  function blobChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
+  function blobChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict | undefined {
     let blobs = chunkBlobs.get(ctx);
     if (!blobs) chunkBlobs.set(ctx, (blobs = new ChunkBlobs()));
-    const blob = blobs.blob(chunk.pointer, chunk.end, () => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined)));
+    const blob = blobs.blob(chunk.pointer, chunk.text, chunk.end, () => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined)));
+    // Not base64: an ordinary string (the caller scans it as one).
+    if (blob === 'plain') return undefined;
     const step = blob.push(chunk.text, chunk.end);
     const flagged = chunkKeys.get(ctx);
     const where = flagged ? flagged.show(chunk.pointer) : chunk.pointer;

@@ -58,7 +58,9 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       const content = JSON.stringify(BLOBS.map((resource) => ({ type: 'resource', resource })));
       const spoofed = `{"type":"resource","resource":{"uri":"file:///b.env","mimeType":"image/png","mimeType":"text/plain","blob":"${BLOBS[0]!.blob}"}}`;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(`{"jsonrpc":"2.0","id":${msg.id},"result":{"content":${content.slice(0, -1)},${spoofed}]}}`);
+      // And strings a tool files under a `blob` name that are no base64 at all.
+      const notes = JSON.stringify({ notes: [{ blob: `a note, not base64: key ${AWS}` }, { blob: 'hello' }] });
+      res.end(`{"jsonrpc":"2.0","id":${msg.id},"result":{"content":${content.slice(0, -1)},${spoofed}],"structuredContent":${notes}}}`);
       return;
     }
     if (name === 'json-numbers') {
@@ -403,6 +405,8 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
     assert.deepEqual(files[1], PNG, 'not text: not scanned, not changed');
     assert.equal(files[2]!.toString('utf8'), `${FILLER} [REDACTED:aws-access-key-id]`, 'labelled an image, but text: scanned');
     assert.equal(files[3]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'), 'a repeated label changes nothing');
+    const notes = (JSON.parse(text) as { result: { structuredContent: { notes: Array<{ blob: string }> } } }).result.structuredContent.notes;
+    assert.deepEqual(notes.map((n) => n.blob), ['a note, not base64: key [REDACTED:aws-access-key-id]', 'hello'], 'no base64: scanned as a string, never re-encoded');
   });
 
   it('card numbers sent as JSON numbers in a large answer are masked on both chunk paths, other numbers intact', async () => {
