@@ -19,6 +19,7 @@ import { ambiguousMember } from '../codec/ambiguous-member.ts';
 import { SseParser } from '../codec/sse.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
+import { mapUpstreamError } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
 
 /** Pages followed at most: a server that keeps returning cursors cannot hold the call forever. */
@@ -47,7 +48,11 @@ export async function fetchUpstreamToolPages(ex: Exchange): Promise<Record<strin
   // Every byte the fetch reads, all pages together, counts against one `limits.maxEventBytes`.
   const budget = { left: ex.services.config.limits.maxEventBytes };
   for (let page = 0; page < MAX_PAGES; page++) {
-    const result = await requestToolsList(ex, cursor, budget);
+    // An upstream failing while it sends the list (its connection dropped mid-body, a timeout)
+    // is an upstream error of the table, as on every relay path; raw, it was an internal error.
+    const result = await requestToolsList(ex, cursor, budget).catch((err: unknown) => {
+      throw mapUpstreamError(err);
+    });
     pages.push(result);
     const next = result['nextCursor'];
     if (typeof next !== 'string' || next === '') return pages;

@@ -252,6 +252,21 @@ for (const inspecting of [false, true]) {
       await assertUpstreamServes(s, 'after a dead JSON body');
     });
 
+    it("the upstream dies in the middle of the tool list the gateway fetches to check a call's Mcp-Param headers → 502 / -31030, not a gateway 500", async () => {
+      up.toolsList = 'die-mid-json';
+      try {
+        // A 2026-07-28 call of a tool the route has not learnt yet: the gateway fetches the list first.
+        const name = `unlisted-${inspecting}`;
+        const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+        const body = { jsonrpc: '2.0', id: 24, method: 'tools/call', params: { name, arguments: {}, _meta: meta } };
+        const r = await post(s.port, body, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name });
+        expectGatewayError(r, 'upstream_unavailable', 24);
+      } finally {
+        up.toolsList = undefined;
+      }
+      await assertUpstreamServes(s, 'after a dead tool list');
+    });
+
     it('the upstream drops the connection before any byte → 502 / -31030', async () => {
       expectGatewayError(await callBounded(s, 'die-before-headers', 23), 'upstream_unavailable', 23);
       await assertUpstreamServes(s, 'after a dropped connection');

@@ -65,6 +65,8 @@ export interface HostileUpstream {
   url: string;
   port: number;
   seen: SeenRequest[];
+  /** How it answers `tools/list` (the gateway's own fetch of the list); unset: like any call. */
+  toolsList: Behaviour | undefined;
   close(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
         res.end();
         return;
       }
-      const behaviour = (msg.params?.name ?? 'ok') as Behaviour;
+      const behaviour = (msg.method === 'tools/list' && upstream.toolsList !== undefined ? upstream.toolsList : (msg.params?.name ?? 'ok')) as Behaviour;
       const args = msg.params?.arguments ?? {};
       run(behaviour, msg.id, args, res);
     });
@@ -106,15 +108,17 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const upstream: HostileUpstream = {
     url: `http://127.0.0.1:${port}/mcp`,
     port,
     seen,
+    toolsList: undefined,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return upstream;
 }
 
 function run(behaviour: Behaviour, id: unknown, args: Record<string, unknown>, res: ServerResponse): void {
