@@ -35,6 +35,16 @@ describe('BodyDigest: the result_bytes digest of a body relayed unparsed', () =>
     assert.deepEqual(t.facts(), { resultBytesDigest: digester.digestBytes([Buffer.from(text, 'utf8')]) });
   });
 
+  it('a body none of which reached the client (it failed while held back) digests as no result', () => {
+    for (const size of [10, MAX_KEPT_BODY + 1]) {
+      const b = body();
+      b.add(randomBytes(size));
+      b.discard();
+      b.add(Buffer.from('late'));
+      assert.deepEqual(b.facts(), {}, `${size} bytes`);
+    }
+  });
+
   it('once the record is made, bytes still coming (a 2025 client left, the upstream goes on) are dropped, never thrown on', () => {
     for (const size of [10, MAX_KEPT_BODY + 1]) {
       const b = body();

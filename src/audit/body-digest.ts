@@ -58,6 +58,16 @@ export class BodyDigest {
     else this.add(Buffer.from(text, 'utf8'));
   }
 
+  /**
+   * None of it reached the client (the body failed while its first chunk was still held back, and
+   * the client gets an error instead): the record digests no result.
+   */
+  discard(): void {
+    this.#done = true;
+    this.#parts = [];
+    this.#hmac = undefined;
+  }
+
   /** For the record, once the body is over: the bytes for the thread, or their digest. */
   facts(): BodyDigestFacts {
     this.#done = true;

@@ -99,5 +99,6 @@ class PassThroughJsonSink implements DirectSink {
     // Bytes may already be on the wire: only a cut keeps the client from taking a partial
     // document as whole. Before that, the caller answers with a JSON-RPC error.
     if (this.#res.headersSent) this.#res.destroy();
+    else this.#keep?.discard();
   }
 }

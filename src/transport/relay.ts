@@ -74,6 +74,8 @@ export async function relayJson(ex: Exchange, up: UpstreamResponse, extraHeaders
       }
     } catch (err) {
       if (res.headersSent) res.destroy();
+      // Nothing went out (the first chunk is held back): the client gets an error, not these bytes.
+      else keep?.discard();
       throw err instanceof GatewayError ? err : mapUpstreamError(err);
     }
     if (!res.headersSent) {

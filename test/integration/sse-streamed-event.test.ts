@@ -52,6 +52,12 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     const name = msg.params?.name ?? '';
+    if (name === 'json-dies') {
+      // The first bytes of a JSON answer, then the connection drops: nothing of it reaches the client.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"jsonrpc":"2.0","id":${msg.id},"result":{"content":[{"type":"text","text":"partial`, () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
     if (name === 'json-blobs') {
       // A JSON body over the buffer limit carrying files as base64 blobs (embedded resources);
       // the last one behind a repeated label, "image/png" then "text/plain" (a client keeps the last).
@@ -351,6 +357,12 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
       assert.ok(rec, `call ${id} recorded`);
       assert.equal(rec.unmapped.digests.result_bytes, digestOf(delivered), `call ${id}: the digest of what the client received`);
     }
+    // An answer that died before any of it went out: the client got an error, the record no result digest.
+    const dead = await (await call(gw.port, '/plain', 'json-dies', 43)).done;
+    assert.equal((JSON.parse(dead.text) as { error: { code: number } }).error.code, -31030);
+    const rec = await auditRecord(dataDir, 'exchange', (records) => records.find((x) => x.api?.request?.uid === '43'));
+    assert.ok(rec, 'call 43 recorded');
+    assert.equal(rec.unmapped.digests.result_bytes, undefined, 'bytes the client never received are not digested as its result');
   });
 
   it('the client reads the event while the upstream is still writing it', async () => {
