@@ -19,6 +19,26 @@ import { startV2Upstream, type RunningV2Upstream } from './support/sdk-v2-upstre
 
 const MODERN = '2026-07-28';
 
+/**
+ * The notes of the first exchange in the gateway's audit trail that took the SSE chunk path
+ * (`sse_streamed`: its answer was relayed as it arrived), read until one appears (5 s at most).
+ */
+async function streamedExchangeNotes(dataDir: string): Promise<Record<string, unknown> | undefined> {
+  const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+  try {
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      for await (const r of reader.read({ kind: 'exchange' })) {
+        const notes = (r as { unmapped?: { notes?: Record<string, unknown> } }).unmapped?.notes;
+        if (notes?.['sse_streamed']) return notes;
+      }
+    }
+    return undefined;
+  } finally {
+    await reader.close();
+  }
+}
+
 const textOf = (r: object): string => {
   const first = ((r as { content?: unknown }).content as Array<{ type: string; text?: string }> | undefined)?.[0];
   return first?.type === 'text' ? (first.text ?? '') : '';
@@ -97,6 +117,8 @@ for (const withInspectors of [false, true]) {
       if (withInspectors) {
         assert.equal(t.match(/AKIA[0-9A-Z]{16}/g), null, 'no raw key left');
         assert.equal(t.match(/\[REDACTED:aws-key\]/g)?.length, 32, 'one mask per 64 KiB block');
+        // Relayed as it arrived (the SDK's member order lets it), not held whole.
+        assert.ok(await streamedExchangeNotes(gw.dataDir), 'the answer took the SSE chunk path');
       } else {
         assert.equal(t.match(/AKIAABCDEFGHIJKLMNOP/g)?.length, 32);
       }
@@ -122,16 +144,7 @@ describe('v2 client → gateway → v2 server: a blocking DLP rule in the middle
       });
       assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo: after');
       // It did take the streamed path: the exchange record says so, and why it was cut.
-      const reader = new SqliteSink({ path: join(gw.dataDir, '.portcullis', 'audit.db'), readOnly: true });
-      let notes: Record<string, unknown> | undefined;
-      for (let i = 0; i < 100 && notes === undefined; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        for await (const r of reader.read({ kind: 'exchange' })) {
-          const u = (r as { unmapped?: { notes?: Record<string, unknown> } }).unmapped;
-          if (u?.notes?.['sse_streamed']) notes = u.notes;
-        }
-      }
-      await reader.close();
+      const notes = await streamedExchangeNotes(gw.dataDir);
       assert.deepEqual(notes?.['cut'], { reasons: ['dlp/private-key-header'] });
     } finally {
       await client.close();
