@@ -65,6 +65,11 @@ export { mayContinue };
 
 export type DlpAction = 'redact' | 'block' | 'alert';
 
+/** How a finding under `action` is reported (FindingReport.action). */
+function reportedAs(action: DlpAction): 'redacted' | 'blocked' | 'observed' {
+  return action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed';
+}
+
 export interface DlpOptions {
   name?: string;
   families: readonly ContentFamily[];
@@ -161,7 +166,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         if (action === 'redact') target?.push({ pointer, start, end, replacement: `[REDACTED:${f.type}]` });
         if (!report) return;
         found.push(f);
-        ctx.finding?.({ inspector: name, type: f.type, pointer: where, start, end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
+        ctx.finding?.({ inspector: name, type: f.type, pointer: where, start, end, action: reportedAs(action), ...fingerprintOf(f.type, value) });
         if (action === 'block') block ??= f;
       };
 
@@ -304,11 +309,9 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       const reasons = new Set<Reason>();
       const masks: Array<{ start: number; end: number; replacement: string }> = [];
       for (const f of step.findings) {
-        const action = actionOf(f);
-        reasons.add(`dlp/${f.type}`);
         // The match lies in the window the scan saw: the carry (from carryStart) and this chunk.
         const value = (state.carry + chunk.text).slice(f.start - state.carryStart, f.end - state.carryStart);
-        ctx.finding?.({ inspector: name, type: f.type, pointer: flagged ? flagged.show(chunk.pointer) : chunk.pointer, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, value) });
+        const action = reportChunk(ctx, f, flagged ? flagged.show(chunk.pointer) : chunk.pointer, value, reasons);
         if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
         if (action !== 'redact') continue;
         masks.push({ start: Math.max(0, f.start - from), end: Math.min(emitted.length, f.end - from), replacement: `[REDACTED:${f.type}]` });
@@ -318,6 +321,17 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       return { kind: 'pass', emit: patchString(emitted, masks), ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
     },
   };
+
+  /**
+   * A chunk-path finding at `where` (`value`: the text it matched, for its keyed fingerprint):
+   * reported and its reason noted, as the whole path's `apply` does; what its rule does.
+   */
+  function reportChunk(ctx: InspectorContext, f: Finding, where: string, value: string, reasons: Set<Reason>): DlpAction {
+    const action = actionOf(f);
+    reasons.add(`dlp/${f.type}`);
+    ctx.finding?.({ inspector: name, type: f.type, pointer: where, start: f.start, end: f.end, action: reportedAs(action), ...fingerprintOf(f.type, value) });
+    return action;
+  }
 
   /**
    * A piece of a blob of an oversized message: decoded, scanned as text with the hold-back window
@@ -337,10 +351,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
     const reasons = new Set<Reason>();
     for (let i = 0; i < step.findings.length; i++) {
       const f = step.findings[i]!;
-      const action = actionOf(f);
-      reasons.add(`dlp/${f.type}`);
-      ctx.finding?.({ inspector: name, type: f.type, pointer: where, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, step.values[i]!) });
-      if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
+      if (reportChunk(ctx, f, where, step.values[i]!, reasons) === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
     }
     remember(ctx, step.findings);
     return { kind: 'pass', emit: step.emit, ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
@@ -365,9 +376,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
     const reasons = new Set<Reason>();
     const masks: Array<{ start: number; end: number; replacement: string }> = [];
     for (const f of findings) {
-      const action = actionOf(f);
-      reasons.add(`dlp/${f.type}`);
-      ctx.finding?.({ inspector: name, type: f.type, pointer: where, start: f.start, end: f.end, action: action === 'redact' ? 'redacted' : action === 'block' ? 'blocked' : 'observed', ...fingerprintOf(f.type, digits.slice(f.start, f.end)) });
+      const action = reportChunk(ctx, f, where, digits.slice(f.start, f.end), reasons);
       if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
       if (action === 'redact') masks.push({ start: f.start, end: f.end, replacement: `[REDACTED:${f.type}]` });
     }

@@ -13,7 +13,6 @@ import { GatewayError } from '../core/errors.ts';
 import type { ClaimBody, DirectSink, UpstreamHeaders } from '../upstream/dispatch.ts';
 import { pickHeaders } from './respond.ts';
 
-
 function isJson(headers: UpstreamHeaders): boolean {
   const ct = headers['content-type'];
   return typeof ct === 'string' && ct.startsWith('application/json');
