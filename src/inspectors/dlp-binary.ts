@@ -69,8 +69,22 @@ export function decodeTextBlob(value: string): string | undefined {
   return text.includes('\uFFFD') ? undefined : text;
 }
 
-/** `text` with each span replaced by its mask, base64-encoded again (the whole leaf's new value). */
-export function maskedBlob(text: string, spans: ReadonlyArray<{ start: number; end: number; mask: string }>): string {
+export type Base64Alphabet = 'base64' | 'base64url';
+
+/**
+ * The alphabet a blob is written in: RFC 4648 §5 (URL-safe) when it has `-` or `_` and neither
+ * `+` nor `/`, else §4. MCP says base64, but Buffer decodes both, and so does the scan: a masked
+ * blob goes back in the alphabet it came in, which is what its reader expects.
+ */
+export function base64AlphabetOf(blob: string): Base64Alphabet {
+  return /[-_]/.test(blob) && !/[+/]/.test(blob) ? 'base64url' : 'base64';
+}
+
+/**
+ * `text` with each span replaced by its mask, base64-encoded again (the whole leaf's new value),
+ * in the alphabet of `original` (the blob as it came), padded if it was.
+ */
+export function maskedBlob(text: string, spans: ReadonlyArray<{ start: number; end: number; mask: string }>, original = ''): string {
   let out = '';
   let at = 0;
   for (const s of [...spans].sort((a, b) => a.start - b.start)) {
@@ -78,5 +92,8 @@ export function maskedBlob(text: string, spans: ReadonlyArray<{ start: number; e
     out += text.slice(at, s.start) + s.mask;
     at = s.end;
   }
-  return Buffer.from(out + text.slice(at), 'utf8').toString('base64');
+  const alphabet = base64AlphabetOf(original);
+  const encoded = Buffer.from(out + text.slice(at), 'utf8').toString(alphabet);
+  // Buffer writes base64url unpadded (§5 allows it); a padded original gets its `=` back.
+  return alphabet === 'base64url' && /=\s*$/.test(original) && encoded.length % 4 !== 0 ? encoded + '='.repeat(4 - (encoded.length % 4)) : encoded;
 }

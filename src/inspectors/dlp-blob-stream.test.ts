@@ -216,6 +216,10 @@ test('a blob leaf that does not read as base64 is left to the ordinary string sc
     ['QUJDRA', false, true], // a first piece: the rest may follow
     ['{"name":"x"}', false, false],
     ['a=b', true, false], // padding before the end
+    [Buffer.from('??>?').toString('base64url'), true, true], // §5, unpadded: 'Pz8-Pw'
+    [`${Buffer.from('??>?').toString('base64url')}==`, true, true],
+    [`${Buffer.from('??>?').toString('base64url')}=`, true, false], // padded, but not to a multiple of 4
+    ['hello-world', true, false], // §5 letters, but it would not read back the same ('…wor' + 'lQ')
   ] as const) {
     assert.equal(readsAsBase64(text, whole), base64, JSON.stringify(text));
   }
@@ -224,3 +228,53 @@ test('a blob leaf that does not read as base64 is left to the ordinary string sc
   assert.equal(blobs.blob('/r/blob', 'not base64, a note', true, make), 'plain');
   assert.ok(blobs.blob('/r/blob', b64('a file'), true, make) instanceof BlobTextStream, 'a new leaf at the same place is judged afresh');
 });
+
+test('a blob in the URL-safe alphabet (RFC 4648 §5) is scanned as text and comes back in that alphabet, padded only if it was', () => {
+  // '?' and '>' make `/` and `+` in §4, so `_` and `-` here.
+  let text = `${'???>>> build log ~~~\n'.repeat(40)}AWS_ACCESS_KEY_ID=${AWS}\n${filler}`;
+  while (Buffer.byteLength(text) % 3 === 0) text += '.'; // so that padding has something to pad
+  const unpadded = Buffer.from(text).toString('base64url');
+  assert.ok(/[-_]/.test(unpadded) && !/[+/=]/.test(unpadded) && unpadded.length % 4 !== 0);
+  const padded = unpadded + '='.repeat(4 - (unpadded.length % 4));
+  const clean = Buffer.from(filler + '???>>>').toString('base64url');
+  for (const input of [unpadded, padded]) {
+    assert.equal(readsAsBase64(input.slice(0, 16_384), input.length <= 16_384), true);
+    const blobs = new ChunkBlobs();
+    let alphabet: string | undefined;
+    blobs.blob('/r/blob', input.slice(0, 1000), false, (a) => ((alphabet = a), new BlobTextStream({}, redact, a)));
+    assert.equal(alphabet, 'base64url');
+    for (const cuts of [[], [1], [3, 5, 700], Array.from({ length: 60 }, (_, i) => i * 37)]) {
+      const r = run2(input, cuts, 'base64url');
+      assert.ok(!/[+/]/.test(r.emit), 'the same alphabet');
+      // Padded only if the input was (the masked text's length decides whether there is any).
+      if (input.endsWith('=')) assert.equal(r.emit.length % 4, 0);
+      else assert.ok(!r.emit.includes('='));
+      assert.equal(Buffer.from(r.emit, 'base64url').toString('utf8'), text.replace(AWS, '[REDACTED:aws-access-key-id]'));
+      assert.equal(r.emit, wholePathMasked(input), 'as the whole path masks it');
+    }
+  }
+  // Nothing to mask: the blob comes out as it came, to the letter, however it is cut.
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), fc.boolean(), (s, pad) => {
+      let input = Buffer.from(filler.slice(0, 50) + s).toString('base64url');
+      if (pad && input.length % 4 !== 0) input += '='.repeat(4 - (input.length % 4));
+      for (const cuts of [[], [1], [2, 7, 11]]) assert.equal(run2(input, cuts.filter((c) => c <= input.length), 'base64url').emit, input);
+    }),
+  );
+  assert.equal(run2(clean, [5], 'base64url').emit, clean);
+});
+
+function run2(input: string, cuts: readonly number[], alphabet: 'base64' | 'base64url') {
+  const s = new BlobTextStream({}, redact, alphabet);
+  const bounds = [0, ...cuts, input.length];
+  let emit = '';
+  for (let i = 1; i < bounds.length; i++) emit += s.push(input.slice(bounds[i - 1], bounds[i]), i === bounds.length - 1).emit;
+  return { emit };
+}
+
+/** The whole path's masked blob (dlp.ts onMessage): the same masks, in the original's alphabet. */
+function wholePathMasked(input: string): string {
+  const text = decodeTextBlob(input)!;
+  const masks = scanText(text).map((f) => ({ start: f.start, end: f.end, replacement: redact(f) }));
+  return maskedBlob(text, mergePatches(masks, text.length).map((e) => ({ start: e.start, end: e.end, mask: e.replacement })), input);
+}

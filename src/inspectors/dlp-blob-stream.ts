@@ -16,7 +16,12 @@
  * agrees with), not strict RFC 4648 §4: each UTF-16 unit is read by its low byte; characters
  * outside both alphabets (§4 and the URL-safe §5 `-_`) are skipped, whitespace included; the
  * first `=` (§3.2 padding) ends the data, whatever follows; a final group of 2 or 3 characters
- * yields 1 or 2 bytes, a lone final character none. The output is standard §4 base64, padded.
+ * yields 1 or 2 bytes, a lone final character none. The output is standard §4 base64, padded;
+ * or, for a blob written in the URL-safe alphabet (§5: `-` or `_` and neither `+` nor `/` in its
+ * first piece), §5 base64url, padded only if the blob was. Why read it at all: MCP says base64,
+ * but the whole path decodes with Buffer, which takes both alphabets, so a text file sent as
+ * base64url was scanned there and went through the chunk path as characters. Why keep its
+ * alphabet: a blob with nothing to mask then comes out as it came, to the letter.
  *
  * Text or binary, by the bytes only, as they come: a NUL byte, bytes that are not UTF-8 (WHATWG
  * Encoding's UTF-8 decoder, fatal; the BOM kept, as Buffer keeps it), or a decoded U+FFFD
@@ -42,6 +47,7 @@
 import type { Finding, ScanOptions } from '../detectors/index.ts';
 import { INITIAL_STREAM_STATE, scanChunk, type StreamState } from '../detectors/stream-window.ts';
 import { patchString } from '../pipeline/patch.ts';
+import { base64AlphabetOf, type Base64Alphabet } from './dlp-binary.ts';
 
 
 /** Value of each byte in base64 (RFC 4648 §4 and §5 alphabets together); 255: skipped. */
@@ -98,10 +104,13 @@ export class BlobTextStream {
   // Base64 out: released bytes not yet a whole 3-byte group.
   private outTail: Uint8Array = EMPTY;
   private ended = false;
+  /** The output alphabet: the input's (see the file comment). */
+  private readonly alphabet: Base64Alphabet;
 
-  constructor(scan: ScanOptions, maskOf: (f: Finding) => string | undefined) {
+  constructor(scan: ScanOptions, maskOf: (f: Finding) => string | undefined, alphabet: Base64Alphabet = 'base64') {
     this.scan = scan;
     this.maskOf = maskOf;
+    this.alphabet = alphabet;
   }
 
   /** Characters and bytes held: bounded by the window, whatever the blob's size. */
@@ -210,28 +219,38 @@ export class BlobTextStream {
     this.utf8Tail = EMPTY;
   }
 
-  /** Base64 (RFC 4648 §4, padded at the end) of whole 3-byte groups; the rest waits. */
+  /** Base64 of whole 3-byte groups, in the input's alphabet and padding at the end; the rest waits. */
   private encode(out: Uint8Array[], end: boolean): string {
     const all = Buffer.concat([this.outTail, ...out]);
     const n = end ? all.length : all.length - (all.length % 3);
     this.outTail = Uint8Array.from(all.subarray(n)); // a copy, not a view on the piece
-    return all.subarray(0, n).toString('base64');
+    const text = all.subarray(0, n).toString(this.alphabet);
+    // Buffer writes base64url unpadded (RFC 4648 §5 allows it); a padded input gets its `=` back.
+    return this.alphabet === 'base64url' && end && this.padded && text.length % 4 !== 0 ? text + '='.repeat(4 - (text.length % 4)) : text;
   }
 }
 
-/** Base64 as encoders write it (RFC 4648 §4), wrapped in lines or not. */
-const BASE64_TEXT = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
+/** Base64 as encoders write it (RFC 4648 §4, or §5's URL-safe alphabet), wrapped in lines or not. */
+const BASE64_TEXT = /^[A-Za-z0-9+/_\-\r\n]*={0,2}[\r\n]*$/;
 
 /**
  * Does a `blob` leaf read as base64, judged on its first piece (up to the rewriter's 16 K
  * characters)? Only then is it decoded, and re-encoded: a string that merely sits under a `blob`
  * name (a tool's own structured data) would come out changed: decoded and re-encoded, "hello"
  * becomes "hell", "hello world" "helloworlQ==". A whole leaf in that piece must be canonical to
- * the letter (line breaks aside: length a multiple of 4, padding only at the end).
+ * the letter (line breaks aside: length a multiple of 4, padding only at the end; URL-safe
+ * base64 may also come unpadded, and must then read back the same).
  */
 export function readsAsBase64(firstPiece: string, wholeLeaf: boolean): boolean {
   if (!BASE64_TEXT.test(firstPiece)) return false;
-  return !wholeLeaf || firstPiece.replace(/[\r\n]/g, '').length % 4 === 0;
+  if (!wholeLeaf) return true;
+  const flat = firstPiece.replace(/[\r\n]/g, '');
+  if (base64AlphabetOf(flat) === 'base64') return flat.length % 4 === 0;
+  // §5 may leave the padding out (§3.2): then the last group is 2 or 3 characters, and comes
+  // back the same only if its spare bits are zero.
+  const unpadded = flat.replace(/=+$/, '');
+  if (unpadded.length < flat.length && flat.length % 4 !== 0) return false;
+  return Buffer.from(unpadded, 'base64url').toString('base64url') === unpadded;
 }
 
 /**
@@ -242,9 +261,9 @@ export function readsAsBase64(firstPiece: string, wholeLeaf: boolean): boolean {
 export class ChunkBlobs {
   readonly #blobs = new Map<string, BlobTextStream | 'plain'>();
 
-  blob(pointer: string, text: string, end: boolean, make: () => BlobTextStream): BlobTextStream | 'plain' {
+  blob(pointer: string, text: string, end: boolean, make: (alphabet: Base64Alphabet) => BlobTextStream): BlobTextStream | 'plain' {
     let s = this.#blobs.get(pointer);
-    if (s === undefined) this.#blobs.set(pointer, (s = readsAsBase64(text, end) ? make() : 'plain'));
+    if (s === undefined) this.#blobs.set(pointer, (s = readsAsBase64(text, end) ? make(base64AlphabetOf(text)) : 'plain'));
     if (end) this.#blobs.delete(pointer);
     return s;
   }

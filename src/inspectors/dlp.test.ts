@@ -112,6 +112,16 @@ describe('DLP inspector: base64 content', () => {
     assert.equal(Buffer.from(out.contents[0]!['blob']!, 'base64').toString('utf8'), 'AWS_ACCESS_KEY_ID=[REDACTED:aws-access-key-id]\nDEBUG=1\n');
   });
 
+  it('a text blob in the URL-safe alphabet is masked and re-encoded in that alphabet', async () => {
+    const file = `# ???>>>\nAWS_ACCESS_KEY_ID=${AWS}\n`;
+    const blob = Buffer.from(file).toString('base64url');
+    assert.ok(/[-_]/.test(blob) && !blob.includes('='));
+    const { v, out } = await apply({ contents: [{ uri: 'file:///app/.env', blob }] });
+    assert.equal(v.kind, 'redact');
+    assert.match(out.contents[0]!['blob']!, /^[A-Za-z0-9_-]+$/, 'no `+`, `/` or padding: a base64url reader reads it');
+    assert.equal(Buffer.from(out.contents[0]!['blob']!, 'base64url').toString('utf8'), file.replace(AWS, '[REDACTED:aws-access-key-id]'));
+  });
+
   it('binary blobs and image data are neither scanned nor patched', async () => {
     const binary = b64(`\u0000\u0001 ${AWS} \u00ff`);
     const { v } = await apply({ contents: [{ uri: 'file:///x.bin', mimeType: 'application/octet-stream', blob: binary }], content: [{ type: 'image', mimeType: 'image/png', data: b64(`${AWS}`) }] });

@@ -200,7 +200,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
           // Merged first (their union masked, as patchString does): maskedBlob keeps only the
           // first of two overlapping spans, which would leave a private key's body in the blob.
           const merged = mergePatches(masks, text.length).map((e) => ({ start: e.start, end: e.end, mask: e.replacement }));
-          if (masks.length > 0) patches.push({ pointer: leaf.pointer, start: 0, end: leaf.text.length, replacement: maskedBlob(text, merged) });
+          if (masks.length > 0) patches.push({ pointer: leaf.pointer, start: 0, end: leaf.text.length, replacement: maskedBlob(text, merged, leaf.text) });
           continue;
         }
         if (i !== continued || !prev) {
@@ -342,7 +342,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   function blobChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict | undefined {
     let blobs = chunkBlobs.get(ctx);
     if (!blobs) chunkBlobs.set(ctx, (blobs = new ChunkBlobs()));
-    const blob = blobs.blob(chunk.pointer, chunk.text, chunk.end, () => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined)));
+    const blob = blobs.blob(chunk.pointer, chunk.text, chunk.end, (alphabet) => new BlobTextStream(scan, (f) => (actionOf(f) === 'redact' ? `[REDACTED:${f.type}]` : undefined), alphabet));
     // Not base64: an ordinary string (the caller scans it as one).
     if (blob === 'plain') return undefined;
     const step = blob.push(chunk.text, chunk.end);

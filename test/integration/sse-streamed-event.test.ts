@@ -171,11 +171,15 @@ function numbersResult(): string {
 
 /** A text file with a key in the middle, a PNG-like file (a NUL in its header), and a text file labelled an image. */
 const ENV_FILE = `${FILLER.repeat(20)}\nAWS_ACCESS_KEY_ID=${AWS}\n${FILLER.repeat(20)}`;
+/** '?' and '>' make `_` and `-` in base64url; its length leaves the last group short (no padding). */
+const URL_ENV_FILE = `# ???>>> ${FILLER.repeat(10)}\nAWS_ACCESS_KEY_ID=${AWS}\n${FILLER.repeat(10)}.`;
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from(`${FILLER} ${AWS}`)]);
 const BLOBS = [
   { uri: 'file:///app/.env', mimeType: 'application/octet-stream', blob: Buffer.from(ENV_FILE).toString('base64') },
   { uri: 'file:///logo.png', blob: PNG.toString('base64') },
   { uri: 'file:///photo', mimeType: 'image/jpeg', blob: Buffer.from(`${FILLER} ${AWS}`).toString('base64') },
+  // The URL-safe alphabet (RFC 4648 §5), unpadded: Buffer decodes it as base64, so a client may too.
+  { uri: 'file:///url.env', blob: Buffer.from(URL_ENV_FILE).toString('base64url') },
 ];
 
 interface Streamed {
@@ -411,12 +415,15 @@ describe('SSE events larger than the buffer limit stream through the gateway', (
 
   it('a text file sent as a base64 blob in a large answer is scanned as text and masked, whatever its label; binary blobs pass byte for byte', async () => {
     const { text } = await (await call(gw.port, '/mcp', 'json-blobs', 16)).done;
-    const files = (JSON.parse(text) as { result: { content: Array<{ resource: { blob: string } }> } }).result.content.map((c) => Buffer.from(c.resource.blob, 'base64'));
-    assert.equal(files.length, 4);
+    const blobs = (JSON.parse(text) as { result: { content: Array<{ resource: { blob: string } }> } }).result.content.map((c) => c.resource.blob);
+    const files = blobs.map((b) => Buffer.from(b, 'base64'));
+    assert.equal(files.length, 5);
     assert.equal(files[0]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'));
     assert.deepEqual(files[1], PNG, 'not text: not scanned, not changed');
     assert.equal(files[2]!.toString('utf8'), `${FILLER} [REDACTED:aws-access-key-id]`, 'labelled an image, but text: scanned');
-    assert.equal(files[3]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'), 'a repeated label changes nothing');
+    assert.equal(files[3]!.toString('utf8'), URL_ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'), 'URL-safe base64: decoded and scanned too');
+    assert.ok(/^[A-Za-z0-9_-]+$/.test(blobs[3]!), 'and sent back in its own alphabet, unpadded as it came');
+    assert.equal(files[4]!.toString('utf8'), ENV_FILE.replace(AWS, '[REDACTED:aws-access-key-id]'), 'a repeated label changes nothing');
     const notes = (JSON.parse(text) as { result: { structuredContent: { notes: Array<{ blob: string }> } } }).result.structuredContent.notes;
     assert.deepEqual(notes.map((n) => n.blob), ['a note, not base64: key [REDACTED:aws-access-key-id]', 'hello'], 'no base64: scanned as a string, never re-encoded');
   });
