@@ -61,6 +61,23 @@ import { leavesOf } from './dlp-leaves.ts';
 /** `continued` when no string of the event continues the run. */
 const NONE = -2;
 
+/**
+ * Member names MCP carries running text under: `text` (text content and text resource contents),
+ * `data` (notifications/message), `message` (notifications/progress, a JSON-RPC error).
+ */
+const RUNNING_TEXT = new Set(['text', 'data', 'message']);
+
+/**
+ * Which string of a message of another kind continues a run: its first running text, else its
+ * first string. Why not simply the first: in a tool result that is the content block's `type`
+ * ("text"), so the run joined "text" and a key cut between the last log line and the result went
+ * out in two clear halves.
+ */
+function firstRunningText(message: JsonRpcMessage, leaves: ReadonlyArray<{ pointer: string; key: string }>): number {
+  for (let i = 0; i < leaves.length; i++) if (RUNNING_TEXT.has(leaves[i]!.key) && base64KindOf(message, leaves[i]!) === undefined) return i;
+  return 0;
+}
+
 export { mayContinue };
 
 export type DlpAction = 'redact' | 'block' | 'alert';
@@ -171,11 +188,12 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       };
 
       // The string that continues the previous event's: same pointer (the same field of the next
-      // log line or progress message), else, in another kind of message, its first string (a
-      // progress message after log lines). The same kind of message without that string (a log
-      // line whose data is a number) carries no text on: NONE, and it is transparent (below).
+      // log line or progress message), else, in another kind of message, its first running text
+      // (a progress message after log lines, the call's result after its log lines). The same
+      // kind of message without that string (a log line whose data is a number) carries no text
+      // on: NONE, and it is transparent (below).
       const same = prev ? leaves.findIndex((l) => l.pointer === prev.pointer) : -1;
-      const continued = !prev ? -1 : same >= 0 ? same : prev.method === frame.method ? NONE : 0;
+      const continued = !prev ? -1 : same >= 0 ? same : prev.method === frame.method ? NONE : firstRunningText(frame.message, leaves);
       // Findings of the last string (`type:start` → end, run coordinates: its own offsets when
       // it starts a run), so the next event's joined scan does not report them again. Only an
       // SSE stream has a next event.

@@ -77,7 +77,9 @@ async function startUpstream(): Promise<{ url: string; server: Server; getParts:
       if (requests.length === 0) return void res.writeHead(202).end();
       const parts = ((msgs.find((m) => m.method === 'tools/call')?.params?.arguments?.partsB64 ?? []) as string[]).map((p) => Buffer.from(p, 'base64').toString('utf8'));
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      writeParts(res, parts, () => res.end(requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: 'done' }] } })}\n\n`).join('')));
+      const resultB64 = msgs.find((m) => m.method === 'tools/call')?.params?.arguments?.resultB64 as string | undefined;
+      const text = resultB64 === undefined ? 'done' : Buffer.from(resultB64, 'base64').toString('utf8');
+      writeParts(res, parts, () => res.end(requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text }] } })}\n\n`).join('')));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -132,6 +134,15 @@ describe('DLP: secrets split across SSE events, on every kind of stream', () => 
     assert.equal(r.status, 200, r.text);
     return logLines(r.text);
   };
+
+  it("a key whose end comes in the call's result, after a log event with its start: both parts masked", async () => {
+    const r = await post(gw.port, { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'tail', arguments: { partsB64: [b64(`aws key ${K3.slice(0, 10)}`)], resultB64: b64(`${K3.slice(10)} was the key`) } } }, session);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(logLines(r.text), ['aws key ']);
+    const result = sseData(r.text).map((d) => JSON.parse(d) as Loose).find((m: Loose) => m.result !== undefined);
+    // The result's first string is its content block's `type` ("text"): the run goes on in the text.
+    assert.deepEqual(result.result.content, [{ type: 'text', text: `${MASK} was the key` }]);
+  });
 
   it('a POST stream: the key split across two events is masked (the control)', async () => {
     assert.deepEqual(await callWith([`aws key ${K2.slice(0, 10)}`, `${K2.slice(10)} end\n`]), ['aws key ', `${MASK} end\n`]);
