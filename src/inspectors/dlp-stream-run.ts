@@ -60,6 +60,23 @@ export function openArmourAt(text: string): number {
   return Math.max(open(ARMOUR_BEGIN, ARMOUR_END), open(PUTTY_BEGIN, PUTTY_END));
 }
 
+/**
+ * Member names MCP carries running text under: `text` (text content and text resource contents),
+ * `data` (notifications/message), `message` (notifications/progress, a JSON-RPC error).
+ */
+export const RUNNING_TEXT: ReadonlySet<string> = new Set(['text', 'data', 'message']);
+
+/**
+ * Which string of a message of another kind continues a run: its first running text (not
+ * base64 content), else its first string. Why not simply the first: in a tool result that is the
+ * content block's `type` ("text"), so the run joined "text" and a key cut between the last log
+ * line and the result went out in two clear halves. (The chunk path: dlp-stream-lead.ts.)
+ */
+export function firstRunningText<L extends { key: string }>(leaves: readonly L[], isBase64: (leaf: L) => boolean): number {
+  for (let i = 0; i < leaves.length; i++) if (RUNNING_TEXT.has(leaves[i]!.key) && !isBase64(leaves[i]!)) return i;
+  return 0;
+}
+
 /** The string of one event the relay still holds, as part of the run. */
 export interface HeldPart {
   /** The event's frame id: how hints name it to the relay (StreamHints). */
@@ -181,7 +198,15 @@ export interface ContinueHooks {
  * Blocked: cut from every held event (they still go out before the stream is cut). `reported`
  * collects the findings the next event must not report again.
  */
-export function scanContinuation(prev: Run, exchange: object, leaf: { pointer: string; text: string }, hooks: ContinueHooks, reported: Map<string, number> | undefined): Joined {
+export function scanContinuation(
+  prev: Run,
+  exchange: object,
+  leaf: { pointer: string; text: string },
+  hooks: ContinueHooks,
+  reported: Map<string, number> | undefined,
+  /** Leave matches wholly in `leaf` alone (the chunk path's own scan finds them: dlp-stream-lead.ts). */
+  onlyAcross = false,
+): Joined {
   // Another exchange's relay held those events; its stream has been flushed since.
   const held = prev.exchange === exchange ? prev.held : [];
   const cut = prev.text.length;
@@ -202,7 +227,7 @@ export function scanContinuation(prev: Run, exchange: object, leaf: { pointer: s
     const value = joined.slice(f.start, f.end);
     const action = hooks.action(f);
     if (f.start >= cut) {
-      hooks.apply(f, leaf.pointer, f.start - cut, f.end - cut, hooks.patches, value, undefined, true);
+      if (!onlyAcross) hooks.apply(f, leaf.pointer, f.start - cut, f.end - cut, hooks.patches, value, undefined, true);
       continue;
     }
     // Seen before, shorter: the same match grown into this event (masked, not reported again).

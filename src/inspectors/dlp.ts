@@ -53,30 +53,14 @@ import { callerKey } from '../session/sessions.ts';
 import { base64KindOf, decodeTextBlob, maskedBlob } from './dlp-binary.ts';
 import { BlobTextStream, ChunkBlobs } from './dlp-blob-stream.ts';
 import { CleanKeys, KEY_NOT_MASKABLE, maskedNames, maskKey, ShownKeys, shownPointer, type KeyHit } from './dlp-keys.ts';
-import { Amends, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
+import { Amends, firstRunningText, mayContinue, nextRun, scanContinuation, TAIL_CHARS, type Joined, type Run } from './dlp-stream-run.ts';
+import { AnswerLeads } from './dlp-stream-lead.ts';
 import { OPAQUE } from './redact.ts';
 import { isProtocolNumber, mayHoldIdentifier, scanNumber } from './dlp-numbers.ts';
 import { leavesOf } from './dlp-leaves.ts';
 
 /** `continued` when no string of the event continues the run. */
 const NONE = -2;
-
-/**
- * Member names MCP carries running text under: `text` (text content and text resource contents),
- * `data` (notifications/message), `message` (notifications/progress, a JSON-RPC error).
- */
-const RUNNING_TEXT = new Set(['text', 'data', 'message']);
-
-/**
- * Which string of a message of another kind continues a run: its first running text, else its
- * first string. Why not simply the first: in a tool result that is the content block's `type`
- * ("text"), so the run joined "text" and a key cut between the last log line and the result went
- * out in two clear halves.
- */
-function firstRunningText(message: JsonRpcMessage, leaves: ReadonlyArray<{ pointer: string; key: string }>): number {
-  for (let i = 0; i < leaves.length; i++) if (RUNNING_TEXT.has(leaves[i]!.key) && base64KindOf(message, leaves[i]!) === undefined) return i;
-  return 0;
-}
 
 export { mayContinue };
 
@@ -136,6 +120,18 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
   const chunkKeys = new WeakMap<object, ShownKeys>();
   const chunkBlobs = new WeakMap<object, ChunkBlobs>();
   const cleanKeys = new CleanKeys(scan);
+  // A streamed answer's first running text, joined to its stream's run (dlp-stream-lead.ts).
+  const leads = new AnswerLeads({
+    takeRun: (ctx) => {
+      const key = streamKeyOf(ctx);
+      const run = previous.get(key);
+      previous.delete(key);
+      return run;
+    },
+    scan,
+    action: actionOf,
+    report: (ctx, f, where, value, reasons) => void reportChunk(ctx, f, where, value, reasons),
+  });
 
   const key = opts.fingerprintKey;
   const fingerprintOf = (type: string, value: string): { fingerprint?: string } => (key ? { fingerprint: fingerprint(key, type, value) } : {});
@@ -193,7 +189,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // kind of message without that string (a log line whose data is a number) carries no text
       // on: NONE, and it is transparent (below).
       const same = prev ? leaves.findIndex((l) => l.pointer === prev.pointer) : -1;
-      const continued = !prev ? -1 : same >= 0 ? same : prev.method === frame.method ? NONE : firstRunningText(frame.message, leaves);
+      const continued = !prev ? -1 : same >= 0 ? same : prev.method === frame.method ? NONE : firstRunningText(leaves, (l) => base64KindOf(frame.message, l) !== undefined);
       // Findings of the last string (`type:start` → end, run coordinates: its own offsets when
       // it starts a run), so the next event's joined scan does not report them again. Only an
       // SSE stream has a next event.
@@ -319,13 +315,16 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       // One leaf at a time is open; a message cut mid-leaf leaves its state to go with the context.
       if (chunk.end) states.delete(chunk.pointer);
       else states.set(chunk.pointer, step.state);
+      const lead = leads.step(chunk, ctx, state, step.released);
+      if (lead?.kind === 'block') return lead;
       // This chunk's text lives at absolute [state.released .. ) of the leaf, after the carry.
       const from = state.released;
       const text = state.carry.slice(from - state.carryStart) + chunk.text;
       const upTo = step.released - from;
       const emitted = text.slice(0, upTo);
-      const reasons = new Set<Reason>();
+      const reasons = new Set<Reason>(lead?.reasons);
       const masks: Array<{ start: number; end: number; replacement: string }> = [];
+      leads.mask(ctx, chunk.pointer, from, emitted.length, masks);
       for (const f of step.findings) {
         // The match lies in the window the scan saw: the carry (from carryStart) and this chunk.
         const value = (state.carry + chunk.text).slice(f.start - state.carryStart, f.end - state.carryStart);
@@ -336,7 +335,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
       }
       remember(ctx, step.findings);
       // Overlapping findings (a private key's header marker inside its key block) mask their union.
-      return { kind: 'pass', emit: patchString(emitted, masks), ...(reasons.size > 0 ? { reasons: [...reasons] } : {}) };
+      return { kind: 'pass', emit: patchString(emitted, masks), ...(reasons.size > 0 ? { reasons: [...reasons] } : {}), ...lead?.hints };
     },
   };
 

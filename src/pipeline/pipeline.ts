@@ -205,9 +205,17 @@ export class ChunkChain {
     return this.inspectors.some((inspector) => inspector.readsNumber?.(text) === true);
   }
 
-  /** Returns the text to emit for this piece, or a block verdict. */
-  async push(base: Omit<Chunk, 'offset'>): Promise<{ kind: 'emit'; text: string } | { kind: 'block'; reasons: Reason[]; message?: string }> {
+  /**
+   * Returns the text to emit for this piece, or a block verdict; with what the inspectors said
+   * of the events held before a streamed SSE answer (ChunkVerdict: all their amendments, and
+   * whether one of them let those events go).
+   */
+  async push(
+    base: Omit<Chunk, 'offset'>,
+  ): Promise<{ kind: 'emit'; text: string; amendHeld?: HeldAmend[]; settlesHeld?: true } | { kind: 'block'; reasons: Reason[]; message?: string; amendHeld?: HeldAmend[] }> {
     let text = base.text;
+    let amendHeld: HeldAmend[] | undefined;
+    let settlesHeld = false;
     for (let i = 0; i < this.inspectors.length; i++) {
       const inspector = this.inspectors[i]!;
       // A number goes to those who read it, whole: no offsets to keep.
@@ -233,14 +241,16 @@ export class ChunkChain {
       total.failed ||= failed;
       // Bounded like the exchange's own reasons: a piece may not add a new reason each time.
       for (const r of verdict.reasons ?? []) if (total.reasons.size < 32) total.reasons.add(r);
+      if (verdict.amendHeld?.length) (amendHeld ??= []).push(...verdict.amendHeld);
       if (verdict.kind === 'block') {
         total.block = true;
         this.finish();
-        return verdict;
+        return amendHeld ? { ...verdict, amendHeld } : verdict;
       }
+      if (verdict.settlesHeld) settlesHeld = true;
       if (verdict.emit !== undefined) text = verdict.emit;
     }
-    return { kind: 'emit', text };
+    return { kind: 'emit', text, ...(amendHeld ? { amendHeld } : {}), ...(settlesHeld ? { settlesHeld: true as const } : {}) };
   }
 
   /** Reports each inspector's outcome over the whole message (once; a block reports at once). */

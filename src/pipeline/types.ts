@@ -124,9 +124,15 @@ export type Verdict =
  * an inspector that holds back a window returns a shorter `emit` and releases the held text with
  * a later chunk (it must release everything when `end` is true).
  */
+/**
+ * A verdict on one piece of an oversized message. On a streamed SSE answer (the SSE chunk path),
+ * `amendHeld` patches events held before it (as StreamHints does), and `settlesHeld` says the
+ * inspector is done with them: the relay may send them, amended, ahead of the answer
+ * (inspectors/dlp-stream-lead.ts, transport/relay-sse-streamed.ts). Ignored elsewhere.
+ */
 export type ChunkVerdict =
-  | { kind: 'pass'; emit?: string; reasons?: Reason[] }
-  | { kind: 'block'; reasons: Reason[]; message?: string };
+  | { kind: 'pass'; emit?: string; reasons?: Reason[]; amendHeld?: HeldAmend[]; settlesHeld?: true }
+  | { kind: 'block'; reasons: Reason[]; message?: string; amendHeld?: HeldAmend[] };
 
 export type Awaitable<T> = T | Promise<T>;
 

@@ -26,14 +26,18 @@
  * The exchange record digests the answer's data as the client got it (`result_bytes`, keyed
  * HMAC made as it passes: audit/body-digest.ts).
  *
- * Not covered, and documented in docs/content-security.md: events held back before this one for
- * a match split across events are released unamended when it starts, and a streamed answer is
- * not checked for ambiguous member names below the top level.
+ * Events held back before this one for a match split across events wait for the answer's first
+ * running text to be joined to them (inspectors/dlp-stream-lead.ts), with the answer's first bytes
+ * behind them (`#pending`, bounded); then they go out, amended, and the event begins.
+ *
+ * Not covered, and documented in docs/content-security.md: a streamed answer is not checked for
+ * ambiguous member names below the top level.
  */
 import { foldName } from '../codec/ambiguous-member.ts';
 import { JsonStreamError, JsonStreamRewriter, type NumberToken } from '../codec/json-stream.ts';
 import { TopLevelError, TopLevelScanner } from '../codec/json-top-level.ts';
 import type { BodyDigest } from '../audit/body-digest.ts';
+import type { HeldAmend } from '../pipeline/types.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ChunkChain } from '../pipeline/pipeline.ts';
 import type { RelayStream, StreamedEvent } from '../session/relay-stream.ts';
@@ -65,7 +69,9 @@ export interface ChunkInspection {
   rewriter: JsonStreamRewriter;
   chain: ChunkChain;
   /** Set when an inspector blocked (the rewriter then fails with GatewayError 'blocked'). */
-  blocked: { reasons: string[] } | undefined;
+  blocked: { reasons: string[]; amendHeld?: HeldAmend[] } | undefined;
+  /** What the inspectors said of the SSE events held before the answer (ChunkVerdict). */
+  onHeld?: (amendHeld: readonly HeldAmend[], settles: boolean) => void;
 }
 
 /**
@@ -82,6 +88,7 @@ export function chunkInspection(ex: Exchange, method: string): ChunkInspection {
       inspection.blocked = v;
       throw new GatewayError('blocked');
     }
+    if (v.amendHeld !== undefined || v.settlesHeld) inspection.onHeld?.(v.amendHeld ?? [], v.settlesHeld === true);
     return v.text;
   };
   const inspection: ChunkInspection = {
@@ -167,11 +174,27 @@ export class AnswerCheck {
   }
 }
 
+/** The SSE events held back before a streamed answer (relay-sse.ts HeldEvents), as the answer needs them. */
+export interface HeldBefore {
+  readonly size: number;
+  /** Applies amendments an inspector of the answer made to them. */
+  amend(amendHeld: readonly HeldAmend[]): void;
+  /** Sends them, amended so far; `unsettled`: no inspector of the answer let them go (noted). */
+  release(unsettled: boolean): Promise<void>;
+}
+
+/**
+ * Output of a streamed answer that may wait for the events held before it, at most: the answer's
+ * first text is normally joined to them within its first couple of kilobytes (the DLP hold-back
+ * window); an answer whose running text comes later (or never) lets them go unsettled past this.
+ */
+const PENDING_MAX_CHARS = 64 * 1024;
+
 export class StreamedSseEvent {
   readonly #ex: Exchange;
   readonly #stream: RelayStream;
   readonly #out: RelayOutcome;
-  readonly #releaseHeld: () => Promise<void>;
+  readonly #before: HeldBefore;
   readonly #check: AnswerCheck;
   /** The event type when its data started ('message' unless an `event:` line came first). */
   readonly #type: string;
@@ -184,13 +207,21 @@ export class StreamedSseEvent {
   /** Decided: not an answer that may stream; everything is collected for the whole path. */
   #collect = false;
   #cut = false;
+  /**
+   * Output made while events held before the answer wait for its first text to be joined to them
+   * (inspectors/dlp-stream-lead.ts): it goes out after them. Undefined once the event has begun.
+   */
+  #pending: string[] | undefined;
+  #pendingChars = 0;
+  /** An inspector of the answer let the held events go (ChunkVerdict `settlesHeld`). */
+  #settled = false;
 
-  constructor(ex: Exchange, stream: RelayStream, out: RelayOutcome, type: string, releaseHeld: () => Promise<void>) {
+  constructor(ex: Exchange, stream: RelayStream, out: RelayOutcome, type: string, before: HeldBefore) {
     this.#ex = ex;
     this.#stream = stream;
     this.#out = out;
     this.#type = type;
-    this.#releaseHeld = releaseHeld;
+    this.#before = before;
     this.#check = new AnswerCheck(ex);
   }
 
@@ -239,6 +270,7 @@ export class StreamedSseEvent {
       if (ev.type !== this.#type) throw new GatewayError('upstream_protocol', 'the event type changed after its data began');
       this.#check.end();
       this.#inspection?.chain.finish();
+      if (this.#pending !== undefined && !(await this.#begin())) return { kind: 'cut' };
       this.#writer!.end();
       this.#out.responded = true;
       return { kind: 'sent' };
@@ -270,26 +302,52 @@ export class StreamedSseEvent {
     this.#held = undefined;
     // Answers no inspector reads (buffering 'none') stream as they came.
     if (ex.route.plan.plan('s2c', false, ex.request!.method).buffering === 'chunks') this.#inspection = chunkInspection(ex, ex.request!.method);
-    // Whatever was held back for a match split across events goes first, as it is.
-    await this.#releaseHeld();
+    if (this.#inspection && this.#before.size > 0) {
+      // Events held back for a match split across events wait for the answer's first text to be
+      // joined to them, and its first bytes wait behind them (bounded: PENDING_MAX_CHARS).
+      this.#pending = [];
+      this.#inspection.onHeld = (amendHeld, settles) => {
+        if (amendHeld.length > 0) this.#before.amend(amendHeld);
+        if (settles) this.#settled = true;
+      };
+    } else if (!(await this.#begin())) return;
+    for (const text of held) await this.#send(text);
+  }
+
+  /**
+   * The held events go out (amended as the answer's inspectors asked), then the event begins on
+   * the client's stream with what waited. False when the stream closed first (the event is cut).
+   */
+  async #begin(): Promise<boolean> {
+    const ex = this.#ex;
+    const pending = this.#pending ?? [];
+    this.#pending = undefined;
+    await this.#before.release(!this.#settled);
     this.#writer = await this.#stream.beginEvent();
     if (this.#writer === undefined) {
       this.#cut = true;
-      return;
+      return false;
     }
     ex.notes['sse_streamed'] = true;
     // The record's `result_bytes`: the digest of the event's data as the client got it.
     if (ex.services.audit) this.#body = ex.responseBody = ex.services.audit.responseBody();
-    for (const text of held) await this.#send(text);
+    for (const text of pending) await this.#write(text);
+    return true;
   }
 
   async #send(text: string): Promise<void> {
     if (!this.#inspection) return this.#write(text);
-    return this.#write(await this.#inspection.rewriter.push(Buffer.from(text, 'utf8')));
+    await this.#write(await this.#inspection.rewriter.push(Buffer.from(text, 'utf8')));
+    if (this.#pending !== undefined && (this.#settled || this.#pendingChars > PENDING_MAX_CHARS)) await this.#begin();
   }
 
   #write(bytesOrText: Uint8Array | string): Promise<void> {
     const text = typeof bytesOrText === 'string' ? bytesOrText : this.#decoder.decode(bytesOrText, { stream: true });
+    if (this.#pending !== undefined) {
+      this.#pending.push(text);
+      this.#pendingChars += text.length;
+      return Promise.resolve();
+    }
     if (this.#stream.state === 'closed') throw new GatewayError('client_closed', 'the client left mid-event');
     this.#body?.addText(text);
     return this.#writer!.write(text);
@@ -304,7 +362,15 @@ export class StreamedSseEvent {
    */
   async #fail(err: unknown): Promise<void> {
     const writer = this.#writer;
-    if (writer === undefined) throw err;
+    if (writer === undefined) {
+      // Nothing of the event went out. A block's parts in the held events are cut from them
+      // before the relay sends them ahead of the request's error (relay-sse.ts).
+      const amendHeld = this.#inspection?.blocked?.amendHeld;
+      if (this.#pending !== undefined && amendHeld !== undefined) this.#before.amend(amendHeld);
+      this.#pending = undefined;
+      this.#cut = true;
+      throw err;
+    }
     if (this.#cut) return;
     this.#cut = true;
     this.#inspection?.chain.finish();

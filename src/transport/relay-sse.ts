@@ -73,10 +73,19 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           continue;
         }
         if (!('data' in item)) {
-          streamed = new StreamedSseEvent(ex, stream, out, item.streamedType, () => {
-            // What was held for a match split across events goes out unamended: the record says so.
-            if (held.size > 0) ex.notes['sse_held_released_unamended'] = held.size;
-            return held.release();
+          streamed = new StreamedSseEvent(ex, stream, out, item.streamedType, {
+            get size() {
+              return held.size;
+            },
+            amend: (amendHeld) => {
+              if (held.amend({ amendHeld: [...amendHeld] }) > 0) ex.notes['dlp_split_sent'] = ((ex.notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
+            },
+            release: (unsettled) => {
+              // Held for a match split across events, and no inspector of the answer joined them
+              // to it (its running text came too late, or never): out unamended, and recorded.
+              if (unsettled && held.size > 0) ex.notes['sse_held_released_unamended'] = held.size;
+              return held.release();
+            },
           });
           continue;
         }

@@ -14,6 +14,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { SqliteSink } from '../../src/audit/sqlite-sink.ts';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
@@ -24,6 +26,27 @@ const K1 = 'AKIA' + 'Q3EGRZ7XK5M2VPLN';
 const K2 = 'AKIA' + 'W7J2NP4TQ6XV3R5M';
 const K3 = 'AKIA' + 'GYT3P6XLNVQJN23Y';
 const MASK = '[REDACTED:aws-access-key-id]';
+/** The gateway's `limits.maxBufferedMessageBytes` here. */
+const BUFFER_LIMIT = 64 * 1024;
+
+/** The notes of the exchanges in the gateway's audit trail that `match`, once at least one does (5 s at most). */
+async function exchangeNotes(dataDir: string, match: (notes: Record<string, unknown>) => boolean): Promise<Array<Record<string, unknown>>> {
+  const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
+  try {
+    for (let i = 0; i < 100; i++) {
+      const found: Array<Record<string, unknown>> = [];
+      for await (const r of reader.read({ kind: 'exchange' })) {
+        const notes = (r as { unmapped?: { notes?: Record<string, unknown> } }).unmapped?.notes;
+        if (notes && match(notes)) found.push(notes);
+      }
+      if (found.length > 0) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return [];
+  } finally {
+    await reader.close();
+  }
+}
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const PKCS8 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const PEM_LINES = PKCS8.split('\n');
@@ -77,9 +100,11 @@ async function startUpstream(): Promise<{ url: string; server: Server; getParts:
       if (requests.length === 0) return void res.writeHead(202).end();
       const parts = ((msgs.find((m) => m.method === 'tools/call')?.params?.arguments?.partsB64 ?? []) as string[]).map((p) => Buffer.from(p, 'base64').toString('utf8'));
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const resultB64 = msgs.find((m) => m.method === 'tools/call')?.params?.arguments?.resultB64 as string | undefined;
-      const text = resultB64 === undefined ? 'done' : Buffer.from(resultB64, 'base64').toString('utf8');
-      writeParts(res, parts, () => res.end(requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text }] } })}\n\n`).join('')));
+      const args = msgs.find((m) => m.method === 'tools/call')?.params?.arguments ?? {};
+      const text = args.resultB64 === undefined ? 'done' : Buffer.from(args.resultB64 as string, 'base64').toString('utf8');
+      // Structured content first, when given: it comes before the text in the answer.
+      const structured = args.structuredB64 === undefined ? {} : { structuredContent: JSON.parse(Buffer.from(args.structuredB64 as string, 'base64').toString('utf8')) };
+      writeParts(res, parts, () => res.end(requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { ...structured, content: [{ type: 'text', text }] } })}\n\n`).join('')));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -99,6 +124,7 @@ describe('DLP: secrets split across SSE events, on every kind of stream', () => 
   let up: Awaited<ReturnType<typeof startUpstream>>;
   let gw: Gateway;
   let session: Record<string, string>;
+  let dataDir: string;
   let id = 1;
 
   before(async () => {
@@ -106,9 +132,12 @@ describe('DLP: secrets split across SSE events, on every kind of stream', () => 
     const input: ConfigInput = {
       server: { port: 0 },
       logging: { level: 'silent' },
+      // A result over this is relayed as it arrives (the SSE chunk path); the rest are held whole.
+      limits: { maxBufferedMessageBytes: BUFFER_LIMIT },
       routes: [{ name: 'tools', path: '/mcp', upstream: { url: up.url }, inspectors: [{ type: 'dlp', crossEventHoldMs: 1000 }] }],
     };
-    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir: tempDataDir() });
+    dataDir = tempDataDir();
+    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
     const init = await post(gw.port, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
     assert.equal(init.status, 200, init.text);
     session = { 'mcp-session-id': String(init.headers['mcp-session-id']) };
@@ -142,6 +171,33 @@ describe('DLP: secrets split across SSE events, on every kind of stream', () => 
     const result = sseData(r.text).map((d) => JSON.parse(d) as Loose).find((m: Loose) => m.result !== undefined);
     // The result's first string is its content block's `type` ("text"): the run goes on in the text.
     assert.deepEqual(result.result.content, [{ type: 'text', text: `${MASK} was the key` }]);
+  });
+
+  it('the same with a result too large to hold (the SSE chunk path): the log event waits for the text, both parts masked', async () => {
+    const rest = `${K1.slice(10)} was the key`;
+    for (const filler of [' and the build went on'.repeat(BUFFER_LIMIT / 10), 'x'.repeat(BUFFER_LIMIT * 2)]) {
+      const r = await post(gw.port, { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'tail', arguments: { partsB64: [b64(`aws key ${K1.slice(0, 10)}`)], resultB64: b64(rest + filler) } } }, session);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.deepEqual(logLines(r.text), ['aws key ']);
+      const result = sseData(r.text).map((d) => JSON.parse(d) as Loose).find((m: Loose) => m.result !== undefined);
+      assert.equal(result.result.content[0].text, `${MASK} was the key${filler}`);
+    }
+    const notes = await exchangeNotes(dataDir, (n) => n['sse_streamed'] === true);
+    assert.equal(notes.length, 2, 'both results took the SSE chunk path');
+    for (const n of notes) assert.equal(n['sse_held_released_unamended'], undefined, 'the held event went out amended');
+  });
+
+  it('a result too large to hold whose text comes after 600 K characters of other content: the held event goes out unamended, and the record says so', async () => {
+    const r = await post(
+      gw.port,
+      { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'tail', arguments: { partsB64: [b64(`aws key ${K1.slice(0, 10)}`)], resultB64: b64(`${K1.slice(10)} x`), structuredB64: b64(JSON.stringify({ pad: 'p'.repeat(600_000) })) } } },
+      session,
+    );
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    // A documented limit (docs/content-security.md): the bound keeps the stream moving.
+    assert.deepEqual(logLines(r.text), [`aws key ${K1.slice(0, 10)}`]);
+    const notes = await exchangeNotes(dataDir, (n) => n['sse_held_released_unamended'] !== undefined);
+    assert.equal(notes.length, 1);
   });
 
   it('a POST stream: the key split across two events is masked (the control)', async () => {
