@@ -117,7 +117,12 @@ export type Verdict =
    * `rate_limited`; `retryAfterMs` becomes `Retry-After` and `data.retryAfterMs`.
    */
   | ({ kind: 'block'; reasons: Reason[]; message?: string; code?: ErrorCode; retryAfterMs?: number } & Pick<StreamHints, 'amendPrevious' | 'amendHeld'>)
-  | { kind: 'require-approval'; reasons: Reason[]; summary: string; ttlMs: number };
+  /**
+   * `describe`: the summary describes the call (policy/inspector.ts describeCall): the approval
+   * step describes it again from the message as it will be forwarded, after every inspector
+   * (a later DLP may have masked a secret in the arguments the summary quoted).
+   */
+  | { kind: 'require-approval'; reasons: Reason[]; summary: string; ttlMs: number; describe?: { subject: string; why?: string } };
 
 /**
  * The answer to one chunk. `emit` is the text to forward now (undefined = the chunk unchanged);

@@ -98,16 +98,28 @@ export function policyFacts(frame: Frame, ctx: InspectorContext, extra?: PolicyI
  * What a human approver reads: who, what, and the arguments — a truncated preview plus a digest
  * of the full arguments, so the approver can tell two similar-looking calls apart.
  */
-export function approvalSummary(frame: Frame, subject: string, decision: Decision): string {
-  const params = paramsOf(frame);
+export function approvalSummary(frame: Frame, subject: string, decision: Pick<Decision, 'message'>): string {
+  return describeCall(frame.message, subject, decision.message);
+}
+
+/**
+ * The summary of a call as `message` would be forwarded, after `why` (the rule's message). The
+ * approval step describes the call again from the message the pipeline passed (transport/
+ * approval.ts): DLP runs after policy, so the frame policy saw may still hold a secret that the
+ * forwarded arguments have masked, and an approver must not read it there.
+ */
+export function describeCall(message: Frame['message'], subject: string, why: string | undefined): string {
+  const p = message['params'];
+  const params: Params = isRecord(p) ? p : {};
+  const method = message['method'];
   const what =
-    frame.method === 'tools/call'
+    method === 'tools/call'
       ? `call tool "${String(params['name'])}"`
-      : frame.method === 'prompts/get'
+      : method === 'prompts/get'
         ? `get prompt "${String(params['name'])}"`
-        : frame.method === 'resources/read'
+        : method === 'resources/read'
           ? `read ${String(params['uri'])}`
-          : frame.method;
+          : String(method);
   let text = `${subject} wants to ${what}`;
   if (isRecord(params['arguments'])) {
     // Every argument by name, each value cut on its own: padding one cannot push another out of
@@ -115,7 +127,7 @@ export function approvalSummary(frame: Frame, subject: string, decision: Decisio
     const r = argumentsForReview(params['arguments']);
     text += ` with ${r.preview}${r.previewCut ? '' : ` (arguments sha256:${r.digest})`}`;
   }
-  return decision.message ? `${decision.message} — ${text}` : text;
+  return why ? `${why} — ${text}` : text;
 }
 
 function asReasons(reasons: readonly string[]): Reason[] {
@@ -157,7 +169,13 @@ export function createPolicyInspector(opts: PolicyInspectorOptions): Inspector {
         case 'deny':
           return { kind: 'block', reasons, message: d.message ?? `${frame.method}${frame.target ? ` ${frame.target}` : ''} is not allowed by policy` };
         case 'require-approval':
-          return { kind: 'require-approval', reasons, summary: approvalSummary(frame, input.principal.subject, d), ttlMs: policy.config.approvalTtlMs };
+          return {
+            kind: 'require-approval',
+            reasons,
+            summary: approvalSummary(frame, input.principal.subject, d),
+            describe: { subject: input.principal.subject, ...(d.message !== undefined ? { why: d.message } : {}) },
+            ttlMs: policy.config.approvalTtlMs,
+          };
         case 'warn':
           return { kind: 'allow', reasons };
         default:

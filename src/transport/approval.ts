@@ -46,12 +46,22 @@ import {
 import type { Classified } from '../codec/jsonrpc.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { JsonRpcMessage, Verdict } from '../pipeline/types.ts';
+import { describeCall } from '../policy/inspector.ts';
 import type { RelayStream } from '../session/relay-stream.ts';
 import { callerKey } from '../session/sessions.ts';
 import { openRelayStream, targetOf, type Exchange } from './context.ts';
 import { errorMessage, sendJson, SSE_HEADERS } from './respond.ts';
 
 type ApprovalVerdict = Extract<Verdict, { kind: 'require-approval' }>;
+
+/**
+ * What the approver reads: the verdict's summary, with the call described from the message as it
+ * will be forwarded (policy/inspector.ts describeCall). Policy runs before DLP: its own summary
+ * quoted the arguments with a secret DLP then masked (found by helper-61's review).
+ */
+function summaryOf(v: ApprovalVerdict, message: JsonRpcMessage): string {
+  return v.describe ? describeCall(message, v.describe.subject, v.describe.why) : v.summary;
+}
 
 /** What the POST handler does next. */
 export type ApprovalOutcome =
@@ -134,7 +144,7 @@ function binding(ex: Exchange, message: JsonRpcMessage) {
 function askModern(ex: Exchange, c: Classified, message: JsonRpcMessage, v: ApprovalVerdict, upstreamState: string | undefined): ApprovalOutcome {
   const { sealer, config } = ex.services.approvals;
   const state = sealer.seal({ ...binding(ex, message), upstreamState, ttlMs: config.stateTtlMs, now: Date.now() });
-  const elicitation = buildApprovalElicitation({ tool: subjectOf(message), summary: v.summary, argumentsPreview: preview(message) }, ex.protocolVersion);
+  const elicitation = buildApprovalElicitation({ tool: subjectOf(message), summary: summaryOf(v, message), argumentsPreview: preview(message) }, ex.protocolVersion);
   ex.notes['approval'] = { channel: 'input_required', decision: 'asked', reasons: v.reasons };
   sendJson(ex.res, 200, { jsonrpc: '2.0', id: c.id ?? null, result: buildApprovalInputRequired({ requestState: state, elicitation }) });
   return { kind: 'answered' };
@@ -224,7 +234,7 @@ async function askLegacy(ex: Exchange, c: Classified, message: JsonRpcMessage, v
     // Ahead of the listener that writes the exchange's record, so the record says cancelled.
     ex.res.prependListener('close', onClose);
   });
-  const params = buildApprovalElicitation({ tool: subjectOf(message), summary: v.summary, argumentsPreview: preview(message) }, session.protocolVersion);
+  const params = buildApprovalElicitation({ tool: subjectOf(message), summary: summaryOf(v, message), argumentsPreview: preview(message) }, session.protocolVersion);
   await stream.emit(JSON.stringify({ jsonrpc: '2.0', id, method: ELICITATION_METHOD, params }));
   const wait = await answer;
   if (wait.kind === 'gone' && wait.reason === 'client-disconnect') {
@@ -274,7 +284,7 @@ async function askOperator(ex: Exchange, c: Classified, message: JsonRpcMessage,
       tool: subjectOf(message),
       argumentsPreview: review.preview,
       ...(review.length > 0 ? { arguments: { json: review.full, cut: review.fullCut, length: review.length } } : {}),
-      summary: v.summary,
+      summary: summaryOf(v, message),
       reasons: v.reasons,
       ttlMs: config.timeoutMs,
     });
