@@ -356,10 +356,20 @@ export class RelayStream {
     if (res && !res.writableEnded) res.end();
   }
 
+  /**
+   * The client attached again elsewhere (it resumed): the old response ends. One still holding
+   * unsent output is destroyed instead: a client resumes because its connection went dead, and a
+   * dead connection never drains, so ending it would leave the relay waiting on it (emit, and a
+   * streamed event's writes, wait for 'drain' or 'close') and the resumed stream stalled until
+   * the kernel gave the socket up, minutes later (found by helper-61). Nothing is lost: what it
+   * held unsent the client gets again by replay, after its Last-Event-ID.
+   */
   private detachCurrent(): void {
     const res = this.subscriber;
     this.subscriber = undefined;
-    if (res && !res.writableEnded) res.end();
+    if (!res || res.writableEnded) return;
+    if (res.writableNeedDrain || res.writableLength > 0) res.destroy();
+    else res.end();
   }
 
   private onClientGone(): void {
