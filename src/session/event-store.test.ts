@@ -86,4 +86,22 @@ describe('MemoryEventStore', () => {
     assert.equal(budget.used, 20);
     assert.equal(busy.fits('z'.repeat(30)), true);
   });
+
+  it("one caller's stores keep at most an eighth of the budget: filling their share leaves another caller's events kept", () => {
+    const budget = new ReplayBudget(800);
+    assert.equal(budget.perCaller, 100);
+    const hog = Array.from({ length: 20 }, () => new MemoryEventStore(1000, 1_000_000, budget, 'mallory'));
+    hog.forEach((s, i) => s.append({ seq: i, text: 'm'.repeat(40) }));
+    assert.ok(budget.usedBy('mallory') <= 100, `mallory keeps ${budget.usedBy('mallory')}`);
+    assert.equal(hog[0]!.fits('m'.repeat(30)), false, 'a detached stream of hers finds no room (its reader pauses)');
+    assert.equal(hog[0]!.couldFit('m'.repeat(40)), true, 'but would, once her share frees up');
+    assert.equal(hog[0]!.couldFit('m'.repeat(101)), false, 'an event over her whole share never would');
+    const bob = new MemoryEventStore(1000, 1_000_000, budget, 'bob');
+    for (let i = 0; i < 2; i++) bob.append({ seq: i, text: 'b'.repeat(40) });
+    assert.equal(bob.size, 2, "bob's events are kept: his resumption still works");
+    assert.equal(bob.canReplayFrom(-1, 2), true);
+    hog.forEach((s) => s.clear());
+    assert.equal(budget.usedBy('mallory'), 0);
+    assert.equal(budget.used, 80);
+  });
 });

@@ -33,21 +33,70 @@ export interface EventStore {
   readonly capacity: number;
   /** Would appending an event of this text keep every event kept now (no bound passed)? */
   fits(text: string): boolean;
+  /**
+   * Could an event of this text be kept at all, once room is made (the store emptied, the
+   * budget given back)? False for one larger than a bound on its own: waiting would not help.
+   */
+  couldFit(text: string): boolean;
   /** Forget everything (the stream is over). */
   clear(): void;
 }
+
+/** A caller's streams keep at most this share of the whole budget together. */
+const CALLER_SHARES = 8;
 
 /**
  * The replay text every stream of one gateway may keep together (`streams.replayBudgetBytes`):
  * the per-stream bounds times the streams a client can open is no bound at all. A store that
  * would take the total over it drops its own oldest events (their replay is lost, the stream goes
  * on), and a detached stream finds no room (`fits`), so its owner pauses its upstream read.
+ *
+ * Each caller (sessions.ts callerKey) may use an eighth of it: with the whole budget open to
+ * every caller, one could fill it (streams left detached with large answers) and every other
+ * caller's events were then dropped as they were kept, so no one else could resume (found by
+ * helper-61). Past its share a caller's own stores drop and pause, as past the whole.
  */
 export class ReplayBudget {
   used = 0;
   max: number;
+  readonly #byCaller = new Map<string, number>();
+
   constructor(max: number) {
     this.max = max;
+  }
+
+  /** What one caller's streams may keep together. */
+  get perCaller(): number {
+    return Math.floor(this.max / CALLER_SHARES);
+  }
+
+  usedBy(caller: string): number {
+    return this.#byCaller.get(caller) ?? 0;
+  }
+
+  /** Counts `n` more (or, negative, fewer) characters kept for `caller`'s stream. */
+  add(caller: string | undefined, n: number): void {
+    this.used += n;
+    if (caller === undefined) return;
+    const v = this.usedBy(caller) + n;
+    // Callers keeping nothing leave no entry behind (anonymous callers come and go by address).
+    if (v <= 0) this.#byCaller.delete(caller);
+    else this.#byCaller.set(caller, v);
+  }
+
+  /** Past the whole budget, or past `caller`'s share? */
+  over(caller: string | undefined): boolean {
+    return this.used > this.max || (caller !== undefined && this.usedBy(caller) > this.perCaller);
+  }
+
+  /** Room for `n` more characters of `caller`'s? */
+  room(caller: string | undefined, n: number): boolean {
+    return this.used + n <= this.max && (caller === undefined || this.usedBy(caller) + n <= this.perCaller);
+  }
+
+  /** Could `n` characters of `caller`'s ever be kept (with nothing else kept)? */
+  couldHold(caller: string | undefined, n: number): boolean {
+    return n <= this.max && (caller === undefined || n <= this.perCaller);
   }
 }
 
@@ -56,28 +105,31 @@ export class MemoryEventStore implements EventStore {
   readonly capacity: number;
   readonly maxBytes: number;
   readonly #budget: ReplayBudget | undefined;
+  /** Whose share of the budget this store's events count against (undefined: the whole only). */
+  readonly #caller: string | undefined;
   #events: StoredEvent[] = [];
   /** Index of the oldest kept event in #events (dropped ones are cut off in batches). */
   #head = 0;
   /** UTF-16 code units of the kept events' text (~bytes for the ASCII-heavy JSON of MCP). */
   #bytes = 0;
 
-  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY, budget?: ReplayBudget) {
+  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY, budget?: ReplayBudget, caller?: string) {
     this.capacity = Math.max(0, Math.floor(capacity));
     this.maxBytes = Math.max(0, maxBytes);
     this.#budget = budget;
+    this.#caller = caller;
   }
 
   append(event: StoredEvent): void {
     if (this.capacity === 0) return;
     this.#events.push(event);
     this.#bytes += event.text.length;
-    if (this.#budget) this.#budget.used += event.text.length;
     const budget = this.#budget;
-    while (this.size > this.capacity || (this.size > 0 && (this.#bytes > this.maxBytes || (budget !== undefined && budget.used > budget.max)))) {
+    budget?.add(this.#caller, event.text.length);
+    while (this.size > this.capacity || (this.size > 0 && (this.#bytes > this.maxBytes || (budget !== undefined && budget.over(this.#caller))))) {
       const dropped = this.#events[this.#head]!.text.length;
       this.#bytes -= dropped;
-      if (budget) budget.used -= dropped;
+      budget?.add(this.#caller, -dropped);
       this.#head++;
     }
     // Cut the dropped prefix off now and then, not per event (shift is O(n)).
@@ -104,11 +156,15 @@ export class MemoryEventStore implements EventStore {
 
   fits(text: string): boolean {
     const budget = this.#budget;
-    return this.size < this.capacity && this.#bytes + text.length <= this.maxBytes && (budget === undefined || budget.used + text.length <= budget.max);
+    return this.size < this.capacity && this.#bytes + text.length <= this.maxBytes && (budget === undefined || budget.room(this.#caller, text.length));
+  }
+
+  couldFit(text: string): boolean {
+    return this.capacity > 0 && text.length <= this.maxBytes && (this.#budget === undefined || this.#budget.couldHold(this.#caller, text.length));
   }
 
   clear(): void {
-    if (this.#budget) this.#budget.used -= this.#bytes;
+    this.#budget?.add(this.#caller, -this.#bytes);
     this.#events = [];
     this.#head = 0;
     this.#bytes = 0;

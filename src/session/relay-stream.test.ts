@@ -88,6 +88,28 @@ test('detached streams sharing a replay budget stop at it (the reader pauses), a
   assert.equal(budget.used, 0, 'closed streams keep nothing');
 });
 
+test("a detached stream whose caller's share of the budget is taken waits for room, even with nothing of its own kept", async () => {
+  const budget = new ReplayBudget(1600);
+  const first = new RelayStream({ ...opts, id: 's1', capacity: 100, capacityBytes: 10_000, budget, caller: 'carol' });
+  // Three events of ~55 characters (id and data lines included): 165 of carol's share of 200.
+  for (const ch of 'abc') await first.emit(ch.repeat(40));
+  const second = new RelayStream({ ...opts, id: 's2', capacity: 100, capacityBytes: 10_000, budget, caller: 'carol' });
+  let done = false;
+  const pending = second.emit('d'.repeat(40)).then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 20));
+  // Kept and dropped at once, it would be lost to replay: the reader pauses instead.
+  assert.equal(done, false);
+  // Its client comes back: the event goes to it live.
+  const c = await clientPair();
+  second.attach(c.res);
+  await pending;
+  first.close();
+  second.complete();
+  assert.match(await c.body, /data: d{40}/);
+  c.close();
+  assert.equal(budget.used, 0);
+});
+
 test('a modern (non-resumable) stream closes and aborts upstream when the client leaves', async () => {
   const stream = new RelayStream({ ...opts, resumable: false });
   let aborted = false;

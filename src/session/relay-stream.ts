@@ -56,6 +56,8 @@ export interface RelayStreamOptions {
   store?: EventStore;
   /** The gateway-wide bound on replay text, shared by every stream's store (event-store.ts). */
   budget?: ReplayBudget;
+  /** Whose share of the budget the stream's events count against (sessions.ts callerKey). */
+  caller?: string;
 }
 
 /** One event written as its data arrives (RelayStream.beginEvent). */
@@ -131,7 +133,7 @@ export class RelayStream {
   constructor(opts: RelayStreamOptions) {
     this.id = opts.id;
     this.opts = opts;
-    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0, opts.capacityBytes, opts.budget);
+    this.store = opts.store ?? new MemoryEventStore(opts.resumable ? opts.capacity : 0, opts.capacityBytes, opts.budget, opts.caller);
   }
 
   get attached(): boolean {
@@ -200,9 +202,11 @@ export class RelayStream {
     this.opts.onEmit?.(data, seq);
     if (this.opts.resumable) {
       // Detached: wait for the client before this event would push out one it has not seen
-      // (events or bytes bound). An event that alone exceeds the byte bound goes in anyway and
-      // is dropped from replay at once: sent live if a client is there, else lost to replay.
-      if (this.subscriber === undefined && this.store.size > 0 && !this.store.fits(text)) {
+      // (events or bytes bound), or be dropped as it is kept because the caller's share of the
+      // gateway-wide budget is taken (even with nothing of its own kept yet). An event that
+      // alone exceeds a bound goes in anyway and is dropped from replay at once: sent live if a
+      // client is there, else lost to replay.
+      if (this.subscriber === undefined && !this.store.fits(text) && (this.store.size > 0 || this.store.couldFit(text))) {
         await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
         // Dropped while waiting (no client came back within detachedTtlMs).
         if ((this.state as string) === 'closed') return;

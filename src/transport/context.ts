@@ -21,7 +21,7 @@ import { RelayStream } from '../session/relay-stream.ts';
 import type { AuditTap } from './audit-tap.ts';
 import type { BodyDigest } from '../audit/body-digest.ts';
 import { watchCredential } from './credential-watch.ts';
-import type { Session, SessionStore } from '../session/sessions.ts';
+import { callerKey, type Session, type SessionStore } from '../session/sessions.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
@@ -336,6 +336,7 @@ export function openRelayStream(ex: Exchange, prefix: 'p' | 'g'): RelayStream {
     capacity: cfg.streams.eventReplayBuffer,
     capacityBytes: cfg.streams.eventReplayBytes,
     budget: ex.services.replayBudget,
+    caller: callerKey(ex.principal, ex.clientAddress),
     keepAliveMs: cfg.streams.keepAliveMs,
     detachedTtlMs: Math.min(cfg.sessions.idleTtlMs, 300_000),
     onEmit: (text, seq) => audit?.onEmit(text, seq),
