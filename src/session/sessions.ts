@@ -41,6 +41,8 @@ export interface Session {
   readonly counters: Map<string, number>;
   /** Requests the gateway itself sent the client (approval prompts): id → where the answer goes. */
   readonly gatewayRequests: Map<JsonRpcId, (answer: Readonly<Record<string, unknown>>) => void>;
+  /** Ended (DELETE, eviction, shutdown): a call of it still waiting (an approval) must not run. */
+  ended: boolean;
 }
 
 /**
@@ -190,6 +192,7 @@ export class MemorySessionStore implements SessionStore {
       clientCapabilities: undefined,
       counters: new Map(),
       gatewayRequests: new Map(),
+      ended: false,
     };
     this.sessions.set(session.id, session);
     return session;
@@ -227,6 +230,7 @@ export class MemorySessionStore implements SessionStore {
   delete(id: string): void {
     const s = this.sessions.get(id);
     if (!s) return;
+    s.ended = true;
     this.sessions.delete(id);
     const owner = callerKey(s.principal, s.clientAddress);
     const held = (this.perPrincipal.get(owner) ?? 1) - 1;

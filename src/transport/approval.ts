@@ -320,6 +320,13 @@ async function askOperator(ex: Exchange, c: Classified, message: JsonRpcMessage,
     return refuse(ex, c, new GatewayError('approval_denied', 'the gateway is shutting down; the call was not run'));
   }
   ex.notes['approval'] = { channel: 'queue', id, decision, ...(by !== undefined && { by }) };
+  if (decision === 'approved' && ex.session?.ended) {
+    // The client ended its session (DELETE) while the operator decided: nothing of it runs after
+    // that (the upstream may not check its own session id).
+    ex.notes['approval'] = { channel: 'queue', id, decision: 'withdrawn', reason: 'session-ended' };
+    if (ex.res.destroyed) return { kind: 'answered' };
+    return refuse(ex, c, new GatewayError('session_not_found', 'the session ended while the call waited for approval; it was not run'));
+  }
   if (decision === 'approved') {
     ex.approved = true;
     return { kind: 'proceed', message };

@@ -220,6 +220,26 @@ describe('approval wait ended by the client leaving', () => {
     });
   });
 
+  it('2025 session, operator queue: the client ends its session (DELETE) while the call waits: approved later, it does not run', async () => {
+    const s = await setup('queue');
+    const who = 'deleter';
+    const sid = await legacySession(s.gw.port, who);
+    const headers = { 'x-test-user': who, 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY };
+    const call = openPost(s.gw.port, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } }, headers);
+    const id = await waitFor('the call to wait for approval', async () => (await adminList(s.gw)).find((a) => a.principal === who)?.id);
+    const del = await fetch(`${s.gw.url}/mcp`, { method: 'DELETE', headers });
+    assert.equal(del.status, 200);
+    assert.equal((await adminDecide(s.gw, id, 'approve')).status, 200);
+    const reply = await call.reply;
+    assert.notEqual(reply, 'left');
+    assert.equal(parseJson(reply as Reply).error?.data?.code, 'session_not_found', (reply as Reply).text);
+    await sleep(300);
+    assert.deepEqual(upstreamCalls(s), [], 'a call of an ended session must never reach the upstream');
+    await closeGateway(s);
+    const rec = callRecord(await exchangeRecords(s, who));
+    assert.equal(rec.unmapped.notes?.approval?.reason, 'session-ended', JSON.stringify(rec.unmapped));
+  });
+
   it('2025 elicitation: the client leaving while asked is recorded as cancelled, and the call does not run', async () => {
     const s = await setup('auto');
     const sid = await legacySession(s.gw.port, 'leaver-elicit', { elicitation: {} });
