@@ -12,7 +12,8 @@ import type { RelayStream } from '../session/relay-stream.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
 import { inspectS2c, needsParse, type RelayOutcome } from './inspect-s2c.ts';
-import { answerMayStream, StreamedSseEvent } from './relay-sse-streamed.ts';
+import { StreamedSseEvent } from './relay-sse-streamed.ts';
+import { answerMayStream } from './streamed-answer.ts';
 import { withoutForeignTaskStatus } from './tasks.ts';
 import { errorMessage } from './respond.ts';
 

@@ -12,7 +12,7 @@ import { GatewayError } from '../core/errors.ts';
 import { mapUpstreamError, type UpstreamResponse } from '../upstream/client.ts';
 import type { Exchange } from './context.ts';
 import { blockedError, inspectS2c, passesJsonUnread, type RelayOutcome } from './inspect-s2c.ts';
-import { AnswerCheck, answerMayStream, chunkInspection } from './relay-sse-streamed.ts';
+import { AnswerCheck, answerMayStream, chunkInspection } from './streamed-answer.ts';
 import { errorMessage, pickHeaders, readStatusBody, relayUpstreamStatus, sendJson } from './respond.ts';
 
 /** Resolves when the client can take more bytes, or has gone (never hangs on a dead socket). */
