@@ -106,6 +106,17 @@ describe('audit verify --file', () => {
     assert.match(r.out, /missing\s+seq 12 at \S+ line 12 \(byte \d+\): record seq 12 is missing/);
   });
 
+  it('reports a line whose text is not what the gateway wrote (a member named twice), with its line number', async () => {
+    const { path, file } = copy();
+    const ls = lines(file);
+    const i = ls.findIndex((l) => l.includes('"verdict":"block"') && JSON.parse(l).seq > 1);
+    ls[i] = ls[i]!.replace('"verdict":"block"', '"verdict":"allow","verdict":"block"');
+    writeFileSync(file, ls.join('\n') + '\n');
+    const r = await verify(path);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`edited\\s+seq \\d+ .* at \\S+ line ${i + 1} \\(byte \\d+\\): .*stored text is not the text the gateway wrote`));
+  });
+
   it('reports a line that is not JSON with its line number, and still checks the rest', async () => {
     const { path, file } = copy();
     const ls = lines(file);

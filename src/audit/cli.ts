@@ -39,11 +39,13 @@ import { loadPublicKeys, publicKeysFrom } from './keys.ts';
 import { laneDirName } from './pipeline.ts';
 import { PostgresSink } from './postgres-sink.ts';
 import type { AuditRecord } from './record.ts';
-import { EvidenceCollector, renderReport } from './report.ts';
+import { CSV_COLUMNS, EvidenceCollector, csvRow, renderReport } from './report.ts';
+export { CSV_COLUMNS, csvRow } from './report.ts';
 import { indexRecord, type AuditQuery, type AuditSink, type ScanItem } from './sink.ts';
 import { SqliteSink } from './sqlite-sink.ts';
 import { readJson } from './state-file.ts';
-import { ChainVerifier, type VerifyResult } from './verify.ts';
+import { recordShapeProblem } from './verify-store.ts';
+import { ChainVerifier, type IntegrityDefect, type StoredItem, type VerifyResult } from './verify.ts';
 
 export interface AuditCliIo {
   readonly stdout: { write(s: string): unknown };
@@ -144,6 +146,8 @@ interface Store {
   label: string;
   /** The sink name in the gateway's state directory (its cursor), by default the type. */
   defaultSinkName: string;
+  /** The database's own consistency check, where it has one: its complaints. */
+  integrity?: () => string[];
 }
 
 async function openStore(v: Values, io: AuditCliIo): Promise<Store> {
@@ -160,7 +164,7 @@ async function openStore(v: Values, io: AuditCliIo): Promise<Store> {
   const path = v.db ?? io.defaults?.db ?? '.portcullis/audit.db';
   try {
     const sink = new SqliteSink({ path: resolve(path), readOnly: true });
-    return { sink, label: path, defaultSinkName: 'sqlite' };
+    return { sink, label: path, defaultSinkName: 'sqlite', integrity: () => sink.integrityCheck() };
   } catch (err) {
     throw new Error(`cannot open the audit database ${path}: ${(err as Error).message}`);
   }
@@ -198,14 +202,24 @@ interface Anchors {
   anchors: CheckpointProof[];
   head: ChainHead | undefined;
   delivered: ChainHead | undefined;
+  /** The sink whose store this is (`--sink`, else the store type): gap markers must name it. */
+  sinkName: string;
   notes: string[];
 }
 
 async function loadAnchors(store: Store, v: Values, io: AuditCliIo): Promise<Anchors> {
   const keyDir = v.keys ?? io.defaults?.keyDir ?? '.portcullis/audit-keys';
-  const publicKeys = await loadPublicKeys(resolve(keyDir));
-  for (const f of v['public-key'] ?? []) for (const [id, k] of publicKeysFrom([await readFile(resolve(f), 'utf8')])) publicKeys.set(id, k);
   const notes: string[] = [];
+  const publicKeys = await loadPublicKeys(resolve(keyDir), (path, reason) => notes.push(`skipped ${path}: not a readable PEM public key (${reason}); checkpoints signed with it show as signed by an unknown key`));
+  for (const f of v['public-key'] ?? []) {
+    let keys: Map<string, KeyObject>;
+    try {
+      keys = publicKeysFrom([await readFile(resolve(f), 'utf8')]);
+    } catch (err) {
+      throw new Error(`--public-key ${f}: not a readable PEM key: ${(err as Error).message}`);
+    }
+    for (const [id, k] of keys) publicKeys.set(id, k);
+  }
   if (publicKeys.size === 0) notes.push(`no public keys found in ${keyDir}: checkpoint signatures cannot be checked`);
   const stateDir = resolve(v.state ?? io.defaults?.stateDir ?? '.portcullis/audit-spool');
   const head = await readJson<ChainHead & { checkpoint?: CheckpointProof }>(join(stateDir, 'head.json')).catch(() => undefined);
@@ -221,12 +235,13 @@ async function loadAnchors(store: Store, v: Values, io: AuditCliIo): Promise<Anc
     anchors,
     head: head ? { seq: head.seq, hash: head.hash } : undefined,
     delivered: cursor ? { seq: cursor.seq, hash: cursor.hash } : undefined,
+    sinkName,
     notes,
   };
 }
 
 function newVerifier(a: Anchors): ChainVerifier {
-  return new ChainVerifier({ publicKeys: a.publicKeys, anchors: a.anchors, ...(a.head && { head: a.head }), ...(a.delivered && { delivered: a.delivered }) });
+  return new ChainVerifier({ publicKeys: a.publicKeys, anchors: a.anchors, sink: a.sinkName, ...(a.head && { head: a.head }), ...(a.delivered && { delivered: a.delivered }) });
 }
 
 async function verify(store: Store, v: Values, io: AuditCliIo): Promise<number> {
@@ -234,26 +249,33 @@ async function verify(store: Store, v: Values, io: AuditCliIo): Promise<number> 
   const verifier = newVerifier(anchors);
   for await (const item of scan(store)) verifier.take(item);
   const result = verifier.finish();
-  if (v.json) io.stdout.write(JSON.stringify({ store: store.label, ...result, notes: anchors.notes }, null, 2) + '\n');
-  else io.stdout.write(formatVerify(result, store.label, anchors.notes));
+  if (v.json) await put(io.stdout, JSON.stringify({ store: store.label, ...result, notes: anchors.notes }, null, 2) + '\n');
+  else await put(io.stdout, formatVerify(result, store.label, anchors.notes));
   return result.ok ? 0 : 1;
 }
 
 /** The whole store for verification: with the store's own checks where it has them. */
-async function* scan(store: Store): AsyncIterable<ScanItem> {
+async function* scan(store: Store): AsyncIterable<ScanItem | StoredItem | { defect: IntegrityDefect }> {
+  for (const message of store.integrity?.() ?? []) {
+    // SQLite names a row by rowid, which is the seq (INTEGER PRIMARY KEY).
+    const row = /^row (\d+) /.exec(message)?.[1];
+    const seq = row === undefined ? undefined : Number(row);
+    yield { defect: { kind: 'store-integrity', seq, where: `database ${store.label}`, message: `the database fails its integrity check: ${message}` } };
+  }
   if (store.sink.scan) yield* store.sink.scan();
   else for await (const record of store.sink.read({})) yield { record };
 }
 
 export function formatVerify(r: VerifyResult, label: string, notes: readonly string[] = []): string {
   const lines = [
-    `${r.ok ? 'OK' : 'FAILED'}: ${label}: ${r.records} records, seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}, anchored at ${r.anchor}, ${r.checkpoints} checkpoints (last verified at seq ${r.lastCheckpointSeq ?? '-'}; ${r.unsignedTail} records after it)`,
+    `${r.ok ? (r.warnings.length > 0 ? 'OK WITH WARNINGS' : 'OK') : 'FAILED'}: ${label}: ${r.records} records, seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}, anchored at ${r.anchor}, ${r.checkpoints} checkpoints (last verified at seq ${r.lastCheckpointSeq ?? '-'}; ${r.unsignedTail} records after it)`,
   ];
   for (const b of r.breaks) {
     const where = b.toSeq !== undefined ? `seq ${b.seq}..${b.toSeq}` : `seq ${b.seq ?? '-'}`;
     lines.push(`  ${b.kind.padEnd(20)} ${where}${b.recordId ? ` (record ${clean(b.recordId)})` : ''}${b.where ? ` at ${clean(b.where)}` : ''}: ${clean(b.message)}`);
   }
   for (const g of r.gaps) lines.push(`  known gap            seq ${g.fromSeq}..${g.toSeq}: ${g.count} records not delivered to sink ${clean(g.sink)} (${clean(g.reason)}), signed`);
+  for (const w of r.warnings) lines.push(`  warning: ${clean(w)}`);
   for (const n of notes) lines.push(`  note: ${clean(n)}`);
   return lines.join('\n') + '\n';
 }
@@ -261,56 +283,57 @@ export function formatVerify(r: VerifyResult, label: string, notes: readonly str
 async function query(store: Store, v: Values, io: AuditCliIo): Promise<number> {
   const q = filters(v);
   let n = 0;
-  if (!v.json) io.stdout.write(`${'SEQ'.padEnd(8)} ${'TIME'.padEnd(24)} ${'KIND'.padEnd(10)} ${'PRINCIPAL'.padEnd(20)} ${'TOOL'.padEnd(20)} ${'VERDICT'.padEnd(16)} FINDINGS\n`);
+  const shape = new ShapeGuard(store, io);
+  if (!v.json) await put(io.stdout, `${'SEQ'.padEnd(8)} ${'TIME'.padEnd(24)} ${'KIND'.padEnd(10)} ${'PRINCIPAL'.padEnd(20)} ${'TOOL'.padEnd(20)} ${'VERDICT'.padEnd(16)} FINDINGS\n`);
   for await (const r of store.sink.read(q)) {
+    if (!shape.ok(r)) continue;
     n++;
     if (v.json) {
-      io.stdout.write(JSON.stringify(r) + '\n');
+      await put(io.stdout, JSON.stringify(r) + '\n');
       continue;
     }
     const ix = indexRecord(r);
-    io.stdout.write(
+    await put(
+      io.stdout,
       `${String(ix.seq).padEnd(8)} ${new Date(ix.time).toISOString().padEnd(24)} ${ix.kind.padEnd(10)} ${clean(ix.principal ?? '-').padEnd(20)} ${clean(ix.tool ?? '-').padEnd(20)} ${clean(ix.verdict ?? '-').padEnd(16)} ${clean(ix.findingTypes.join(',') || '-')}\n`,
     );
   }
   if (!v.json) io.stderr.write(`${n} record(s)\n`);
-  return 0;
-}
-
-export const CSV_COLUMNS = ['seq', 'time', 'uid', 'class_uid', 'kind', 'principal', 'tool', 'verdict', 'finding_types', 'method', 'route', 'status', 'reasons', 'hash'] as const;
-
-export function csvRow(r: AuditRecord): string {
-  const ix = indexRecord(r);
-  const u = r.unmapped as Record<string, unknown>;
-  const api = r['api'] as { operation?: unknown } | undefined;
-  const cells = [
-    String(ix.seq),
-    new Date(ix.time).toISOString(),
-    ix.uid,
-    String(ix.classUid),
-    ix.kind,
-    ix.principal ?? '',
-    ix.tool ?? '',
-    ix.verdict ?? '',
-    ix.findingTypes.join(';'),
-    typeof api?.operation === 'string' ? api.operation : '',
-    typeof u['route'] === 'string' ? u['route'] : '',
-    typeof r['status'] === 'string' ? r['status'] : '',
-    Array.isArray(u['reasons']) ? u['reasons'].join(' ') : '',
-    r.hash,
-  ];
-  return cells.map(csvCell).join(',');
+  return shape.status();
 }
 
 /**
- * RFC 4180 §2: quote cells holding a comma, quote or line break, doubling inner quotes. Cells
- * that a spreadsheet would run as a formula (leading = + - @, tab, CR) get a leading apostrophe
- * (OWASP "CSV injection"): tool names and principals come from clients.
+ * Stores hand back whatever JSON they hold. A record query or export cannot show (json null, a
+ * time outside the Date range, no `unmapped`) is reported on stderr with where it is and
+ * skipped, and the command then exits 1: the output is not the whole selection. `verify`
+ * reports the same records as malformed or edited.
  */
-function csvCell(s: string): string {
-  let v = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  if (/[",\r\n]/.test(v)) v = `"${v.replace(/"/g, '""')}"`;
-  return v;
+class ShapeGuard {
+  #bad = 0;
+  #lastSeq: number | undefined;
+  readonly store: Store;
+  readonly io: AuditCliIo;
+  constructor(store: Store, io: AuditCliIo) {
+    this.store = store;
+    this.io = io;
+  }
+
+  ok(r: unknown): boolean {
+    const problem = recordShapeProblem(r);
+    if (problem === undefined) {
+      this.#lastSeq = (r as AuditRecord).seq;
+      return true;
+    }
+    this.#bad++;
+    const seq = (r as { seq?: unknown } | null)?.seq;
+    const where = Number.isSafeInteger(seq) ? `record seq ${String(seq)}` : this.#lastSeq === undefined ? 'the first record' : `the record after seq ${this.#lastSeq}`;
+    this.io.stderr.write(`malformed: ${where} in ${clean(this.store.label)} is not a usable audit record (${clean(problem)}): skipped; run \`portcullis audit verify\`\n`);
+    return false;
+  }
+
+  status(): number {
+    return this.#bad > 0 ? 1 : 0;
+  }
 }
 
 async function exportRecords(store: Store, v: Values, io: AuditCliIo): Promise<number> {
@@ -324,13 +347,15 @@ async function exportRecords(store: Store, v: Values, io: AuditCliIo): Promise<n
     buffered += s;
     if (!force && buffered.length < 1 << 16) return;
     if (fh) await fh.write(buffered);
-    else io.stdout.write(buffered);
+    else await put(io.stdout, buffered);
     buffered = '';
   };
   let n = 0;
+  const shape = new ShapeGuard(store, io);
   try {
     if (format === 'csv') await write(CSV_COLUMNS.join(',') + '\r\n');
     for await (const r of store.sink.read(q)) {
+      if (!shape.ok(r)) continue;
       n++;
       await write(format === 'csv' ? csvRow(r) + '\r\n' : JSON.stringify(r) + '\n');
     }
@@ -339,7 +364,7 @@ async function exportRecords(store: Store, v: Values, io: AuditCliIo): Promise<n
     await fh?.close();
   }
   io.stderr.write(`exported ${n} record(s)${v.out !== undefined ? ` to ${clean(v.out)}` : ''}\n`);
-  return 0;
+  return shape.status();
 }
 
 async function report(store: Store, v: Values, io: AuditCliIo): Promise<number> {
@@ -349,24 +374,44 @@ async function report(store: Store, v: Values, io: AuditCliIo): Promise<number> 
   // One pass: the whole chain is verified, the report aggregates the records in scope.
   for await (const item of scan(store)) {
     verifier.take(item);
-    if ('record' in item && isObject(item.record)) collector.add(item.record as AuditRecord);
+    // Only records it can read: the verifier reports the others (malformed, edited).
+    if ('record' in item && recordShapeProblem(item.record) === undefined) collector.add(item.record as AuditRecord);
   }
   const result = verifier.finish();
-  const html = renderReport(collector.finish(result, { source: store.label, now: (io.now ?? Date.now)() }));
+  const html = renderReport(collector.finish(result, { source: store.label, now: (io.now ?? Date.now)(), notes: anchors.notes }));
   if (v.out !== undefined) {
     await writeFile(resolve(v.out), html);
     io.stderr.write(`report written to ${clean(v.out)} (chain ${result.ok ? 'verified' : 'FAILED verification'})\n`);
   } else {
-    io.stdout.write(html);
+    await put(io.stdout, html);
   }
   return 0;
 }
 
-/** Replace C0/C1 controls (terminal escapes) with U+FFFD. */
-function clean(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd');
+/**
+ * Write to a stream and, when it asks (write returned false: its buffer is full), wait until it
+ * drains. Output to a pipe is asynchronous: without the wait an export of a large store piled up
+ * in memory, and the process could exit with most of it unwritten. A stream that fails or closes
+ * (the reader went away) ends the wait too, so a broken pipe cannot hang the command.
+ */
+async function put(stream: AuditCliIo['stdout'], s: string): Promise<void> {
+  if (stream.write(s) !== false) return;
+  const ee = stream as Partial<Pick<NodeJS.WritableStream, 'once' | 'removeListener'>>;
+  if (typeof ee.once !== 'function' || typeof ee.removeListener !== 'function') return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      for (const e of ['drain', 'error', 'close']) ee.removeListener!(e, done);
+      resolve();
+    };
+    for (const e of ['drain', 'error', 'close']) ee.once!(e, done);
+  });
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
+/**
+ * Replace C0/C1 controls (terminal escapes) and the bidirectional embedding, override and
+ * isolate controls (U+202A-U+202E, U+2066-U+2069: "Trojan Source", CVE-2021-42574) with U+FFFD:
+ * a name holding them is displayed in another order than it is stored.
+ */
+function clean(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }

@@ -12,7 +12,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { AuditRecord } from './record.ts';
-import type { ScanItem } from './sink.ts';
+import type { StoredItem } from './verify.ts';
 
 interface Line {
   /** 1-based line number. */
@@ -57,8 +57,12 @@ export async function* readLines(path: string): AsyncIterable<AuditRecord> {
   }
 }
 
-/** Every line as a record or a located defect (see the file comment). */
-export async function* scanFile(path: string): AsyncIterable<ScanItem> {
+/**
+ * Every line as a record or a located defect (see the file comment). A record comes with its
+ * line's text: the writer stores exactly JSON.stringify of each record, and the verifier checks
+ * the bytes are that (a member named twice parses one way here and another way elsewhere).
+ */
+export async function* scanFile(path: string): AsyncIterable<StoredItem> {
   for await (const line of fileLines(path)) {
     const where = `${path} line ${line.n} (byte ${line.offset})`;
     if (!line.terminated) {
@@ -79,7 +83,7 @@ export async function* scanFile(path: string): AsyncIterable<ScanItem> {
       yield { defect: { kind: 'malformed', seq: undefined, where, message: line.text === '' ? 'an empty line, which the writer never writes' : 'not a JSON audit record' } };
       continue;
     }
-    yield { record, where };
+    yield { record, where, text: line.text };
   }
 }
 
@@ -133,7 +137,8 @@ export async function lastRecordOf(path: string, repair?: (torn: TornTail) => vo
       try {
         return JSON.parse(line) as AuditRecord;
       } catch {
-        throw new Error(`${path}: last line is not a JSON audit record`);
+        // Reading backwards the line number is unknown; the byte offset says where it is.
+        throw new Error(`${path}: the last line (at byte ${start + prevNl + 1}) is not a JSON audit record: the file was edited or damaged (audit verify cannot open it either; inspect it from that byte)`);
       }
     }
   } finally {

@@ -110,14 +110,27 @@ export function publicKeysFrom(pems: readonly string[]): Map<string, KeyObject> 
   return out;
 }
 
-/** Every `*.pub.pem` in the key directory. */
-export async function loadPublicKeys(keyDir: string): Promise<Map<string, KeyObject>> {
+/**
+ * Every `*.pub.pem` in the key directory. A file that is not a readable PEM public key (damaged,
+ * truncated, not a key) is skipped and passed to `onSkip` with its path and why, rather than
+ * failing the whole load: one bad file must not stop verification with the other keys (the
+ * checkpoints it signed then show as signed by an unknown key).
+ */
+export async function loadPublicKeys(keyDir: string, onSkip?: (path: string, reason: string) => void): Promise<Map<string, KeyObject>> {
   let names: string[];
   try {
     names = await readdir(keyDir);
   } catch {
     return new Map();
   }
-  const pems = await Promise.all(names.filter((n) => n.endsWith('.pub.pem')).map((n) => readFile(join(keyDir, n), 'utf8')));
-  return publicKeysFrom(pems);
+  const out = new Map<string, KeyObject>();
+  for (const n of names.filter((n) => n.endsWith('.pub.pem')).sort()) {
+    const path = join(keyDir, n);
+    try {
+      for (const [id, key] of publicKeysFrom([await readFile(path, 'utf8')])) out.set(id, key);
+    } catch (err) {
+      onSkip?.(path, (err as Error).message);
+    }
+  }
+  return out;
 }

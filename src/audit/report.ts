@@ -35,6 +35,8 @@ export interface Evidence {
   controls: Control[];
   policyVersions: string[];
   verification: VerifyResult;
+  /** What the verification could not use (no keys, no gateway state): shown with its result. */
+  notes: string[];
 }
 
 const inc = (c: Counts, k: string, n = 1) => void (c[k] = (c[k] ?? 0) + n);
@@ -134,9 +136,10 @@ export class EvidenceCollector {
       case 'lifecycle': {
         const pv = typeof u['policy_version'] === 'string' ? u['policy_version'] : undefined;
         if (pv !== undefined) this.#policies.add(pv);
-        this.#lifecycle.push({ time: r.time, activity: r.activity_name, policyVersion: pv });
+        this.#lifecycle.push({ time: r.time, activity: String(r.activity_name), policyVersion: pv });
         if (this.#lifecycle.length > 200) this.#lifecycle.shift();
-        if (Array.isArray(u['controls'])) this.#controls = (u['controls'] as Control[]).map((c) => ({ name: String(c.name), detail: String(c.detail) }));
+        // Values from the store, not trusted to have the shape the gateway writes.
+        if (Array.isArray(u['controls'])) this.#controls = (u['controls'] as unknown[]).filter((c): c is Control => typeof c === 'object' && c !== null).map((c) => ({ name: String(c.name), detail: String(c.detail) }));
         break;
       }
       default:
@@ -144,7 +147,7 @@ export class EvidenceCollector {
     }
   }
 
-  finish(verification: VerifyResult, meta: { source: string; now: number }): Evidence {
+  finish(verification: VerifyResult, meta: { source: string; now: number; notes?: readonly string[] }): Evidence {
     const sorted = <T>(m: Map<string, T>, by: (v: T) => number) => [...m].sort((a, b) => by(b[1]) - by(a[1]) || a[0].localeCompare(b[0]));
     return {
       generatedAt: meta.now,
@@ -167,6 +170,7 @@ export class EvidenceCollector {
       controls: this.#controls,
       policyVersions: [...this.#policies],
       verification,
+      notes: [...(meta.notes ?? [])],
     };
   }
 }
@@ -179,7 +183,8 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const iso = (t: number | undefined) => (t === undefined || !Number.isFinite(t) ? '—' : new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+// Outside the Date range toISOString throws: a hostile record must not stop the report.
+const iso = (t: number | undefined) => (typeof t !== 'number' || !(Math.abs(t) <= 8.64e15) ? '—' : new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
 
 function table(head: string[], rows: Array<Array<string | number>>, empty = 'None recorded.'): string {
   if (rows.length === 0) return `<p class="empty">${escapeHtml(empty)}</p>`;
@@ -212,7 +217,8 @@ table{border-collapse:collapse;width:100%;margin:4px 0 8px}th,td{text-align:left
 thead th{background:#f0f2f5;font-weight:600}h3{font-size:14px;margin:14px 0 4px}.facts th{width:40%;font-weight:500}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .bars th{width:30%;font-weight:500}.bars td.num{width:10%}.bar span{display:block;height:12px;background:#4f7cc3;border-radius:2px;min-width:2px}
-.badge{display:inline-block;padding:3px 10px;border-radius:12px;font-weight:700;color:#fff}.pass{background:#1f883d}.fail{background:#cf222e}
+.badge{display:inline-block;padding:3px 10px;border-radius:12px;font-weight:700;color:#fff}.pass{background:#1f883d}.fail{background:#cf222e}.warn{background:#9a6700}
+.warnings{border-left:4px solid #9a6700;background:#fff8c5;padding:8px 12px 8px 28px;margin:8px 0}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:8px 0}
 .card{border:1px solid #d8dde3;border-radius:6px;padding:10px 12px}.card b{display:block;font-size:20px}.card span{color:#57606a;font-size:12px}
 .empty{color:#57606a;font-style:italic}footer{margin-top:32px;color:#57606a;font-size:12px}
@@ -223,9 +229,15 @@ export function renderReport(e: Evidence): string {
   const v = e.verification;
   const calls = Object.values(e.callsByVerdict).reduce((a, b) => a + b, 0);
   const card = (n: number | string, label: string) => `<div class="card"><b>${escapeHtml(String(n))}</b><span>${escapeHtml(label)}</span></div>`;
-  const verdict = v.ok
-    ? `<span class="badge pass">PASSED</span> The chain of ${v.records} records is intact.`
-    : `<span class="badge fail">FAILED</span> ${v.breaks.length} problem(s) found in ${v.records} records.`;
+  // A pass with warnings is not shown as a plain pass: a store cut down to a checkpoint verifies,
+  // and the warning is the only sign an auditor gets of it.
+  const warnings = v.warnings ?? [];
+  const verdict = !v.ok
+    ? `<span class="badge fail">FAILED</span> ${v.breaks.length} problem(s) found in ${v.records} records.`
+    : warnings.length > 0
+      ? `<span class="badge warn">PASSED WITH WARNINGS</span> Every check on the ${v.records} records passed, but verification cannot rule out the following:`
+      : `<span class="badge pass">PASSED</span> The chain of ${v.records} records is intact.`;
+  const list = (items: readonly string[], cls: string) => (items.length ? `<ul class="${cls}">${items.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -244,6 +256,8 @@ records observed ${escapeHtml(iso(e.observed.first))} to ${escapeHtml(iso(e.obse
 
 <h2>Chain verification</h2>
 <p>${verdict}</p>
+${list(warnings, 'warnings')}
+${e.notes.length ? `<h3>Notes on this verification</h3>${list(e.notes, 'notes')}` : ''}
 ${facts([
   ['Records checked', v.records],
   ['First / last seq', `${v.firstSeq ?? '—'} / ${v.lastSeq ?? '—'}`],
@@ -294,4 +308,48 @@ finding types only: arguments and results appear in the audit trail as keyed dig
 </main></body>
 </html>
 `;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The spreadsheet form of `audit export --format csv`: one row per record, its query fields and
+// hash. Built to be opened in a spreadsheet safely (values come from clients and upstreams).
+
+export const CSV_COLUMNS = ['seq', 'time', 'uid', 'class_uid', 'kind', 'principal', 'tool', 'verdict', 'finding_types', 'method', 'route', 'status', 'reasons', 'hash'] as const;
+
+export function csvRow(r: AuditRecord): string {
+  const ix = indexRecord(r);
+  const u = r.unmapped as Record<string, unknown>;
+  const api = r['api'] as { operation?: unknown } | undefined;
+  const cells = [
+    String(ix.seq),
+    new Date(ix.time).toISOString(),
+    ix.uid,
+    String(ix.classUid),
+    ix.kind,
+    ix.principal ?? '',
+    ix.tool ?? '',
+    ix.verdict ?? '',
+    ix.findingTypes.join(';'),
+    typeof api?.operation === 'string' ? api.operation : '',
+    typeof u['route'] === 'string' ? u['route'] : '',
+    typeof r['status'] === 'string' ? r['status'] : '',
+    Array.isArray(u['reasons']) ? u['reasons'].join(' ') : '',
+    r.hash,
+  ];
+  // seq and class_uid are numbers the gateway wrote; every other cell is text.
+  return cells.map((c, i) => (i === 0 || i === 3 ? c : csvCell(c))).join(',');
+}
+
+/**
+ * A text cell: always quoted (RFC 4180 §2, inner quotes doubled), and with a leading apostrophe
+ * before anything a spreadsheet would run as a formula (= + - @, tab, CR: OWASP "CSV injection";
+ * tool names and principals come from clients). Not only at the start: a spreadsheet that splits
+ * on ';' (the list separator in many locales) ignores the quotes around a cell holding one and
+ * starts a new cell after each ';', so `search;=cmd|…` would still be a formula there. The same
+ * goes after a ',' for readers that do not honour quotes. The apostrophe changes the text, as
+ * OWASP's advice does; the JSON-lines export is the faithful copy.
+ */
+function csvCell(s: string): string {
+  const v = s.replace(/(^|[;,])(?=[=+\-@\t\r])/g, "$1'");
+  return `"${v.replace(/"/g, '""')}"`;
 }

@@ -24,6 +24,7 @@ import type { AuditRecord } from './record.ts';
 import { pruneStore, type RetentionStore } from './retention.ts';
 import { SinkClosedError, indexDiff, indexRecord, type AnchorFn, type AuditQuery, type AuditSink, type PruneResult, type ScanItem } from './sink.ts';
 import { recordText } from './record-text.ts';
+import type { StoredItem } from './verify.ts';
 
 export interface SqliteSinkOptions {
   path: string;
@@ -163,8 +164,11 @@ export class SqliteSink implements AuditSink {
     }
   }
 
-  /** Every row in seq order, its record and any query column that disagrees with it. */
-  async *scan(): AsyncIterable<ScanItem> {
+  /**
+   * Every row in seq order, its record (with the text stored, which is JSON.stringify of it as
+   * written: the verifier checks it still is) and any query column that disagrees with it.
+   */
+  async *scan(): AsyncIterable<StoredItem> {
     if (this.#closed) throw new SinkClosedError(this.name);
     const stmt = this.#db.prepare(
       'SELECT seq, uid, time, class_uid AS classUid, kind, principal, tool, verdict, finding_types AS findingTypes, json FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -201,6 +205,18 @@ export class SqliteSink implements AuditSink {
       }),
       deleteBefore: async (seq) => Number(db.prepare('DELETE FROM audit_records WHERE seq < ?').run(seq).changes),
     };
+  }
+
+  /**
+   * SQLite's own consistency check, for verification: what it reports, empty when the database
+   * is sound. `integrity_check`, not `quick_check`: only the full check compares each index with
+   * its table, and an index that disagrees with the table (edited behind SQLite's back) hides
+   * rows from the indexed queries (`--principal`, `--tool`) while every record still verifies.
+   */
+  integrityCheck(): string[] {
+    if (this.#closed) throw new SinkClosedError(this.name);
+    const rows = this.#db.prepare('PRAGMA integrity_check').all() as Array<{ integrity_check: string }>;
+    return rows.map((r) => r.integrity_check).filter((m) => m !== 'ok');
   }
 
   /** Records by kind count (the report), without reading the records. */
@@ -244,7 +260,7 @@ interface IndexRow {
   findingTypes: string;
 }
 
-function* checkRow(cols: IndexRow, json: string): Iterable<ScanItem> {
+function* checkRow(cols: IndexRow, json: string): Iterable<StoredItem> {
   const where = `row seq ${cols.seq}`;
   let record: AuditRecord;
   try {
@@ -253,7 +269,12 @@ function* checkRow(cols: IndexRow, json: string): Iterable<ScanItem> {
     yield { defect: { kind: 'malformed', seq: cols.seq, where, message: 'the json column is not JSON' } };
     return;
   }
-  yield { record };
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    // Not a record at all: its columns cannot be compared with it (indexRecord would throw).
+    yield { defect: { kind: 'malformed', seq: cols.seq, where, message: `the json column is not a JSON object (${record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record})` } };
+    return;
+  }
+  yield { record, text: json };
   // Stored as ",a,b," so instr() matches whole names; compare as the plain list.
   const diff = indexDiff({ ...cols, findingTypes: cols.findingTypes.replace(/^,|,$/g, '') }, record);
   if (diff.length > 0) {

@@ -15,6 +15,12 @@
  *   unanchored          the chain starts after seq 1 without a signed checkpoint or retention
  *                       anchor (chain.ts) for the position it links to
  *   checkpoint-signature / gap-signature   a signature does not verify, or its key is unknown
+ *   gap-foreign         a validly signed gap marker made for another sink: replayed into this
+ *                       store it would excuse a deleted range (the verifier is told which sink's
+ *                       store it checks)
+ *   gap-conflict        the delivery cursor (from the state directory) lies inside a range a gap
+ *                       marker says never reached the store (a signed checkpoint there is only a
+ *                       warning: an honest shedding sink can have one)
  *   checkpoint-mismatch a checkpoint attests a different hash than the chain has: the records
  *                       before it were rewritten
  *   truncated           the store no longer holds records that a signed checkpoint known from
@@ -26,6 +32,12 @@
  *                       or bytes appended (a store's scan, jsonl.ts)
  *   index-mismatch      a row's query columns disagree with its record, so queries on them
  *                       mislead (a store's scan, sink.ts)
+ *   store-integrity     the database's own consistency check failed (an index that disagrees
+ *                       with its table hides rows from queries while every record verifies)
+ *
+ * Some things verify cannot prove are returned as warnings, not breaks: a store that starts at a
+ * checkpoint rather than at genesis may have lost its oldest records (nothing the gateway writes
+ * says where a sink's chain legitimately starts), so it passes with a warning saying so.
  *
  * Stores that can say where a record sits (file, line, byte offset) pass it with the record;
  * breaks found at that record carry it, and a missing range carries where the hole is.
@@ -37,6 +49,10 @@
 import { GENESIS_HASH, anchorOf, checkCheckpoint, checkGap, checkpointOf, gapOf, legacyRecordHash, recordHash, type ChainHead, type CheckpointProof, type PublicKeys } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 import type { ScanItem, StoreDefect } from './sink.ts';
+import { gapConflicts, startWarnings, storedTextDiffers, type IntegrityDefect, type StoredItem } from './verify-store.ts';
+
+export type { IntegrityDefect, StoredItem } from './verify-store.ts';
+
 
 export type BreakKind =
   | 'malformed'
@@ -49,6 +65,9 @@ export type BreakKind =
   | 'checkpoint-signature'
   | 'checkpoint-mismatch'
   | 'gap-signature'
+  | 'gap-foreign'
+  | 'gap-conflict'
+  | 'store-integrity'
   | 'truncated'
   | 'beyond-head'
   | 'unterminated'
@@ -88,6 +107,8 @@ export interface VerifyResult {
   unsignedTail: number;
   gaps: KnownGap[];
   breaks: ChainBreak[];
+  /** What verification could not rule out though nothing failed (the result stays ok). */
+  warnings: string[];
 }
 
 export interface VerifyOptions {
@@ -101,6 +122,12 @@ export interface VerifyOptions {
    * unchanged. Catches a tail cut after the last checkpoint.
    */
   delivered?: ChainHead;
+  /**
+   * The name of the sink whose store this is. A gap marker is signed per sink and only excuses a
+   * range in that sink's store; one naming another sink is rejected ('gap-foreign'). Unset: any
+   * sink's marker is accepted (callers that cannot say which store they hold).
+   */
+  sink?: string;
   /** Stop collecting after this many breaks (the count still says how many). Default 1000. */
   maxBreaks?: number;
 }
@@ -112,6 +139,9 @@ export class ChainVerifier {
   readonly #breaks: ChainBreak[] = [];
   #breakCount = 0;
   readonly #gaps: KnownGap[] = [];
+  /** The accepted gaps' last hashes, by marker seq (an external anchor at a gap's end must match). */
+  readonly #gapLastHash = new Map<number, string>();
+  readonly #warnings: string[] = [];
   #records = 0;
   #first: number | undefined;
   #prev: { seq: number; hash: string } | undefined;
@@ -138,21 +168,27 @@ export class ChainVerifier {
   }
 
   /** One item of a store's scan: a record (with where it is), or a defect in how it is stored. */
-  take(item: ScanItem): void {
+  take(item: ScanItem | StoredItem | { defect: IntegrityDefect }): void {
     if ('defect' in item) this.defect(item.defect);
-    else this.push(item.record, item.where);
+    else this.push(item.record, item.where, 'text' in item ? item.text : undefined);
   }
 
-  defect(d: StoreDefect): void {
+  defect(d: StoreDefect | IntegrityDefect): void {
     this.#where = d.where;
     this.#break(d.kind, d.seq, undefined, d.message);
   }
 
-  push(value: unknown, where?: string): void {
+  /**
+   * One record in storage order. `text`: the record as stored, when the store keeps the
+   * gateway's own bytes (always exactly JSON.stringify of the record).
+   */
+  push(value: unknown, where?: string, text?: string): void {
     this.#where = where;
     this.#records++;
     if (!isRecord(value)) {
-      this.#break('malformed', undefined, undefined, `item ${this.#records} is not an audit record (seq, prev_hash, hash)`);
+      // A store that cannot say where (a row, a line) still gets a place: after the last good seq.
+      const after = this.#prev ? ` (after seq ${this.#prev.seq})` : this.#records === 1 ? ' (the first)' : '';
+      this.#break('malformed', undefined, undefined, `item ${this.#records}${after} is not an audit record (seq, prev_hash, hash)`);
       return;
     }
     const r = value;
@@ -167,6 +203,9 @@ export class ChainVerifier {
       return;
     }
     if (actual !== r.hash) this.#break('edited', r.seq, id, `record seq ${r.seq} was edited: its content does not match its hash`);
+    else if (text !== undefined && storedTextDiffers(value, text)) {
+      this.#break('edited', r.seq, id, `record seq ${r.seq} was edited: its stored text is not the text the gateway wrote (a member named twice, or other spelling), so other JSON readers may see different values than the hash covers`);
+    }
 
     const delivered = this.#opts.delivered;
     if (delivered && delivered.seq === r.seq && delivered.hash !== r.hash && !gapOf(r)) {
@@ -222,10 +261,21 @@ export class ChainVerifier {
     }
     if (gap && mainLine) {
       const check = checkGap(gap, this.#opts.publicKeys);
+      const sink = this.#opts.sink;
       if (check !== 'ok' || gap.from_seq !== r.seq || gap.prev_hash !== r.prev_hash || !(gap.to_seq >= gap.from_seq)) {
         this.#break('gap-signature', r.seq, id, `gap marker at seq ${r.seq} is not a valid signed gap (${check === 'ok' ? 'does not match its position' : check})`);
+      } else if (sink !== undefined && gap.sink !== sink) {
+        // Not accepted: the chain goes on from the marker itself, so the range it would excuse
+        // is reported missing as well.
+        this.#break(
+          'gap-foreign',
+          r.seq,
+          id,
+          `gap marker at seq ${r.seq} was signed for sink ${JSON.stringify(String(gap.sink))}, not for this store's sink ${JSON.stringify(sink)}: copied from another store, it would excuse seq ${gap.from_seq}..${gap.to_seq} (if this store's sink has another name, give it with --sink NAME)`,
+        );
       } else {
         this.#gaps.push({ markerSeq: r.seq, fromSeq: gap.from_seq, toSeq: gap.to_seq, count: gap.count, reason: gap.reason, sink: gap.sink });
+        this.#gapLastHash.set(r.seq, gap.last_hash);
         // The chain resumes after the dropped range, from the last dropped record's hash.
         this.#prev = { seq: gap.to_seq, hash: gap.last_hash };
         this.#maxSeq = Math.max(this.#maxSeq, gap.to_seq);
@@ -254,6 +304,7 @@ export class ChainVerifier {
     if (head && last !== undefined && last > head.seq) {
       this.#break('beyond-head', head.seq + 1, undefined, `records seq ${head.seq + 1}..${last} are past the last record the gateway wrote (seq ${head.seq}): they were added`, last);
     }
+    this.#anchorsInGaps();
     const delivered = this.#opts.delivered;
     if (delivered && (last ?? 0) < delivered.seq && ![...this.#external.values()].some((a) => a.seq >= delivered.seq)) {
       this.#break('truncated', (last ?? 0) + 1, undefined, `the store ends at seq ${last ?? 0} but the gateway delivered up to seq ${delivered.seq} to it: records were cut from the end`, delivered.seq);
@@ -270,7 +321,22 @@ export class ChainVerifier {
       unsignedTail: last === undefined ? 0 : last - (this.#lastCheckpoint ?? (this.#first ?? 1) - 1),
       gaps: this.#gaps,
       breaks: this.#breaks,
+      warnings: [...startWarnings(this.#anchor, this.#first), ...this.#warnings],
     };
+  }
+
+  /**
+   * External anchors inside accepted gaps (verify-store.ts). The delivery cursor there is a break:
+   * the gateway never delivers what it marked dropped. A checkpoint there is a warning only: it
+   * is signed over the whole chain, and an honest sink may have been dropping records (shed
+   * posture) when it was signed, so the store cannot show the record it attests.
+   */
+  #anchorsInGaps(): void {
+    const gaps = this.#gaps.map((g) => ({ ...g, lastHash: this.#gapLastHash.get(g.markerSeq) ?? '' }));
+    const d = this.#opts.delivered;
+    if (d) for (const c of gapConflicts(gaps, [{ ...d, what: 'the gateway recorded it as delivered to this store (its cursor)' }])) this.#break('gap-conflict', c.seq, undefined, c.message);
+    const checkpoints = [...this.#external.values()].map((a) => ({ seq: a.seq, hash: a.hash, what: `a checkpoint signed at ${iso(a.time)} attests a record there, which the store cannot show` }));
+    for (const c of gapConflicts(gaps, checkpoints)) this.#warnings.push(c.message);
   }
 
   #checkpoint(r: AuditRecord, cp: CheckpointProof, id: string | undefined, mainLine: boolean): void {
@@ -343,6 +409,7 @@ function isRecord(v: unknown): v is AuditRecord {
   return Number.isSafeInteger(r.seq) && (r.seq as number) >= 1 && typeof r.hash === 'string' && HEX64.test(r.hash) && typeof r.prev_hash === 'string' && HEX64.test(r.prev_hash);
 }
 
+/** A signed time as ISO 8601; outside the Date range (a hostile proof), the number itself. */
 function iso(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+  return typeof ms === 'number' && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }

@@ -187,5 +187,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Resolves once everything written to `stream` so far has been handed to the OS. On a pipe
+ * process.stdout is asynchronous: process.exit() with a write still queued dropped the rest
+ * (`audit export | …` cut at 64 KiB, exit 0). An empty write's callback runs after the writes
+ * queued before it; an error (the reader went away: EPIPE) also ends the wait.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
+}
+
 const code = await main(process.argv.slice(2));
-if (code >= 0) process.exit(code);
+if (code >= 0) {
+  // exitCode first: if flushing fails the status is still the command's.
+  process.exitCode = code;
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  // Exit explicitly: a command may leave handles open (an HTTP keep-alive agent, a pool).
+  process.exit(code);
+}
