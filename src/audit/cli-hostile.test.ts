@@ -81,7 +81,7 @@ describe('hostile records', () => {
       assert.doesNotMatch(r.err, /TypeError|Cannot read/);
     }
     const rep = await cli(at, 'report');
-    assert.equal(rep.code, 0, rep.err);
+    assert.equal(rep.code, 1, rep.err);
     assert.match(rep.out, /badge fail/);
   });
 
@@ -102,7 +102,7 @@ describe('hostile records', () => {
     assert.equal(v.code, 1);
     assert.match(v.out, /edited\s+seq 4/);
     const rep = await cli(at, 'report');
-    assert.equal(rep.code, 0, rep.err);
+    assert.equal(rep.code, 1, rep.err);
   });
 });
 

@@ -65,6 +65,8 @@ STORE:   --db PATH (default .portcullis/audit.db) | --file PATH | --postgres URL
 FILTERS: --principal S --tool T --verdict V --finding TYPE --kind K --since T --until T
          (V: allow, redact, rewrite, block = refused by a control, error = refused otherwise,
           require-approval; T is ISO 8601, e.g. 2026-01-31T00:00:00Z, or milliseconds since the epoch)
+exit:    0 ok; 1 the chain does not verify (verify, report: the report is still written) or a
+         record could not be shown (query, export); 2 usage
 `;
 
 class UsageError extends Error {}
@@ -274,6 +276,7 @@ export function formatVerify(r: VerifyResult, label: string, notes: readonly str
     const where = b.toSeq !== undefined ? `seq ${b.seq}..${b.toSeq}` : `seq ${b.seq ?? '-'}`;
     lines.push(`  ${b.kind.padEnd(20)} ${where}${b.recordId ? ` (record ${clean(b.recordId)})` : ''}${b.where ? ` at ${clean(b.where)}` : ''}: ${clean(b.message)}`);
   }
+  if (r.problems > r.breaks.length) lines.push(`  … and ${r.problems - r.breaks.length} more problem(s): only the first ${r.breaks.length} are listed`);
   for (const g of r.gaps) lines.push(`  known gap            seq ${g.fromSeq}..${g.toSeq}: ${g.count} records not delivered to sink ${clean(g.sink)} (${clean(g.reason)}), signed`);
   for (const w of r.warnings) lines.push(`  warning: ${clean(w)}`);
   for (const n of notes) lines.push(`  note: ${clean(n)}`);
@@ -385,7 +388,8 @@ async function report(store: Store, v: Values, io: AuditCliIo): Promise<number> 
   } else {
     await put(io.stdout, html);
   }
-  return 0;
+  // The report is written either way (it shows the failure); the status says it too, for scripts.
+  return result.ok ? 0 : 1;
 }
 
 /**

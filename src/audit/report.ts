@@ -233,7 +233,7 @@ export function renderReport(e: Evidence): string {
   // and the warning is the only sign an auditor gets of it.
   const warnings = v.warnings ?? [];
   const verdict = !v.ok
-    ? `<span class="badge fail">FAILED</span> ${v.breaks.length} problem(s) found in ${v.records} records.`
+    ? `<span class="badge fail">FAILED</span> ${v.problems} problem(s) found in ${v.records} records${v.problems > v.breaks.length ? ` (the first ${v.breaks.length} listed)` : ''}.`
     : warnings.length > 0
       ? `<span class="badge warn">PASSED WITH WARNINGS</span> Every check on the ${v.records} records passed, but verification cannot rule out the following:`
       : `<span class="badge pass">PASSED</span> The chain of ${v.records} records is intact.`;

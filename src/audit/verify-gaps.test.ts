@@ -141,3 +141,15 @@ describe('verify: the stored text is the text that was hashed', () => {
     assert.equal(run(records.map((r) => JSON.stringify(r))).ok, true);
   });
 });
+
+describe('verify: more problems than it lists', () => {
+  it('says how many there are in all, not only how many it lists', async () => {
+    const { formatVerify } = await import('./cli.ts');
+    // Five records edited without re-hashing: five problems, three listed.
+    const rs = (structuredClone(buildChain(30)) as Array<AuditRecord & { time: number }>).map((r) => (r.seq % 6 === 0 ? { ...r, time: r.time + 1 } : r));
+    const v = verify(rs, { maxBreaks: 3 });
+    assert.equal(v.problems, 5);
+    assert.equal(v.breaks.length, 3);
+    assert.match(formatVerify(v, 'store'), /… and 2 more problem\(s\): only the first 3 are listed/);
+  });
+});

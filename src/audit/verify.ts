@@ -107,6 +107,8 @@ export interface VerifyResult {
   unsignedTail: number;
   gaps: KnownGap[];
   breaks: ChainBreak[];
+  /** Problems found in all: `breaks` lists at most `maxBreaks` of them. */
+  problems: number;
   /** What verification could not rule out though nothing failed (the result stays ok). */
   warnings: string[];
 }
@@ -321,6 +323,7 @@ export class ChainVerifier {
       unsignedTail: last === undefined ? 0 : last - (this.#lastCheckpoint ?? (this.#first ?? 1) - 1),
       gaps: this.#gaps,
       breaks: this.#breaks,
+      problems: this.#breakCount,
       warnings: [...startWarnings(this.#anchor, this.#first), ...this.#warnings],
     };
   }
