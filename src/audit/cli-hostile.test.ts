@@ -4,16 +4,15 @@
  * a JSON-lines file whose last line is not JSON, and names holding bidirectional controls. Each
  * is reported with where it is; none crashes a command with a bare TypeError.
  */
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runAuditCli } from './cli.ts';
 import { AuditSchema } from './config.ts';
 import { openAudit } from './open.ts';
 import type { AuditRecord } from './record.ts';
-import { context, tempDir } from './testkit.ts';
+import { context, tempDir, TrailCopies } from './testkit.ts';
 
 const dir = tempDir('cli-hostile');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,24 +37,10 @@ await (async () => {
   await audit.close();
 })();
 
-let copies = 0;
-function copy(): string {
-  const d = join(dir, `copy-${++copies}`);
-  cpSync(trail, d, { recursive: true });
-  return d;
-}
-
-async function cli(at: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runAuditCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    defaults: { db: join(at, 'audit.db'), stateDir: join(at, 'spool'), keyDir: join(at, 'keys') },
-    now: () => T0 + 86_400_000,
-  });
-  return { code, out, err };
-}
+/** Fresh copies of the trail (database, state, keys), and the CLI run on one. */
+const copies = new TrailCopies(trail, dir, T0 + 86_400_000);
+const copy = (): string => copies.copy();
+const cli = (at: string, ...argv: string[]) => copies.cli(at, ...argv);
 
 function setJson(at: string, seq: number, edit: (r: AuditRecord) => unknown): void {
   const d = new DatabaseSync(join(at, 'audit.db'));

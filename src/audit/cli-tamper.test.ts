@@ -4,18 +4,17 @@
  * index made to disagree with its table, a record's text respelled, and a tool name built to
  * become a formula in a spreadsheet. Each copy of the trail is tampered with separately.
  */
-import { cpSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gapEvent, linkAt, signGap } from './chain.ts';
-import { runAuditCli } from './cli.ts';
 import { AuditSchema } from './config.ts';
 import { loadAuditKeys } from './keys.ts';
 import { openAudit } from './open.ts';
 import type { AuditRecord } from './record.ts';
-import { context, tempDir } from './testkit.ts';
+import { context, tempDir, TrailCopies } from './testkit.ts';
 
 const dir = tempDir('cli-tamper');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,25 +34,10 @@ await (async () => {
   await audit.close();
 })();
 
-let copies = 0;
-/** A fresh copy of the trail (database, state, keys). */
-function copy(): string {
-  const d = join(dir, `copy-${++copies}`);
-  cpSync(trail, d, { recursive: true });
-  return d;
-}
-
-async function cli(at: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runAuditCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    defaults: { db: join(at, 'audit.db'), stateDir: join(at, 'spool'), keyDir: join(at, 'keys') },
-    now: () => T0 + 86_400_000,
-  });
-  return { code, out, err };
-}
+/** Fresh copies of the trail (database, state, keys), and the CLI run on one. */
+const copies = new TrailCopies(trail, dir, T0 + 86_400_000);
+const copy = (): string => copies.copy();
+const cli = (at: string, ...argv: string[]) => copies.cli(at, ...argv);
 
 function sql(at: string, fn: (d: DatabaseSync) => void): void {
   const d = new DatabaseSync(join(at, 'audit.db'));

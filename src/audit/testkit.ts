@@ -4,7 +4,7 @@
  * delivery the way a slow or unreachable destination would.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSigner, type Signer } from './chain.ts';
@@ -96,5 +96,42 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * A trail (database, state, keys) made once under `dir`, copied afresh for each tamper, and the
+ * audit CLI run in process on a copy: its defaults point at the copy, its clock at `now`.
+ */
+export class TrailCopies {
+  readonly #trail: string;
+  readonly #dir: string;
+  readonly #now: number;
+  #copies = 0;
+
+  constructor(trail: string, dir: string, now: number) {
+    this.#trail = trail;
+    this.#dir = dir;
+    this.#now = now;
+  }
+
+  copy(): string {
+    const d = join(this.#dir, `copy-${++this.#copies}`);
+    cpSync(this.#trail, d, { recursive: true });
+    return d;
+  }
+
+  async cli(at: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    // Loaded when first used: most audit tests never run the CLI (it brings every sink in).
+    const { runAuditCli } = await import('./cli.ts');
+    let out = '';
+    let err = '';
+    const code = await runAuditCli(argv, {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+      defaults: { db: join(at, 'audit.db'), stateDir: join(at, 'spool'), keyDir: join(at, 'keys') },
+      now: () => this.#now,
+    });
+    return { code, out, err };
   }
 }
