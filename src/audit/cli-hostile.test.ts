@@ -100,15 +100,20 @@ describe('hostile files', () => {
     assert.match(r.out, /note: skipped \S*audit-signing\.deadbeef\.pub\.pem: not a readable PEM public key/);
   });
 
-  it('a JSON-lines file whose last line is not JSON: the error says which file and byte', async () => {
+  it('a JSON-lines file whose last line is not JSON: verify goes through the rest and names the line; query and export say which file and line', async () => {
     const at = copy();
     const files = join(at, 'files');
     const seg = join(files, readdirSync(files).find((n) => n.endsWith('.jsonl'))!);
     const size = readFileSync(seg).length;
+    const lines = readFileSync(seg, 'utf8').split('\n').length;
     writeFileSync(seg, readFileSync(seg, 'utf8') + '{"seq": oops}\n');
     const r = await cli(at, 'verify', '--file', join(files, 'audit.jsonl'));
-    assert.equal(r.code, 1);
-    assert.match(r.err, new RegExp(`${seg.replace(/[.\\]/g, '\\$&')}: the last line \\(at byte ${size}\\) is not a JSON audit record`));
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, new RegExp(`malformed\\s+seq - at ${seg.replace(/[.\\]/g, '\\$&')} line ${lines} \\(byte ${size}\\)`), r.out);
+    assert.match(r.out, /\b2[0-9] records\b/, 'the records before it were read and verified');
+    const q = await cli(at, 'query', '--file', join(files, 'audit.jsonl'));
+    assert.equal(q.code, 1);
+    assert.match(q.err, new RegExp(`${seg.replace(/[.\\]/g, '\\$&')}:${lines}: not a JSON audit record`));
   });
 });
 

@@ -251,7 +251,15 @@ export class FileSink implements AuditSink {
           );
     // The last seq is the last complete line of the newest non-empty file.
     for (let i = this.#segments.length - 1; i >= 0 && this.#last === undefined; i--) {
-      this.#last = (await lastRecordOf(this.#segments[i]!.path, repair))?.seq;
+      try {
+        this.#last = (await lastRecordOf(this.#segments[i]!.path, repair))?.seq;
+      } catch (err) {
+        // A last line that is not JSON: the gateway must not append after it (it could not tell
+        // where its chain stands), but a reader (the CLI) can still go through the rest, and
+        // verify reports that line with its file, line and byte (scanFile).
+        if (!readOnly) throw err;
+        break;
+      }
     }
     const newest = this.#segments.at(-1);
     if (newest && !readOnly) await this.#openAppend(newest.path);
