@@ -206,6 +206,11 @@ interface Anchors {
   delivered: ChainHead | undefined;
   /** The sink whose store this is (`--sink`, else the store type): gap markers must name it. */
   sinkName: string;
+  /**
+   * Given with --sink, or the gateway's state has a cursor under that name: a marker naming
+   * another sink is then a break, else only a warning (a configured name is not in the store).
+   */
+  sinkKnown: boolean;
   notes: string[];
 }
 
@@ -238,12 +243,13 @@ async function loadAnchors(store: Store, v: Values, io: AuditCliIo): Promise<Anc
     head: head ? { seq: head.seq, hash: head.hash } : undefined,
     delivered: cursor ? { seq: cursor.seq, hash: cursor.hash } : undefined,
     sinkName,
+    sinkKnown: v.sink !== undefined || cursor !== undefined,
     notes,
   };
 }
 
 function newVerifier(a: Anchors): ChainVerifier {
-  return new ChainVerifier({ publicKeys: a.publicKeys, anchors: a.anchors, sink: a.sinkName, ...(a.head && { head: a.head }), ...(a.delivered && { delivered: a.delivered }) });
+  return new ChainVerifier({ publicKeys: a.publicKeys, anchors: a.anchors, sink: a.sinkName, sinkKnown: a.sinkKnown, ...(a.head && { head: a.head }), ...(a.delivered && { delivered: a.delivered }) });
 }
 
 async function verify(store: Store, v: Values, io: AuditCliIo): Promise<number> {

@@ -126,10 +126,13 @@ export interface VerifyOptions {
   delivered?: ChainHead;
   /**
    * The name of the sink whose store this is. A gap marker is signed per sink and only excuses a
-   * range in that sink's store; one naming another sink is rejected ('gap-foreign'). Unset: any
-   * sink's marker is accepted (callers that cannot say which store they hold).
+   * range in that sink's store; one naming another sink is rejected ('gap-foreign') when
+   * `sinkKnown`, else accepted with a warning (the name is only a guess: a sink's configured
+   * name, or `<type>-<n>` beside another of its type, is not in the store). Unset: any sink's
+   * marker is accepted.
    */
   sink?: string;
+  sinkKnown?: boolean;
   /** Stop collecting after this many breaks (the count still says how many). Default 1000. */
   maxBreaks?: number;
 }
@@ -266,6 +269,11 @@ export class ChainVerifier {
       const sink = this.#opts.sink;
       if (check !== 'ok' || gap.from_seq !== r.seq || gap.prev_hash !== r.prev_hash || !(gap.to_seq >= gap.from_seq)) {
         this.#break('gap-signature', r.seq, id, `gap marker at seq ${r.seq} is not a valid signed gap (${check === 'ok' ? 'does not match its position' : check})`);
+      } else if (sink !== undefined && gap.sink !== sink && !this.#opts.sinkKnown) {
+        this.#warnings.push(
+          `gap marker at seq ${r.seq} names sink ${JSON.stringify(String(gap.sink))}, not ${JSON.stringify(sink)}: if this is not that sink's store, the marker was copied in to excuse seq ${gap.from_seq}..${gap.to_seq}; give --sink NAME to check`,
+        );
+        this.#acceptGap(r, gap);
       } else if (sink !== undefined && gap.sink !== sink) {
         // Not accepted: the chain goes on from the marker itself, so the range it would excuse
         // is reported missing as well.
@@ -276,13 +284,17 @@ export class ChainVerifier {
           `gap marker at seq ${r.seq} was signed for sink ${JSON.stringify(String(gap.sink))}, not for this store's sink ${JSON.stringify(sink)}: copied from another store, it would excuse seq ${gap.from_seq}..${gap.to_seq} (if this store's sink has another name, give it with --sink NAME)`,
         );
       } else {
-        this.#gaps.push({ markerSeq: r.seq, fromSeq: gap.from_seq, toSeq: gap.to_seq, count: gap.count, reason: gap.reason, sink: gap.sink });
-        this.#gapLastHash.set(r.seq, gap.last_hash);
-        // The chain resumes after the dropped range, from the last dropped record's hash.
-        this.#prev = { seq: gap.to_seq, hash: gap.last_hash };
-        this.#maxSeq = Math.max(this.#maxSeq, gap.to_seq);
+        this.#acceptGap(r, gap);
       }
     }
+  }
+
+  /** A valid marker of this store's sink: the chain resumes after the dropped range, from the last dropped record's hash. */
+  #acceptGap(r: AuditRecord, gap: NonNullable<ReturnType<typeof gapOf>>): void {
+    this.#gaps.push({ markerSeq: r.seq, fromSeq: gap.from_seq, toSeq: gap.to_seq, count: gap.count, reason: gap.reason, sink: gap.sink });
+    this.#gapLastHash.set(r.seq, gap.last_hash);
+    this.#prev = { seq: gap.to_seq, hash: gap.last_hash };
+    this.#maxSeq = Math.max(this.#maxSeq, gap.to_seq);
   }
 
   finish(): VerifyResult {

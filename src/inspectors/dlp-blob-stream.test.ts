@@ -220,6 +220,9 @@ test('a blob leaf that does not read as base64 is left to the ordinary string sc
     [`${Buffer.from('??>?').toString('base64url')}==`, true, true],
     [`${Buffer.from('??>?').toString('base64url')}=`, true, false], // padded, but not to a multiple of 4
     ['hello-world', true, false], // §5 letters, but it would not read back the same ('…wor' + 'lQ')
+    ['/srv/my_app/data', true, false], // both alphabets: a path, not base64 (it came out "/srv/my/app/data")
+    ['a-b/c_d+', true, false],
+    ['ab_cd-ef/gh+', false, false], // a first piece, too
   ] as const) {
     assert.equal(readsAsBase64(text, whole), base64, JSON.stringify(text));
   }

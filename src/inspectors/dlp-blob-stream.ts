@@ -243,6 +243,9 @@ const BASE64_TEXT = /^[A-Za-z0-9+/_\-\r\n]*={0,2}[\r\n]*$/;
  */
 export function readsAsBase64(firstPiece: string, wholeLeaf: boolean): boolean {
   if (!BASE64_TEXT.test(firstPiece)) return false;
+  // Both alphabets at once is no encoder's output ("/srv/my_app/data"): re-encoded in one of
+  // them, such a string would come out changed.
+  if (/[-_]/.test(firstPiece) && /[+/]/.test(firstPiece)) return false;
   if (!wholeLeaf) return true;
   const flat = firstPiece.replace(/[\r\n]/g, '');
   if (base64AlphabetOf(flat) === 'base64') return flat.length % 4 === 0;
