@@ -150,7 +150,7 @@ export const StreamsSchema = z
     replayBudgetBytes: positiveInt
       .default(256 * 1024 * 1024)
       .describe(
-        "Text of the events kept for resumption by all streams together, at most; one caller's streams, an eighth of it. Past either, a stream appending drops its own oldest kept events (their replay is lost) and a detached stream pauses its upstream.",
+        "Text of the events kept for resumption by all streams together, at most; past half of it, one caller's streams may keep an eighth. Past either, a stream appending drops its own oldest kept events (their replay is lost) and a detached stream pauses its upstream.",
       ),
     revalidateMs: positiveInt
       .default(60_000)

@@ -19,7 +19,15 @@ import type { Finding, ScanOptions } from '../detectors/index.ts';
 import type { StreamState } from '../detectors/stream-window.ts';
 import { pointerSegments } from '../codec/json-pointer.ts';
 import type { Chunk, HeldAmend, InspectorContext, Patch, Reason } from '../pipeline/types.ts';
-import { Amends, RUNNING_TEXT, scanContinuation, type Run } from './dlp-stream-run.ts';
+import { Amends, scanContinuation, type Run } from './dlp-stream-run.ts';
+
+/**
+ * An answer's running text (dlp-stream-run.ts RUNNING_TEXT, for answers): `text` (text content,
+ * text resource contents) or `message` (an error). Not `data`: in an answer that is image or
+ * audio content, base64, and the whole path (which can see the content's `type`) skips it too;
+ * joined here, the run settled on an image and the text after it went out unjoined.
+ */
+const ANSWER_TEXT: ReadonlySet<string> = new Set(['text', 'message']);
 
 export interface LeadDeps {
   /** The stream's run for this context, taken (the answer ends it), if there is one. */
@@ -68,8 +76,8 @@ export class AnswerLeads {
     }
     if (lead.phase === 'done') return undefined;
     if (lead.phase === 'looking') {
-      // The first running text of the answer (dlp-stream-run.ts firstRunningText), from its first piece.
-      if (chunk.offset !== 0 || !RUNNING_TEXT.has(pointerSegments(chunk.pointer).at(-1) ?? '')) return undefined;
+      // The first running text of the answer (as dlp-stream-run.ts firstRunningText), from its first piece.
+      if (chunk.offset !== 0 || !ANSWER_TEXT.has(pointerSegments(chunk.pointer).at(-1) ?? '')) return undefined;
       lead.phase = 'joining';
       lead.pointer = chunk.pointer;
     }

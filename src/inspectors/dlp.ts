@@ -150,6 +150,7 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
     methods: { '*': 'both' },
     needs: 'stream',
     onFailure: 'closed',
+    joinsHeld: true,
     onMessage(frame: Frame, ctx: InspectorContext): Verdict {
       if (!wants(frame.direction)) return { kind: 'allow' };
       const patches: Patch[] = [];
@@ -297,7 +298,8 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
     // The chunk path's numbers: those the whole-message path scans (dlp-numbers.ts).
     readsNumber: (text: string) => mayHoldIdentifier(Number(text)),
     onChunk(chunk: Chunk, ctx: InspectorContext): ChunkVerdict {
-      if (!wants(chunk.direction)) return { kind: 'pass' };
+      // Not this inspector's direction: it held nothing of this stream, so the relay need not wait for it.
+      if (!wants(chunk.direction)) return { kind: 'pass', settlesHeld: true };
       const isKey = isKeyPointer(chunk.pointer);
       if (OPAQUE.test(isKey ? keyObject(chunk.pointer) : chunk.pointer)) return { kind: 'pass' };
       if (chunk.number) return numberChunk(chunk, ctx);
@@ -329,7 +331,8 @@ export function createDlpInspector(opts: DlpOptions): Inspector {
         // The match lies in the window the scan saw: the carry (from carryStart) and this chunk.
         const value = (state.carry + chunk.text).slice(f.start - state.carryStart, f.end - state.carryStart);
         const action = reportChunk(ctx, f, flagged ? flagged.show(chunk.pointer) : chunk.pointer, value, reasons);
-        if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected` };
+        // A block still cuts from the held events the parts the join found (they go out before the error).
+        if (action === 'block') return { kind: 'block', reasons: [...reasons], message: `${f.type} detected`, ...(lead?.hints.amendHeld ? { amendHeld: lead.hints.amendHeld } : {}) };
         if (action !== 'redact') continue;
         masks.push({ start: Math.max(0, f.start - from), end: Math.min(emitted.length, f.end - from), replacement: `[REDACTED:${f.type}]` });
       }

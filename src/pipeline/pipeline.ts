@@ -175,12 +175,15 @@ export class ChunkChain {
   private readonly observe: VerdictObserver | undefined;
   private readonly totals: Array<{ block: boolean; redacted: boolean; reasons: Set<Reason>; ms: number; failed: boolean; pieces: number }>;
   private finished = false;
+  /** Inspectors that join held SSE events to the answer (Inspector.joinsHeld) and have not settled yet. */
+  private readonly unsettled: Set<number>;
 
   constructor(inspectors: readonly Inspector[], ctx: InspectorContext, timeoutMs: number, observe?: VerdictObserver) {
     this.inspectors = inspectors;
     this.timeoutMs = timeoutMs;
     this.observe = observe;
     this.offsets = inspectors.map(() => new Map());
+    this.unsettled = new Set(inspectors.flatMap((inspector, i) => (inspector.joinsHeld ? [i] : [])));
     this.totals = inspectors.map(() => ({ block: false, redacted: false, reasons: new Set<Reason>(), ms: 0, failed: false, pieces: 0 }));
     this.contexts = inspectors.map((_, i) => {
       const report = ctx.finding;
@@ -208,7 +211,7 @@ export class ChunkChain {
   /**
    * Returns the text to emit for this piece, or a block verdict; with what the inspectors said
    * of the events held before a streamed SSE answer (ChunkVerdict: all their amendments, and
-   * whether one of them let those events go).
+   * whether the last of those that join them let them go with this piece).
    */
   async push(
     base: Omit<Chunk, 'offset'>,
@@ -247,7 +250,8 @@ export class ChunkChain {
         this.finish();
         return amendHeld ? { ...verdict, amendHeld } : verdict;
       }
-      if (verdict.settlesHeld) settlesHeld = true;
+      // Held events go once the last of the inspectors that join them has settled.
+      if (verdict.settlesHeld && this.unsettled.delete(i) && this.unsettled.size === 0) settlesHeld = true;
       if (verdict.emit !== undefined) text = verdict.emit;
     }
     return { kind: 'emit', text, ...(amendHeld ? { amendHeld } : {}), ...(settlesHeld ? { settlesHeld: true as const } : {}) };

@@ -252,6 +252,12 @@ export interface Inspector {
    * numbers interest no inspector: asking first keeps a message of a million numbers cheap).
    */
   readsNumber?(text: string): boolean;
+  /**
+   * It may hold SSE events back (StreamHints) and, on a streamed answer, joins them to the
+   * answer's first text before they go: the relay lets them go once every such inspector of the
+   * route has said so (ChunkVerdict `settlesHeld`), not at the first.
+   */
+  readonly joinsHeld?: true;
 }
 
 export const ALLOW: Verdict = Object.freeze({ kind: 'allow' }) as Verdict;

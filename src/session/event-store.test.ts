@@ -87,14 +87,15 @@ describe('MemoryEventStore', () => {
     assert.equal(busy.fits('z'.repeat(30)), true);
   });
 
-  it("one caller's stores keep at most an eighth of the budget: filling their share leaves another caller's events kept", () => {
+  it("past half the budget one caller keeps no more than an eighth: filling it leaves another caller's events kept", () => {
     const budget = new ReplayBudget(800);
     assert.equal(budget.perCaller, 100);
-    const hog = Array.from({ length: 20 }, () => new MemoryEventStore(1000, 1_000_000, budget, 'mallory'));
+    const hog = Array.from({ length: 40 }, () => new MemoryEventStore(1000, 1_000_000, budget, 'mallory'));
     hog.forEach((s, i) => s.append({ seq: i, text: 'm'.repeat(40) }));
-    assert.ok(budget.usedBy('mallory') <= 100, `mallory keeps ${budget.usedBy('mallory')}`);
+    // Below half anyone may use it all; past it, her new events drop as they are kept.
+    assert.ok(budget.usedBy('mallory') <= 440, `mallory keeps ${budget.usedBy('mallory')}`);
     assert.equal(hog[0]!.fits('m'.repeat(30)), false, 'a detached stream of hers finds no room (its reader pauses)');
-    assert.equal(hog[0]!.couldFit('m'.repeat(40)), true, 'but would, once her share frees up');
+    assert.equal(hog[0]!.couldFit('m'.repeat(40)), true, 'but would, once room frees up');
     assert.equal(hog[0]!.couldFit('m'.repeat(101)), false, 'an event over her whole share never would');
     const bob = new MemoryEventStore(1000, 1_000_000, budget, 'bob');
     for (let i = 0; i < 2; i++) bob.append({ seq: i, text: 'b'.repeat(40) });
@@ -103,5 +104,13 @@ describe('MemoryEventStore', () => {
     hog.forEach((s) => s.clear());
     assert.equal(budget.usedBy('mallory'), 0);
     assert.equal(budget.used, 80);
+  });
+
+  it('a lone caller may use the whole budget while nobody else needs it', () => {
+    const budget = new ReplayBudget(800);
+    const stores = Array.from({ length: 10 }, () => new MemoryEventStore(1000, 1_000_000, budget, 'service'));
+    stores.forEach((s, i) => s.append({ seq: i, text: 's'.repeat(40) }));
+    assert.equal(budget.usedBy('service'), 400, 'half of it, four times its share past half');
+    assert.equal(stores.every((s) => s.size === 1), true);
   });
 });

@@ -51,10 +51,12 @@ const CALLER_SHARES = 8;
  * would take the total over it drops its own oldest events (their replay is lost, the stream goes
  * on), and a detached stream finds no room (`fits`), so its owner pauses its upstream read.
  *
- * Each caller (sessions.ts callerKey) may use an eighth of it: with the whole budget open to
- * every caller, one could fill it (streams left detached with large answers) and every other
- * caller's events were then dropped as they were kept, so no one else could resume (found by
- * helper-61). Past its share a caller's own stores drop and pause, as past the whole.
+ * Past half of it, each caller (sessions.ts callerKey) may keep an eighth: with the whole budget
+ * open to every caller, one could fill it (streams left detached with large answers) and every
+ * other caller's events were then dropped as they were kept, so no one else could resume (found
+ * by helper-61). Past its share then, a caller's own stores drop and pause, as past the whole.
+ * Below half there is room for everyone, and a single caller (one service account; every
+ * anonymous client behind one proxy) may use it all.
  */
 export class ReplayBudget {
   used = 0;
@@ -84,14 +86,15 @@ export class ReplayBudget {
     else this.#byCaller.set(caller, v);
   }
 
-  /** Past the whole budget, or past `caller`'s share? */
+  /** Past the whole budget, or, past half of it, past `caller`'s share? */
   over(caller: string | undefined): boolean {
-    return this.used > this.max || (caller !== undefined && this.usedBy(caller) > this.perCaller);
+    return this.used > this.max || (caller !== undefined && this.used > this.max / 2 && this.usedBy(caller) > this.perCaller);
   }
 
   /** Room for `n` more characters of `caller`'s? */
   room(caller: string | undefined, n: number): boolean {
-    return this.used + n <= this.max && (caller === undefined || this.usedBy(caller) + n <= this.perCaller);
+    if (this.used + n > this.max) return false;
+    return caller === undefined || this.used + n <= this.max / 2 || this.usedBy(caller) + n <= this.perCaller;
   }
 
   /** Could `n` characters of `caller`'s ever be kept (with nothing else kept)? */

@@ -89,10 +89,13 @@ test('detached streams sharing a replay budget stop at it (the reader pauses), a
 });
 
 test("a detached stream whose caller's share of the budget is taken waits for room, even with nothing of its own kept", async () => {
-  const budget = new ReplayBudget(1600);
+  // Events here are ~58 characters (id and data lines included). Past half the budget (400),
+  // carol may keep 100.
+  const budget = new ReplayBudget(800);
+  const dave = new RelayStream({ ...opts, id: 'd1', capacity: 100, capacityBytes: 10_000, budget, caller: 'dave' });
+  for (let i = 0; i < 6; i++) await dave.emit(String(i).repeat(40));
   const first = new RelayStream({ ...opts, id: 's1', capacity: 100, capacityBytes: 10_000, budget, caller: 'carol' });
-  // Three events of ~55 characters (id and data lines included): 165 of carol's share of 200.
-  for (const ch of 'abc') await first.emit(ch.repeat(40));
+  await first.emit('a'.repeat(40));
   const second = new RelayStream({ ...opts, id: 's2', capacity: 100, capacityBytes: 10_000, budget, caller: 'carol' });
   let done = false;
   const pending = second.emit('d'.repeat(40)).then(() => (done = true));
@@ -103,6 +106,7 @@ test("a detached stream whose caller's share of the budget is taken waits for ro
   const c = await clientPair();
   second.attach(c.res);
   await pending;
+  dave.close();
   first.close();
   second.complete();
   assert.match(await c.body, /data: d{40}/);

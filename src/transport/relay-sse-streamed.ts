@@ -181,15 +181,18 @@ export class StreamedSseEvent {
     this.#held = undefined;
     // Answers no inspector reads (buffering 'none') stream as they came.
     if (ex.route.plan.plan('s2c', false, ex.request!.method).buffering === 'chunks') this.#inspection = chunkInspection(ex, ex.request!.method);
-    if (this.#inspection && this.#before.size > 0) {
-      // Events held back for a match split across events wait for the answer's first text to be
-      // joined to them, and its first bytes wait behind them (bounded: PENDING_MAX_CHARS).
-      this.#pending = [];
+    // What the answer's inspectors say of events held before it (amendments of one already sent
+    // are counted there: relay-sse.ts notes dlp_split_sent).
+    if (this.#inspection) {
       this.#inspection.onHeld = (amendHeld, settles) => {
         if (amendHeld.length > 0) this.#before.amend(amendHeld);
         if (settles) this.#settled = true;
       };
-    } else if (!(await this.#begin())) return;
+    }
+    // Events held back for a match split across events wait for the answer's first text to be
+    // joined to them, and its first bytes wait behind them (bounded: PENDING_MAX_CHARS).
+    if (this.#inspection && this.#before.size > 0) this.#pending = [];
+    else if (!(await this.#begin())) return;
     for (const text of held) await this.#send(text);
   }
 
@@ -241,25 +244,30 @@ export class StreamedSseEvent {
    */
   async #fail(err: unknown): Promise<void> {
     const writer = this.#writer;
-    if (writer === undefined) {
-      // Nothing of the event went out. A block's parts in the held events are cut from them
-      // before the relay sends them ahead of the request's error (relay-sse.ts).
-      const amendHeld = this.#inspection?.blocked?.amendHeld;
-      if (this.#pending !== undefined && amendHeld !== undefined) this.#before.amend(amendHeld);
-      this.#pending = undefined;
-      this.#cut = true;
-      throw err;
-    }
+    // Nothing begun and nothing waiting: the error surfaces as the pump's own.
+    if (writer === undefined && this.#pending === undefined) throw err;
     if (this.#cut) return;
     this.#cut = true;
     this.#inspection?.chain.finish();
+    if (writer === undefined) {
+      // Its first bytes were waiting behind held events: none went out. A block's parts are cut
+      // from the held events, which go out before the request's error, as after a cut.
+      const amendHeld = this.#inspection?.blocked?.amendHeld;
+      if (amendHeld !== undefined) {
+        this.#before.amend(amendHeld);
+        // The block came with its join: what the held events needed is in them.
+        this.#settled = true;
+      }
+      this.#pending = undefined;
+    }
     // The client left (its stream closed, the upstream with it): nothing to tell.
     if (this.#stream.state === 'closed') return;
     // The stream gave the event up itself (a credential expired and its error went out): over.
-    if (writer.abandoned) {
+    if (writer?.abandoned) {
       this.#stream.abortUpstream?.();
       return;
     }
+    if (writer === undefined) await this.#before.release(!this.#settled);
     const ex = this.#ex;
     const id = ex.request!.rpcId!;
     const blocked = this.#inspection?.blocked;
@@ -276,7 +284,7 @@ export class StreamedSseEvent {
       this.#stream.end('cut', ge.code);
       answer = errorMessage(id, ge);
     }
-    writer.abandon();
+    writer?.abandon();
     this.#stream.abortUpstream?.();
     await this.#stream.emit(JSON.stringify(answer));
     this.#out.responded = true;

@@ -29,8 +29,8 @@ const MASK = '[REDACTED:aws-access-key-id]';
 /** The gateway's `limits.maxBufferedMessageBytes` here. */
 const BUFFER_LIMIT = 64 * 1024;
 
-/** The notes of the exchanges in the gateway's audit trail that `match`, once at least one does (5 s at most). */
-async function exchangeNotes(dataDir: string, match: (notes: Record<string, unknown>) => boolean): Promise<Array<Record<string, unknown>>> {
+/** The notes of the exchanges in the gateway's audit trail that `match`, once at least `min` do (5 s at most). */
+async function exchangeNotes(dataDir: string, match: (notes: Record<string, unknown>) => boolean, min = 1): Promise<Array<Record<string, unknown>>> {
   const reader = new SqliteSink({ path: join(dataDir, '.portcullis', 'audit.db'), readOnly: true });
   try {
     for (let i = 0; i < 100; i++) {
@@ -39,7 +39,7 @@ async function exchangeNotes(dataDir: string, match: (notes: Record<string, unkn
         const notes = (r as { unmapped?: { notes?: Record<string, unknown> } }).unmapped?.notes;
         if (notes && match(notes)) found.push(notes);
       }
-      if (found.length > 0) return found;
+      if (found.length >= min) return found;
       await new Promise((r) => setTimeout(r, 50));
     }
     return [];
@@ -104,7 +104,16 @@ async function startUpstream(): Promise<{ url: string; server: Server; getParts:
       const text = args.resultB64 === undefined ? 'done' : Buffer.from(args.resultB64 as string, 'base64').toString('utf8');
       // Structured content first, when given: it comes before the text in the answer.
       const structured = args.structuredB64 === undefined ? {} : { structuredContent: JSON.parse(Buffer.from(args.structuredB64 as string, 'base64').toString('utf8')) };
-      writeParts(res, parts, () => res.end(requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { ...structured, content: [{ type: 'text', text }] } })}\n\n`).join('')));
+      // An image before the text, when asked (its base64 must not be taken for the text).
+      const image = args.imageFirst ? [{ type: 'image', mimeType: 'image/png', data: 'iVBORw0KGgo' + 'A'.repeat(5000) }] : [];
+      const answers = requests.map((m) => `data: ${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { ...structured, content: [...image, { type: 'text', text }] } })}\n\n`).join('');
+      // `pauseAt`: the answer stops that many characters into its text for 60 ms (it arrives in two reads).
+      const at = typeof args.pauseAt === 'number' ? answers.indexOf('"text":"') + 8 + args.pauseAt : -1;
+      writeParts(res, parts, () => {
+        if (at < 0) return void res.end(answers);
+        res.write(answers.slice(0, at));
+        setTimeout(() => res.end(answers.slice(at)), 60);
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -182,7 +191,7 @@ describe('DLP: secrets split across SSE events, on every kind of stream', () => 
       const result = sseData(r.text).map((d) => JSON.parse(d) as Loose).find((m: Loose) => m.result !== undefined);
       assert.equal(result.result.content[0].text, `${MASK} was the key${filler}`);
     }
-    const notes = await exchangeNotes(dataDir, (n) => n['sse_streamed'] === true);
+    const notes = await exchangeNotes(dataDir, (n) => n['sse_streamed'] === true, 2);
     assert.equal(notes.length, 2, 'both results took the SSE chunk path');
     for (const n of notes) assert.equal(n['sse_held_released_unamended'], undefined, 'the held event went out amended');
   });
@@ -250,5 +259,82 @@ describe('DLP: secrets split across SSE events, on every kind of stream', () => 
     const lines = await callWith([`aws key ${K2.slice(0, 7)}`, K2.slice(7, 14), `${K2.slice(14)} end\n`]);
     // Many-event splits: test/integration/sse-split-nway.test.ts.
     assert.deepEqual(lines, ['aws key ', '', `${MASK} end\n`]);
+  });
+});
+
+describe('DLP across SSE events, a result too large to hold: route variants', () => {
+  let up: Awaited<ReturnType<typeof startUpstream>>;
+  let gw: Gateway;
+  let dataDir: string;
+  let id = 1;
+  const TICKET = { regexes: [{ id: 'ticket', pattern: 'TICKET-[0-9]{12}', maxLength: 4000 }] };
+  before(async () => {
+    up = await startUpstream();
+    const route = (name: string, inspectors: unknown[]) => ({ name, path: `/${name}`, upstream: { url: up.url }, inspectors });
+    const input: ConfigInput = {
+      server: { port: 0 },
+      logging: { level: 'silent' },
+      limits: { maxBufferedMessageBytes: BUFFER_LIMIT },
+      routes: [
+        route('one', [{ type: 'dlp', crossEventHoldMs: 1000 }]),
+        // Two DLP inspectors, the first with a far longer window (a custom rule of up to 4000 characters).
+        route('two', [{ type: 'dlp', name: 'tickets', families: ['custom'], custom: TICKET, crossEventHoldMs: 1000 }, { type: 'dlp', name: 'base', crossEventHoldMs: 1000 }]),
+        route('block', [{ type: 'dlp', crossEventHoldMs: 1000, actions: { types: { 'aws-access-key-id': 'block' } } }]),
+      ] as ConfigInput['routes'],
+    };
+    dataDir = tempDataDir();
+    gw = await startGateway({ config: ConfigSchema.parse(input), admin: false, logger: silentLogger, dataDir });
+  });
+  after(async () => {
+    await gw.close();
+    await new Promise<void>((resolve) => {
+      up.server.closeAllConnections();
+      up.server.close(() => resolve());
+    });
+  });
+
+  /** A session on `path`, then one tools/call whose upstream streams `parts` as log events, then the answer. */
+  const callOn = async (path: string, args: Record<string, unknown>) => {
+    const init = await send(gw.port, { path, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': String(init.headers['mcp-session-id']) };
+    await send(gw.port, { path, headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const r = await send(gw.port, { path, headers, body: JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'tail', arguments: args } }) });
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    const messages = sseData(r.text).flatMap((d) => {
+      try {
+        return [JSON.parse(d) as Loose];
+      } catch {
+        return [];
+      }
+    });
+    return { logs: messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.data as string), answer: messages.find((m) => m.id !== undefined) };
+  };
+  const filler = ' and the build went on'.repeat(BUFFER_LIMIT / 10);
+
+  it('an image before the text: the run goes on in the text, not in the image data', async () => {
+    const { logs, answer } = await callOn('/one', { partsB64: [b64(`aws key ${K1.slice(0, 10)}`)], resultB64: b64(`${K1.slice(10)} was the key${filler}`), imageFirst: true });
+    assert.deepEqual(logs, ['aws key ']);
+    assert.equal(answer.result.content[1].text, `${MASK} was the key${filler}`);
+  });
+
+  it('two DLP inspectors: the held events wait for the one with the longer window too', async () => {
+    const { logs, answer } = await callOn('/two', {
+      partsB64: [b64('ticket TICKET-123456')],
+      resultB64: b64(`789012 was the ticket${filler}`),
+      structuredB64: b64(JSON.stringify({ pad: 'p'.repeat(64_900) })),
+      pauseAt: 4200,
+    });
+    assert.deepEqual(logs, ['ticket ']);
+    assert.ok(answer.result.content[0].text.startsWith('[REDACTED:ticket] was the ticket'), answer.result.content[0].text.slice(0, 80));
+  });
+
+  it('a block rule: the held part is cut, and the call gets its blocked error with the reason', async () => {
+    const { logs, answer } = await callOn('/block', { partsB64: [b64(`aws key ${K1.slice(0, 10)}`)], resultB64: b64(`${K1.slice(10)} was the key${filler}`) });
+    assert.deepEqual(logs, ['aws key ']);
+    assert.equal(answer.error.data.code, 'blocked');
+    assert.deepEqual(answer.error.data.reasons, ['dlp/aws-access-key-id']);
+    const notes = await exchangeNotes(dataDir, (n) => n['cut'] !== undefined);
+    assert.deepEqual(notes[0]!['cut'], { reasons: ['dlp/aws-access-key-id'] });
+    assert.equal(notes[0]!['sse_held_released_unamended'], undefined);
   });
 });
