@@ -86,7 +86,7 @@ describe('audit verify on a tampered SQLite store', () => {
     const r = await cli(at, 'verify');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /^OK WITH WARNINGS: .*seq 22\.\.\d+, anchored at checkpoint/);
-    assert.match(r.out, /\n {2}warning: the store starts at seq 22 at a signed checkpoint, not at genesis \(seq 1\): records before it may have been deleted/);
+    assert.match(r.out, /\n {2}warning: the store starts at seq 22 at a signed checkpoint, not at genesis \(seq 1\), and no retention anchor says the gateway cut there: records before it may have been deleted/);
     const json = JSON.parse((await cli(at, 'verify', '--json')).out) as { ok: boolean; warnings: string[] };
     assert.equal(json.warnings.length, 1);
     const html = (await cli(at, 'report')).out;

@@ -75,6 +75,19 @@ for (const [type, open] of stores) {
       assert.equal(v.anchor, 'retention-anchor');
     });
 
+    it('a cut that lands on a checkpoint still signs an anchor, so the store verifies without a warning', async () => {
+      // 200 records and a checkpoint after every 20: checkpoints at seq 21, 42, …, 210. Keeping
+      // 23 (22 and the anchor) cuts at seq 189, a checkpoint.
+      const { pruned, records } = await scenario('atcp', { maxRecords: 23 }, { now: 1_750_000_000_000 }, [{ records: 200, advanceMs: 0 }]);
+      assert.equal(pruned?.result.anchorSeq, 189);
+      assert.equal(records[0]!.unmapped.kind, 'checkpoint', 'the first record kept is a checkpoint');
+      assert.equal(records.at(-1)!.unmapped.kind, 'anchor', 'and the gateway signed that it cut there');
+      const v = verifyRecords(records, { publicKeys: keys.publicKeys });
+      assert.equal(v.ok, true, JSON.stringify(v.breaks));
+      assert.equal(v.anchor, 'retention-anchor');
+      assert.deepEqual(v.warnings, []);
+    });
+
     it('by size below the checkpoint interval: prunes, and what is kept verifies and shows edits', async () => {
       const { pruned, records } = await scenario('small', { maxRecords: 30 }, { now: 1_750_000_000_000 }, [{ records: 100, advanceMs: 0 }], 1000);
       assert.ok(pruned && pruned.result.removed > 0, JSON.stringify(pruned));

@@ -2,10 +2,10 @@
  * Retention by age or size that leaves the store verifiable, whatever the checkpoint interval.
  *
  * A verifier accepts a chain that starts after seq 1 only from a signed statement of what its
- * first record links to: the seq and hash of the record before it (verify.ts). A checkpoint
- * record is that statement for itself (it signs the record before it), so a cut there needs
- * nothing more. Anywhere else the audit log first appends a retention anchor, a record signing
- * (seq, hash) of the last record removed (chain.ts), and the store cuts only once it holds it.
+ * first record links to: the seq and hash of the record before it (verify.ts). The audit log
+ * first appends a retention anchor, a record signing (seq, hash) of the last record removed
+ * (chain.ts), and the store cuts only once it holds it. (A checkpoint at the cut would do for the
+ * chain, but verify warns of a store that starts at one: see anchorsItself.)
  * The cut is then where the policy says, and a limit below the checkpoint interval still prunes.
  *
  * - By age: everything before the first record newer than the cutoff goes (each of those is at
@@ -15,7 +15,7 @@
  *   every run.
  * - Both set: the later cut.
  */
-import { anchorOf, checkpointOf, type RetentionPolicy } from './chain.ts';
+import { anchorOf, type RetentionPolicy } from './chain.ts';
 import { chainPos } from './lane.ts';
 import type { AuditRecord } from './record.ts';
 import type { AnchorFn, PruneResult } from './sink.ts';
@@ -59,12 +59,17 @@ export async function pruneStore(store: RetentionStore, policy: RetentionPolicy,
   const { before, at } = await store.around(cut);
   if (!before) return NOTHING;
   // A gap marker stands for its range: the next record links to the last dropped one.
-  if (!(at && signsPredecessor(at)) && !(await anchor(chainPos(before)))) return NOTHING;
+  if (!(at && anchorsItself(at)) && !(await anchor(chainPos(before)))) return NOTHING;
   return { removed: await store.deleteBefore(cut), anchorSeq: cut };
 }
 
-/** A checkpoint or anchor record that signs the position right before it anchors itself. */
-function signsPredecessor(r: AuditRecord): boolean {
-  const p = checkpointOf(r) ?? anchorOf(r);
+/**
+ * A retention anchor that signs the position right before it anchors itself. A checkpoint there
+ * would verify too, but a store that starts at a checkpoint cannot be told from one whose oldest
+ * records were deleted up to it (verify warns of that), so a cut there signs an anchor as well:
+ * the gateway's own statement that it cut.
+ */
+function anchorsItself(r: AuditRecord): boolean {
+  const p = anchorOf(r);
   return p !== undefined && p.seq === r.seq - 1 && p.hash === r.prev_hash;
 }

@@ -103,7 +103,7 @@ describe('verify: a store that does not start at genesis', () => {
     assert.equal(v.ok, true, JSON.stringify(v.breaks));
     assert.equal(v.anchor, 'checkpoint');
     assert.equal(v.warnings.length, 1);
-    assert.match(v.warnings[0]!, /starts at seq 22 at a signed checkpoint, not at genesis \(seq 1\): records before it may have been deleted/);
+    assert.match(v.warnings[0]!, /starts at seq 22 at a signed checkpoint, not at genesis \(seq 1\), and no retention anchor says the gateway cut there: records before it may have been deleted/);
     // Down to the very last checkpoint: still flagged.
     assert.match(verify(records.filter((r) => r.seq >= 44)).warnings[0]!, /starts at seq 44/);
   });

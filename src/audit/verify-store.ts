@@ -68,7 +68,7 @@ export function gapConflicts(
 export function startWarnings(anchor: VerifyResult['anchor'], first: number | undefined): string[] {
   if (anchor !== 'checkpoint') return [];
   return [
-    `the store starts at seq ${first} at a signed checkpoint, not at genesis (seq 1): records before it may have been deleted. A sink added to a running gateway, or retention that cut at a checkpoint, also starts this way; confirm which from the gateway's configuration and logs`,
+    `the store starts at seq ${first} at a signed checkpoint, not at genesis (seq 1), and no retention anchor says the gateway cut there: records before it may have been deleted. A sink added to a running gateway also starts this way (and a store pruned by a gateway older than 2026-11-24); confirm which from the gateway's configuration and logs`,
   ];
 }
 

@@ -155,6 +155,8 @@ export class ChainVerifier {
   #missing: Array<[number, number, string | undefined]> = [];
   /** Where the record being pushed is, for its breaks. */
   #where: string | undefined;
+  /** What the first record links to, when a checkpoint anchors it (a retention anchor for it says the gateway cut there). */
+  #firstLink: ChainHead | undefined;
   /** A first record after seq 1 with no anchor yet: a retention anchor later on may sign it. */
   #pendingStart: { seq: number; prevHash: string; id: string | undefined; where: string | undefined } | undefined;
   #anchor: VerifyResult['anchor'] = 'none';
@@ -233,8 +235,10 @@ export class ChainVerifier {
         this.#break('broken-link', r.seq, id, 'record seq 1 does not start from the genesis hash');
       } else if (cp && cp.seq === r.seq - 1 && cp.hash === r.prev_hash && checkCheckpoint(cp, this.#opts.publicKeys) === 'ok') {
         this.#anchor = 'checkpoint';
+        this.#firstLink = { seq: cp.seq, hash: cp.hash };
       } else if (this.#external.get(r.seq - 1)?.hash === r.prev_hash) {
         this.#anchor = 'checkpoint';
+        this.#firstLink = { seq: r.seq - 1, hash: r.prev_hash };
       } else {
         // Decided at the anchor record (appended after the cut) or, failing that, at finish.
         this.#pendingStart = { seq: r.seq, prevHash: r.prev_hash, id, where };
@@ -384,6 +388,9 @@ export class ChainVerifier {
     const start = this.#pendingStart;
     if (start && a.seq === start.seq - 1 && a.hash === start.prevHash) {
       this.#pendingStart = undefined;
+      this.#anchor = 'retention-anchor';
+    } else if (this.#anchor === 'checkpoint' && this.#firstLink !== undefined && a.seq === this.#firstLink.seq && a.hash === this.#firstLink.hash) {
+      // The store starts at a checkpoint and the gateway signed that it cut there (retention.ts).
       this.#anchor = 'retention-anchor';
     }
   }
