@@ -122,17 +122,23 @@ describe('verify: tampering is detected and located', () => {
     assert.deepEqual(v.breaks.map((b) => [b.kind, b.seq, b.toSeq]), [['missing', 15, 17]]);
   });
 
-  it('an inserted record: a second record claims an existing seq, and the chain breaks after it', () => {
+  it('an inserted record: a second record claims an existing seq; the one the chain does not go on from is blamed', () => {
     const rs = clone(records);
     const i = at(rs, 15);
     const forged = linkAt(sampleEvent(999, T0), 15, rs[i - 1]!.hash);
     rs.splice(i, 0, forged);
     const v = verify(rs);
     assert.equal(v.ok, false);
-    assert.deepEqual(kinds(v), [
-      ['duplicate', 15],
-      ['broken-link', 16],
-    ]);
+    // The forged copy comes first in the store, but seq 16 links to the genuine one after it.
+    assert.deepEqual(kinds(v), [['duplicate', 15]]);
+    assert.equal(v.breaks[0]!.recordId, forged.metadata.uid, 'the forged record, not the genuine one');
+    assert.match(v.breaks[0]!.message, /the chain goes on from the other copy.*this one was inserted/);
+    // After the genuine record, it is the later copy that was inserted.
+    const after = clone(records);
+    after.splice(at(after, 15) + 1, 0, forged);
+    const w = verify(after);
+    assert.deepEqual(kinds(w), [['duplicate', 15]]);
+    assert.equal(w.breaks[0]!.recordId, forged.metadata.uid);
   });
 
   it('a record appended past the end, chained correctly: beyond the head the gateway recorded', () => {

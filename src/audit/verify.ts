@@ -149,7 +149,13 @@ export class ChainVerifier {
   readonly #warnings: string[] = [];
   #records = 0;
   #first: number | undefined;
-  #prev: { seq: number; hash: string } | undefined;
+  #prev: { seq: number; hash: string; id?: string | undefined; where?: string | undefined } | undefined;
+  /**
+   * The last record seen again after its seq (a 'duplicate'), and where its break is: if the
+   * next record links to it rather than to the copy accepted first, the first copy was the one
+   * inserted, and the break is moved there.
+   */
+  #lastDuplicate: { seq: number; hash: string; id: string | undefined; where: string | undefined; breakAt: number } | undefined;
   #maxSeq = 0;
   /** Seq ranges skipped so far (and where the hole is); a later record inside one was reordered, the rest were deleted. */
   #missing: Array<[number, number, string | undefined]> = [];
@@ -246,7 +252,18 @@ export class ChainVerifier {
     } else {
       const expected = prev.seq + 1;
       if (r.seq === expected) {
-        if (r.prev_hash !== prev.hash) {
+        const dup = this.#lastDuplicate;
+        if (r.prev_hash !== prev.hash && dup && dup.seq === prev.seq && dup.hash === r.prev_hash) {
+          // The chain goes on from the later copy: the one accepted first was inserted ahead of it.
+          const moved: ChainBreak = {
+            kind: 'duplicate',
+            seq: prev.seq,
+            recordId: prev.id,
+            message: `seq ${prev.seq} appears twice and the chain goes on from the other copy${dup.where ? ` (at ${dup.where})` : ''}: this one was inserted`,
+            ...(prev.where !== undefined && { where: prev.where }),
+          };
+          if (dup.breakAt >= 0) this.#breaks[dup.breakAt] = moved;
+        } else if (r.prev_hash !== prev.hash) {
           this.#break('broken-link', r.seq, id, `record seq ${r.seq} does not link to seq ${prev.seq}: seq ${prev.seq} was replaced, or a record was inserted between them`);
         }
       } else if (r.seq > expected) {
@@ -256,7 +273,9 @@ export class ChainVerifier {
         if (this.#takeMissing(r.seq)) {
           this.#break('reordered', r.seq, id, `record seq ${r.seq} is out of order: it appears after seq ${this.#maxSeq}`);
         } else {
+          const breakAt = this.#breaks.length < (this.#opts.maxBreaks ?? 1000) ? this.#breaks.length : -1;
           this.#break('duplicate', r.seq, id, `seq ${r.seq} appears again after seq ${this.#maxSeq}: an inserted or replayed record`);
+          this.#lastDuplicate = { seq: r.seq, hash: r.hash, id, where, breakAt };
         }
       }
     }
@@ -265,8 +284,9 @@ export class ChainVerifier {
     const anchor = anchorOf(r);
     if (anchor) this.#retentionAnchor(r, anchor, id);
     if (mainLine) {
-      this.#prev = { seq: r.seq, hash: r.hash };
+      this.#prev = { seq: r.seq, hash: r.hash, id, where };
       this.#maxSeq = Math.max(this.#maxSeq, r.seq);
+      if (this.#lastDuplicate !== undefined && this.#lastDuplicate.seq < r.seq - 1) this.#lastDuplicate = undefined;
     }
     if (gap && mainLine) {
       const check = checkGap(gap, this.#opts.publicKeys);
