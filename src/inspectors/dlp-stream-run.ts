@@ -64,7 +64,7 @@ export function openArmourAt(text: string): number {
  * Member names MCP carries running text under: `text` (text content and text resource contents),
  * `data` (notifications/message), `message` (notifications/progress, a JSON-RPC error).
  */
-export const RUNNING_TEXT: ReadonlySet<string> = new Set(['text', 'data', 'message']);
+const RUNNING_TEXT: ReadonlySet<string> = new Set(['text', 'data', 'message']);
 
 /**
  * Which string of a message of another kind continues a run: its first running text (not

@@ -240,7 +240,9 @@ export class StreamedSseEvent {
    * The event is given up (RelayStream ABANDONED_EVENT_TYPE: no client reads it as a message),
    * then the request gets its JSON-RPC error on the same stream and the stream ends, so the
    * client learns at once instead of waiting out its request timeout. Before any byte went out
-   * there is nothing to give up; the error surfaces as the pump's own.
+   * there is nothing to give up: with output waiting behind held events, those go out (a block's
+   * parts cut from them) and then the same error; with nothing begun, the error surfaces as the
+   * pump's own.
    */
   async #fail(err: unknown): Promise<void> {
     const writer = this.#writer;

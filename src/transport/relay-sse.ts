@@ -78,9 +78,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
             get size() {
               return held.size;
             },
-            amend: (amendHeld) => {
-              if (held.amend({ amendHeld: [...amendHeld] }) > 0) ex.notes['dlp_split_sent'] = ((ex.notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
-            },
+            amend: (amendHeld) => amendHeldEvents(ex, held, { amendHeld: [...amendHeld] }),
             release: (unsettled) => {
               // Held for a match split across events, and no inspector of the answer joined them
               // to it (its running text came too late, or never): out unamended, and recorded.
@@ -119,13 +117,7 @@ export async function pumpSse(ex: Exchange, body: UpstreamResponse['body'], stre
           held.nextArrived();
           const r = await inspectS2c(ex, ev.data, 'sse', out);
           if (r.droppedRequest !== undefined) hooks.answerDropped?.(r.droppedRequest);
-          if (held.amend(r) > 0) {
-            // An event this one amends went out before it came (its hold expired, or the queue
-            // was full): part of a match split across events was sent. The rest is masked (or
-            // the stream cut); the audit record says so.
-            ex.notes['dlp_split_sent'] = ((ex.notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
-            ex.services.logger.warn({ route: ex.route.name }, 'a match split across SSE events: an earlier part had already been sent');
-          }
+          amendHeldEvents(ex, held, r);
           // Held events go out first, amended (a block verdict amends them too: the parts of what
           // was blocked are cut out), except those this event's hints keep held with it.
           const holdThis = r.holdMs !== undefined && r.message !== undefined && r.text !== undefined && r.endStream === undefined;
@@ -262,6 +254,17 @@ export async function relayIntoStream(ex: Exchange, up: UpstreamResponse, stream
 }
 
 type EmitOptions = { event?: string; retry?: number };
+
+/**
+ * Applies an inspection's amendments to the held events. One naming an event that went out
+ * before it came (its hold expired, or the queue was full) means part of a match split across
+ * events was sent: the rest is masked (or the stream cut), and the audit record says so.
+ */
+function amendHeldEvents(ex: Exchange, held: HeldEvents, hints: Pick<StreamHints, 'amendHeld' | 'amendPrevious'>): void {
+  if (held.amend(hints) === 0) return;
+  ex.notes['dlp_split_sent'] = ((ex.notes['dlp_split_sent'] as number | undefined) ?? 0) + 1;
+  ex.services.logger.warn({ route: ex.route.name }, 'a match split across SSE events: an earlier part had already been sent');
+}
 
 /**
  * The SSE events kept back at the request of inspectors that look across events (StreamHints):
